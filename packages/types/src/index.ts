@@ -23,3 +23,17 @@ export type {
 export { ConfigError, EcsIngressError, EventParseError } from './errors.js';
 export type { LogFn, Logger } from './logger.js';
 export { silentLogger } from './logger.js';
+export { parseContainerInstance } from './parse/container-instance.js';
+export type { ParsedEnvelope } from './parse/event-body.js';
+export { parseEventBody, parseEventObject } from './parse/event-body.js';
+export type { ObservationKind, ParsedObservation } from './parse/observation.js';
+export {
+  formatObservationLine,
+  isObservationKind,
+  OBSERVATION_KINDS,
+  OBSERVATION_SOURCE,
+  parseObservation,
+} from './parse/observation.js';
+export { parseDescribedTask, serviceNameFromGroup } from './parse/task.js';
+export { parseTaskDefinition } from './parse/task-definition.js';
+export { toEpochMs } from './parse/timestamps.js';

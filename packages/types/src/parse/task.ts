@@ -1,0 +1,198 @@
+/**
+ * A DescribeTasks `Task` object → `TaskSnapshot`. The same field names appear in the `detail` of an
+ * `ECS Task State Change` event (the ECS developer guide: "the detail section resembles the Task
+ * object returned from DescribeTasks"), so both go through here.
+ *
+ * Only the fields routing uses are validated; the rest of the object (overrides, attributes,
+ * ephemeralStorage, …) is never walked, so AWS can add fields freely and a 2 KB event stays cheap.
+ */
+import { z } from 'zod';
+import type {
+  ContainerSnapshot,
+  HealthStatus,
+  NetworkBinding,
+  TaskObservationSource,
+  TaskSnapshot,
+} from '../domain.js';
+import { joinPath, requireRecord, schemaError } from './schema-error.js';
+import { readTimestamp } from './timestamps.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// Optional fields accept null as well as absence: the JSON a user hand-edits or a tool re-serialises
+// sometimes writes `null` for "not set". Objects use zod's default (strip) mode: unknown keys are
+// accepted and simply not copied, which is what "tolerant of unknown fields" needs and keeps the
+// parser from cloning subtrees we never read (a loose object would copy every extra key).
+const optionalString = z.string().nullish();
+const optionalPort = z.number().int().nonnegative().max(65535).nullish();
+
+const networkBindingSchema = z.object({
+  bindIP: optionalString,
+  containerPort: optionalPort,
+  hostPort: optionalPort,
+  protocol: optionalString,
+});
+
+const containerSchema = z.object({
+  name: z.string(),
+  lastStatus: optionalString,
+  healthStatus: optionalString,
+  networkBindings: z.array(networkBindingSchema).nullish(),
+  networkInterfaces: z.array(z.object({ privateIpv4Address: optionalString })).nullish(),
+});
+
+const attachmentSchema = z.object({
+  type: optionalString,
+  details: z.array(z.object({ name: optionalString, value: optionalString })).nullish(),
+});
+
+const taskSchema = z.object({
+  taskArn: z.string().min(1),
+  clusterArn: z.string().min(1),
+  taskDefinitionArn: z.string().min(1),
+  group: optionalString,
+  lastStatus: z.string().min(1),
+  desiredStatus: z.string().min(1),
+  // ECS increments `version` on every state change of the task; the store orders by it.
+  version: z.number().int().nonnegative(),
+  healthStatus: optionalString,
+  launchType: optionalString,
+  containerInstanceArn: optionalString,
+  attachments: z.array(attachmentSchema).nullish(),
+  containers: z.array(containerSchema).nullish(),
+  stoppedReason: optionalString,
+  stopCode: optionalString,
+  // Timestamps come as Date (SDK), epoch seconds (JSON wire) or ISO strings (events): checked by readTimestamp.
+  updatedAt: z.unknown().optional(),
+  createdAt: z.unknown().optional(),
+});
+
+type TaskInput = z.infer<typeof taskSchema>;
+type AttachmentInput = z.infer<typeof attachmentSchema>;
+type ContainerInput = z.infer<typeof containerSchema>;
+
+/** Attachment types that carry the task's own ENI: `eni` in events, `ElasticNetworkInterface` in DescribeTasks. */
+const ENI_ATTACHMENT_TYPES: ReadonlySet<string> = new Set(['eni', 'ElasticNetworkInterface']);
+const ENI_ADDRESS_DETAIL = 'privateIPv4Address';
+const SERVICE_GROUP_PREFIX = 'service:';
+
+/**
+ * Parses a DescribeTasks task object (or a task state change event's `detail`).
+ * @param observedAt when this observation was made (event envelope time, describe or snapshot time), epoch ms
+ * @throws EventParseError with `missing-field:<path>`, `invalid-field:<path>` or `bad-timestamp:<path>`
+ */
+export function parseDescribedTask(
+  obj: unknown,
+  observedAt: number,
+  source: TaskObservationSource = 'described',
+): TaskSnapshot {
+  return parseTaskAt(obj, observedAt, source, '');
+}
+
+/** As `parseDescribedTask`, with error paths prefixed by `path` (e.g. `detail`, `detail.tasks.2`). */
+export function parseTaskAt(
+  obj: unknown,
+  observedAt: number,
+  source: TaskObservationSource,
+  path: string,
+): TaskSnapshot {
+  requireRecord(obj, path, 'task');
+  const parsed = taskSchema.safeParse(obj);
+  if (!parsed.success) throw schemaError(parsed.error, obj, path, 'task');
+  return toSnapshot(parsed.data, observedAt, source, path);
+}
+
+function toSnapshot(
+  t: TaskInput,
+  observedAt: number,
+  source: TaskObservationSource,
+  path: string,
+): TaskSnapshot {
+  const task: Mutable<TaskSnapshot> = {
+    taskArn: t.taskArn,
+    clusterArn: t.clusterArn,
+    taskDefinitionArn: t.taskDefinitionArn,
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    version: t.version,
+    containers: t.containers ? t.containers.map(toContainer) : [],
+    observedAt,
+    source,
+  };
+  if (t.group) {
+    task.group = t.group;
+    const serviceName = serviceNameFromGroup(t.group);
+    if (serviceName !== undefined) task.serviceName = serviceName;
+  }
+  const health = toHealth(t.healthStatus);
+  if (health !== undefined) task.healthStatus = health;
+  if (t.launchType) task.launchType = t.launchType;
+  if (t.containerInstanceArn) task.containerInstanceArn = t.containerInstanceArn;
+  const eni = t.attachments ? eniAddress(t.attachments) : undefined;
+  if (eni !== undefined) task.eniPrivateIpv4Address = eni;
+  if (t.stoppedReason) task.stoppedReason = t.stoppedReason;
+  if (t.stopCode) task.stopCode = t.stopCode;
+  const updatedAt =
+    readTimestamp(t.updatedAt, joinPath(path, ['updatedAt'])) ??
+    readTimestamp(t.createdAt, joinPath(path, ['createdAt']));
+  if (updatedAt !== undefined) task.updatedAt = updatedAt;
+  return task;
+}
+
+/** `service:<name>` → `<name>`; `family:<name>` (standalone RunTask) and anything else → undefined. */
+export function serviceNameFromGroup(group: string): string | undefined {
+  if (!group.startsWith(SERVICE_GROUP_PREFIX)) return undefined;
+  const name = group.slice(SERVICE_GROUP_PREFIX.length);
+  return name === '' ? undefined : name;
+}
+
+function toHealth(value: string | null | undefined): HealthStatus | undefined {
+  // Unknown future values are dropped rather than trusted: health only ever admits on HEALTHY.
+  return value === 'HEALTHY' || value === 'UNHEALTHY' || value === 'UNKNOWN' ? value : undefined;
+}
+
+/** The first `privateIPv4Address` of an ENI attachment; `elb`, `sdi`, Service Connect etc. are skipped. */
+function eniAddress(attachments: readonly AttachmentInput[]): string | undefined {
+  for (const attachment of attachments) {
+    if (!attachment.type || !ENI_ATTACHMENT_TYPES.has(attachment.type) || !attachment.details) continue;
+    for (const detail of attachment.details) {
+      if (detail.name === ENI_ADDRESS_DETAIL && detail.value) {
+        const address = detail.value.trim();
+        if (address !== '') return address;
+      }
+    }
+  }
+  return undefined;
+}
+
+function toContainer(c: ContainerInput): ContainerSnapshot {
+  const container: Mutable<ContainerSnapshot> = {
+    name: c.name,
+    networkBindings: c.networkBindings ? c.networkBindings.map(toBinding) : [],
+  };
+  if (c.lastStatus) container.lastStatus = c.lastStatus;
+  const health = toHealth(c.healthStatus);
+  if (health !== undefined) container.healthStatus = health;
+  if (c.networkInterfaces) {
+    for (const ni of c.networkInterfaces) {
+      const address = ni.privateIpv4Address?.trim();
+      if (address) {
+        container.privateIpv4Address = address;
+        break;
+      }
+    }
+  }
+  return container;
+}
+
+function toBinding(b: z.infer<typeof networkBindingSchema>): NetworkBinding {
+  const binding: Mutable<NetworkBinding> = {};
+  if (b.containerPort !== undefined && b.containerPort !== null) binding.containerPort = b.containerPort;
+  if (b.hostPort !== undefined && b.hostPort !== null) binding.hostPort = b.hostPort;
+  if (b.protocol) binding.protocol = b.protocol.toLowerCase();
+  if (b.bindIP) {
+    const bindIP = b.bindIP.trim();
+    if (bindIP !== '') binding.bindIP = bindIP;
+  }
+  return binding;
+}
