@@ -1,1 +1,22 @@
-export {};
+export { isValidIpv4, isValidPort } from './addresses.js';
+export type { UpstreamDiff, UpstreamServerChange } from './diff-upstreams.js';
+export { describeUpstreamDiff, diffUpstreams } from './diff-upstreams.js';
+export type { DynamicHttpPreambleOptions } from './dynamic.js';
+export {
+  BALANCER_LUA_MODULE,
+  CONTROL_LOCATION,
+  CONTROL_LUA_MODULE,
+  checkControlListen,
+  DEFAULT_DYNAMIC_KEEPALIVE,
+  DYNAMIC_PLACEHOLDER_SERVER,
+  ENDPOINTS_SHARED_DICT,
+  renderDynamicHttpPreamble,
+  renderDynamicHttpUpstreams,
+} from './dynamic.js';
+export { RenderOptionError } from './errors.js';
+export type { HashLabel, RenderResult } from './hash.js';
+export { readRenderedHash } from './hash.js';
+export { isSafeUpstreamName } from './names.js';
+export type { NormalizedUpstream, NormalizedUpstreams, SkippedItem } from './normalize.js';
+export { normalizeUpstreams } from './normalize.js';
+export { DOWN_PLACEHOLDER_SERVER, renderUpstreams } from './render-upstreams.js';

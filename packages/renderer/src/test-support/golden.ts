@@ -1,0 +1,21 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+
+const GOLDEN_DIR = fileURLToPath(new URL('../../test/golden/', import.meta.url));
+
+/**
+ * Compares `text` with `test/golden/<file>`. `UPDATE_GOLDEN=1` rewrites the file instead; review
+ * the git diff afterwards, since a rewritten golden passes by definition.
+ */
+export function expectGolden(file: string, text: string): void {
+  const path = `${GOLDEN_DIR}${file}`;
+  if (process.env.UPDATE_GOLDEN === '1') {
+    writeFileSync(path, text);
+    return;
+  }
+  if (!existsSync(path)) {
+    throw new Error(`golden file ${path} is missing: run with UPDATE_GOLDEN=1 to create it`);
+  }
+  expect(text).toBe(readFileSync(path, 'utf8'));
+}
