@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The demo: local backends on loopback, a real NGINX, a recorded scenario replayed in real time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec pnpm -s ecs-ingress demo "$@"
