@@ -1,0 +1,391 @@
+/**
+ * The reconciler (DESIGN.md "Reconciler"): every state is rendered whole and its hash compared with
+ * what was last APPLIED; only a difference schedules an apply. Events trigger, state decides.
+ *
+ * Timing, consul-template `wait` style:
+ * - an apply starts after `debounce.minMs` without a new rendered change, but never later than
+ *   `debounce.maxMs` after the FIRST pending change;
+ * - one apply in flight at a time; changes during it collapse into one follow-up with the latest
+ *   state (none when the latest renders to what is in flight);
+ * - an apply never starts less than `minReloadIntervalMs` after the previous one ENDED, so a storm
+ *   cannot pile up generations of old NGINX workers. This spacing wins over `maxMs`;
+ * - a config is recorded as applied only after the applier succeeded. A failed hash is not retried
+ *   until a render produces different output (any different output, even the previous one).
+ *
+ * Inputs and outputs are rxjs Observables; the scheduling core is a small state machine whose
+ * timers run on an rxjs `SchedulerLike`, because `flush()` and the follow-up rule need to see and
+ * change what is pending, which a chain of stock operators hides.
+ *
+ * Latency: `latencyMs` of an applied change = end of the apply − `firstPendingAt`, the time of the
+ * first state emission whose render differed from the applied (or in-flight) config. For the first
+ * apply after `startWhen`, states are not rendered before the gate opens, so it counts from the
+ * gate opening.
+ */
+import type { Logger } from '@ecs-ingress/types';
+import { ConfigError, silentLogger } from '@ecs-ingress/types';
+import {
+  asyncScheduler,
+  from,
+  type Observable,
+  type ObservableInput,
+  type SchedulerLike,
+  Subject,
+  Subscription,
+  take,
+} from 'rxjs';
+import { ApplyUnexpectedError, RenderFailedError } from './errors.js';
+import type { ApplyResult, ApplyStage, ConfigApplier, RenderedConfig } from './types.js';
+
+/** A config that went live. */
+export interface AppliedChange {
+  readonly hash: string;
+  /** When the apply ended (reconciler clock, ms). */
+  readonly at: number;
+  /** The applier's duration (write + test + reload + confirm); 0 for `setInitialApplied`. */
+  readonly durationMs: number;
+  /** The reload alone, when the applier measured it. */
+  readonly reloadDurationMs?: number;
+  /** From the first pending change to `at`: the event-to-serving latency. */
+  readonly latencyMs: number;
+  /** `RenderedConfig.meta` of what was applied. */
+  readonly meta: unknown;
+}
+
+/** A config that failed to go live; the previous one keeps serving. */
+export interface ApplyFailure {
+  readonly hash: string;
+  readonly at: number;
+  readonly stage: ApplyStage;
+  readonly error: Error;
+  readonly latencyMs: number;
+  readonly meta: unknown;
+}
+
+export type ApplyOutcome = ({ readonly ok: true } & AppliedChange) | ({ readonly ok: false } & ApplyFailure);
+
+/** Minimal hooks for Prometheus counters; the controller wires them to `createMetrics()`. */
+export interface ReconcilerMetrics {
+  /**
+   * Once per rendered state. `changed`: the output differs from what is applied, in flight and
+   * already pending, and is not a known-failed output (i.e. it (re)scheduled an apply).
+   */
+  onRender(changed: boolean): void;
+  onApply(outcome: ApplyOutcome): void;
+  onRenderError?(error: Error): void;
+}
+
+export interface ReconcilerOptions<S> {
+  state$: Observable<S>;
+  /** Pure: the whole config for a state. A throw skips that state (logged, counted). */
+  render: (state: S) => RenderedConfig;
+  applier: ConfigApplier;
+  /** Defaults: minMs 200, maxMs 2000. */
+  debounce?: { minMs?: number; maxMs?: number };
+  /** Default 1000, measured from the end of the previous apply. */
+  minReloadIntervalMs?: number;
+  /**
+   * Nothing is rendered or applied until this emits (the first full sync); then the latest state is
+   * applied at once if it differs. Without it, the gate is open from the start.
+   */
+  startWhen?: ObservableInput<unknown>;
+  /** Timers run here (default `asyncScheduler`); tests pass a virtual one. */
+  scheduler?: SchedulerLike;
+  logger?: Logger;
+  metrics?: ReconcilerMetrics;
+  /** Clock for `at`/latency (default `scheduler.now()`). */
+  now?: () => number;
+}
+
+export interface Reconciler {
+  /** One value per config that went live (hot). Completes on `stop()`. */
+  readonly applied$: Observable<AppliedChange>;
+  /** One value per failed apply (hot). Completes on `stop()`. */
+  readonly failures$: Observable<ApplyFailure>;
+  lastApplied(): AppliedChange | undefined;
+  /**
+   * Applies what is pending now, ignoring the debounce and the reload spacing; waits for the apply in
+   * flight first, and resolves when no apply is running. Respects `startWhen`. Never rejects.
+   */
+  flush(): Promise<void>;
+  /** Stops listening and cancels pending work; resolves once the apply in flight (if any) ended. */
+  stop(): Promise<void>;
+  /** The config NGINX already runs (started from the last known good file) counts as applied. */
+  setInitialApplied(hash: string, meta?: unknown): void;
+}
+
+interface Pending {
+  config: RenderedConfig;
+  readonly firstPendingAt: number;
+  /** Its debounce expired (quiet or max): apply as soon as nothing in flight and spacing allow. */
+  due: boolean;
+}
+
+interface InFlight {
+  readonly config: RenderedConfig;
+  readonly done: Promise<void>;
+}
+
+function nonNegative(variable: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ConfigError(variable, `must be a finite number ≥ 0, got ${value}`);
+  }
+  return value;
+}
+
+export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
+  const minMs = nonNegative('debounce.minMs', options.debounce?.minMs ?? 200);
+  const maxMs = nonNegative('debounce.maxMs', options.debounce?.maxMs ?? 2000);
+  if (maxMs < minMs) throw new ConfigError('debounce.maxMs', `must be ≥ debounce.minMs (${minMs})`);
+  const minReloadIntervalMs = nonNegative('minReloadIntervalMs', options.minReloadIntervalMs ?? 1000);
+  const scheduler = options.scheduler ?? asyncScheduler;
+  const now = options.now ?? (() => scheduler.now());
+  const logger = (options.logger ?? silentLogger).child({ component: 'reconciler' });
+  const { applier, render, metrics } = options;
+
+  const applied$ = new Subject<AppliedChange>();
+  const failures$ = new Subject<ApplyFailure>();
+  const inputs = new Subscription();
+
+  let gateOpen = options.startWhen === undefined;
+  /** Latest state seen while the gate is closed (boxed: `S` may itself be undefined). */
+  let gatedState: { value: S } | undefined;
+  let applied: AppliedChange | undefined;
+  let failedHash: string | undefined;
+  let pending: Pending | undefined;
+  let inFlight: InFlight | undefined;
+  let lastApplyEndAt: number | undefined;
+  let stopped = false;
+  let quietTimer: Subscription | undefined;
+  let maxTimer: Subscription | undefined;
+  let spacingTimer: Subscription | undefined;
+
+  /** Hooks are observers; one that throws must not wedge the pipeline. */
+  function hook(run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      logger.warn({ err }, 'reconciler metrics hook threw');
+    }
+  }
+
+  function clearDebounce(): void {
+    quietTimer?.unsubscribe();
+    maxTimer?.unsubscribe();
+    quietTimer = undefined;
+    maxTimer = undefined;
+  }
+
+  function dropPending(): void {
+    clearDebounce();
+    pending = undefined;
+  }
+
+  function renderSafely(state: S): RenderedConfig | undefined {
+    try {
+      return render(state);
+    } catch (cause) {
+      const error = new RenderFailedError('rendering the state failed; state skipped', { cause });
+      logger.error({ code: error.code, err: cause }, error.message);
+      hook(() => metrics?.onRenderError?.(error));
+      return undefined;
+    }
+  }
+
+  function consider(state: S, at: number): void {
+    const config = renderSafely(state);
+    if (config === undefined) return;
+    const baseline = inFlight?.config.hash ?? applied?.hash;
+    if (config.hash === baseline) {
+      // The latest state renders to what is (being) applied: whatever was pending is superseded.
+      dropPending();
+      failedHash = undefined;
+      hook(() => metrics?.onRender(false));
+      return;
+    }
+    if (config.hash === failedHash) {
+      // Retried only when the output changes again; the latest state IS the failed output, so an
+      // older pending output must not go live either.
+      dropPending();
+      hook(() => metrics?.onRender(false));
+      logger.debug({ hash: config.hash }, 'rendered output failed before; not retried');
+      return;
+    }
+    failedHash = undefined;
+    if (pending !== undefined && pending.config.hash === config.hash) {
+      // Same bytes as already pending: not a new change, so it neither resets the quiet timer nor
+      // counts as changed (a stream of no-op events must not postpone the apply).
+      pending.config = config;
+      hook(() => metrics?.onRender(false));
+      return;
+    }
+    hook(() => metrics?.onRender(true));
+    if (pending === undefined) {
+      pending = { config, firstPendingAt: at, due: false };
+      maxTimer = scheduler.schedule(markDue, maxMs);
+    } else {
+      pending.config = config;
+    }
+    if (!pending.due) {
+      quietTimer?.unsubscribe();
+      quietTimer = scheduler.schedule(markDue, minMs);
+    }
+  }
+
+  function markDue(): void {
+    if (pending === undefined) return;
+    pending.due = true;
+    clearDebounce();
+    tryStart(false);
+  }
+
+  function tryStart(force: boolean): void {
+    if (stopped || !gateOpen || inFlight !== undefined || pending === undefined) return;
+    if (pending.config.hash === applied?.hash || pending.config.hash === failedHash) {
+      // The apply that just ended made this pending output current (or known-bad).
+      dropPending();
+      return;
+    }
+    if (!force && !pending.due) return;
+    if (!force && lastApplyEndAt !== undefined) {
+      const wait = lastApplyEndAt + minReloadIntervalMs - now();
+      if (wait > 0) {
+        spacingTimer?.unsubscribe();
+        spacingTimer = scheduler.schedule(() => tryStart(false), wait);
+        return;
+      }
+    }
+    start(pending);
+  }
+
+  function start(next: Pending): void {
+    dropPending();
+    spacingTimer?.unsubscribe();
+    spacingTimer = undefined;
+    const { config, firstPendingAt } = next;
+    logger.debug({ hash: config.hash }, 'applying rendered config');
+    inFlight = { config, done: run(config, firstPendingAt) };
+  }
+
+  async function run(config: RenderedConfig, firstPendingAt: number): Promise<void> {
+    let result: ApplyResult;
+    try {
+      result = await applier.apply(config, { changedSince: firstPendingAt });
+    } catch (cause) {
+      result = {
+        ok: false,
+        stage: 'unexpected',
+        error: new ApplyUnexpectedError('the config applier threw instead of returning a result', { cause }),
+      };
+    }
+    const at = now();
+    lastApplyEndAt = at;
+    inFlight = undefined;
+    const latencyMs = Math.max(0, at - firstPendingAt);
+    if (result.ok) {
+      failedHash = undefined;
+      applied = {
+        hash: config.hash,
+        at,
+        durationMs: result.durationMs,
+        ...(result.reloadDurationMs === undefined ? {} : { reloadDurationMs: result.reloadDurationMs }),
+        latencyMs,
+        meta: config.meta,
+      };
+      const change = applied;
+      logger.info(
+        { hash: change.hash, durationMs: change.durationMs, latencyMs: change.latencyMs },
+        'config applied',
+      );
+      hook(() => metrics?.onApply({ ok: true, ...change }));
+      applied$.next(change);
+    } else {
+      failedHash = config.hash;
+      const failure: ApplyFailure = {
+        hash: config.hash,
+        at,
+        stage: result.stage,
+        error: result.error,
+        latencyMs,
+        meta: config.meta,
+      };
+      const code = (result.error as { code?: unknown }).code;
+      logger.error(
+        { code, stage: failure.stage, hash: failure.hash, err: failure.error },
+        'config apply failed; previous config keeps serving, retry on the next different render',
+      );
+      hook(() => metrics?.onApply({ ok: false, ...failure }));
+      failures$.next(failure);
+    }
+    tryStart(false);
+  }
+
+  function openGate(): void {
+    if (gateOpen || stopped) return;
+    gateOpen = true;
+    const latest = gatedState;
+    gatedState = undefined;
+    if (latest !== undefined) consider(latest.value, now());
+    logger.info({ pending: pending !== undefined }, 'reconciler gate open');
+    // The first full sync is done: no reason to wait for quiet before serving it.
+    if (pending !== undefined) markDue();
+  }
+
+  inputs.add(
+    options.state$.subscribe({
+      next: (state) => {
+        if (stopped) return;
+        if (!gateOpen) {
+          gatedState = { value: state };
+          return;
+        }
+        consider(state, now());
+      },
+      error: (err: unknown) => {
+        logger.error({ code: 'ECS_INGRESS_STATE_STREAM_FAILED', err }, 'state stream failed');
+      },
+    }),
+  );
+  if (options.startWhen !== undefined) {
+    inputs.add(
+      from(options.startWhen)
+        .pipe(take(1))
+        .subscribe({
+          next: openGate,
+          error: (err: unknown) => {
+            logger.error(
+              { code: 'ECS_INGRESS_RECONCILER_GATE_FAILED', err },
+              'start condition failed; nothing will be applied',
+            );
+          },
+        }),
+    );
+  }
+
+  return {
+    applied$: applied$.asObservable(),
+    failures$: failures$.asObservable(),
+    lastApplied: () => applied,
+    async flush() {
+      // Bounded: the apply in flight, a follow-up the schedule may start, then our forced one.
+      for (let round = 0; round < 2 && inFlight !== undefined; round += 1) await inFlight.done;
+      tryStart(true);
+      const current = inFlight as InFlight | undefined;
+      if (current !== undefined) await current.done;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      inputs.unsubscribe();
+      dropPending();
+      spacingTimer?.unsubscribe();
+      const current = inFlight;
+      if (current !== undefined) await current.done;
+      applied$.complete();
+      failures$.complete();
+    },
+    setInitialApplied(hash, meta) {
+      applied = { hash, at: now(), durationMs: 0, latencyMs: 0, meta };
+      if (pending?.config.hash === hash) dropPending();
+    },
+  };
+}
