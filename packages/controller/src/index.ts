@@ -1,3 +1,15 @@
+export type { DynamicControlClientOptions, DynamicEndpointState } from './dynamic/control-client.js';
+export {
+  DEFAULT_DYNAMIC_CONTROL_TIMEOUT_MS,
+  DEFAULT_DYNAMIC_MAX_BODY_BYTES,
+  DYNAMIC_CONTROL_PATH,
+  DynamicControlClient,
+} from './dynamic/control-client.js';
+export type { DynamicControlOperation } from './dynamic/errors.js';
+export { DynamicControlError } from './dynamic/errors.js';
+export { dynamicLuaDir } from './dynamic/lua-path.js';
+export type { ChangeClassification } from './dynamic/split-change.js';
+export { classifyChange, endpointList, endpointSets } from './dynamic/split-change.js';
 export type { Metrics } from './http/metrics.js';
 export { createMetrics } from './http/metrics.js';
 export type { LogLevel } from './log/logger.js';

@@ -79,7 +79,9 @@ describe('Lua balancer with real NGINX (dynamic mode)', () => {
     for (const backend of backends) backend.hits = 0;
   });
 
-  const [a, b, c] = [0, 1, 2].map((index) => () => backends[index]!);
+  const a = () => backends[0]!;
+  const b = () => backends[1]!;
+  const c = () => backends[2]!;
 
   it('follows pushes without a reload: same master and workers, only pushed backends, round robin', async () => {
     const master = await nginx.masterPid();
