@@ -206,3 +206,54 @@ describe('serviceNameFromGroup', () => {
     expect(serviceNameFromGroup(group)).toBe(name);
   });
 });
+
+describe('parseDescribedTask: hand-checked lists', () => {
+  const base = () => ({
+    taskArn: 't',
+    clusterArn: 'c',
+    taskDefinitionArn: 'td',
+    lastStatus: 'RUNNING',
+    desiredStatus: 'RUNNING',
+    version: 2,
+  });
+
+  it('ignores malformed details it does not read', () => {
+    const task = {
+      ...base(),
+      attachments: [
+        {
+          type: 'eni',
+          details: [7, { name: 'subnetId', value: 42 }, { name: 'privateIPv4Address', value: '10.2.3.4' }],
+        },
+      ],
+    };
+    expect(parseDescribedTask(task, 1).eniPrivateIpv4Address).toBe('10.2.3.4');
+  });
+
+  it.each([
+    [
+      'non-string ENI address',
+      { attachments: [{ type: 'eni', details: [{ name: 'privateIPv4Address', value: 10 }] }] },
+      'invalid-field:attachments.0.details.0.value',
+    ],
+    [
+      'details not an array',
+      { attachments: [{ type: 'eni', details: {} }] },
+      'invalid-field:attachments.0.details',
+    ],
+    [
+      'non-string container address',
+      { containers: [{ name: 'a', networkInterfaces: [{ privateIpv4Address: false }] }] },
+      'invalid-field:containers.0.networkInterfaces.0.privateIpv4Address',
+    ],
+  ])('rejects %s', (_label, patch, reason) => {
+    let caught: unknown;
+    try {
+      parseDescribedTask({ ...base(), ...patch }, 1);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EventParseError);
+    expect((caught as EventParseError).reason).toBe(reason);
+  });
+});

@@ -14,7 +14,8 @@ import type {
   TaskObservationSource,
   TaskSnapshot,
 } from '../domain.js';
-import { joinPath, requireRecord, schemaError } from './schema-error.js';
+import { EventParseError } from '../errors.js';
+import { isRecord, requireRecord, schemaError } from './schema-error.js';
 import { readTimestamp } from './timestamps.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -33,17 +34,27 @@ const networkBindingSchema = z.object({
   protocol: optionalString,
 });
 
+/**
+ * An array whose elements are checked by hand where they are used, not by zod: an ENI attachment
+ * carries 4–6 `{name, value}` details of which we read one, and profiling showed zod's per-element
+ * work on such lists as the largest cost of parsing a task event. Elements we do read are still
+ * type-checked (`eniAddress`, `containerAddress`), with the same error reasons.
+ */
+const lazyArray = z.custom<readonly unknown[]>((value) => Array.isArray(value), {
+  message: 'expected an array',
+});
+
 const containerSchema = z.object({
   name: z.string(),
   lastStatus: optionalString,
   healthStatus: optionalString,
   networkBindings: z.array(networkBindingSchema).nullish(),
-  networkInterfaces: z.array(z.object({ privateIpv4Address: optionalString })).nullish(),
+  networkInterfaces: lazyArray.nullish(),
 });
 
 const attachmentSchema = z.object({
   type: optionalString,
-  details: z.array(z.object({ name: optionalString, value: optionalString })).nullish(),
+  details: lazyArray.nullish(),
 });
 
 const taskSchema = z.object({
@@ -115,7 +126,7 @@ function toSnapshot(
     lastStatus: t.lastStatus,
     desiredStatus: t.desiredStatus,
     version: t.version,
-    containers: t.containers ? t.containers.map(toContainer) : [],
+    containers: t.containers ? t.containers.map((c, i) => toContainer(c, path, i)) : [],
     observedAt,
     source,
   };
@@ -128,13 +139,12 @@ function toSnapshot(
   if (health !== undefined) task.healthStatus = health;
   if (t.launchType) task.launchType = t.launchType;
   if (t.containerInstanceArn) task.containerInstanceArn = t.containerInstanceArn;
-  const eni = t.attachments ? eniAddress(t.attachments) : undefined;
+  const eni = t.attachments ? eniAddress(t.attachments, path) : undefined;
   if (eni !== undefined) task.eniPrivateIpv4Address = eni;
   if (t.stoppedReason) task.stoppedReason = t.stoppedReason;
   if (t.stopCode) task.stopCode = t.stopCode;
   const updatedAt =
-    readTimestamp(t.updatedAt, joinPath(path, ['updatedAt'])) ??
-    readTimestamp(t.createdAt, joinPath(path, ['createdAt']));
+    readTimestamp(t.updatedAt, path, 'updatedAt') ?? readTimestamp(t.createdAt, path, 'createdAt');
   if (updatedAt !== undefined) task.updatedAt = updatedAt;
   return task;
 }
@@ -152,20 +162,48 @@ function toHealth(value: string | null | undefined): HealthStatus | undefined {
 }
 
 /** The first `privateIPv4Address` of an ENI attachment; `elb`, `sdi`, Service Connect etc. are skipped. */
-function eniAddress(attachments: readonly AttachmentInput[]): string | undefined {
-  for (const attachment of attachments) {
+function eniAddress(attachments: readonly AttachmentInput[], path: string): string | undefined {
+  for (let a = 0; a < attachments.length; a++) {
+    const attachment = attachments[a]!;
     if (!attachment.type || !ENI_ATTACHMENT_TYPES.has(attachment.type) || !attachment.details) continue;
-    for (const detail of attachment.details) {
-      if (detail.name === ENI_ADDRESS_DETAIL && detail.value) {
-        const address = detail.value.trim();
-        if (address !== '') return address;
-      }
+    const details = attachment.details;
+    for (let d = 0; d < details.length; d++) {
+      const detail = details[d];
+      if (!isRecord(detail) || detail.name !== ENI_ADDRESS_DETAIL) continue;
+      const address = optionalTrimmed(detail.value, path, `attachments.${a}.details.${d}.value`);
+      if (address !== undefined) return address;
     }
   }
   return undefined;
 }
 
-function toContainer(c: ContainerInput): ContainerSnapshot {
+/** The first `privateIpv4Address` among a container's `networkInterfaces`. */
+function containerAddress(interfaces: readonly unknown[], path: string, index: number): string | undefined {
+  for (let n = 0; n < interfaces.length; n++) {
+    const ni = interfaces[n];
+    if (!isRecord(ni)) continue;
+    const where = `containers.${index}.networkInterfaces.${n}.privateIpv4Address`;
+    const address = optionalTrimmed(ni.privateIpv4Address, path, where);
+    if (address !== undefined) return address;
+  }
+  return undefined;
+}
+
+/** A string field read by hand: absent → undefined, blank → undefined, non-string → `invalid-field`. */
+function optionalTrimmed(value: unknown, path: string, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') {
+    const where = path === '' ? field : `${path}.${field}`;
+    throw new EventParseError(
+      `invalid-field:${where}`,
+      `task: ${where}: expected a string, got ${typeof value}`,
+    );
+  }
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function toContainer(c: ContainerInput, path: string, index: number): ContainerSnapshot {
   const container: Mutable<ContainerSnapshot> = {
     name: c.name,
     networkBindings: c.networkBindings ? c.networkBindings.map(toBinding) : [],
@@ -173,15 +211,8 @@ function toContainer(c: ContainerInput): ContainerSnapshot {
   if (c.lastStatus) container.lastStatus = c.lastStatus;
   const health = toHealth(c.healthStatus);
   if (health !== undefined) container.healthStatus = health;
-  if (c.networkInterfaces) {
-    for (const ni of c.networkInterfaces) {
-      const address = ni.privateIpv4Address?.trim();
-      if (address) {
-        container.privateIpv4Address = address;
-        break;
-      }
-    }
-  }
+  const address = c.networkInterfaces ? containerAddress(c.networkInterfaces, path, index) : undefined;
+  if (address !== undefined) container.privateIpv4Address = address;
   return container;
 }
 

@@ -56,3 +56,22 @@ describe('readTimestamp', () => {
     });
   });
 });
+
+describe('toEpochMs fast ISO path agrees with Date.parse', () => {
+  it.each([
+    '2020-01-23T17:57:58Z',
+    '2020-01-23T17:57:58.103Z',
+    '1999-12-31T23:59:59.999Z',
+    '2024-02-29T00:00:00Z',
+    '2023-02-29T00:00:00Z',
+    '2023-04-31T12:00:00.000Z',
+    '2023-00-10T00:00:00Z',
+    '2023-01-10T24:00:00Z',
+    '2023-01-10T10:60:00Z',
+    '2023-01-1xT10:00:00Z',
+    '2023-01-10T10:00:00.12Z',
+  ])('%s', (text) => {
+    const expected = Date.parse(text);
+    expect(toEpochMs(text)).toBe(Number.isNaN(expected) ? undefined : expected);
+  });
+});
