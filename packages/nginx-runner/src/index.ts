@@ -34,6 +34,9 @@ export type {
   NginxRunResult,
   OutputStream,
 } from './nginx-exec.js';
+export { NginxRunner } from './nginx-runner.js';
+export type { RestartBackoff, RestartDecision } from './restart-policy.js';
+export { DEFAULT_RESTART_BACKOFF, RestartPolicy } from './restart-policy.js';
 export type {
   NginxReloadResult,
   NginxRunnerEvent,
@@ -41,7 +44,4 @@ export type {
   NginxRunnerOptions,
   NginxRunnerState,
   NginxTestResult,
-} from './nginx-runner.js';
-export { NginxRunner } from './nginx-runner.js';
-export type { RestartBackoff, RestartDecision } from './restart-policy.js';
-export { DEFAULT_RESTART_BACKOFF, RestartPolicy } from './restart-policy.js';
+} from './runner-types.js';

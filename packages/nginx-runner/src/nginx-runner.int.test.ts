@@ -7,7 +7,8 @@ import { createServer, type Server as HttpServer, type ServerResponse } from 'no
 import type { Server } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NginxReloadFailedError, NginxStartFailedError } from './errors.js';
-import { NginxRunner, type NginxRunnerEvent } from './nginx-runner.js';
+import { NginxRunner } from './nginx-runner.js';
+import type { NginxRunnerEvent } from './runner-types.js';
 import {
   eventually,
   freePort,

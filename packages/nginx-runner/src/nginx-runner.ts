@@ -24,130 +24,23 @@ import {
   NginxTestFailedError,
 } from './errors.js';
 import { ExecaNginxExec } from './execa-nginx-exec.js';
-import {
-  failureLinesOf,
-  forwardNginxLine,
-  isFailureLine,
-  type NginxLogLine,
-  parseNginxLogLine,
-} from './log-lines.js';
+import { failureLinesOf, forwardNginxLine, parseNginxLogLine } from './log-lines.js';
 import { type FileContent, lastKnownGood, ManagedFiles } from './managed-files.js';
 import { nginxArgsFor } from './nginx-args.js';
-import type {
-  ChildProcessInfo,
-  NginxExec,
-  NginxExitInfo,
-  NginxProcessHandle,
-  OutputStream,
-} from './nginx-exec.js';
+import type { NginxExec, NginxExitInfo, NginxProcessHandle, OutputStream } from './nginx-exec.js';
+import { clearProcessGroup, settlesWithin } from './process-group.js';
+import { RecentNginxLines } from './recent-lines.js';
 import { DEFAULT_RESTART_BACKOFF, type RestartBackoff, RestartPolicy } from './restart-policy.js';
+import type {
+  NginxReloadResult,
+  NginxRunnerEvent,
+  NginxRunnerListener,
+  NginxRunnerOptions,
+  NginxRunnerState,
+  NginxTestResult,
+} from './runner-types.js';
 import { SerialQueue } from './serial-queue.js';
-
-export interface NginxRunnerOptions {
-  /** Default `/usr/sbin/nginx`. */
-  nginxBinary?: string;
-  /** NGINX's `-p`: relative paths in the config (pid, temp paths, logs) resolve against it. */
-  prefix: string;
-  /** NGINX's `-c`, the main config file. */
-  configFile: string;
-  logger?: Logger;
-  /** Default: the real execa + /proc implementation. */
-  exec?: NginxExec;
-  /** How long start() waits for the first worker. Default 10 s. */
-  startTimeoutMs?: number;
-  /** How long reload() waits for a new worker generation. Default 10 s. */
-  reloadTimeoutMs?: number;
-  /** SIGQUIT (graceful) → SIGTERM after this long. Default 10 s. */
-  stopTimeoutMs?: number;
-  /** SIGTERM → SIGKILL after this long. Default 5 s. */
-  killTimeoutMs?: number;
-  /** After a crash, orphaned workers get SIGQUIT and this long to go before SIGKILL. Default 2 s. */
-  orphanGraceMs?: number;
-  restartBackoff?: Partial<RestartBackoff>;
-  /**
-   * Files restored from their `<file>.last-good` copy before the first start, so a restarted daemon
-   * serves what it last applied, not a file a crash left half-applied.
-   */
-  managedFiles?: readonly string[];
-  /** How often /proc is read while waiting. Default 20 ms. */
-  pollIntervalMs?: number;
-  /**
-   * A reload is declared rejected when NGINX logged an emerg/alert/crit line after the SIGHUP and
-   * then stayed silent this long without a new worker. Longer than NGINX's 500 ms bind() retry
-   * interval, so a bind that is being retried is not judged early. Default 750 ms.
-   */
-  rejectSettleMs?: number;
-}
-
-export type NginxRunnerState =
-  | 'idle'
-  | 'starting'
-  | 'running'
-  | 'restarting'
-  | 'stopping'
-  | 'stopped'
-  | 'crashloop';
-
-export type NginxRunnerEvent =
-  | { type: 'started'; pid: number; workerPids: number[] }
-  | {
-      type: 'exited';
-      pid: number;
-      exitCode: number | undefined;
-      signal: string | undefined;
-      expected: boolean;
-    }
-  | {
-      type: 'restarted';
-      pid: number;
-      /** Restarts since the runner was created. */
-      restarts: number;
-      attempt: number;
-    }
-  | { type: 'restart-failed'; error: unknown; attempt: number }
-  | { type: 'crashloop'; error: NginxCrashLoopError }
-  | { type: 'reloaded'; durationMs: number; workerPids: number[] }
-  | { type: 'reload-failed'; error: NginxReloadFailedError };
-
-export type NginxRunnerListener = (event: NginxRunnerEvent) => void;
-
-export interface NginxTestResult {
-  ok: boolean;
-  /** Everything `nginx -t` printed. */
-  output: string;
-  /** The emerg/alert/crit lines (or, when it failed without any, every line). */
-  errors: string[];
-}
-
-export interface NginxReloadResult {
-  /** From the SIGHUP to the first new worker seen. */
-  durationMs: number;
-  /** The new generation's worker pids seen at that moment. */
-  workerPids: number[];
-}
-
-/** Lines kept for capturing `[emerg]` output after a SIGHUP or a failed start. */
-const RECENT_LINES_LIMIT = 1_000;
-
-const WORKER_TITLE = 'nginx: worker process';
-const SHUTTING_DOWN_SUFFIX = 'is shutting down';
-
-function isWorker(child: ChildProcessInfo): boolean {
-  return child.title.startsWith(WORKER_TITLE);
-}
-
-function isCurrentWorker(child: ChildProcessInfo): boolean {
-  return isWorker(child) && !child.title.includes(SHUTTING_DOWN_SUFFIX);
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const controller = new AbortController();
-  const timer = sleep(ms, false, { signal: controller.signal }).catch(() => false);
-  const won = await Promise.race([promise.then(() => true), timer]);
-  controller.abort();
-  return won;
-}
+import { confirmNewGeneration, isAcceptingWorker, isWorker } from './worker-generation.js';
 
 export class NginxRunner {
   /** The `<file>.last-good` content of `path`, or undefined. */
@@ -182,9 +75,9 @@ export class NginxRunner {
   private launching: Promise<unknown> | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private restarts = 0;
-  private lines: { seq: number; line: NginxLogLine }[] = [];
-  private lineSeq = 0;
-  private lastLineAt = 0;
+  private readonly lines = new RecentNginxLines();
+  /** Clearing a crashed master's orphans; stop() waits for it. */
+  private crashCleanup: Promise<void> | undefined;
   private firstStartDone = false;
 
   constructor(options: NginxRunnerOptions) {
@@ -240,6 +133,14 @@ export class NginxRunner {
    * `NginxStartFailedError` with NGINX's emerg lines when it exits or stalls first.
    */
   async start(): Promise<{ pid: number; workerPids: number[] }> {
+    if (this.current && this.runnerState === 'running') {
+      return { pid: this.current.pid, workerPids: await this.workerPids() };
+    }
+    // A deliberate start supersedes a pending crash restart.
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    await this.launching?.catch(() => undefined);
+    await this.crashCleanup;
     if (this.current && this.runnerState === 'running') {
       return { pid: this.current.pid, workerPids: await this.workerPids() };
     }
@@ -350,6 +251,7 @@ export class NginxRunner {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     await this.launching?.catch(() => undefined);
+    await this.crashCleanup;
     const handle = this.current;
     if (!handle) {
       this.setState('stopped');
@@ -403,20 +305,13 @@ export class NginxRunner {
   private onLine(raw: string, stream: OutputStream): void {
     const line = parseNginxLogLine(raw, stream);
     forwardNginxLine(this.nginxLogger, line);
-    this.lineSeq += 1;
-    this.lastLineAt = Date.now();
-    this.lines.push({ seq: this.lineSeq, line });
-    if (this.lines.length > RECENT_LINES_LIMIT) this.lines.splice(0, this.lines.length - RECENT_LINES_LIMIT);
-  }
-
-  private failureLinesAfter(seq: number): string[] {
-    return this.lines.filter((l) => l.seq > seq && isFailureLine(l.line)).map((l) => l.line.raw);
+    this.lines.push(line);
   }
 
   /** Spawns the master and waits for its first worker. */
   private async launch(): Promise<NginxProcessHandle> {
     const args = await nginxArgsFor(this.prefix, this.configFile);
-    const fromSeq = this.lineSeq;
+    const fromSeq = this.lines.seq;
     let handle: NginxProcessHandle;
     try {
       handle = this.exec.spawn(this.binary, args, (raw, stream) => this.onLine(raw, stream));
@@ -430,18 +325,18 @@ export class NginxRunner {
     const deadline = Date.now() + this.startTimeoutMs;
     for (;;) {
       if (exit) {
-        const nginxErrors = this.failureLinesAfter(fromSeq);
+        const nginxErrors = this.lines.failuresAfter(fromSeq);
         throw new NginxStartFailedError(
           `nginx exited during start (${exit.signal ?? `code ${exit.exitCode}`}): ${nginxErrors[0] ?? 'no diagnostics'}`,
           { nginxErrors, ...this.exitDetails(exit) },
         );
       }
       const children = await this.exec.children(handle.pid);
-      if (children.some(isCurrentWorker)) break;
+      if (children.some(isAcceptingWorker)) break;
       if (Date.now() >= deadline) {
         this.exec.killGroup(handle.pid, 'SIGKILL');
         await settlesWithin(handle.exited, this.killTimeoutMs);
-        const nginxErrors = this.failureLinesAfter(fromSeq);
+        const nginxErrors = this.lines.failuresAfter(fromSeq);
         throw new NginxStartFailedError(`nginx started no worker within ${this.startTimeoutMs} ms`, {
           nginxErrors,
         });
@@ -476,32 +371,15 @@ export class NginxRunner {
     this.emit({ type: 'exited', pid: handle.pid, exitCode: info.exitCode, signal: info.signal, expected });
     // A master killed hard leaves its workers behind, still holding the listening sockets the next
     // master must bind. SIGQUIT lets them finish their requests (and close the listeners at once).
-    await this.clearGroup(handle.pid, this.orphanGraceMs);
+    this.crashCleanup = this.clearGroup(handle.pid, this.orphanGraceMs);
+    await this.crashCleanup;
+    this.crashCleanup = undefined;
     this.scheduleRestart();
   }
 
-  /** Quits what is left of process group `pgid`: SIGQUIT, `graceMs`, then SIGKILL; bounded waits. */
   private async clearGroup(pgid: number, graceMs: number): Promise<void> {
-    if ((await this.exec.groupMembers(pgid)).length === 0) return;
-    if (graceMs > 0) {
-      this.exec.killGroup(pgid, 'SIGQUIT');
-      if (await this.waitGroupGone(pgid, graceMs)) return;
-    }
-    this.logger.warn({ pgid }, 'killing leftover nginx processes');
-    this.exec.killGroup(pgid, 'SIGKILL');
-    // Zombies are not counted, so this waits only for processes still on their way out.
-    if (!(await this.waitGroupGone(pgid, this.killTimeoutMs))) {
-      this.logger.error({ pgid }, 'nginx processes still present after SIGKILL (unreaped zombies?)');
-    }
-  }
-
-  private async waitGroupGone(pgid: number, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while ((await this.exec.groupMembers(pgid)).length > 0) {
-      if (Date.now() >= deadline) return false;
-      await sleep(this.pollIntervalMs);
-    }
-    return true;
+    const options = { graceMs, killTimeoutMs: this.killTimeoutMs, pollIntervalMs: this.pollIntervalMs };
+    await clearProcessGroup(this.exec, pgid, options, this.logger);
   }
 
   private scheduleRestart(): void {
@@ -551,41 +429,23 @@ export class NginxRunner {
       });
     }
     const before = new Set((await this.exec.children(handle.pid)).map((c) => c.pid));
-    const fromSeq = this.lineSeq;
-    const startedAt = performance.now();
+    const fromSeq = this.lines.seq;
+    const sentAt = performance.now();
     if (!this.exec.kill(handle.pid, 'SIGHUP')) {
       throw new NginxReloadFailedError('nginx master is gone', { nginxErrors: [], reason: 'not-running' });
     }
-    const deadline = startedAt + this.reloadTimeoutMs;
-    for (;;) {
-      const current = (await this.exec.children(handle.pid)).filter(isCurrentWorker);
-      const fresh = current.filter((c) => !before.has(c.pid));
-      // Confirmed when a new worker is up AND no old worker still accepts: old workers retitle
-      // themselves "is shutting down" as they close their listening sockets. Until then a new
-      // connection may still land on the old config.
-      if (fresh.length > 0 && fresh.length === current.length) {
-        return { durationMs: performance.now() - startedAt, workerPids: fresh.map((c) => c.pid) };
-      }
-      const nginxErrors = this.failureLinesAfter(fromSeq);
-      if (this.current !== handle) {
-        throw new NginxReloadFailedError('nginx exited during reload', {
-          nginxErrors,
-          reason: 'not-running',
-        });
-      }
-      if (nginxErrors.length > 0 && Date.now() - this.lastLineAt >= this.rejectSettleMs) {
-        throw new NginxReloadFailedError(`nginx rejected the new config: ${nginxErrors.at(-1)}`, {
-          nginxErrors,
-          reason: 'rejected',
-        });
-      }
-      if (performance.now() >= deadline) {
-        throw new NginxReloadFailedError(`no new nginx workers within ${this.reloadTimeoutMs} ms`, {
-          nginxErrors,
-          reason: 'timeout',
-        });
-      }
-      await sleep(this.pollIntervalMs);
-    }
+    const workerPids = await confirmNewGeneration({
+      exec: this.exec,
+      masterPid: handle.pid,
+      before,
+      sentAt,
+      timeoutMs: this.reloadTimeoutMs,
+      pollIntervalMs: this.pollIntervalMs,
+      rejectSettleMs: this.rejectSettleMs,
+      failures: () => this.lines.failuresAfter(fromSeq),
+      lastLineAt: () => this.lines.lastLineAt,
+      masterAlive: () => this.current === handle,
+    });
+    return { durationMs: performance.now() - sentAt, workerPids };
   }
 }
