@@ -59,7 +59,7 @@ export async function buildZip(entries: readonly ZipEntrySpec[]): Promise<Buffer
   zip.end();
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-  let bytes = Buffer.concat(chunks);
+  let bytes: Buffer = Buffer.concat(chunks);
   for (const [from, to] of patches) bytes = replaceAll(bytes, Buffer.from(from), Buffer.from(to));
   return bytes;
 }

@@ -1,0 +1,260 @@
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMetrics, type Metrics } from '../http/metrics.js';
+import { buildTar } from '../test-support/bundle-archives.js';
+import { BundleManager, type BundleTester } from './bundle-manager.js';
+import { BundleRejectedError, NoValidBundleError } from './errors.js';
+import { extractBundle } from './extract.js';
+import { createNginxTester } from './nginx-tester.js';
+import { type BundleCandidate, DefaultBundleSource } from './sources.js';
+import { resolveStartupBundle } from './startup.js';
+import { hashBytes } from './tree.js';
+
+const NGINX = '/usr/sbin/nginx';
+
+/** A bundle's nginx.conf: everything NGINX writes stays in the prefix; includes the upstreams file. */
+export function bundleConf(upstreamsFile: string, serverBody: string, port = 1): string {
+  return `pid nginx.pid;
+error_log stderr notice;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+  include ${upstreamsFile};
+  access_log off;
+  client_body_temp_path tmp_body;
+  proxy_temp_path tmp_proxy;
+  fastcgi_temp_path tmp_fastcgi;
+  uwsgi_temp_path tmp_uwsgi;
+  scgi_temp_path tmp_scgi;
+  include conf.d/*.conf;
+  server {
+    listen 127.0.0.1:${port};
+    ${serverBody}
+  }
+}
+`;
+}
+
+/** A tar.gz candidate with `files`, extracted through the real extractor. */
+export function tarCandidate(files: Record<string, string>): BundleCandidate {
+  const archive = buildTar(Object.entries(files).map(([path, content]) => ({ path, content })));
+  const id = hashBytes(archive);
+  return {
+    id,
+    origin: `test:${id}`,
+    materialise: async (dir, limits) => void (await extractBundle(archive, dir, limits)),
+  };
+}
+
+async function counterValue(metrics: Metrics, name: 'bundleApplies', result: string): Promise<number> {
+  const data = await metrics[name].get();
+  return data.values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
+describe.skipIf(!existsSync(NGINX))('BundleManager with the real nginx -t', () => {
+  let tmp: string;
+  let workDir: string;
+  let prefix: string;
+  let upstreamsFile: string;
+  let metrics: Metrics;
+  let testerCalls: number;
+  let manager: BundleManager;
+
+  beforeEach(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'ecs-ingress-bundle-'));
+    workDir = join(tmp, 'work');
+    prefix = join(tmp, 'prefix');
+    await mkdir(prefix, { recursive: true });
+    upstreamsFile = join(tmp, 'upstreams.conf');
+    await writeFile(upstreamsFile, 'upstream web {\n    server 127.0.0.1:80 down;\n}\n');
+    metrics = createMetrics({ defaults: false });
+    testerCalls = 0;
+    const nginxTest = createNginxTester({ prefix });
+    const tester: BundleTester = (conf) => {
+      testerCalls += 1;
+      return nginxTest(conf);
+    };
+    manager = new BundleManager({ workDir, upstreamsFile, tester, metrics });
+  });
+  afterEach(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  const good = (text: string) =>
+    tarCandidate({
+      'nginx.conf': bundleConf(
+        'UPSTREAMS',
+        `location / { proxy_pass http://web; } location = /v { return 200 "${text}"; }`,
+      ),
+    });
+  // The upstreams path is only known per test: patch it in.
+  const withUpstreams = (candidate: BundleCandidate): BundleCandidate => ({
+    ...candidate,
+    materialise: async (dir, limits) => {
+      await candidate.materialise(dir, limits);
+      const main = join(dir, 'nginx.conf');
+      await writeFile(main, (await readFile(main, 'utf8')).replaceAll('UPSTREAMS', upstreamsFile));
+    },
+  });
+
+  it('stages a good bundle, activates it atomically, and reverts', async () => {
+    const first = await manager.stage(withUpstreams(good('one')));
+    expect(first.dir).toBe(join(workDir, 'bundles', first.id));
+    expect(existsSync(join(workDir, 'staging', first.id))).toBe(false);
+    expect(await manager.current()).toBeUndefined();
+
+    const a1 = await manager.activate(first);
+    expect(a1.previous).toBeUndefined();
+    expect(await readlink(join(workDir, 'current'))).toBe(join('bundles', first.id));
+    expect(await readFile(manager.configFile, 'utf8')).toContain('"one"');
+    await a1.confirm();
+
+    const second = await manager.stage(withUpstreams(good('two')));
+    const a2 = await manager.activate(second);
+    expect(a2.previous?.id).toBe(first.id);
+    expect(await readFile(manager.configFile, 'utf8')).toContain('"two"');
+
+    await a2.revert(new Error('reload timed out'));
+    expect((await manager.current())?.id).toBe(first.id);
+    expect(await readFile(manager.configFile, 'utf8')).toContain('"one"');
+    // The reverted bundle is kept for inspection and not retried.
+    expect(existsSync(join(workDir, 'rejected', `${second.id}-reload-failed`, 'nginx.conf'))).toBe(true);
+    expect(manager.rejectionOf(second.id)?.reason).toBe('reload-failed');
+    expect(await counterValue(metrics, 'bundleApplies', 'success')).toBe(1);
+    expect(await counterValue(metrics, 'bundleApplies', 'failed')).toBe(1);
+  });
+
+  it('refuses a bundle that fails nginx -t: current unchanged, tree kept, NGINX message kept, not retried', async () => {
+    const first = await manager.stage(withUpstreams(good('one')));
+    await (await manager.activate(first)).confirm();
+
+    const bad = withUpstreams(
+      tarCandidate({
+        'nginx.conf': bundleConf('UPSTREAMS', 'bogus_directive on; location / { return 200; }'),
+      }),
+    );
+    const error = await manager.stage(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BundleRejectedError);
+    const rejected = error as BundleRejectedError;
+    expect(rejected.reason).toBe('nginx-test-failed');
+    expect(rejected.nginxErrors.join('\n')).toContain('unknown directive "bogus_directive"');
+    expect(rejected.inspectDir).toBe(join(workDir, 'rejected', `${bad.id}-nginx-test-failed`));
+    expect(await readFile(join(rejected.inspectDir ?? '', 'nginx.conf'), 'utf8')).toContain(
+      'bogus_directive',
+    );
+    expect((await manager.current())?.id).toBe(first.id);
+    expect((await metrics.configTestFailures.get()).values[0]?.value).toBe(1);
+
+    const calls = testerCalls;
+    await expect(manager.stage(bad)).rejects.toBe(rejected);
+    expect(testerCalls).toBe(calls);
+  });
+
+  it('tests the bundle together with the CURRENT upstreams file', async () => {
+    // `proxy_pass http://web` needs the upstream `web` from the upstreams file.
+    await writeFile(upstreamsFile, 'upstream other {\n    server 127.0.0.1:80 down;\n}\n');
+    const error = (await manager
+      .stage(withUpstreams(good('one')))
+      .catch((e: unknown) => e)) as BundleRejectedError;
+    expect(error.reason).toBe('nginx-test-failed');
+    expect(error.nginxErrors.join('\n')).toContain('host not found in upstream "web"');
+  });
+
+  it('refuses a malicious archive before nginx -t runs, keeping what was extracted', async () => {
+    const archive = buildTar([
+      { path: 'nginx.conf', content: 'events {}\n' },
+      { path: 'passwd', type: 'SymbolicLink', linkpath: '/etc/passwd' },
+    ]);
+    const candidate: BundleCandidate = {
+      id: hashBytes(archive),
+      origin: 'test',
+      materialise: async (dir, limits) => void (await extractBundle(archive, dir, limits)),
+    };
+    const error = (await manager.stage(candidate).catch((e: unknown) => e)) as BundleRejectedError;
+    expect(error.reason).toBe('link-outside');
+    expect(testerCalls).toBe(0);
+    expect(await readdir(join(workDir, 'rejected'))).toEqual([`${candidate.id}-link-outside`]);
+  });
+
+  it('keeps only the newest 5 rejected trees', async () => {
+    for (let i = 0; i < 7; i++) {
+      await manager.stage(tarCandidate({ 'other.conf': `# ${i}\n` })).catch(() => undefined);
+    }
+    const kept = await readdir(join(workDir, 'rejected'));
+    expect(kept).toHaveLength(5);
+    expect(kept.every((name) => name.endsWith('-missing-main-file'))).toBe(true);
+  });
+
+  it('re-staging the current bundle is a no-op', async () => {
+    const candidate = withUpstreams(good('one'));
+    await (await manager.activate(await manager.stage(candidate))).confirm();
+    const calls = testerCalls;
+    const again = await manager.stage(candidate);
+    expect(again.id).toBe(candidate.id);
+    expect(testerCalls).toBe(calls);
+  });
+
+  it('the built-in default bundle passes nginx -t with the configured upstreams file', async () => {
+    const source = new DefaultBundleSource({ upstreamsFile });
+    const candidate = await source.check();
+    expect(candidate).toBeDefined();
+    const staged = await manager.stage(candidate as BundleCandidate);
+    expect(await readFile(staged.mainFile, 'utf8')).toContain(`include ${upstreamsFile};`);
+    expect(await source.check()).toBeUndefined();
+  });
+
+  describe('start-up', () => {
+    const badBundle = () =>
+      withUpstreams(tarCandidate({ 'nginx.conf': bundleConf('UPSTREAMS', 'bogus_directive on;') }));
+
+    it('a bad bundle and no last known good: refuses to start, saying what is wrong', async () => {
+      const error = await resolveStartupBundle({ manager, fetch: async () => badBundle() }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NoValidBundleError);
+      const noValid = error as NoValidBundleError;
+      expect(noValid.code).toBe('ECS_INGRESS_NO_VALID_BUNDLE');
+      expect(noValid.message).toContain('unknown directive "bogus_directive"');
+      expect(noValid.rejection?.reason).toBe('nginx-test-failed');
+    });
+
+    it('a bad bundle with a last known good: starts with the last known good and reports the bad one', async () => {
+      const lastGood = await manager.stage(withUpstreams(good('one')));
+      await (await manager.activate(lastGood)).confirm();
+      // A new process: a fresh manager finds `current` on disk.
+      const restarted = new BundleManager({ workDir, upstreamsFile, tester: createNginxTester({ prefix }) });
+      const result = await resolveStartupBundle({ manager: restarted, fetch: async () => badBundle() });
+      expect(result.fresh).toBe(false);
+      expect(result.bundle.id).toBe(lastGood.id);
+      expect(result.rejected?.reason).toBe('nginx-test-failed');
+    });
+
+    it('the bucket unreachable with a last known good: starts with it', async () => {
+      const lastGood = await manager.stage(withUpstreams(good('one')));
+      await (await manager.activate(lastGood)).confirm();
+      const result = await resolveStartupBundle({
+        manager,
+        fetch: async () => {
+          throw new Error('connect ECONNREFUSED');
+        },
+      });
+      expect(result).toMatchObject({ fresh: false, bundle: { id: lastGood.id } });
+      expect(result.rejected?.reason).toBe('unreadable');
+    });
+
+    it('a good bundle: staged fresh', async () => {
+      const result = await resolveStartupBundle({ manager, fetch: async () => withUpstreams(good('one')) });
+      expect(result.fresh).toBe(true);
+      expect((await lstat(result.bundle.dir)).isDirectory()).toBe(true);
+    });
+
+    it('nothing at all: refuses to start', async () => {
+      await expect(resolveStartupBundle({ manager, fetch: async () => undefined })).rejects.toThrow(
+        /no valid NGINX config bundle/,
+      );
+    });
+  });
+});
