@@ -1,11 +1,131 @@
 import type { Command } from 'commander';
+import {
+  createCommandClients,
+  defaultCluster,
+  defaultInstanceId,
+  destroyCommandClients,
+  type ProvisioningCommandClients,
+  parseDuration,
+  resolveClusterArn,
+} from '../../aws/provisioning/command-support.js';
+import { DEFAULT_PREFIX } from '../../aws/provisioning/names.js';
+import {
+  ensureInstanceQueue,
+  formatAction,
+  type ProvisioningAction,
+  reapStale,
+} from '../../aws/provisioning.js';
+
+/** Flags of `ecs-ingress bootstrap`, as commander hands them over. */
+export interface BootstrapOptions {
+  readonly cluster: string;
+  readonly instanceId: string;
+  readonly region?: string;
+  readonly prefix: string;
+  readonly reap?: boolean;
+  readonly maxAge: string;
+  readonly json?: boolean;
+}
+
+export interface BootstrapResult {
+  readonly clusterArn: string;
+  readonly instanceId: string;
+  readonly queueUrl: string;
+  readonly queueArn?: string;
+  readonly ruleArn?: string;
+  readonly actions: readonly ProvisioningAction[];
+  /** What `--reap` removed (empty without it). */
+  readonly reaped: readonly ProvisioningAction[];
+}
+
+/** Where the command writes: one call per line (stdout in the CLI, an array in tests). */
+export type WriteLine = (line: string) => void;
+
+/** `bootstrap`: ensure this instance's queue + rule (+ reap stale ones with `--reap`), and print what changed. */
+export async function runBootstrap(
+  options: BootstrapOptions,
+  clients: ProvisioningCommandClients,
+  write: WriteLine,
+): Promise<BootstrapResult> {
+  const maxAgeMs = options.reap ? parseDuration(options.maxAge, '--max-age') : 0;
+  const clusterArn = await resolveClusterArn(clients.ecs, options.cluster);
+  const provision = await ensureInstanceQueue({
+    sqs: clients.sqs,
+    events: clients.events,
+    clusterArn,
+    instanceId: options.instanceId,
+    prefix: options.prefix,
+  });
+  const reaped = options.reap
+    ? await reapStale({
+        sqs: clients.sqs,
+        events: clients.events,
+        clusterArn,
+        prefix: options.prefix,
+        maxAgeMs,
+        ownInstanceId: options.instanceId,
+      })
+    : [];
+  const result: BootstrapResult = {
+    clusterArn,
+    instanceId: options.instanceId,
+    queueUrl: provision.queueUrl,
+    ...(provision.queueArn === undefined ? {} : { queueArn: provision.queueArn }),
+    ...(provision.ruleArn === undefined ? {} : { ruleArn: provision.ruleArn }),
+    actions: provision.actions,
+    reaped,
+  };
+  if (options.json) {
+    write(JSON.stringify(result, null, 2));
+  } else {
+    for (const action of [...provision.actions, ...reaped]) write(formatAction(action));
+    write(`queue-url ${provision.queueUrl}`);
+  }
+  return result;
+}
 
 export function registerBootstrap(program: Command): void {
   program
     .command('bootstrap')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('ecs-ingress bootstrap: not implemented yet\n');
-      process.exitCode = 2;
+    .description(
+      "Create (idempotently) this instance's SQS queue and the EventBridge rule that feeds it the cluster's ECS events, and print what was created.",
+    )
+    .option('--cluster <name|arn>', 'ECS cluster (env AWS_CLUSTER_NAME)', defaultCluster())
+    .option(
+      '--instance-id <id>',
+      'container instance id or host id (env ECS_INGRESS_INSTANCE_ID, else the host name)',
+      defaultInstanceId(),
+    )
+    .option('--region <region>', 'AWS region (env AWS_REGION)')
+    .option('--prefix <prefix>', 'name prefix of queues and rules', DEFAULT_PREFIX)
+    .option('--reap', 'also delete stale queues and rules of this cluster', false)
+    .option(
+      '--max-age <duration>',
+      'heartbeat age after which a queue and rule are stale (with --reap)',
+      '1h',
+    )
+    .option('--json', 'print the result as JSON instead of one line per action', false)
+    .action(async (options: BootstrapOptions) => {
+      await runQueueCommand('bootstrap', options.region, (clients) =>
+        runBootstrap(options, clients, (line) => process.stdout.write(`${line}\n`)),
+      );
     });
+}
+
+/** Builds clients, runs, reports a failure on stderr with exit code 1, and always releases the clients. */
+export async function runQueueCommand(
+  name: string,
+  region: string | undefined,
+  body: (clients: ProvisioningCommandClients) => Promise<unknown>,
+): Promise<void> {
+  const clients = createCommandClients(region);
+  try {
+    await body(clients);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`ecs-ingress ${name}: ${message}\n`);
+    process.exitCode = 1;
+  } finally {
+    destroyCommandClients(clients);
+  }
 }

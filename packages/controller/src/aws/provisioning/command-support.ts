@@ -1,0 +1,76 @@
+/**
+ * What `bootstrap` and `teardown` share: option defaults, the cluster ARN lookup, plain SDK clients.
+ * The CLI builds its own clients: it runs outside the daemon and needs no metrics middleware.
+ */
+import { hostname } from 'node:os';
+import { DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigError } from '@ecs-ingress/types';
+
+export interface ProvisioningCommandClients {
+  readonly sqs: SQSClient;
+  readonly events: EventBridgeClient;
+  readonly ecs: ECSClient;
+}
+
+/**
+ * Plain SDK v3 clients. The SDK reads the region (AWS_REGION) and the credentials (default chain)
+ * itself. It reads AWS_ENDPOINT_URL[_<SERVICE>] too, but the SQS client (3.1162) then still sends
+ * each request to the host of the QueueUrl ("using QueueUrl host as endpoint"), which breaks
+ * emulators whose queue URLs name a host that does not resolve; an endpoint passed in the client
+ * config switches that off. So the standard variables are read here and passed explicitly.
+ */
+export function createCommandClients(
+  region: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): ProvisioningCommandClients {
+  const config = (service: string) => {
+    const endpoint = env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL;
+    return { ...(region === undefined ? {} : { region }), ...(endpoint ? { endpoint } : {}) };
+  };
+  return {
+    sqs: new SQSClient(config('SQS')),
+    events: new EventBridgeClient(config('EVENTBRIDGE')),
+    ecs: new ECSClient(config('ECS')),
+  };
+}
+
+export function destroyCommandClients(clients: ProvisioningCommandClients): void {
+  clients.sqs.destroy();
+  clients.events.destroy();
+  clients.ecs.destroy();
+}
+
+/** `--cluster` default: the ancestor's AWS_CLUSTER_NAME, else ECS's own default cluster name. */
+export function defaultCluster(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AWS_CLUSTER_NAME || 'default';
+}
+
+/** `--instance-id` default: ECS_INGRESS_INSTANCE_ID, else the host name. */
+export function defaultInstanceId(env: NodeJS.ProcessEnv = process.env): string {
+  return env.ECS_INGRESS_INSTANCE_ID || hostname();
+}
+
+/** A cluster name or ARN → its ARN (DescribeClusters for a name; an ARN is taken as it is). */
+export async function resolveClusterArn(ecs: ECSClient, cluster: string): Promise<string> {
+  if (cluster.startsWith('arn:')) return cluster;
+  const answer = await ecs.send(new DescribeClustersCommand({ clusters: [cluster] }));
+  const arn = answer.clusters?.find(
+    (c) => c.clusterName === cluster || c.clusterArn?.endsWith(`/${cluster}`),
+  )?.clusterArn;
+  if (!arn) throw new ConfigError('--cluster', `ECS cluster ${JSON.stringify(cluster)} not found`);
+  return arn;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90`, `90s`, `15m`, `2h`, `1d` → milliseconds (a bare number is seconds). */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match)
+    throw new ConfigError(flag, `expected a duration like 90s, 15m, 2h or 1d, got ${JSON.stringify(text)}`);
+  const ms = Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000);
+  if (ms <= 0) throw new ConfigError(flag, 'must be greater than zero');
+  return ms;
+}
