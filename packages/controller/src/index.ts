@@ -1,3 +1,63 @@
+export type {
+  EnsureInstanceQueueOptions,
+  ProvisionedKind,
+  ProvisioningAction,
+  ProvisioningClients,
+  QueueProvision,
+  ReapStaleOptions,
+  TeardownInstanceQueueOptions,
+} from './aws/provisioning.js';
+export {
+  DEFAULT_PREFIX,
+  ensureInstanceQueue,
+  eventPatternFor,
+  formatAction,
+  instanceResourceName,
+  queuePolicyFor,
+  RULE_DETAIL_TYPES,
+  reapStale,
+  TAG_CLUSTER,
+  TAG_HEARTBEAT,
+  TAG_INSTANCE,
+  teardownInstanceQueue,
+  useSharedQueue,
+} from './aws/provisioning.js';
+export type {
+  ActivatedBundle,
+  ArchiveFormat,
+  BundleCandidate,
+  BundleManagerMetrics,
+  BundleManagerOptions,
+  BundleRejectReason,
+  BundleSource,
+  BundleSourceMetrics,
+  BundleTester,
+  DefaultBundleSourceOptions,
+  DirectoryBundleSourceOptions,
+  ExtractLimits,
+  ExtractResult,
+  S3BundleSourceOptions,
+  S3BundleSourceStats,
+  StagedBundle,
+  StartupBundle,
+} from './bundle/index.js';
+export {
+  BundleManager,
+  BundleRejectedError,
+  createNginxTester,
+  DEFAULT_BUNDLE_DIR,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_FILES,
+  DEFAULT_UPSTREAMS_FILE,
+  DefaultBundleSource,
+  DirectoryBundleSource,
+  detectArchiveFormat,
+  extractBundle,
+  hashTree,
+  NoValidBundleError,
+  resolveStartupBundle,
+  S3BundleSource,
+} from './bundle/index.js';
 export type { DynamicControlClientOptions, DynamicEndpointState } from './dynamic/control-client.js';
 export {
   DEFAULT_DYNAMIC_CONTROL_TIMEOUT_MS,
@@ -43,3 +103,11 @@ export type {
   RenderedConfig,
   RenderedFile,
 } from './reconciler/types.js';
+export type {
+  DispatchOutcome,
+  EventSink,
+  SqsSourceHooks,
+  SqsSourceOptions,
+  SqsSourceStats,
+} from './sources/sqs-source.js';
+export { clusterMatches, clusterNameOf, SqsSource } from './sources/sqs-source.js';
