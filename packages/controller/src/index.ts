@@ -1,4 +1,28 @@
 export type {
+  EnsureInstanceQueueOptions,
+  ProvisionedKind,
+  ProvisioningAction,
+  ProvisioningClients,
+  QueueProvision,
+  ReapStaleOptions,
+  TeardownInstanceQueueOptions,
+} from './aws/provisioning.js';
+export {
+  DEFAULT_PREFIX,
+  ensureInstanceQueue,
+  eventPatternFor,
+  formatAction,
+  instanceResourceName,
+  queuePolicyFor,
+  RULE_DETAIL_TYPES,
+  reapStale,
+  TAG_CLUSTER,
+  TAG_HEARTBEAT,
+  TAG_INSTANCE,
+  teardownInstanceQueue,
+  useSharedQueue,
+} from './aws/provisioning.js';
+export type {
   ActivatedBundle,
   ArchiveFormat,
   BundleCandidate,
@@ -79,3 +103,11 @@ export type {
   RenderedConfig,
   RenderedFile,
 } from './reconciler/types.js';
+export type {
+  DispatchOutcome,
+  EventSink,
+  SqsSourceHooks,
+  SqsSourceOptions,
+  SqsSourceStats,
+} from './sources/sqs-source.js';
+export { clusterMatches, clusterNameOf, SqsSource } from './sources/sqs-source.js';
