@@ -53,6 +53,17 @@ export function nginxArgs(prefix: string, configFile: string, facts: MainConfigF
   return args;
 }
 
+/**
+ * Reads the main config and builds the arguments. A missing file is left for NGINX to report (its
+ * `[emerg] open() ... failed` is the diagnostic users know), so it gets the default arguments.
+ */
 export async function nginxArgsFor(prefix: string, configFile: string): Promise<string[]> {
-  return nginxArgs(prefix, configFile, inspectMainConfig(await readFile(configFile, 'utf8')));
+  let text = '';
+  try {
+    text = await readFile(configFile, 'utf8');
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+    if (code !== 'ENOENT') throw error;
+  }
+  return nginxArgs(prefix, configFile, inspectMainConfig(text));
 }

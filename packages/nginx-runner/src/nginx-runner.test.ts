@@ -100,12 +100,12 @@ describe('NginxRunner (fake exec)', () => {
   });
 
   it.each([
-    ['reject', 'rejected', ['bind() to 127.0.0.1:8080 failed (98: Address already in use)']],
-    ['ignore', 'timeout', []],
+    ['reject', 'rejected', 5_000, ['bind() to 127.0.0.1:8080 failed (98: Address already in use)']],
+    ['ignore', 'timeout', 150, []],
   ] as const)(
     'a reload NGINX does not confirm (%s) throws reason %s with the emerg lines',
-    async (hup, reason, lines) => {
-      const { workerPids: before } = await makeRunner({ reloadTimeoutMs: 150 }).start();
+    async (hup, reason, reloadTimeoutMs, lines) => {
+      const { workerPids: before } = await makeRunner({ reloadTimeoutMs }).start();
       exec.hupBehaviour = hup;
       const error = await runner.reload().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NginxReloadFailedError);
@@ -169,11 +169,10 @@ describe('NginxRunner (fake exec)', () => {
 
   it('keeps restarting when a restart attempt itself fails, counting it against the window', async () => {
     const first = await makeRunner().start();
-    exec.spawnBehaviour = 'fail';
+    exec.spawnQueue = ['fail'];
     exec.crash(first.pid);
-    expect(await eventually(() => events.some((e) => e.type === 'restart-failed'))).toBe(true);
-    exec.spawnBehaviour = 'ok';
     expect(await eventually(() => events.some((e) => e.type === 'restarted'))).toBe(true);
+    expect(events.map((e) => e.type)).toEqual(['started', 'exited', 'restart-failed', 'restarted']);
     expect(events.find((e) => e.type === 'restarted')).toMatchObject({ attempt: 2 });
   });
 
@@ -205,13 +204,12 @@ describe('NginxRunner (fake exec)', () => {
 
   it('counts old generations among the workers', async () => {
     await makeRunner().start();
-    const master = runner.masterPid!;
-    exec.log(master, 'notice', 'noise');
-    const reload = runner.reload();
-    // Right after confirmation the old worker is still draining ("is shutting down").
-    await reload;
-    expect(await runner.workerCount()).toBe(2);
-    expect(await eventually(async () => (await runner.workerCount()) === 1)).toBe(true);
+    exec.holdDraining = true;
+    await runner.reload();
+    await runner.reload();
+    expect(await runner.workerCount()).toBe(3);
+    exec.releaseDraining();
+    expect(await runner.workerCount()).toBe(1);
   });
 
   it('test() runs nginx -t with the same arguments and returns the emerg lines', async () => {
@@ -239,6 +237,27 @@ describe('NginxRunner (fake exec)', () => {
       errors: ['nginx: [emerg] unknown directive "x" in /p/nginx.conf:2'],
     });
     await expect(runner.testOrThrow()).rejects.toMatchObject({ code: 'ECS_INGRESS_NGINX_TEST_FAILED' });
+  });
+
+  it('test() reports a config the runner cannot supervise as failed, without running nginx', async () => {
+    await writeFile(join(dir, 'nginx.conf'), 'daemon on;\nevents {}\n');
+    const result = await makeRunner().test();
+    expect(result.ok).toBe(false);
+    expect(result.errors[0]).toMatch(/daemon on/);
+    expect(exec.ran).toEqual([]);
+  });
+
+  it('test() leaves a missing main file for nginx to report', async () => {
+    await rm(join(dir, 'nginx.conf'));
+    exec.runResult = {
+      exitCode: 1,
+      signal: undefined,
+      output: 'nginx: [emerg] open() "x" failed (2: No such file)',
+    };
+    expect(await makeRunner().test()).toMatchObject({
+      ok: false,
+      errors: ['nginx: [emerg] open() "x" failed (2: No such file)'],
+    });
   });
 
   it('restores managed files from their last-good copies before the first start', async () => {

@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
 import {
+  NginxConfigUnsupportedError,
   NginxCrashLoopError,
   NginxReloadFailedError,
   NginxStartFailedError,
@@ -169,10 +170,16 @@ export class NginxRunner {
   /** `nginx -t` on the files on disk; when `files` are given they are written (atomically) first. */
   async test(files?: readonly FileContent[]): Promise<NginxTestResult> {
     if (files) await this.writeFiles(files);
-    const result = await this.exec.run(this.binary, [
-      '-t',
-      ...(await nginxArgsFor(this.prefix, this.configFile)),
-    ]);
+    let args: string[];
+    try {
+      args = await nginxArgsFor(this.prefix, this.configFile);
+    } catch (error) {
+      // A directive we cannot supervise is a verdict on the config, like a failed `nginx -t`.
+      if (!(error instanceof NginxConfigUnsupportedError)) throw error;
+      this.logger.warn({ code: error.code }, error.message);
+      return { ok: false, output: error.message, errors: [error.message] };
+    }
+    const result = await this.exec.run(this.binary, ['-t', ...args]);
     const ok = result.exitCode === 0;
     let errors = failureLinesOf(result.output);
     if (!ok && errors.length === 0) errors = result.output.split('\n').filter((l) => l.trim().length > 0);

@@ -31,7 +31,11 @@ interface FakeMaster {
 
 export class FakeNginxExec implements NginxExec {
   spawnBehaviour: SpawnBehaviour = 'ok';
+  /** Behaviours for the next spawns, used before `spawnBehaviour` (deterministic sequences). */
+  spawnQueue: SpawnBehaviour[] = [];
   hupBehaviour: HupBehaviour = 'new-generation';
+  /** When true, old workers keep draining until `releaseDraining()` (an in-flight request). */
+  holdDraining = false;
   /** When true, SIGQUIT is ignored (to test escalation to SIGTERM). */
   ignoreQuit = false;
   runResult: NginxRunResult = {
@@ -57,7 +61,7 @@ export class FakeNginxExec implements NginxExec {
     });
     const master: FakeMaster = { pid, alive: true, workers: [], orphans: [], onLine, exit };
     this.masters.set(pid, master);
-    const behaviour = this.spawnBehaviour;
+    const behaviour = this.spawnQueue.shift() ?? this.spawnBehaviour;
     setTimeout(() => {
       if (behaviour === 'ok') {
         this.forkWorker(master);
@@ -128,6 +132,13 @@ export class FakeNginxExec implements NginxExec {
     master.exit({ exitCode: undefined, signal: 'SIGKILL' });
   }
 
+  /** Lets every draining (old generation) worker exit. */
+  releaseDraining(): void {
+    for (const master of this.masters.values()) {
+      master.workers = master.workers.filter((w) => w.title !== SHUTTING_DOWN);
+    }
+  }
+
   /** Emits a line from `pid` as NGINX's error log would. */
   log(pid: number, level: string, message: string): void {
     this.masters.get(pid)?.onLine(`2024/05/01 12:00:00 [${level}] ${pid}#${pid}: ${message}`, 'stderr');
@@ -154,9 +165,11 @@ export class FakeNginxExec implements NginxExec {
         setTimeout(() => {
           for (const w of old) w.title = SHUTTING_DOWN;
           this.reloadInFlight = false;
-          setTimeout(() => {
-            master.workers = master.workers.filter((w) => !old.includes(w));
-          }, STEP_MS);
+          if (!this.holdDraining) {
+            setTimeout(() => {
+              master.workers = master.workers.filter((w) => !old.includes(w));
+            }, STEP_MS);
+          }
         }, STEP_MS);
       } else {
         if (behaviour === 'reject') {
