@@ -70,10 +70,33 @@ export { DynamicControlError } from './dynamic/errors.js';
 export { dynamicLuaDir } from './dynamic/lua-path.js';
 export type { ChangeClassification } from './dynamic/split-change.js';
 export { classifyChange, endpointList, endpointSets } from './dynamic/split-change.js';
+export { HttpHandlerError, HttpListenError } from './http/errors.js';
 export type { Metrics } from './http/metrics.js';
 export { createMetrics } from './http/metrics.js';
-export type { LogLevel } from './log/logger.js';
-export { createLogger } from './log/logger.js';
+export type { ReconcilerMetricsOptions, ReloadResult, StoreOutcome } from './http/metrics-hooks.js';
+export {
+  reconcilerMetrics,
+  recordEventReceived,
+  recordStoreOutcome,
+  reloadResultOf,
+  setConfigHash,
+  setUpstreamGauges,
+  upstreamsOfMeta,
+} from './http/metrics-hooks.js';
+export type { HttpServer, HttpServerOptions, ProbeResult, StatusProvider } from './http/server.js';
+export { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, startHttpServer } from './http/server.js';
+export type { ErrorFields } from './log/error-fields.js';
+export { errorFields } from './log/error-fields.js';
+export type { CreateLoggerOptions, LogLevel } from './log/logger.js';
+export {
+  codeOf,
+  createLogger,
+  isLogLevel,
+  LOG_LEVEL_ENV,
+  logLevelFromEnv,
+  NGINX_LOG_ERROR_CODE,
+  UNCLASSIFIED_ERROR_CODE,
+} from './log/logger.js';
 export type { ApplyTarget, ConfigApplierOptions, NginxTestResult } from './reconciler/apply-config.js';
 export { applyConfig, createConfigApplier } from './reconciler/apply-config.js';
 export {

@@ -1,0 +1,180 @@
+import type { Upstream } from '@ecs-ingress/types';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { ApplyOutcome } from '../reconciler/pipeline.js';
+import type { ApplyStage } from '../reconciler/types.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import {
+  reconcilerMetrics,
+  recordEventReceived,
+  recordStoreOutcome,
+  setUpstreamGauges,
+  upstreamsOfMeta,
+} from './metrics-hooks.js';
+
+type Labels = Record<string, string | number>;
+
+/** `{ 'label=value,…': value }` of a counter or gauge, for whole-metric assertions. */
+async function valuesOf(metric: Counter<string> | Gauge<string>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await metric.get()).values) {
+    const key = Object.entries(v.labels as Labels)
+      .map(([k, val]) => `${k}=${val}`)
+      .join(',');
+    out[key] = v.value;
+  }
+  return out;
+}
+
+async function histogram(metric: Histogram<string>): Promise<{ count: number; sum: number }> {
+  const values = (await metric.get()).values;
+  const count = values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  const sum = values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  return { count, sum };
+}
+
+function upstream(name: string, servers: number): Upstream {
+  return {
+    name,
+    servers: Array.from({ length: servers }, (_, i) => ({
+      address: `10.0.0.${i + 1}`,
+      port: 8080,
+      taskArn: `arn:aws:ecs:eu-west-1:1:task/c/${name}${i}`,
+    })),
+  };
+}
+
+function success(hash: string, meta: unknown, durationMs = 250, latencyMs = 1500): ApplyOutcome {
+  return { ok: true, hash, at: 0, durationMs, latencyMs, meta };
+}
+
+function failure(stage: ApplyStage, hash = 'bad'): ApplyOutcome {
+  return { ok: false, hash, at: 0, stage, error: new Error(stage), latencyMs: 10, meta: undefined };
+}
+
+function fresh(): Metrics {
+  return createMetrics({ defaults: false });
+}
+
+describe('reconcilerMetrics', () => {
+  it('counts renders and unchanged reconciles', async () => {
+    const m = fresh();
+    const hooks = reconcilerMetrics(m);
+    hooks.onRender(true);
+    hooks.onRender(false);
+    hooks.onRender(false);
+    hooks.onRenderError?.(new Error('x'));
+    expect(await valuesOf(m.renders)).toEqual({
+      'result=changed': 1,
+      'result=unchanged': 2,
+      'result=error': 1,
+    });
+    expect(await valuesOf(m.reconciles)).toEqual({ 'result=unchanged': 2, 'result=failed': 1 });
+  });
+
+  it('records a successful apply in every metric it concerns', async () => {
+    const m = fresh();
+    const hooks = reconcilerMetrics(m, { now: () => 1_700_000_000_500 });
+    hooks.onApply(success('h1', { upstreams: [upstream('web', 2), upstream('api', 0)] }, 250, 1500));
+    expect(await valuesOf(m.reloads)).toEqual({ 'result=success': 1 });
+    expect(await valuesOf(m.reconciles)).toEqual({ 'result=changed': 1 });
+    expect(await valuesOf(m.lastReloadSuccess)).toEqual({ '': 1 });
+    expect(await valuesOf(m.lastReloadSuccessTimestamp)).toEqual({ '': 1_700_000_000.5 });
+    expect(await valuesOf(m.configHash)).toEqual({ 'hash=h1': 1 });
+    expect(await histogram(m.reloadDurationSeconds)).toEqual({ count: 1, sum: 0.25 });
+    expect(await histogram(m.eventToServingSeconds)).toEqual({ count: 1, sum: 1.5 });
+    expect(await valuesOf(m.upstreams)).toEqual({ '': 2 });
+    expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=web': 2, 'upstream=api': 0 });
+    expect(await valuesOf(m.configTestFailures)).toEqual({ '': 0 });
+  });
+
+  it('keeps only the live hash and the current upstreams after a second apply', async () => {
+    const m = fresh();
+    const hooks = reconcilerMetrics(m);
+    hooks.onApply(success('h1', { upstreams: [upstream('web', 2), upstream('old', 1)] }));
+    hooks.onApply(success('h2', { upstreams: [upstream('web', 3)] }));
+    expect(await valuesOf(m.configHash)).toEqual({ 'hash=h2': 1 });
+    expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=web': 3 });
+    expect(await valuesOf(m.upstreams)).toEqual({ '': 1 });
+    expect(await valuesOf(m.reloads)).toEqual({ 'result=success': 2 });
+  });
+
+  it.each<[ApplyStage, string, number]>([
+    ['test', 'test_failed', 1],
+    ['reload', 'reload_failed', 0],
+    ['write', 'reload_failed', 0],
+    ['unexpected', 'reload_failed', 0],
+  ])(
+    'a failure at %s counts reloads{result=%s}, sets last success 0, keeps hash and upstreams',
+    async (stage, result, testFailures) => {
+      const m = fresh();
+      const hooks = reconcilerMetrics(m);
+      hooks.onApply(success('good', { upstreams: [upstream('web', 1)] }));
+      hooks.onApply(failure(stage));
+      expect(await valuesOf(m.reloads)).toEqual({ 'result=success': 1, [`result=${result}`]: 1 });
+      expect(await valuesOf(m.reconciles)).toEqual({ 'result=changed': 1, 'result=failed': 1 });
+      expect(await valuesOf(m.lastReloadSuccess)).toEqual({ '': 0 });
+      expect(await valuesOf(m.configTestFailures)).toEqual({ '': testFailures });
+      expect(await valuesOf(m.configHash)).toEqual({ 'hash=good': 1 });
+      expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=web': 1 });
+      expect(await histogram(m.reloadDurationSeconds)).toEqual({ count: 1, sum: 0.25 });
+    },
+  );
+
+  it('leaves the upstream gauges alone when meta carries no upstreams', async () => {
+    const m = fresh();
+    const hooks = reconcilerMetrics(m);
+    hooks.onApply(success('h1', { upstreams: [upstream('web', 2)] }));
+    hooks.onApply(success('h2', { something: 'else' }));
+    expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=web': 2 });
+    expect(await valuesOf(m.configHash)).toEqual({ 'hash=h2': 1 });
+  });
+});
+
+describe('upstreamsOfMeta', () => {
+  it.each<[string, unknown, boolean]>([
+    ['undefined', undefined, false],
+    ['a string', 'x', false],
+    ['no upstreams', {}, false],
+    ['upstreams not an array', { upstreams: 'x' }, false],
+    ['an entry without servers', { upstreams: [{ name: 'a' }] }, false],
+    ['an empty list', { upstreams: [] }, true],
+    ['valid upstreams', { upstreams: [{ name: 'a', servers: [] }] }, true],
+  ])('%s → %s', (_label, meta, found) => {
+    expect(upstreamsOfMeta(meta) !== undefined).toBe(found);
+  });
+});
+
+describe('store and source helpers', () => {
+  it('recordStoreOutcome counts events applied by outcome only', async () => {
+    const m = fresh();
+    for (const outcome of ['applied', 'applied', 'stale', 'duplicate', 'ignored', 'invalid'] as const) {
+      recordStoreOutcome(m, outcome);
+    }
+    expect(await valuesOf(m.eventsApplied)).toEqual({
+      'outcome=applied': 2,
+      'outcome=stale': 1,
+      'outcome=duplicate': 1,
+      'outcome=ignored': 1,
+      'outcome=invalid': 1,
+    });
+    expect(await valuesOf(m.eventsReceived)).toEqual({});
+  });
+
+  it('recordEventReceived counts by source and detail type', async () => {
+    const m = fresh();
+    recordEventReceived(m, 'replay', 'ECS Task State Change');
+    recordEventReceived(m, 'replay', 'ECS Task State Change');
+    expect(await valuesOf(m.eventsReceived)).toEqual({
+      'source=replay,detail_type=ECS Task State Change': 2,
+    });
+  });
+
+  it('setUpstreamGauges replaces the previous set', async () => {
+    const m = fresh();
+    setUpstreamGauges(m, [upstream('a', 1), upstream('b', 4)]);
+    setUpstreamGauges(m, [upstream('b', 2)]);
+    expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=b': 2 });
+    expect(await valuesOf(m.upstreams)).toEqual({ '': 1 });
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * Adapters from the components' hook interfaces to the Prometheus metrics, so the components know
+ * nothing of prom-client and the metric names live in one place (metrics.ts).
+ */
+import type { Upstream } from '@ecs-ingress/types';
+import type { ApplyOutcome, ReconcilerMetrics } from '../reconciler/pipeline.js';
+import type { ApplyStage } from '../reconciler/types.js';
+import type { DispatchOutcome } from '../sources/sqs-source.js';
+import type { Metrics } from './metrics.js';
+
+/** What the store reports per event (the `outcome` label of `ecs_ingress_events_applied_total`). */
+export type StoreOutcome = DispatchOutcome;
+
+/** The `result` label of `ecs_ingress_nginx_reloads_total` for a failed apply stage. */
+export type ReloadResult = 'success' | 'test_failed' | 'reload_failed';
+
+export interface ReconcilerMetricsOptions {
+  /** Wall clock in ms for the last-success timestamp (default `Date.now`; the reconciler's may be virtual). */
+  now?: () => number;
+}
+
+/**
+ * `ReconcilerMetrics` hooks feeding:
+ * - `renders_total{result}`: changed / unchanged per rendered state, `error` when render threw;
+ * - `reconciles_total{result}`: unchanged (a render equal to what is applied), changed (an apply
+ *   went live), failed (an apply or a render failed);
+ * - on every apply: `nginx_reloads_total{result}` (a failure before the reload, at `write`, counts
+ *   as `reload_failed`: the new config did not go live), `nginx_last_reload_success`;
+ * - on success: the reload duration (the applier's whole write + test + reload + confirm, as the
+ *   metric's help says), its wall-clock timestamp, `config_hash_info` (only the live hash keeps a
+ *   series), the event-to-serving latency, and the upstream gauges from `meta.upstreams`;
+ * - on a test failure: `nginx_config_test_failures_total`.
+ */
+export function reconcilerMetrics(
+  metrics: Metrics,
+  options: ReconcilerMetricsOptions = {},
+): ReconcilerMetrics {
+  const now = options.now ?? Date.now;
+  return {
+    onRender(changed) {
+      metrics.renders.inc({ result: changed ? 'changed' : 'unchanged' });
+      if (!changed) metrics.reconciles.inc({ result: 'unchanged' });
+    },
+    onRenderError() {
+      metrics.renders.inc({ result: 'error' });
+      metrics.reconciles.inc({ result: 'failed' });
+    },
+    onApply(outcome: ApplyOutcome) {
+      if (!outcome.ok) {
+        metrics.reconciles.inc({ result: 'failed' });
+        metrics.reloads.inc({ result: reloadResultOf(outcome.stage) });
+        if (outcome.stage === 'test') metrics.configTestFailures.inc();
+        metrics.lastReloadSuccess.set(0);
+        return;
+      }
+      metrics.reconciles.inc({ result: 'changed' });
+      metrics.reloads.inc({ result: 'success' });
+      metrics.reloadDurationSeconds.observe(outcome.durationMs / 1000);
+      metrics.lastReloadSuccess.set(1);
+      metrics.lastReloadSuccessTimestamp.set(now() / 1000);
+      metrics.eventToServingSeconds.observe(outcome.latencyMs / 1000);
+      setConfigHash(metrics, outcome.hash);
+      const upstreams = upstreamsOfMeta(outcome.meta);
+      if (upstreams !== undefined) setUpstreamGauges(metrics, upstreams);
+    },
+  };
+}
+
+/** `test` → test_failed; write, reload and unexpected failures → reload_failed. */
+export function reloadResultOf(stage: ApplyStage): Exclude<ReloadResult, 'success'> {
+  return stage === 'test' ? 'test_failed' : 'reload_failed';
+}
+
+/** The applied config's hash as the only `ecs_ingress_config_hash_info` series. */
+export function setConfigHash(metrics: Metrics, hash: string): void {
+  // reset() first: an info metric with the old hash left at 1 would claim two configs are live.
+  metrics.configHash.reset();
+  metrics.configHash.set({ hash }, 1);
+}
+
+/**
+ * `ecs_ingress_upstreams` and one `ecs_ingress_upstream_servers{upstream}` per upstream. Also for the
+ * config NGINX was started with (`setInitialApplied`), which produces no `onApply`.
+ */
+export function setUpstreamGauges(metrics: Metrics, upstreams: readonly Upstream[]): void {
+  metrics.upstreams.set(upstreams.length);
+  // A removed service must lose its series, not keep its last count.
+  metrics.upstreamServers.reset();
+  for (const upstream of upstreams)
+    metrics.upstreamServers.set({ upstream: upstream.name }, upstream.servers.length);
+}
+
+/** `meta.upstreams` when the applied config carries it (the renderer puts it there), else undefined. */
+export function upstreamsOfMeta(meta: unknown): readonly Upstream[] | undefined {
+  if (typeof meta !== 'object' || meta === null) return undefined;
+  const upstreams = (meta as { upstreams?: unknown }).upstreams;
+  if (!Array.isArray(upstreams)) return undefined;
+  const valid = upstreams.every(
+    (u: unknown) =>
+      typeof u === 'object' &&
+      u !== null &&
+      typeof (u as { name?: unknown }).name === 'string' &&
+      Array.isArray((u as { servers?: unknown }).servers),
+  );
+  return valid ? (upstreams as readonly Upstream[]) : undefined;
+}
+
+/**
+ * An event reached the store: `ecs_ingress_events_applied_total{outcome}`. The sources count
+ * `ecs_ingress_events_received_total` themselves when they receive (sqs, poller, health), so this
+ * does not, or every event would count twice; use `recordEventReceived` for a source that does not.
+ */
+export function recordStoreOutcome(metrics: Metrics, outcome: StoreOutcome): void {
+  metrics.eventsApplied.inc({ outcome });
+}
+
+/** `ecs_ingress_events_received_total{source, detail_type}` for a source that does not count itself (replay). */
+export function recordEventReceived(metrics: Metrics, source: string, detailType: string): void {
+  metrics.eventsReceived.inc({ source, detail_type: detailType });
+}
