@@ -1,3 +1,9 @@
+export type { AwsCallErrorCode } from './aws/aws-call-error.js';
+export { AWS_CALL_ERROR_CODES, AwsCallError, awsCall } from './aws/aws-call-error.js';
+export type { AwsClients, AwsClientsOptions } from './aws/clients.js';
+export { createAwsClients } from './aws/clients.js';
+export type { AwsCallOutcome, InstrumentableClient } from './aws/instrument.js';
+export { classifyAwsOutcome, instrumentClient, isThrottlingError } from './aws/instrument.js';
 export type {
   EnsureInstanceQueueOptions,
   ProvisionedKind,
@@ -126,6 +132,14 @@ export type {
   RenderedConfig,
   RenderedFile,
 } from './reconciler/types.js';
+export type { EcsPollerOptions, SyncReport } from './sources/ecs-poller.js';
+export { ClusterNotFoundError, EcsPoller, serviceNameFromArn } from './sources/ecs-poller.js';
+export type { EcsReferenceResolverOptions, ObservationHook } from './sources/ecs-references.js';
+export { CallTally, EcsReferenceResolver } from './sources/ecs-references.js';
+export type { HealthCheckerOptions, HealthCheckReport } from './sources/health-checker.js';
+export { HealthChecker } from './sources/health-checker.js';
+export type { FullSyncSource, SourceSupervisorOptions } from './sources/source-supervisor.js';
+export { SourceSupervisor, SourcesStoppedError } from './sources/source-supervisor.js';
 export type {
   DispatchOutcome,
   EventSink,
