@@ -20,9 +20,11 @@ if (!nginxAvailable)
   console.warn('SKIPPED: /usr/sbin/nginx is absent, the dynamic-mode nginx tests do not run');
 
 /**
- * Stub Lua modules with the interface the real ones must have. The balancer routes to the one
- * `ip:port` stored under the upstream name; the control handler stores `<name> <ip:port>` bodies.
- * Just enough to prove the rendered files wire NGINX, the shared dict and the modules together.
+ * Stub Lua modules with the interface the real ones must have (packages/controller/lua; the
+ * controller's integration tests run the rendered files with those). The balancer routes to the one
+ * `ip:port` stored under the upstream name and has no-op filters; the control handler stores
+ * `<name> <ip:port>` bodies for the names given to init(), which loads the balancer like the real
+ * one. Just enough to prove the rendered files wire NGINX, the shared dict and the modules together.
  */
 const STUB_BALANCER = `
 local balancer = require("ngx.balancer")
@@ -34,14 +36,21 @@ function M.balance(name)
     assert(balancer.set_current_peer(host, tonumber(port)))
   end
 end
+function M.header_filter() ngx.header["X-Stub-Filter"] = "1" end
+function M.body_filter() end
 return M
 `;
 const STUB_CONTROL = `
 local M = {}
+local known = {}
+function M.init(names)
+  for _, name in ipairs(names) do known[name] = true end
+  require("ecs_ingress.balancer")
+end
 function M.handle()
   ngx.req.read_body()
   local name, peer = (ngx.req.get_body_data() or ""):match("^(%S+) (%S+)$")
-  if not name then return ngx.exit(400) end
+  if not name or not known[name] then return ngx.exit(400) end
   ngx.shared.ecs_ingress_endpoints:set(name, peer)
   ngx.say("stored ", name)
 end
@@ -92,7 +101,7 @@ async function setup(
 
   const preamble = prefix.write(
     'ecs-ingress-dynamic.conf',
-    renderDynamicHttpPreamble({
+    renderDynamicHttpPreamble(['web', 'api'], {
       controlListen: options.controlListen ?? `127.0.0.1:${ports.control}`,
       luaPackagePath: `${prefix.dir}/lua`,
       dictSize: '1m',
@@ -200,6 +209,8 @@ describe.skipIf(!nginxAvailable)('dynamic-mode files with real NGINX and the Lua
       expect(await response.text()).toMatch(/^backend \d+\n$/);
     }
     expect((await fetch(`${front}/api/`)).status).toBe(502);
+    // The http-level header filter of the preamble runs for proxied responses.
+    expect((await fetch(`${front}/web/`)).headers.get('x-stub-filter')).toBe('1');
     // Only the control location exists on the control server.
     expect((await fetch(`http://127.0.0.1:${s.ports.control}/`)).status).toBe(404);
   });

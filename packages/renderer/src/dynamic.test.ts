@@ -60,8 +60,28 @@ describe('renderDynamicHttpPreamble', () => {
   it('matches the golden file', () => {
     expectGolden(
       'dynamic-preamble.conf',
-      renderDynamicHttpPreamble({ controlListen: '127.0.0.1:10255', luaPackagePath: '/app/lua' }),
+      renderDynamicHttpPreamble(NAMES, { controlListen: '127.0.0.1:10255', luaPackagePath: '/app/lua' }),
     );
+  });
+
+  it.each([
+    [[], 'init({})'],
+    [['web'], 'init({ "web" })'],
+    [['web', 'api', 'web'], 'init({ "api", "web" })'],
+    [NAMES, 'init({ "Web", "api", "api.v2", "batch-jobs", "svc_internal" })'],
+  ])('hands the known names %j to init(), sanitised and de-duplicated', (names, expected) => {
+    const text = renderDynamicHttpPreamble(names, { controlListen: '127.0.0.1:1', luaPackagePath: '/l' });
+    expect(text).toContain(`  require("ecs_ingress.control").init(${expected.slice('init('.length)}`);
+    expect(text).not.toContain('x;}');
+  });
+
+  it('declares exactly one init, header filter and body filter', () => {
+    const text = renderDynamicHttpPreamble(NAMES, { controlListen: '127.0.0.1:1', luaPackagePath: '/l' });
+    for (const directive of ['init_by_lua_block', 'header_filter_by_lua_block', 'body_filter_by_lua_block']) {
+      expect(text.split(`\n${directive} {`).length - 1).toBe(1);
+    }
+    expect(text).toContain('require("ecs_ingress.balancer").header_filter()');
+    expect(text).toContain('require("ecs_ingress.balancer").body_filter()');
   });
 
   it.each([
@@ -70,12 +90,12 @@ describe('renderDynamicHttpPreamble', () => {
     ['/app/lua/?.lua', '"/app/lua/?.lua;;"'],
     ['/a/?.lua;/b', '"/a/?.lua;/b/?.lua;;"'],
   ])('lua_package_path from %j', (luaPackagePath, expected) => {
-    const text = renderDynamicHttpPreamble({ controlListen: '127.0.0.1:1', luaPackagePath });
+    const text = renderDynamicHttpPreamble(['web'], { controlListen: '127.0.0.1:1', luaPackagePath });
     expect(text).toContain(`lua_package_path ${expected};`);
   });
 
   it('uses the given dictionary and body sizes', () => {
-    const text = renderDynamicHttpPreamble({
+    const text = renderDynamicHttpPreamble(['web'], {
       controlListen: 'unix:/run/ecs-ingress/control.sock',
       luaPackagePath: '/app/lua',
       dictSize: '16m',
@@ -97,9 +117,9 @@ describe('renderDynamicHttpPreamble', () => {
     { luaPackagePath: '/app/lua', dictSize: '8m; deny all' },
     { luaPackagePath: '/app/lua', maxBodySize: '1g' },
   ])('rejects %j', (options) => {
-    expect(() => renderDynamicHttpPreamble({ controlListen: '127.0.0.1:10255', ...options })).toThrow(
-      RenderOptionError,
-    );
+    expect(() =>
+      renderDynamicHttpPreamble(['web'], { controlListen: '127.0.0.1:10255', ...options }),
+    ).toThrow(RenderOptionError);
   });
 });
 

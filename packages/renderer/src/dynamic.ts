@@ -5,13 +5,21 @@
  *
  * - `require("ecs_ingress.balancer").balance(name)` — called in `balancer_by_lua_block` of the
  *   upstream `name`; picks the peer from the shared dictionary `ecs_ingress_endpoints`.
+ * - `require("ecs_ingress.balancer").header_filter()` / `.body_filter()` — run for every response
+ *   (http-level `header_filter_by_lua_block` / `body_filter_by_lua_block`); they turn the 502 of a
+ *   service with no endpoint into a 503 with `X-ECS-Ingress-No-Endpoints: <name>`.
+ * - `require("ecs_ingress.control").init(names)` — called in `init_by_lua_block` with the known
+ *   service names (the control endpoint refuses any other); it also loads the balancer, so both
+ *   modules are loaded once in the master and shared by every worker after fork.
  * - `require("ecs_ingress.control").handle()` — the `content_by_lua_block` of `location = /endpoints`
  *   on the internal control server; validates and stores endpoint sets.
  *
- * Both modules are `require`d once in `init_by_lua_block`, so they must be loadable in the init
- * phase (no cosockets or timers at load time). In exchange the workers share the loaded code, and a
- * missing or broken module stops NGINX at start (a reload keeps the old configuration) instead of
- * failing requests later. `nginx -t` does not run `init_by_lua`, so it cannot catch that.
+ * NGINX allows ONE `init_by_lua*`, ONE `header_filter_by_lua*` and ONE `body_filter_by_lua*` in the
+ * http context ("is duplicate"), so a user bundle used in dynamic mode must not define its own at
+ * http level (server/location-level filters replace the http-level ones there, which disables the
+ * 503 rewrite in that location but nothing else). A missing or broken module stops NGINX at start
+ * (a reload keeps the old configuration) instead of failing requests later; `nginx -t` does not run
+ * `init_by_lua` (checked with NGINX 1.22 + lua-nginx-module 0.10.23), so it cannot catch that.
  *
  * Stream upstreams have no Lua balancer in Debian (no stream Lua module), so in dynamic mode the
  * output of `renderUpstreams` is written to its own file (e.g. `stream-upstreams.conf`) and
@@ -33,7 +41,7 @@ import { normalizeUpstreams } from './normalize.js';
 export const ENDPOINTS_SHARED_DICT = 'ecs_ingress_endpoints';
 /** Lua module whose `balance(name)` runs in every dynamic upstream's `balancer_by_lua_block`. */
 export const BALANCER_LUA_MODULE = 'ecs_ingress.balancer';
-/** Lua module whose `handle()` serves the control location. */
+/** Lua module whose `init(names)` runs at (re)load and whose `handle()` serves the control location. */
 export const CONTROL_LUA_MODULE = 'ecs_ingress.control';
 /** Path of the control location on the internal control server. */
 export const CONTROL_LOCATION = '/endpoints';
@@ -105,23 +113,45 @@ const SIZE = /^[1-9][0-9]{0,9}[kKmM]?$/;
 
 /**
  * Renders the file the user includes once in `http` in dynamic mode: the Lua search path, the
- * shared dictionary, the module preload, and the internal control server. The control server only
- * ever listens on loopback or a unix socket (anything else throws `RenderOptionError`), and also
- * denies non-loopback clients, in case the listen address is ever widened by hand.
+ * shared dictionary, `init(names)` with the known service names, the 503 filters, and the internal
+ * control server. The control server only ever listens on loopback or a unix socket (anything else
+ * throws `RenderOptionError`), and also denies non-loopback clients, in case the listen address is
+ * ever widened by hand.
+ *
+ * `names` go through the same checks as `renderDynamicHttpUpstreams` (unsafe names and
+ * case-insensitive duplicates dropped, code-point order), so the control endpoint knows exactly the
+ * services that have an upstream block. The names are safe in a Lua double-quoted string because
+ * `isSafeUpstreamName` allows no quote or backslash.
  */
-export function renderDynamicHttpPreamble(options: DynamicHttpPreambleOptions): string {
+export function renderDynamicHttpPreamble(
+  names: readonly string[],
+  options: DynamicHttpPreambleOptions,
+): string {
   const listen = checkControlListen(options.controlListen);
   const packagePath = checkLuaPackagePath(options.luaPackagePath);
   const dictSize = checkSize('dictSize', options.dictSize ?? '8m');
   const maxBody = checkSize('maxBodySize', options.maxBodySize ?? '1m');
+  const known = normalizeUpstreams(names.map((name) => ({ name, servers: [] }))).upstreams.map(
+    ({ name }) => `"${name}"`,
+  );
   return [
     '# ecs-ingress dynamic mode: include once in the http context, before the dynamic upstreams file.',
+    '# NGINX allows one init_by_lua*, header_filter_by_lua* and body_filter_by_lua* in http: the',
+    '# including configuration must not define its own there.',
     `lua_package_path "${packagePath};;";`,
     `lua_shared_dict ${ENDPOINTS_SHARED_DICT} ${dictSize};`,
     '',
+    '# The known services; the control endpoint refuses endpoints for any other. Loads the balancer.',
     'init_by_lua_block {',
-    `  require("${BALANCER_LUA_MODULE}")`,
-    `  require("${CONTROL_LUA_MODULE}")`,
+    `  require("${CONTROL_LUA_MODULE}").init(${known.length === 0 ? '{}' : `{ ${known.join(', ')} }`})`,
+    '}',
+    '',
+    '# A service with no endpoint: its 502 becomes 503 + X-ECS-Ingress-No-Endpoints: <service>.',
+    'header_filter_by_lua_block {',
+    `  require("${BALANCER_LUA_MODULE}").header_filter()`,
+    '}',
+    'body_filter_by_lua_block {',
+    `  require("${BALANCER_LUA_MODULE}").body_filter()`,
     '}',
     '',
     '# Internal control server: endpoint updates from ecs-ingress. Loopback or unix socket only.',
