@@ -1,12 +1,204 @@
-import type { Command } from 'commander';
+import { dirname, join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { ReplaySpeed } from '../../sources/replay-source.js';
+import { defaultReplayModel } from '../replay/default-model.js';
+import { replayToFile } from '../replay/replay-to-file.js';
+
+/** Flags of `ecs-ingress replay`, as commander hands them over. */
+export interface ReplayCommandOptions {
+  readonly out?: string;
+  readonly nginx?: string;
+  readonly upstreamsFile?: string;
+  readonly prefix?: string;
+  readonly nginxBinary?: string;
+  readonly speed?: number;
+  readonly instant?: boolean;
+  readonly maxGap?: number;
+  readonly hold?: boolean;
+  readonly cluster?: string;
+  readonly strict?: boolean;
+}
+
+/** Where the command writes, one call per line; and a signal that ends `--hold` (tests). */
+export interface ReplayCommandIo {
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+  /** Ends a live replay early, and a `--hold`. The CLI wires it to SIGINT/SIGTERM. */
+  readonly signal?: AbortSignal;
+}
+
+/** Exit codes: 0 done; 1 `--strict` met an invalid line, or NGINX failed; 2 usage or I/O error. */
+export type ReplayExitCode = 0 | 1 | 2;
+
+const HELP_AFTER = `
+Recording format (JSONL, one object per line):
+  an EventBridge event exactly as an SQS body carries it (or an SNS notification wrapping one),
+  or an observation line {"source":"ecs-ingress","detail-type":...,"time":...,"detail":...} with
+  detail-type "Task Definition", "Container Instance", "Task Described" or "Cluster Snapshot".
+  \`ecs-ingress record\` writes this format. Blank lines are skipped.
+
+Clock:
+  The replay runs on the recorded clock (an event's "time", a snapshot's "startedAt"), never the
+  wall clock, so --out gives the same bytes every time. --nginx waits between lines for the recorded
+  gap divided by --speed; a line older than the clock (out-of-order delivery) is applied at once.
+
+Output:
+  A malformed line is reported on stderr as "line <n>: invalid (<reason>): <message>" and the
+  replay goes on. The last stdout line sums up: lines read, applied, stale/duplicate, ignored,
+  invalid; upstreams and servers written.
+  --nginx prints one line per applied change: the upstreams that changed, servers added (+) and
+  removed (-), and how long the reload took.
+
+Exit codes:
+  0 done; 1 --strict met an invalid line (nothing written) or NGINX failed; 2 usage or I/O error.
+
+Examples:
+  ecs-ingress replay packages/controller/fixtures/sample-recording.jsonl --out /tmp/replay
+  ecs-ingress replay incident.jsonl --cluster prod --nginx ./nginx.conf --speed 10 --hold
+`;
 
 export function registerReplay(program: Command): void {
   program
     .command('replay')
-    .description('(not implemented yet)')
-    .argument('<file>')
-    .action(() => {
-      process.stderr.write('ecs-ingress replay: not implemented yet\n');
-      process.exitCode = 2;
+    .description(
+      'Replay a recording of ECS events (JSONL) into the store, then write the upstreams file (--out) ' +
+        'or drive a real NGINX at the recorded pace (--nginx).',
+    )
+    .argument('<file>', 'recording to replay (JSONL)')
+    .option('--out <dir>', 'offline: write <dir>/upstreams.conf for the final state (directory created)')
+    .option(
+      '--nginx <nginx.conf>',
+      'live: start NGINX with this main config (it must include the upstreams file)',
+    )
+    .option(
+      '--upstreams-file <path>',
+      'with --nginx: the upstreams file the config includes (default: upstreams.conf beside nginx.conf)',
+    )
+    .option(
+      '--prefix <dir>',
+      "with --nginx: NGINX's -p prefix for logs, pid and temp files (default: a new temp dir)",
+    )
+    .option('--nginx-binary <path>', 'with --nginx: the NGINX executable', '/usr/sbin/nginx')
+    .addOption(
+      new Option(
+        '--speed <factor>',
+        'with --nginx: replay at the recorded pace times <factor> (2 = twice as fast)',
+      )
+        .argParser(positiveNumber('--speed'))
+        .conflicts('instant'),
+    )
+    .option('--instant', 'with --nginx: apply lines without waiting (changes still go through the debounce)')
+    .addOption(
+      new Option(
+        '--max-gap <seconds>',
+        'with --nginx: never wait longer than this (recorded seconds) between two lines',
+      ).argParser(positiveNumber('--max-gap')),
+    )
+    .option('--hold', 'with --nginx: keep NGINX serving after the last line until SIGINT/SIGTERM')
+    .option(
+      '--cluster <name|arn>',
+      'keep one cluster: an ARN matches exactly, a name the last segment of the ARN',
+    )
+    .option('--strict', 'exit 1 on any invalid line (with --out, nothing is written)')
+    .addHelpText('after', HELP_AFTER)
+    .action(async (file: string, options: ReplayCommandOptions) => {
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        process.exitCode = await runReplayCommand(file, options, {
+          stdout: (line) => process.stdout.write(`${line}\n`),
+          stderr: (line) => process.stderr.write(`${line}\n`),
+          signal: controller.signal,
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
+}
+
+/** The `replay` command without commander or process globals (tests call this). */
+export async function runReplayCommand(
+  file: string,
+  options: ReplayCommandOptions,
+  io: ReplayCommandIo,
+): Promise<ReplayExitCode> {
+  const usage = checkUsage(options);
+  if (usage !== undefined) {
+    io.stderr(`ecs-ingress replay: ${usage}`);
+    return 2;
+  }
+  try {
+    if (options.out !== undefined) {
+      const result = await replayToFile(defaultReplayModel, {
+        file,
+        outDir: options.out,
+        ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+        ...(options.strict === undefined ? {} : { strict: options.strict }),
+        stdout: io.stdout,
+        stderr: io.stderr,
+      });
+      return result.exitCode;
+    }
+    const nginxConf = resolve(options.nginx ?? '');
+    const { replayToNginx } = await import('../replay/replay-to-nginx.js');
+    const speed: ReplaySpeed = options.instant === true ? 'instant' : (options.speed ?? 1);
+    return await replayToNginx(defaultReplayModel, {
+      file,
+      nginxConf,
+      upstreamsFile: resolve(options.upstreamsFile ?? join(dirname(nginxConf), 'upstreams.conf')),
+      speed,
+      hold: options.hold === true,
+      strict: options.strict === true,
+      nginxBinary: options.nginxBinary ?? '/usr/sbin/nginx',
+      ...(options.prefix === undefined ? {} : { prefix: resolve(options.prefix) }),
+      ...(options.maxGap === undefined ? {} : { maxGapMs: options.maxGap * 1000 }),
+      ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+      stdout: io.stdout,
+      stderr: io.stderr,
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+  } catch (error) {
+    io.stderr(`ecs-ingress replay: ${describeError(error)}`);
+    return 2;
+  }
+}
+
+function checkUsage(options: ReplayCommandOptions): string | undefined {
+  if ((options.out === undefined) === (options.nginx === undefined)) {
+    return 'give exactly one of --out <dir> (offline) or --nginx <nginx.conf> (live)';
+  }
+  if (options.out !== undefined) {
+    const liveOnly = (['upstreamsFile', 'prefix', 'speed', 'instant', 'maxGap', 'hold'] as const).filter(
+      (key) => options[key] !== undefined,
+    );
+    if (liveOnly.length > 0) {
+      return `${liveOnly.map(flagName).join(', ')} only applies with --nginx`;
+    }
+  }
+  return undefined;
+}
+
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+function positiveNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (value.trim() === '' || !Number.isFinite(number) || number <= 0) {
+      throw new InvalidArgumentError(`${flag} must be a positive number, got ${JSON.stringify(value)}`);
+    }
+    return number;
+  };
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = 'code' in error && typeof error.code === 'string' ? ` [${error.code}]` : '';
+    return `${error.message}${code}`;
+  }
+  return String(error);
 }

@@ -1,0 +1,111 @@
+/**
+ * `ecs-ingress replay <file> --out <dir>`: the offline replay. Every line goes to the store in file
+ * order, as fast as it can be read; the final state is derived, rendered and written to
+ * `<dir>/upstreams.conf`. Nothing reads the wall clock (the store runs on the recorded clock), so
+ * the same recording always gives the same bytes.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { renderUpstreams } from '@ecs-ingress/renderer';
+import { type Logger, silentLogger } from '@ecs-ingress/types';
+import { readRecording } from '../../sources/replay-source.js';
+import {
+  applyLine,
+  emptyCounts,
+  formatCounts,
+  formatInvalidLine,
+  type ReplayCounts,
+} from './apply-recording.js';
+import type { ReplayModel } from './replay-model.js';
+
+export const UPSTREAMS_FILE_NAME = 'upstreams.conf';
+
+export interface ReplayToFileOptions {
+  /** The JSONL recording. */
+  readonly file: string;
+  /** Directory for `upstreams.conf` (created when missing). */
+  readonly outDir: string;
+  /** Keep one cluster (name or ARN). */
+  readonly cluster?: string;
+  /** Any invalid line fails the replay (exit 1) and nothing is written. */
+  readonly strict?: boolean;
+  /** One line of output each (no trailing newline). */
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+  readonly logger?: Logger;
+}
+
+export interface ReplayToFileResult {
+  readonly counts: ReplayCounts;
+  /** The file written, or undefined when `--strict` refused to write. */
+  readonly path?: string;
+  readonly hash?: string;
+  readonly upstreamCount: number;
+  readonly serverCount: number;
+  /** 0, or 1 when `--strict` met an invalid line. */
+  readonly exitCode: 0 | 1;
+}
+
+/** Runs the offline replay. Rejects only on I/O errors (unreadable recording, unwritable directory). */
+export async function replayToFile<S>(
+  model: ReplayModel<S>,
+  options: ReplayToFileOptions,
+): Promise<ReplayToFileResult> {
+  const store = model.createStore();
+  const counts = emptyCounts();
+  const readOptions = options.cluster === undefined ? {} : { cluster: options.cluster };
+  for await (const line of readRecording(options.file, readOptions)) {
+    const { invalid } = applyLine(store, line, counts);
+    if (invalid !== undefined) {
+      options.stderr(formatInvalidLine(invalid, line.kind === 'invalid' ? line.raw : undefined));
+    }
+  }
+
+  if (options.strict === true && counts.invalid > 0) {
+    options.stdout(`replay: ${formatCounts(counts)}; --strict: nothing written`);
+    return { counts, upstreamCount: 0, serverCount: 0, exitCode: 1 };
+  }
+
+  // The derivation takes a name or an ARN, like --cluster.
+  const derived = model.derive(
+    store.snapshot(),
+    options.cluster === undefined ? {} : { clusterArn: options.cluster },
+  );
+  const rendered = renderUpstreams(derived.upstreams, { logger: options.logger ?? silentLogger });
+  for (const skipped of rendered.skipped) {
+    options.stderr(`upstream ${JSON.stringify(skipped.name)} skipped: ${skipped.reason}`);
+  }
+  const path = join(resolve(options.outDir), UPSTREAMS_FILE_NAME);
+  await writeAtomically(path, rendered.text);
+
+  const pending = [
+    derived.awaitingHealth?.length ? `${derived.awaitingHealth.length} awaiting health` : '',
+    derived.unresolved?.length ? `${derived.unresolved.length} unresolved` : '',
+  ].filter((part) => part !== '');
+  options.stdout(
+    `replay: ${formatCounts(counts)}; ${rendered.upstreamCount} upstreams, ${rendered.serverCount} servers written to ${path}` +
+      (pending.length > 0 ? ` (${pending.join(', ')})` : ''),
+  );
+  return {
+    counts,
+    path,
+    hash: rendered.hash,
+    upstreamCount: rendered.upstreamCount,
+    serverCount: rendered.serverCount,
+    exitCode: 0,
+  };
+}
+
+/** Temp file + rename in the same directory, so a reader never sees half a file. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const dir = resolve(path, '..');
+  await mkdir(dir, { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    await writeFile(temp, text, 'utf8');
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * `replay --nginx` against the real NGINX from the OS packages, on loopback with a temp prefix.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { silentLogger } from '@ecs-ingress/types';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultReplayModel } from './default-model.js';
+import { replayToNginx } from './replay-to-nginx.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
+const SAMPLE = join(FIXTURES, 'sample-recording.jsonl');
+const GOLDEN = join(FIXTURES, 'sample-recording.upstreams.conf');
+
+/** A free loopback port (NGINX cannot listen on port 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+function nginxConf(httpPort: number, streamPort: number): string {
+  return `load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+pid nginx.pid;
+error_log stderr warn;
+worker_processes 1;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path tmp_body;
+  proxy_temp_path tmp_proxy;
+  fastcgi_temp_path tmp_fastcgi;
+  uwsgi_temp_path tmp_uwsgi;
+  scgi_temp_path tmp_scgi;
+  include upstreams.conf;
+  server {
+    listen 127.0.0.1:${httpPort};
+    location = /ping { return 200 "pong\\n"; }
+    location / { proxy_pass http://web; }
+  }
+}
+stream {
+  include upstreams.conf;
+  server { listen 127.0.0.1:${streamPort}; proxy_pass legacy; }
+}
+`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let dir: string;
+let httpPort: number;
+const startedPids: number[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ecs-ingress-replay-nginx-'));
+  httpPort = await freePort();
+  await writeFile(join(dir, 'nginx.conf'), nginxConf(httpPort, await freePort()));
+});
+afterEach(async () => {
+  // Belt and braces: the replay stops NGINX itself; a failed assertion must not leave one running.
+  for (const pid of startedPids.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+function io() {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    stdout,
+    stderr,
+    sinks: {
+      stdout: (line: string) => {
+        stdout.push(line);
+        const pid = /nginx started \(pid (\d+)\)/.exec(line)?.[1];
+        if (pid !== undefined) startedPids.push(Number(pid));
+      },
+      stderr: (line: string) => stderr.push(line),
+      logger: silentLogger,
+    },
+  };
+}
+
+describe('replay --nginx', () => {
+  it('starts NGINX on the first recorded instant, prints each applied change, ends on the final state and stops NGINX', async () => {
+    const out = io();
+    const code = await replayToNginx(defaultReplayModel, {
+      file: SAMPLE,
+      nginxConf: join(dir, 'nginx.conf'),
+      upstreamsFile: join(dir, 'upstreams.conf'),
+      // 250 recorded seconds in about a second; reloads spaced less than the daemon's default.
+      speed: 250,
+      hold: false,
+      debounce: { minMs: 20, maxMs: 100 },
+      minReloadIntervalMs: 50,
+      ...out.sinks,
+    });
+    expect(out.stderr).toEqual([]);
+    expect(code).toBe(0);
+    expect(out.stdout[0]).toMatch(
+      /^\[09:00:00Z\] nginx started \(pid \d+\) from the recorded state: 4 upstreams, 8 servers in /,
+    );
+    const reloads = out.stdout.filter((line) => / reload \d+ ms: /.test(line));
+    expect(reloads.length).toBeGreaterThanOrEqual(1);
+    // Every change of the story shows up in some reload line, whatever the debounce merged.
+    const changes = reloads.join('\n');
+    for (const change of [
+      /web [^;\n]*\+10\.0\.1\.112:8080/,
+      /web [^;\n]*-10\.0\.1\.23:8080/,
+      /legacy -10\.0\.3\.21:32769/,
+      /api [^;\n]*-10\.0\.2\.18:3000/,
+      /api [^;\n]*\+10\.0\.1\.66:3000/,
+    ]) {
+      expect(changes).toMatch(change);
+    }
+    expect(out.stdout.at(-2)).toMatch(
+      /^replay: 59 lines read, 52 applied, 3 stale\/duplicate, 4 ignored, 0 invalid; 4 upstreams, 7 servers live in /,
+    );
+    expect(out.stdout.at(-1)).toBe('nginx stopped');
+    expect(await readFile(join(dir, 'upstreams.conf'), 'utf8')).toBe(await readFile(GOLDEN, 'utf8'));
+    expect(startedPids).toHaveLength(1);
+    expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
+  });
+
+  it('--hold keeps NGINX serving until the signal, then stops it cleanly', async () => {
+    const out = io();
+    const controller = new AbortController();
+    const done = replayToNginx(defaultReplayModel, {
+      file: SAMPLE,
+      nginxConf: join(dir, 'nginx.conf'),
+      upstreamsFile: join(dir, 'upstreams.conf'),
+      speed: 'instant',
+      hold: true,
+      signal: controller.signal,
+      ...out.sinks,
+    });
+    // Bounded wait for the hold message (the replay itself takes well under a second).
+    for (let i = 0; i < 300 && !out.stdout.some((line) => line.startsWith('holding:')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(out.stdout.some((line) => line.startsWith('holding:'))).toBe(true);
+    const response = await fetch(`http://127.0.0.1:${httpPort}/ping`);
+    expect(await response.text()).toBe('pong\n');
+
+    controller.abort();
+    expect(await done).toBe(0);
+    expect(out.stdout.at(-1)).toBe('nginx stopped');
+    expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
+    await expect(fetch(`http://127.0.0.1:${httpPort}/ping`)).rejects.toThrow();
+  });
+
+  it('exits 1 and stops when the user config fails nginx -t', async () => {
+    await writeFile(
+      join(dir, 'nginx.conf'),
+      'events {}\nhttp { include upstreams.conf; server { listen 127.0.0.1:1 bogus_option; } }\n',
+    );
+    const out = io();
+    const code = await replayToNginx(defaultReplayModel, {
+      file: SAMPLE,
+      nginxConf: join(dir, 'nginx.conf'),
+      upstreamsFile: join(dir, 'upstreams.conf'),
+      speed: 'instant',
+      hold: false,
+      ...out.sinks,
+    });
+    expect(code).toBe(1);
+    expect(out.stderr.join('\n')).toMatch(/nginx -t/);
+    expect(startedPids).toEqual([]);
+  });
+});
