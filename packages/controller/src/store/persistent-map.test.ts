@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import {
+  emptyMap,
+  mapDelete,
+  mapFromEntries,
+  mapGet,
+  mapHas,
+  mapKeys,
+  mapSet,
+  mapValues,
+  type PersistentMap,
+} from './persistent-map.js';
+
+describe('PersistentMap', () => {
+  it('sets, gets, replaces and deletes without touching earlier versions', () => {
+    const empty = emptyMap<number>();
+    const one = mapSet(empty, 'a', 1);
+    const two = mapSet(one, 'b', 2);
+    const replaced = mapSet(two, 'a', 10);
+    const deleted = mapDelete(replaced, 'b');
+
+    expect([empty.size, one.size, two.size, replaced.size, deleted.size]).toEqual([0, 1, 2, 2, 1]);
+    expect(mapGet(one, 'a')).toBe(1);
+    expect(mapGet(one, 'b')).toBeUndefined();
+    expect(mapGet(two, 'a')).toBe(1);
+    expect(mapGet(replaced, 'a')).toBe(10);
+    expect(mapHas(deleted, 'b')).toBe(false);
+    expect(mapGet(deleted, 'a')).toBe(10);
+  });
+
+  it('returns the same map when nothing changes', () => {
+    const map = mapSet(emptyMap<string>(), 'k', 'v');
+    expect(mapSet(map, 'k', 'v')).toBe(map);
+    expect(mapDelete(map, 'missing')).toBe(map);
+    expect(mapDelete(emptyMap<string>(), 'x')).toBe(emptyMap<string>());
+  });
+
+  it('is frozen all the way down', () => {
+    const map = mapSet(emptyMap<number>(), 'a', 1);
+    expect(Object.isFrozen(map)).toBe(true);
+    expect(Object.isFrozen(map.root)).toBe(true);
+    expect(() => {
+      (map as { size: number }).size = 5;
+    }).toThrow(TypeError);
+  });
+
+  it('keeps 20,000 keys (colliding buckets included) and deletes them all', () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => `arn:aws:ecs:us-east-1:1:task/c/${i.toString(16)}`);
+    let map: PersistentMap<number> = emptyMap();
+    keys.forEach((k, i) => {
+      map = mapSet(map, k, i);
+    });
+    expect(map.size).toBe(20_000);
+    expect(keys.every((k, i) => mapGet(map, k) === i)).toBe(true);
+    expect(mapValues(map)).toHaveLength(20_000);
+    expect(mapKeys(map)).toEqual([...keys].sort());
+    for (const k of keys) map = mapDelete(map, k);
+    expect(map.size).toBe(0);
+    expect(mapValues(map)).toEqual([]);
+  });
+
+  it('builds from entries, later entries winning', () => {
+    const map = mapFromEntries([
+      ['x', 1],
+      ['y', 2],
+      ['x', 3],
+    ]);
+    expect(mapKeys(map)).toEqual(['x', 'y']);
+    expect(mapGet(map, 'x')).toBe(3);
+  });
+});

@@ -1,0 +1,402 @@
+import type { ClusterEvent } from '@ecs-ingress/types';
+import { describe, expect, it } from 'vitest';
+import {
+  aBridgeTask,
+  aContainer,
+  aContainerInstance,
+  aDescribedTask,
+  aTask,
+  aTaskDefinition,
+  clusterArn,
+  containerInstanceEvent,
+  ignoredEvent,
+  servicesEvent,
+  snapshotEvent,
+  T0,
+  taskArn,
+  taskDefinitionEvent,
+  taskEvent,
+} from '../test-support/builders.js';
+import { type ReduceOutcome, type ReducerOptions, reduce, reduceAll } from './reducer.js';
+import { type ClusterState, emptyState, getTask, getTombstone, knownServices, listTasks } from './state.js';
+
+const MIN = 60_000;
+
+/** Applies all events but the last, then returns the last one's result. */
+function lastResult(events: ClusterEvent[], options?: ReducerOptions) {
+  const { state } = reduceAll(emptyState(), events.slice(0, -1), options);
+  return reduce(state, events[events.length - 1]!, options);
+}
+
+function run(events: ClusterEvent[], options?: ReducerOptions): ClusterState {
+  return reduceAll(emptyState(), events, options).state;
+}
+
+describe('reduce: version ordering', () => {
+  it.each<{ name: string; events: ClusterEvent[]; outcome: ReduceOutcome; version: number | undefined }>([
+    { name: 'first sighting', events: [taskEvent(aTask({ version: 2 }))], outcome: 'applied', version: 2 },
+    {
+      name: 'newer version',
+      events: [taskEvent(aTask({ version: 2 })), taskEvent(aTask({ version: 3 }))],
+      outcome: 'applied',
+      version: 3,
+    },
+    {
+      name: 'older version (out of order)',
+      events: [taskEvent(aTask({ version: 3 })), taskEvent(aTask({ version: 2, lastStatus: 'PENDING' }))],
+      outcome: 'stale',
+      version: 3,
+    },
+    {
+      name: 'same version from an event (duplicate delivery)',
+      events: [taskEvent(aTask({ version: 3 })), taskEvent(aTask({ version: 3 }))],
+      outcome: 'duplicate',
+      version: 3,
+    },
+    {
+      name: 'same version described with no new health',
+      events: [
+        taskEvent(aDescribedTask({ version: 3, healthStatus: 'HEALTHY' })),
+        taskEvent(aDescribedTask({ version: 3, healthStatus: 'HEALTHY' })),
+      ],
+      outcome: 'duplicate',
+      version: 3,
+    },
+    {
+      name: 'older described observation',
+      events: [
+        taskEvent(aTask({ version: 4 })),
+        taskEvent(aDescribedTask({ version: 3, healthStatus: 'HEALTHY' })),
+      ],
+      outcome: 'stale',
+      version: 4,
+    },
+  ])('$name → $outcome', ({ events, outcome, version }) => {
+    const result = lastResult(events);
+    expect(result.outcome).toBe(outcome);
+    expect(getTask(result.state, taskArn('1'))?.task.version).toBe(version);
+    expect(result.changed).toBe(outcome === 'applied');
+  });
+
+  it('a stale or duplicate observation returns the very same state object', () => {
+    const state = run([taskEvent(aTask({ version: 3 }))]);
+    expect(reduce(state, taskEvent(aTask({ version: 3 }))).state).toBe(state);
+    expect(reduce(state, taskEvent(aTask({ version: 1 }))).state).toBe(state);
+  });
+
+  it('keeps tasks of different ARNs and clusters apart', () => {
+    const state = run([
+      taskEvent(aTask({ taskArn: taskArn('1') })),
+      taskEvent(aTask({ taskArn: taskArn('2') })),
+      taskEvent(aTask({ taskArn: taskArn('1', 'other'), clusterArn: clusterArn('other') })),
+    ]);
+    expect(state.tasks.size).toBe(3);
+  });
+});
+
+describe('reduce: health', () => {
+  it('a described observation at the same version adds health and is applied', () => {
+    const result = lastResult([
+      taskEvent(aTask({ version: 3 })),
+      taskEvent(
+        aDescribedTask({
+          version: 3,
+          healthStatus: 'HEALTHY',
+          containers: [aContainer({ healthStatus: 'HEALTHY' })],
+        }),
+      ),
+    ]);
+    expect(result.outcome).toBe('applied');
+    expect(result.changed).toBe(true);
+    const entry = getTask(result.state, taskArn('1'))!;
+    expect(entry.health).toMatchObject({ taskStatus: 'HEALTHY', containers: { web: 'HEALTHY' }, version: 3 });
+    expect(entry.task.source).toBe('described');
+  });
+
+  it('health is sticky across later events, which carry none we trust', () => {
+    const state = run([
+      taskEvent(aDescribedTask({ version: 3, healthStatus: 'HEALTHY', observedAt: T0 })),
+      taskEvent(aTask({ version: 4, healthStatus: 'UNKNOWN', observedAt: T0 + 1000 })),
+    ]);
+    const entry = getTask(state, taskArn('1'))!;
+    expect(entry.task.version).toBe(4);
+    expect(entry.health).toMatchObject({ taskStatus: 'HEALTHY', version: 3, observedAt: T0 });
+  });
+
+  it('a newer description replaces the health', () => {
+    const state = run([
+      taskEvent(aDescribedTask({ version: 3, healthStatus: 'HEALTHY' })),
+      taskEvent(aDescribedTask({ version: 5, healthStatus: 'UNHEALTHY', observedAt: T0 + 5 })),
+    ]);
+    expect(getTask(state, taskArn('1'))!.health?.taskStatus).toBe('UNHEALTHY');
+  });
+
+  it('events never set health, even when they carry a healthStatus', () => {
+    const state = run([taskEvent(aTask({ healthStatus: 'HEALTHY' }))]);
+    expect(getTask(state, taskArn('1'))!.health).toBeUndefined();
+  });
+});
+
+describe('reduce: tombstones', () => {
+  const stopped = (version: number, observedAt = T0) =>
+    taskEvent(aTask({ version, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', observedAt }));
+
+  it('STOPPED removes the task and leaves a tombstone', () => {
+    const result = lastResult([taskEvent(aTask({ version: 3 })), stopped(5)]);
+    expect(result.outcome).toBe('applied');
+    expect(result.changed).toBe(true);
+    expect(getTask(result.state, taskArn('1'))).toBeUndefined();
+    expect(getTombstone(result.state, taskArn('1'))).toMatchObject({
+      version: 5,
+      reason: 'stopped',
+      expiresAt: T0 + 15 * MIN,
+    });
+  });
+
+  it.each([
+    { name: 'late RUNNING at a lower version', version: 3 },
+    { name: 'duplicate STOPPED', version: 5 },
+    { name: 'RUNNING at a higher version (impossible in ECS, refused anyway)', version: 9 },
+  ])('blocks $name while it lives', ({ version }) => {
+    const result = lastResult([stopped(5), taskEvent(aTask({ version, observedAt: T0 + 1000 }))]);
+    expect(result.outcome).toBe('stale');
+    expect(getTask(result.state, taskArn('1'))).toBeUndefined();
+  });
+
+  it('a STOPPED task first seen stopped is tombstoned too', () => {
+    const state = run([stopped(5)]);
+    expect(state.tasks.size).toBe(0);
+    expect(getTombstone(state, taskArn('1'))?.version).toBe(5);
+  });
+
+  it('expires by the state clock, not the wall clock', () => {
+    const options = { tombstoneTtlMs: 10 * MIN };
+    // Another task's event moves the clock past the expiry.
+    const state = run(
+      [stopped(5), taskEvent(aTask({ taskArn: taskArn('2'), observedAt: T0 + 11 * MIN }))],
+      options,
+    );
+    expect(getTombstone(state, taskArn('1'))).toBeUndefined();
+    expect(state.tombstones.size).toBe(0); // swept (first sweep after the interval)
+    const late = reduce(state, taskEvent(aTask({ version: 3, observedAt: T0 })), options);
+    expect(late.outcome).toBe('applied');
+  });
+
+  it('still blocks one ms before expiry', () => {
+    const state = run([
+      stopped(5),
+      taskEvent(aTask({ taskArn: taskArn('2'), observedAt: T0 + 15 * MIN - 1 })),
+    ]);
+    expect(reduce(state, taskEvent(aTask({ version: 3 }))).outcome).toBe('stale');
+  });
+
+  it('DELETED is terminal like STOPPED', () => {
+    const state = run([taskEvent(aTask()), taskEvent(aTask({ version: 7, lastStatus: 'DELETED' }))]);
+    expect(state.tasks.size).toBe(0);
+    expect(getTombstone(state, taskArn('1'))?.reason).toBe('stopped');
+  });
+});
+
+describe('reduce: snapshot merge', () => {
+  const startedAt = T0 + 10_000;
+  const listing = (tasks: ReturnType<typeof aTask>[], extra: { services?: string[] } = {}) =>
+    snapshotEvent({ startedAt, tasks: tasks.map((t) => ({ ...t, observedAt: t.observedAt })), ...extra });
+
+  it('removes tasks observed before the listing began and absent from it', () => {
+    const state = run([
+      taskEvent(aTask({ taskArn: taskArn('old'), observedAt: T0 })),
+      listing([aDescribedTask({ taskArn: taskArn('kept'), observedAt: startedAt + 5 })]),
+    ]);
+    expect(listTasks(state).map((e) => e.task.taskArn)).toEqual([taskArn('kept')]);
+    expect(getTombstone(state, taskArn('old'))).toMatchObject({ reason: 'absent', version: 3 });
+  });
+
+  it('keeps a task observed after the listing began even when absent from it (event raced the listing)', () => {
+    const state = run([
+      taskEvent(aTask({ taskArn: taskArn('racer'), observedAt: startedAt + 1 })),
+      listing([]),
+    ]);
+    expect(getTask(state, taskArn('racer'))).toBeDefined();
+  });
+
+  it('keeps a task observed exactly at startedAt', () => {
+    const state = run([taskEvent(aTask({ observedAt: startedAt })), listing([])]);
+    expect(getTask(state, taskArn('1'))).toBeDefined();
+  });
+
+  it('keeps the higher version where both know a task', () => {
+    const newer = run([
+      taskEvent(aTask({ version: 6, observedAt: startedAt + 1 })),
+      listing([aDescribedTask({ version: 4, lastStatus: 'PENDING', observedAt: startedAt + 2 })]),
+    ]);
+    expect(getTask(newer, taskArn('1'))!.task.version).toBe(6);
+    const older = run([
+      taskEvent(aTask({ version: 2, lastStatus: 'PENDING' })),
+      listing([aDescribedTask({ version: 4, observedAt: startedAt + 2 })]),
+    ]);
+    expect(getTask(older, taskArn('1'))!.task).toMatchObject({ version: 4, lastStatus: 'RUNNING' });
+  });
+
+  it('does not resurrect a tombstoned task', () => {
+    const state = run([
+      taskEvent(
+        aTask({ version: 5, lastStatus: 'STOPPED', desiredStatus: 'STOPPED', observedAt: startedAt + 1 }),
+      ),
+      listing([aDescribedTask({ version: 4, observedAt: startedAt + 2 })]),
+    ]);
+    expect(getTask(state, taskArn('1'))).toBeUndefined();
+  });
+
+  it('an absent tombstone refuses a late duplicate but admits a newer version', () => {
+    const removed = run([taskEvent(aTask({ version: 3 })), listing([])]);
+    expect(reduce(removed, taskEvent(aTask({ version: 3 }))).outcome).toBe('stale');
+    const newer = reduce(removed, taskEvent(aTask({ version: 4, observedAt: startedAt + 3 })));
+    expect(newer.outcome).toBe('applied');
+    expect(getTask(newer.state, taskArn('1'))!.task.version).toBe(4);
+    expect(getTombstone(newer.state, taskArn('1'))).toBeUndefined();
+  });
+
+  it('only touches its own cluster', () => {
+    const other = aTask({ taskArn: taskArn('x', 'other'), clusterArn: clusterArn('other') });
+    const state = run([taskEvent(other), listing([])]);
+    expect(getTask(state, other.taskArn)).toBeDefined();
+  });
+
+  it('registers listed services and advances the clock', () => {
+    const state = run([listing([], { services: ['api', 'web'] })]);
+    expect(knownServices(state)).toEqual(['api', 'web']);
+    expect(state.clock).toBe(startedAt);
+  });
+
+  it('skips an invalid task without sinking the listing', () => {
+    const bad = { ...aTask({ taskArn: taskArn('bad') }), version: Number.NaN };
+    const state = run([listing([bad, aDescribedTask({ taskArn: taskArn('good'), observedAt: startedAt })])]);
+    expect(listTasks(state).map((e) => e.task.taskArn)).toEqual([taskArn('good')]);
+  });
+
+  it('an identical re-listing is a duplicate', () => {
+    const t = aDescribedTask({ observedAt: startedAt });
+    const result = lastResult([listing([t]), listing([t])]);
+    expect(result.outcome).toBe('duplicate');
+    expect(result.changed).toBe(false);
+  });
+});
+
+describe('reduce: services', () => {
+  it.each<{ name: string; events: ClusterEvent[]; services: string[] }>([
+    { name: 'from a task group', events: [taskEvent(aTask({ group: 'service:api' }))], services: ['api'] },
+    { name: 'from a services event', events: [servicesEvent(['b', 'a'])], services: ['a', 'b'] },
+    {
+      name: 'not from a standalone task',
+      events: [taskEvent(aTask({ group: 'family:batch' }))],
+      services: [],
+    },
+    {
+      name: 'kept after the last task stopped',
+      events: [taskEvent(aTask()), taskEvent(aTask({ version: 9, lastStatus: 'STOPPED' }))],
+      services: ['web'],
+    },
+    {
+      name: 'from a stale observation too',
+      events: [
+        taskEvent(aTask({ version: 9, lastStatus: 'STOPPED' })),
+        taskEvent(aTask({ version: 2, group: 'service:web' })),
+      ],
+      services: ['web'],
+    },
+  ])('$name', ({ events, services }) => {
+    expect(knownServices(run(events))).toEqual(services);
+  });
+
+  it('a services event with nothing new is a duplicate; per cluster', () => {
+    const state = run([servicesEvent(['a']), servicesEvent(['z'], clusterArn('other'))]);
+    expect(reduce(state, servicesEvent(['a'])).outcome).toBe('duplicate');
+    expect(knownServices(state, clusterArn())).toEqual(['a']);
+    expect(knownServices(state, clusterArn('other'))).toEqual(['z']);
+  });
+
+  it('standalone tasks are stored (the derivation ignores them)', () => {
+    const state = run([
+      taskEvent(aTask({ group: 'family:batch' })),
+      taskEvent(aTask({ taskArn: taskArn('2'), group: undefined })),
+    ]);
+    expect(state.tasks.size).toBe(2);
+  });
+});
+
+describe('reduce: task definitions, container instances, other events', () => {
+  it('task definitions are immutable: the first copy wins', () => {
+    const first = aTaskDefinition();
+    const state = run([taskDefinitionEvent(first)]);
+    const again = reduce(state, taskDefinitionEvent(aTaskDefinition({ networkMode: 'bridge' })));
+    expect(again.outcome).toBe('duplicate');
+    expect(again.state).toBe(state);
+  });
+
+  it('container instances: equal is a duplicate, a change is applied', () => {
+    const state = run([containerInstanceEvent(aContainerInstance({ privateIpAddress: undefined }))]);
+    const learned = reduce(state, containerInstanceEvent(aContainerInstance()));
+    expect(learned.outcome).toBe('applied');
+    expect(learned.changed).toBe(true);
+    expect(reduce(learned.state, containerInstanceEvent(aContainerInstance())).outcome).toBe('duplicate');
+  });
+
+  it('ignored events are counted as ignored and only move the clock', () => {
+    const state = run([taskEvent(aTask())]);
+    const result = reduce(state, ignoredEvent('ECS Service Action', T0 + 5));
+    expect(result.outcome).toBe('ignored');
+    expect(result.changed).toBe(false);
+    expect(result.state.clock).toBe(T0 + 5);
+    expect(result.state.tasks).toBe(state.tasks);
+  });
+
+  it.each<{ name: string; event: ClusterEvent }>([
+    { name: 'task without ARN', event: taskEvent(aTask({ taskArn: '' })) },
+    { name: 'task with NaN version', event: taskEvent({ ...aTask(), version: Number.NaN }) },
+    {
+      name: 'task with bad observedAt',
+      event: taskEvent({ ...aTask(), observedAt: Number.POSITIVE_INFINITY }),
+    },
+    {
+      name: 'task definition without ARN',
+      event: taskDefinitionEvent(aTaskDefinition({ taskDefinitionArn: '' })),
+    },
+    {
+      name: 'container instance without ARN',
+      event: containerInstanceEvent(aContainerInstance({ containerInstanceArn: '' })),
+    },
+    { name: 'snapshot without cluster', event: snapshotEvent({ clusterArn: '' }) },
+    { name: 'unknown kind', event: { kind: 'bogus' } as unknown as ClusterEvent },
+  ])('$name is invalid and changes nothing', ({ event }) => {
+    const state = run([taskEvent(aTask())]);
+    const result = reduce(state, event);
+    expect(result.outcome).toBe('invalid');
+    expect(result.state).toBe(state);
+  });
+
+  it('the clock never goes backwards', () => {
+    const state = run([
+      taskEvent(aTask({ observedAt: T0 + 100 })),
+      taskEvent(aTask({ taskArn: taskArn('2'), observedAt: T0 })),
+    ]);
+    expect(state.clock).toBe(T0 + 100);
+  });
+
+  it('freezes what enters the state', () => {
+    const state = run([taskEvent(aBridgeTask())]);
+    const entry = getTask(state, taskArn('1'))!;
+    expect(Object.isFrozen(entry)).toBe(true);
+    expect(Object.isFrozen(entry.task.containers[0]!.networkBindings[0])).toBe(true);
+  });
+
+  it('counts outcomes in reduceAll', () => {
+    const { counts } = reduceAll(emptyState(), [
+      taskEvent(aTask({ version: 3 })),
+      taskEvent(aTask({ version: 3 })),
+      taskEvent(aTask({ version: 2 })),
+      ignoredEvent(),
+      taskEvent(aTask({ taskArn: '' })),
+    ]);
+    expect(counts).toEqual({ applied: 1, duplicate: 1, stale: 1, ignored: 1, invalid: 1 });
+  });
+});
