@@ -1,11 +1,71 @@
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { startDemo } from '../../demo/run-demo.js';
+import { createLogger, logLevelFromEnv } from '../../log/logger.js';
+import { installShutdownHandlers } from '../../runtime/shutdown.js';
+
+function portOption(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidArgumentError('must be a port, 1..65535');
+  return port;
+}
+
+function speedOption(value: string): number {
+  const speed = Number(value);
+  if (!Number.isFinite(speed) || speed <= 0) throw new InvalidArgumentError('must be a number > 0');
+  return speed;
+}
+
+interface DemoCommandOptions {
+  port: number;
+  streamPort?: number;
+  speed: number;
+  once?: boolean;
+  nginxBinary: string;
+}
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('ecs-ingress demo: not implemented yet\n');
-      process.exitCode = 2;
+    .description(
+      'Self-contained demo on loopback: small backends stand in for ECS tasks, a real NGINX serves them, ' +
+        'and a bundled scenario (start, scale-out, rolling deployment, a failed task, a Spot interruption) ' +
+        'is replayed in real time. Prints events, upstream changes and reloads as they happen.',
+    )
+    .option('--port <port>', 'HTTP port of the demo NGINX on 127.0.0.1', portOption, 8080)
+    .option('--stream-port <port>', 'TCP (stream) proxy port on 127.0.0.1 (default: a free one)', portOption)
+    .option('--speed <x>', 'replay speed factor (2 = twice as fast)', speedOption, 1)
+    .option('--once', 'exit 0 once the scenario has played (default: keep serving until Ctrl-C)')
+    .option('--nginx-binary <path>', 'NGINX binary', '/usr/sbin/nginx')
+    .action(async (opts: DemoCommandOptions) => {
+      // Our JSON logs go to stderr at warn and above (ECS_INGRESS_LOG_LEVEL overrides): stdout is the story.
+      const level = process.env.ECS_INGRESS_LOG_LEVEL ? logLevelFromEnv() : 'warn';
+      const logger = createLogger({ level, destination: 2 });
+      const out = (line: string) => process.stdout.write(`${line}\n`);
+      const session = await startDemo({
+        port: opts.port,
+        speed: opts.speed,
+        out,
+        logger,
+        nginxBinary: opts.nginxBinary,
+        ...(opts.streamPort === undefined ? {} : { streamPort: opts.streamPort }),
+      }).catch((error: unknown) => {
+        process.stderr.write(`ecs-ingress demo: ${(error as Error).message}\n`);
+        process.exit(1);
+      });
+      const shutdown = installShutdownHandlers({ steps: [{ name: 'demo', run: session.stop }], logger });
+      try {
+        await session.finished;
+      } catch (error) {
+        process.stderr.write(`ecs-ingress demo: ${(error as Error).message}\n`);
+        await session.stop().catch(() => undefined);
+        process.exit(1);
+      }
+      if (opts.once || shutdown.isShuttingDown()) {
+        await shutdown.shutdown('scenario finished (--once)');
+        return;
+      }
+      out(`  NGINX keeps serving on 127.0.0.1:${session.httpPort}; Ctrl-C to stop.`);
     });
 }

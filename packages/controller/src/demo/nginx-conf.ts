@@ -1,0 +1,63 @@
+/**
+ * The demo's nginx.conf: what a user's config looks like with ecs-ingress. The upstreams file is
+ * included in `http` AND in `stream` (the ancestor's contract: the file is valid in both), one HTTP
+ * server routes `/web/` and `/api/` to the services of the same names, and a stream server proxies
+ * raw TCP to `api`. Everything NGINX writes stays inside the prefix; it never reads /etc/nginx.
+ */
+
+export interface DemoNginxConfOptions {
+  /** Absolute path of the upstreams file. */
+  readonly upstreamsFile: string;
+  readonly httpPort: number;
+  readonly streamPort: number;
+  /** Default 127.0.0.1. */
+  readonly listenHost?: string;
+  /** Default /usr/lib/nginx/modules/ngx_stream_module.so (Debian's dynamic module). */
+  readonly streamModule?: string;
+}
+
+export function demoNginxConf(options: DemoNginxConfOptions): string {
+  const host = options.listenHost ?? '127.0.0.1';
+  const streamModule = options.streamModule ?? '/usr/lib/nginx/modules/ngx_stream_module.so';
+  return `# ecs-ingress demo: generated; the upstreams file is rewritten by ecs-ingress.
+load_module ${streamModule};
+worker_processes 1;
+pid nginx.pid;
+error_log stderr notice;
+# Old workers of a reload close idle keep-alive connections at once, and are cut off after this
+# long, so a reload storm cannot pile up generations.
+worker_shutdown_timeout 5s;
+
+events { worker_connections 1024; }
+
+http {
+  access_log off;
+  client_body_temp_path tmp/body;
+  proxy_temp_path tmp/proxy;
+  fastcgi_temp_path tmp/fastcgi;
+  uwsgi_temp_path tmp/uwsgi;
+  scgi_temp_path tmp/scgi;
+  proxy_connect_timeout 2s;
+
+  include ${options.upstreamsFile};
+
+  server {
+    listen ${host}:${options.httpPort};
+    add_header X-Upstream-Addr $upstream_addr always;
+    location /web/ { proxy_pass http://web; }
+    location /api/ { proxy_pass http://api; }
+    location = / { return 200 "ecs-ingress demo: GET /web/ or /api/\\n"; }
+  }
+}
+
+stream {
+  include ${options.upstreamsFile};
+
+  server {
+    listen ${host}:${options.streamPort};
+    proxy_connect_timeout 2s;
+    proxy_pass api;
+  }
+}
+`;
+}

@@ -1,0 +1,252 @@
+/**
+ * `ecs-ingress demo`: the whole controller on one machine with nothing from AWS. Backends on
+ * 127.0.0.x stand in for tasks, a generated nginx.conf stands in for the user's bundle, and the
+ * bundled scenario is replayed in real time through the same path as `ecs-ingress replay --nginx`:
+ * recording reader → store → derivation → renderer → reconciler → NGINX.
+ */
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ClusterEvent, Logger } from '@ecs-ingress/types';
+import { silentLogger } from '@ecs-ingress/types';
+import { type Runtime, startRuntime } from '../runtime/runtime.js';
+import { paceRecording, readRecording } from '../sources/replay-source.js';
+import { deriveUpstreams } from '../store/derive-upstreams.js';
+import { ClusterStore } from '../store/store.js';
+import { type BackendGroup, type DemoBackend, startBackendGroup } from './backends.js';
+import { demoNginxConf } from './nginx-conf.js';
+import { readScenarioLines, rewriteScenarioLine, type ScenarioTask, scenarioTasks } from './scenario.js';
+import { DEMO_CLUSTER_ARN } from './scenario-builder.js';
+
+export interface DemoOptions {
+  /** HTTP port of NGINX on 127.0.0.1. */
+  readonly port: number;
+  /** TCP (stream) port; default a free one. */
+  readonly streamPort?: number;
+  /** Replay speed factor (2 = twice as fast). Default 1. */
+  readonly speed?: number;
+  /** One human-readable line at a time (the CLI prints to stdout). */
+  readonly out: (line: string) => void;
+  readonly logger?: Logger;
+  readonly nginxBinary?: string;
+  readonly scenarioFile?: string;
+  /** Reconciler timing (tests shorten it). */
+  readonly debounce?: { readonly minMs?: number; readonly maxMs?: number };
+  readonly minReloadIntervalMs?: number;
+}
+
+export interface DemoSession {
+  readonly httpPort: number;
+  readonly streamPort: number;
+  readonly prefix: string;
+  readonly backends: readonly DemoBackend[];
+  readonly runtime: Runtime;
+  readonly store: ClusterStore;
+  /** Resolves when every scenario line was dispatched and the last change applied. */
+  readonly finished: Promise<void>;
+  /** Stops the replay, NGINX (gracefully) and the backends, removes the prefix. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The first loopback address given to a task; 127.0.0.1 stays NGINX's. */
+const FIRST_BACKEND_OCTET = 11;
+
+async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/** Placeholder IP → 127.0.0.x, and one backend group per placeholder port. */
+async function startBackends(
+  tasks: readonly ScenarioTask[],
+): Promise<{ groups: BackendGroup[]; ips: Map<string, string>; ports: Map<number, number> }> {
+  const ips = new Map<string, string>();
+  const used = new Set<string>();
+  let next = FIRST_BACKEND_OCTET;
+  for (const task of tasks) {
+    if (ips.has(task.ip)) continue;
+    // Keep the placeholder's last octet when it is free (10.0.1.14 → 127.0.0.14): easier to follow.
+    const octet = Number(task.ip.split('.')[3]);
+    let host = `127.0.0.${octet}`;
+    if (!(octet >= FIRST_BACKEND_OCTET && octet <= 254) || used.has(host)) {
+      while (used.has(`127.0.0.${next}`)) next += 1;
+      host = `127.0.0.${next}`;
+    }
+    used.add(host);
+    ips.set(task.ip, host);
+  }
+  const byPort = new Map<number, ScenarioTask[]>();
+  for (const task of tasks) byPort.set(task.port, [...(byPort.get(task.port) ?? []), task]);
+  const groups: BackendGroup[] = [];
+  const ports = new Map<number, number>();
+  try {
+    for (const [placeholder, members] of byPort) {
+      const group = await startBackendGroup(
+        members.map((t) => ({ host: ips.get(t.ip)!, service: t.service, shortId: t.shortId })),
+      );
+      groups.push(group);
+      ports.set(placeholder, group.port);
+    }
+  } catch (error) {
+    await Promise.all(groups.map((g) => g.close()));
+    throw error;
+  }
+  return { groups, ips, ports };
+}
+
+function describeEvent(event: ClusterEvent): string {
+  switch (event.kind) {
+    case 'task': {
+      const t = event.task;
+      const desired = t.desiredStatus === t.lastStatus ? '' : ` (desired ${t.desiredStatus})`;
+      const stop = t.stopCode === undefined ? '' : ` ${t.stopCode}: "${t.stoppedReason ?? ''}"`;
+      const where = t.eniPrivateIpv4Address === undefined ? '' : ` ${t.eniPrivateIpv4Address}`;
+      return `${(t.serviceName ?? '-').padEnd(4)} task ${t.taskArn.slice(-8)}${where} ${t.lastStatus}${desired} v${t.version}${stop}`;
+    }
+    case 'task-definition':
+      return `task definition ${event.taskDefinition.family}:${event.taskDefinition.revision}`;
+    case 'snapshot':
+      return `cluster snapshot: services ${(event.services ?? []).join(', ')}; ${event.tasks.length} tasks`;
+    case 'container-instance':
+      return `container instance ${event.containerInstance.containerInstanceArn}`;
+    case 'services':
+      return `services ${event.services.join(', ')}`;
+    case 'ignored':
+      return `ignored ${event.detailType}`;
+  }
+}
+
+const ms = (value: number) => `${Math.round(value)} ms`;
+
+/** Starts backends, NGINX and the replay; the scenario plays in the background (`finished`). */
+export async function startDemo(options: DemoOptions): Promise<DemoSession> {
+  const out = options.out;
+  const logger = options.logger ?? silentLogger;
+  const lines = readScenarioLines(options.scenarioFile);
+  const { groups, ips, ports } = await startBackends(scenarioTasks(lines));
+  const backends = groups.flatMap((g) => g.backends);
+  let prefix: string | undefined;
+  try {
+    const streamPort = options.streamPort ?? (await freePort());
+    prefix = await mkdtemp(join(tmpdir(), 'ecs-ingress-demo-'));
+    // NGINX's workers run as `nobody` when we are root: they must traverse the prefix.
+    await chmod(prefix, 0o755);
+    await mkdir(join(prefix, 'tmp'), { recursive: true });
+    const upstreamsFile = join(prefix, 'upstreams.conf');
+    const configFile = join(prefix, 'nginx.conf');
+    await writeFile(configFile, demoNginxConf({ upstreamsFile, httpPort: options.port, streamPort }));
+
+    out('ecs-ingress demo — an ECS cluster replayed onto loopback');
+    for (const b of backends)
+      out(`  backend ${b.service.padEnd(4)} task ${b.shortId} on ${b.host}:${b.port}`);
+    out(`  NGINX prefix ${prefix}`);
+
+    const store = new ClusterStore();
+    let snapshotSeen!: () => void;
+    const snapshotDone = new Promise<void>((resolve) => {
+      snapshotSeen = resolve;
+    });
+    const runtime = startRuntime({
+      nginx: {
+        configFile,
+        prefix,
+        ...(options.nginxBinary === undefined ? {} : { binary: options.nginxBinary }),
+      },
+      upstreamsFile,
+      store,
+      derive: (state) => deriveUpstreams(state, { clusterArn: DEMO_CLUSTER_ARN }),
+      startWhen: snapshotDone,
+      logger,
+      ...(options.debounce === undefined ? {} : { debounce: options.debounce }),
+      ...(options.minReloadIntervalMs === undefined
+        ? {}
+        : { minReloadIntervalMs: options.minReloadIntervalMs }),
+      onStarted: (info) => {
+        out(`  NGINX started (pid ${info.pid}) with ${info.upstreams.map((u) => u.name).join(', ')}`);
+        out('');
+        out('  Try, while the scenario plays:');
+        out(`    curl -s http://127.0.0.1:${options.port}/web/`);
+        out(`    curl -s http://127.0.0.1:${options.port}/api/`);
+        out(`    curl -s http://127.0.0.1:${streamPort}/      (TCP stream proxy to api)`);
+        out('');
+      },
+      onApplied: (change) => {
+        const reload = change.reloadDurationMs === undefined ? '' : `, reload ${ms(change.reloadDurationMs)}`;
+        out(
+          `         ⟳ NGINX reloaded (apply ${ms(change.durationMs)}${reload}, ${ms(change.latencyMs)} after the change)`,
+        );
+        for (const line of change.lines) out(`             ${line}`);
+      },
+      onFailed: (failure) => {
+        out(
+          `         ✗ apply failed at ${failure.stage}: ${failure.error.message}; previous config keeps serving`,
+        );
+      },
+    });
+
+    const abort = new AbortController();
+    const rewritten = lines.map((line) => rewriteScenarioLine(line, { ips, ports }));
+    const finished = (async () => {
+      let t0: number | undefined;
+      const paced = paceRecording(readRecording(Readable.from(rewritten.map((l) => `${l}\n`))), {
+        speed: options.speed ?? 1,
+        signal: abort.signal,
+      });
+      for await (const line of paced) {
+        if (line.kind !== 'event') {
+          if (line.kind === 'invalid') out(`  line ${line.lineNo}: invalid (${line.error.reason})`);
+          continue;
+        }
+        t0 ??= line.at;
+        const at = line.at === undefined || t0 === undefined ? '' : `+${((line.at - t0) / 1000).toFixed(1)}s`;
+        const late =
+          line.at !== undefined && line.clock !== undefined && line.at < line.clock ? ' (late)' : '';
+        for (const event of line.envelope.events) {
+          const outcome = store.dispatch(event);
+          const note = outcome === 'applied' ? '' : `  ← ${outcome}, dropped`;
+          out(`  ${at.padStart(6)}${late} ${describeEvent(event)}${note}`);
+          if (event.kind === 'snapshot') {
+            snapshotSeen();
+            // The story goes on once NGINX serves the first render.
+            await runtime.ready;
+          }
+        }
+      }
+      if (abort.signal.aborted) return;
+      // A scenario without a snapshot still gets NGINX started at its end.
+      snapshotSeen();
+      await runtime.ready;
+      await runtime.flush();
+      out('');
+      out('  Scenario finished.');
+    })();
+    finished.catch(() => undefined);
+
+    const dir = prefix;
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        abort.abort();
+        await runtime.stop();
+        await finished.catch(() => undefined);
+        await Promise.all(groups.map((g) => g.close()));
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return stopping;
+    };
+    return { httpPort: options.port, streamPort, prefix, backends, runtime, store, finished, stop };
+  } catch (error) {
+    await Promise.all(groups.map((g) => g.close()));
+    if (prefix !== undefined) await rm(prefix, { recursive: true, force: true });
+    throw error;
+  }
+}
