@@ -1,0 +1,125 @@
+/**
+ * `ecs-ingress demo` end to end: in-process (NGINX serves exactly the scenario's final tasks, over
+ * http and the stream proxy), and as a real controller process (`--once` exits 0; SIGTERM
+ * mid-scenario quits NGINX gracefully, exits 0 and leaves no process behind).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type DemoSession, startDemo } from '../demo/run-demo.js';
+import { readScenarioLines, scenarioTasks } from '../demo/scenario.js';
+import { DEMO_FINAL_IPS } from '../demo/scenario-builder.js';
+import { childPids, eventually, freePort, get, hasNginx, pidAlive, tcpExchange } from './support.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const MAIN = 'packages/controller/src/cli/main.ts';
+
+function finalShortIds(service: string): string[] {
+  const finalIps = new Set(DEMO_FINAL_IPS[service]);
+  return scenarioTasks(readScenarioLines())
+    .filter((t) => t.service === service && finalIps.has(t.ip))
+    .map((t) => t.shortId)
+    .sort();
+}
+
+async function servedIds(port: number, path: string, count: number): Promise<string[]> {
+  const ids = new Set<string>();
+  for (let i = 0; i < count; i += 1) {
+    const { status, body } = await get(port, path);
+    const id = /task (\S+)/.exec(body)?.[1];
+    if (status === 200 && id !== undefined) ids.add(id);
+  }
+  return [...ids].sort();
+}
+
+interface Controller {
+  child: ChildProcess;
+  stdout: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function spawnDemo(args: string[]): Controller {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, 'demo', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  child.stderr?.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, stdout: () => out, exited };
+}
+
+function nginxPidOf(stdout: string): number | undefined {
+  const match = /NGINX started \(pid (\d+)\)/.exec(stdout);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
+  let session: DemoSession | undefined;
+  let controller: Controller | undefined;
+  const leftovers: number[] = [];
+
+  afterEach(async () => {
+    await session?.stop();
+    session = undefined;
+    if (controller && controller.child.exitCode === null && controller.child.signalCode === null) {
+      controller.child.kill('SIGKILL');
+      await controller.exited;
+    }
+    controller = undefined;
+    for (const pid of leftovers.splice(0)) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  it('plays the scenario into NGINX: http and stream reach exactly the final tasks', async () => {
+    const lines: string[] = [];
+    session = await startDemo({
+      port: await freePort(),
+      speed: 40,
+      out: (line) => lines.push(line),
+      debounce: { minMs: 20, maxMs: 200 },
+      minReloadIntervalMs: 50,
+    });
+    await session.finished;
+    expect(lines.join('\n')).toContain('Scenario finished.');
+    expect(lines.filter((l) => l.includes('dropped'))).toHaveLength(3);
+    expect(await servedIds(session.httpPort, '/web/', 9)).toEqual(finalShortIds('web'));
+    expect(await servedIds(session.httpPort, '/api/', 6)).toEqual(finalShortIds('api'));
+    const reply = await tcpExchange(session.streamPort, 'GET / HTTP/1.0\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.[01] 200/);
+    expect(finalShortIds('api').some((id) => reply.includes(`api task ${id}`))).toBe(true);
+  });
+
+  it('demo --once completes and exits 0, leaving no NGINX behind', async () => {
+    controller = spawnDemo(['--port', String(await freePort()), '--speed', '20', '--once']);
+    const { code, signal } = await controller.exited;
+    const stdout = controller.stdout();
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(stdout).toContain('Scenario finished.');
+    const master = nginxPidOf(stdout);
+    expect(master).toBeDefined();
+    expect(pidAlive(master!)).toBe(false);
+  }, 60_000);
+
+  it('SIGTERM mid-scenario: NGINX quits gracefully, exit code 0, nothing left running', async () => {
+    controller = spawnDemo(['--port', String(await freePort())]);
+    const c = controller;
+    // Bounded: NGINX starts within a few seconds of the process.
+    expect(await eventually(() => nginxPidOf(c.stdout()) !== undefined, 600, 50)).toBe(true);
+    const master = nginxPidOf(c.stdout())!;
+    // Mid-scenario: the first task events have been applied.
+    expect(await eventually(() => c.stdout().includes('NGINX reloaded'), 400, 50)).toBe(true);
+    const workers = childPids(master);
+    expect(workers.length).toBeGreaterThan(0);
+    leftovers.push(master, ...workers);
+    c.child.kill('SIGTERM');
+    const { code, signal } = await c.exited;
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(c.stdout()).not.toContain('Scenario finished.');
+    for (const pid of [master, ...workers]) expect(pidAlive(pid), `pid ${pid}`).toBe(false);
+  }, 60_000);
+});
