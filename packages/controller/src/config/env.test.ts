@@ -1,0 +1,362 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { ConfigError } from '@ecs-ingress/types';
+import { describe, expect, it } from 'vitest';
+import { formatDurationMs, parseDurationMs } from './duration.js';
+import { ConfigErrors, loadConfig } from './env.js';
+import { CONFIG_VARIABLES, formatConfigHelp, formatConfigTable } from './variables.js';
+
+const BASE = { AWS_REGION: 'eu-west-1' };
+
+function errorsOf(env: Record<string, string>): ConfigError[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigErrors);
+    return [...(err as ConfigErrors).errors];
+  }
+  throw new Error('loadConfig did not throw');
+}
+
+describe('parseDurationMs', () => {
+  it.each([
+    ['250ms', 250],
+    ['10s', 10_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['1500', 1500],
+    ['1.5s', 1500],
+    [' 2s ', 2000],
+    ['0', 0],
+  ])('%j → %d', (text, ms) => {
+    expect(parseDurationMs(text)).toBe(ms);
+  });
+
+  it.each(['', 'abc', '-1s', '10 minutes', '1d', '1.5', 's'])('%j is not a duration', (text) => {
+    expect(parseDurationMs(text)).toBeUndefined();
+  });
+
+  it.each([
+    [300_000, '5m'],
+    [1500, '1500ms'],
+    [2000, '2s'],
+    [3_600_000, '1h'],
+  ])('formats %d as %s', (ms, text) => {
+    expect(formatDurationMs(ms)).toBe(text);
+  });
+});
+
+describe('loadConfig', () => {
+  it('has a default for every variable but the region', () => {
+    const config = loadConfig(BASE);
+    expect(config).toMatchObject({
+      clusterName: 'default',
+      region: 'eu-west-1',
+      endpoints: {},
+      bundle: { mainFileName: 'nginx.conf', checkIntervalMs: 30_000 },
+      upstreamsFile: '/app/nginx/upstreams.conf',
+      workDir: '/app/nginx',
+      nginxBinary: '/usr/sbin/nginx',
+      upstreamMode: 'reload',
+      queue: {
+        mode: 'none',
+        instanceId: hostname(),
+        prefix: 'ecs-ingress-',
+        malformed: 'delete',
+        graceMs: 60_000,
+        heartbeatIntervalMs: 300_000,
+        reapAfterMs: 3_600_000,
+      },
+      resyncIntervalMs: 300_000,
+      pollIntervalMs: 10_000,
+      healthCheckIntervalMs: 2000,
+      debounce: { minMs: 200, maxMs: 2000 },
+      minReloadIntervalMs: 1000,
+      tombstoneTtlMs: 900_000,
+      http: { host: '0.0.0.0', port: 10_254 },
+      logLevel: 'info',
+    });
+    expect(config.bundle.s3).toBeUndefined();
+    expect(config.bundle.dir).toBeUndefined();
+    expect(config.queue.url).toBeUndefined();
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      AWS_REGION: 'us-east-2',
+      AWS_CLUSTER_NAME: 'prod',
+      NGINX_CONFIG_BUNDLE_S3_BUCKET: 'b',
+      NGINX_CONFIG_BUNDLE_S3_KEY: 'k/bundle.zip',
+      NGINX_CONFIG_FILE_NAME: 'conf/main.conf',
+      ECS_INGRESS_UPSTREAMS_FILE: '/etc/x/up.conf',
+      ECS_INGRESS_WORK_DIR: '/var/lib/ei',
+      ECS_INGRESS_NGINX_BINARY: '/opt/nginx',
+      ECS_INGRESS_UPSTREAM_MODE: 'dynamic',
+      ECS_INGRESS_QUEUE_MODE: 'shared',
+      ECS_INGRESS_QUEUE_URL: 'https://sqs.us-east-2.amazonaws.com/1/q',
+      ECS_INGRESS_INSTANCE_ID: 'i-1',
+      ECS_INGRESS_QUEUE_PREFIX: 'ei_',
+      ECS_INGRESS_MALFORMED_MESSAGES: 'leave',
+      ECS_INGRESS_HEARTBEAT_INTERVAL: '1m',
+      ECS_INGRESS_REAP_AFTER: '3m',
+      ECS_INGRESS_RESYNC_INTERVAL: '1m',
+      ECS_INGRESS_POLL_INTERVAL: '5s',
+      ECS_INGRESS_QUEUE_GRACE_PERIOD: '30s',
+      ECS_INGRESS_HEALTH_CHECK_INTERVAL: '500ms',
+      ECS_INGRESS_DEBOUNCE_MIN: '0',
+      ECS_INGRESS_DEBOUNCE_MAX: '100',
+      ECS_INGRESS_MIN_RELOAD_INTERVAL: '0ms',
+      ECS_INGRESS_TOMBSTONE_TTL: '1h',
+      ECS_INGRESS_BUNDLE_CHECK_INTERVAL: '10s',
+      ECS_INGRESS_HTTP_HOST: '127.0.0.1',
+      ECS_INGRESS_HTTP_PORT: '0',
+      ECS_INGRESS_LOG_LEVEL: 'DEBUG',
+    });
+    expect(config).toMatchObject({
+      clusterName: 'prod',
+      region: 'us-east-2',
+      bundle: {
+        s3: { bucket: 'b', key: 'k/bundle.zip' },
+        mainFileName: 'conf/main.conf',
+        checkIntervalMs: 10_000,
+      },
+      upstreamsFile: '/etc/x/up.conf',
+      workDir: '/var/lib/ei',
+      nginxBinary: '/opt/nginx',
+      upstreamMode: 'dynamic',
+      queue: {
+        mode: 'shared',
+        url: 'https://sqs.us-east-2.amazonaws.com/1/q',
+        instanceId: 'i-1',
+        prefix: 'ei_',
+        malformed: 'leave',
+        graceMs: 30_000,
+        heartbeatIntervalMs: 60_000,
+        reapAfterMs: 180_000,
+      },
+      resyncIntervalMs: 60_000,
+      pollIntervalMs: 5000,
+      healthCheckIntervalMs: 500,
+      debounce: { minMs: 0, maxMs: 100 },
+      minReloadIntervalMs: 0,
+      tombstoneTtlMs: 3_600_000,
+      http: { host: '127.0.0.1', port: 0 },
+      logLevel: 'debug',
+    });
+  });
+
+  it.each([
+    [{}, 'none'],
+    [{ ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/x' }, 'per-instance'],
+    [{ ECS_INGRESS_QUEUE_URL: 'http://127.0.0.1:1/q' }, 'shared'],
+    [{ ECS_CONTAINER_METADATA_URI_V4: 'http://x', ECS_INGRESS_QUEUE_MODE: 'none' }, 'none'],
+  ])('queue mode default for %j is %s', (env, mode) => {
+    expect(loadConfig({ ...BASE, ...env }).queue.mode).toBe(mode);
+  });
+
+  it('reads endpoint overrides per service, falling back to AWS_ENDPOINT_URL, and then needs no region', () => {
+    const config = loadConfig({
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
+      AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9324',
+    });
+    expect(config.region).toBe('us-east-1');
+    expect(config.endpoints).toEqual({
+      ecs: 'http://127.0.0.1:4566',
+      ec2: 'http://127.0.0.1:4566',
+      sqs: 'http://127.0.0.1:9324',
+      eventbridge: 'http://127.0.0.1:4566',
+      s3: 'http://127.0.0.1:4566',
+    });
+  });
+
+  it('takes AWS_DEFAULT_REGION when AWS_REGION is unset', () => {
+    expect(loadConfig({ AWS_DEFAULT_REGION: 'ap-south-1' }).region).toBe('ap-south-1');
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ ...BASE, AWS_CLUSTER_NAME: '', ECS_INGRESS_HTTP_PORT: ' ' })).toMatchObject({
+      clusterName: 'default',
+      http: { port: 10_254 },
+    });
+  });
+
+  it.each<[string, Record<string, string>, string, RegExp]>([
+    ['no region', {}, 'AWS_REGION', /is required/],
+    ['bad region', { AWS_REGION: 'Ireland' }, 'AWS_REGION', /does not look like/],
+    [
+      'bad duration',
+      { ...BASE, ECS_INGRESS_POLL_INTERVAL: 'soon' },
+      'ECS_INGRESS_POLL_INTERVAL',
+      /expected a duration/,
+    ],
+    [
+      'zero interval',
+      { ...BASE, ECS_INGRESS_RESYNC_INTERVAL: '0s' },
+      'ECS_INGRESS_RESYNC_INTERVAL',
+      /greater than zero/,
+    ],
+    ['bad port', { ...BASE, ECS_INGRESS_HTTP_PORT: '70000' }, 'ECS_INGRESS_HTTP_PORT', /TCP port/],
+    [
+      'bad mode',
+      { ...BASE, ECS_INGRESS_QUEUE_MODE: 'fanout' },
+      'ECS_INGRESS_QUEUE_MODE',
+      /per-instance, shared, none/,
+    ],
+    [
+      'shared without URL',
+      { ...BASE, ECS_INGRESS_QUEUE_MODE: 'shared' },
+      'ECS_INGRESS_QUEUE_URL',
+      /required/,
+    ],
+    [
+      'URL outside shared mode',
+      { ...BASE, ECS_INGRESS_QUEUE_MODE: 'per-instance', ECS_INGRESS_QUEUE_URL: 'http://127.0.0.1/q' },
+      'ECS_INGRESS_QUEUE_URL',
+      /only used in shared mode/,
+    ],
+    ['bad URL', { ...BASE, ECS_INGRESS_QUEUE_URL: 'queue-1' }, 'ECS_INGRESS_QUEUE_URL', /http\(s\) URL/],
+    [
+      'bucket without key',
+      { ...BASE, NGINX_CONFIG_BUNDLE_S3_BUCKET: 'b' },
+      'NGINX_CONFIG_BUNDLE_S3_KEY',
+      /together/,
+    ],
+    [
+      'key without bucket',
+      { ...BASE, NGINX_CONFIG_BUNDLE_S3_KEY: 'k' },
+      'NGINX_CONFIG_BUNDLE_S3_BUCKET',
+      /together/,
+    ],
+    [
+      'two bundle sources',
+      {
+        ...BASE,
+        NGINX_CONFIG_BUNDLE_S3_BUCKET: 'b',
+        NGINX_CONFIG_BUNDLE_S3_KEY: 'k',
+        NGINX_CONFIG_DIR: '/x',
+      },
+      'NGINX_CONFIG_DIR',
+      /choose one/,
+    ],
+    [
+      'main file outside',
+      { ...BASE, NGINX_CONFIG_FILE_NAME: '../etc/nginx.conf' },
+      'NGINX_CONFIG_FILE_NAME',
+      /inside the bundle/,
+    ],
+    [
+      'absolute main file',
+      { ...BASE, NGINX_CONFIG_FILE_NAME: '/etc/nginx.conf' },
+      'NGINX_CONFIG_FILE_NAME',
+      /inside the bundle/,
+    ],
+    [
+      'bad prefix',
+      { ...BASE, ECS_INGRESS_QUEUE_PREFIX: 'ecs ingress' },
+      'ECS_INGRESS_QUEUE_PREFIX',
+      /1\.\.32/,
+    ],
+    [
+      'reap too soon',
+      { ...BASE, ECS_INGRESS_HEARTBEAT_INTERVAL: '5m', ECS_INGRESS_REAP_AFTER: '10m' },
+      'ECS_INGRESS_REAP_AFTER',
+      /3 × ECS_INGRESS_HEARTBEAT_INTERVAL \(15m\)/,
+    ],
+    [
+      'debounce inverted',
+      { ...BASE, ECS_INGRESS_DEBOUNCE_MIN: '3s', ECS_INGRESS_DEBOUNCE_MAX: '1s' },
+      'ECS_INGRESS_DEBOUNCE_MAX',
+      /≥ ECS_INGRESS_DEBOUNCE_MIN/,
+    ],
+    ['bad level', { ...BASE, ECS_INGRESS_LOG_LEVEL: 'verbose' }, 'ECS_INGRESS_LOG_LEVEL', /one of trace/],
+    [
+      'bad upstream mode',
+      { ...BASE, ECS_INGRESS_UPSTREAM_MODE: 'lua' },
+      'ECS_INGRESS_UPSTREAM_MODE',
+      /reload, dynamic/,
+    ],
+    [
+      'bad malformed',
+      { ...BASE, ECS_INGRESS_MALFORMED_MESSAGES: 'dlq' },
+      'ECS_INGRESS_MALFORMED_MESSAGES',
+      /delete, leave/,
+    ],
+  ])('%s: names %s', (_, env, variable, message) => {
+    const errors = errorsOf(env);
+    expect(errors.map((e) => e.variable)).toEqual([variable]);
+    expect(errors[0]?.message).toMatch(message);
+    expect(errors[0]?.message.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    let thrown: unknown;
+    try {
+      loadConfig({ ECS_INGRESS_HTTP_PORT: 'x', ECS_INGRESS_DEBOUNCE_MIN: 'y', ECS_INGRESS_LOG_LEVEL: 'z' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ConfigErrors);
+    const errors = (thrown as ConfigErrors).errors;
+    expect(errors.map((e) => e.variable).sort()).toEqual([
+      'AWS_REGION',
+      'ECS_INGRESS_DEBOUNCE_MIN',
+      'ECS_INGRESS_HTTP_PORT',
+      'ECS_INGRESS_LOG_LEVEL',
+    ]);
+    expect((thrown as ConfigErrors).code).toBe('ECS_INGRESS_CONFIG_INVALID');
+    for (const e of errors) expect((thrown as Error).message).toContain(e.message);
+  });
+});
+
+describe('CONFIG_VARIABLES', () => {
+  it('names each variable once', () => {
+    const names = CONFIG_VARIABLES.map((v) => v.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('documents every variable loadConfig reads', () => {
+    // Record which names loadConfig looks at through a Proxy over the environment.
+    const read = new Set<string>();
+    const env = new Proxy<Record<string, string | undefined>>(
+      { ...BASE },
+      {
+        get(target, name) {
+          if (typeof name === 'string') read.add(name);
+          return target[name as string];
+        },
+      },
+    );
+    loadConfig(env);
+    // Endpoint overrides and the ECS marker are the SDK's and ECS's own variables, documented as such.
+    const ours = [...read].filter(
+      (n) =>
+        !n.startsWith('AWS_ENDPOINT_URL') &&
+        n !== 'ECS_CONTAINER_METADATA_URI_V4' &&
+        n !== 'AWS_DEFAULT_REGION',
+    );
+    const documented = new Set(CONFIG_VARIABLES.map((v) => v.name));
+    expect(ours.filter((n) => !documented.has(n))).toEqual([]);
+    expect([...documented].filter((n) => !read.has(n))).toEqual([]);
+  });
+
+  it('formats the help text and the README table with every variable', () => {
+    const help = formatConfigHelp();
+    const table = formatConfigTable();
+    for (const v of CONFIG_VARIABLES) {
+      expect(help).toContain(v.name);
+      expect(table).toContain(`| \`${v.name}\` |`);
+    }
+  });
+});
+
+/** The README is written by another engineer; until it has the table this check is skipped (see the report). */
+const README = new URL('../../../../README.md', import.meta.url);
+const readmeText = existsSync(README) ? readFileSync(README, 'utf8') : '';
+const readmeHasTable = readmeText.includes('| `AWS_CLUSTER_NAME` |');
+
+describe.skipIf(!readmeHasTable)('README configuration table', () => {
+  it.each(CONFIG_VARIABLES.map((v) => v.name))('lists %s exactly once', (name) => {
+    const rows = readmeText.split('\n').filter((line) => line.startsWith(`| \`${name}\` |`));
+    expect(rows).toHaveLength(1);
+  });
+});

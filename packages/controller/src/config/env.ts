@@ -1,0 +1,305 @@
+/**
+ * The daemon's configuration from environment variables (the list, defaults and meanings are in
+ * ./variables.ts). Everything is validated at start-up and every problem is reported at once, each
+ * naming its variable, so an operator fixes a task definition in one round instead of one per
+ * restart.
+ */
+import { hostname } from 'node:os';
+import { isAbsolute, normalize, resolve } from 'node:path';
+import { ConfigError, EcsIngressError } from '@ecs-ingress/types';
+import { DEFAULT_PREFIX } from '../aws/provisioning/names.js';
+import { isLogLevel, type LogLevel } from '../log/logger.js';
+import { formatDurationMs, parseDurationMs } from './duration.js';
+
+export type QueueMode = 'per-instance' | 'shared' | 'none';
+export type UpstreamMode = 'reload' | 'dynamic';
+export type MalformedMessages = 'delete' | 'leave';
+
+/** Endpoint overrides, read the way the SDK documents them (AWS_ENDPOINT_URL_<SERVICE ID>, then AWS_ENDPOINT_URL). */
+export interface AwsEndpoints {
+  readonly ecs?: string;
+  readonly ec2?: string;
+  readonly sqs?: string;
+  readonly eventbridge?: string;
+  readonly s3?: string;
+}
+
+export interface DaemonConfig {
+  readonly clusterName: string;
+  readonly region: string;
+  readonly endpoints: AwsEndpoints;
+  readonly bundle: {
+    readonly s3?: { readonly bucket: string; readonly key: string };
+    readonly dir?: string;
+    readonly mainFileName: string;
+    readonly checkIntervalMs: number;
+  };
+  /** Absolute. */
+  readonly upstreamsFile: string;
+  /** Absolute: NGINX's prefix and the bundle manager's work directory. */
+  readonly workDir: string;
+  readonly nginxBinary: string;
+  readonly upstreamMode: UpstreamMode;
+  readonly queue: {
+    readonly mode: QueueMode;
+    /** Set in `shared` mode. */
+    readonly url?: string;
+    readonly instanceId: string;
+    readonly prefix: string;
+    readonly malformed: MalformedMessages;
+    readonly graceMs: number;
+    readonly heartbeatIntervalMs: number;
+    readonly reapAfterMs: number;
+  };
+  readonly resyncIntervalMs: number;
+  readonly pollIntervalMs: number;
+  readonly healthCheckIntervalMs: number;
+  readonly debounce: { readonly minMs: number; readonly maxMs: number };
+  readonly minReloadIntervalMs: number;
+  readonly tombstoneTtlMs: number;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly logLevel: LogLevel;
+}
+
+/** Every invalid variable at once; `errors` name one variable each. */
+export class ConfigErrors extends EcsIngressError {
+  constructor(readonly errors: readonly ConfigError[]) {
+    super(
+      'ECS_INGRESS_CONFIG_INVALID',
+      `invalid configuration:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`,
+    );
+  }
+}
+
+/** The endpoint variable names, per client, as the SDK's service ids spell them. */
+const ENDPOINT_VARIABLES: Readonly<Record<keyof AwsEndpoints, string>> = {
+  ecs: 'AWS_ENDPOINT_URL_ECS',
+  ec2: 'AWS_ENDPOINT_URL_EC2',
+  sqs: 'AWS_ENDPOINT_URL_SQS',
+  eventbridge: 'AWS_ENDPOINT_URL_EVENTBRIDGE',
+  s3: 'AWS_ENDPOINT_URL_S3',
+};
+
+/** The region used against endpoint overrides (emulators accept any). */
+const EMULATOR_REGION = 'us-east-1';
+
+/** Reads variables and collects what is wrong instead of throwing on the first problem. */
+class Reader {
+  readonly errors: ConfigError[] = [];
+  constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
+
+  /** The trimmed value; empty counts as unset (task definitions often carry `""`). */
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  fail(name: string, message: string): void {
+    this.errors.push(new ConfigError(name, message));
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.fail(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+    return fallback;
+  }
+
+  /** A positive duration (`250ms`, `10s`, `5m`, `1h`, or plain ms). */
+  duration(name: string, fallbackMs: number, options: { allowZero?: boolean } = {}): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallbackMs;
+    const ms = parseDurationMs(value);
+    if (ms === undefined) {
+      this.fail(
+        name,
+        `expected a duration like 250ms, 10s, 5m, 1h or a number of milliseconds, got ${JSON.stringify(value)}`,
+      );
+      return fallbackMs;
+    }
+    if (ms === 0 && !options.allowZero) {
+      this.fail(name, 'must be greater than zero');
+      return fallbackMs;
+    }
+    return ms;
+  }
+
+  port(name: string, fallback: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) > 65_535) {
+      this.fail(name, `must be a TCP port number 0..65535, got ${JSON.stringify(value)}`);
+      return fallback;
+    }
+    return Number(value);
+  }
+
+  url(name: string): string | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+      return value;
+    } catch {
+      this.fail(name, `must be an http(s) URL, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+  }
+
+  path(name: string, fallback: string): string {
+    return resolve(this.string(name, fallback));
+  }
+}
+
+/**
+ * Reads and validates the configuration.
+ * @throws ConfigErrors listing every invalid variable (each a `ConfigError` naming it)
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): DaemonConfig {
+  const r = new Reader(env);
+
+  const endpoints: { -readonly [K in keyof AwsEndpoints]: string } = {};
+  const general = r.url('AWS_ENDPOINT_URL');
+  for (const [client, variable] of Object.entries(ENDPOINT_VARIABLES) as [keyof AwsEndpoints, string][]) {
+    const endpoint = r.url(variable) ?? general;
+    if (endpoint !== undefined) endpoints[client] = endpoint;
+  }
+
+  const explicitRegion = r.raw('AWS_REGION') ?? r.raw('AWS_DEFAULT_REGION');
+  let region = explicitRegion ?? EMULATOR_REGION;
+  if (explicitRegion === undefined && Object.keys(endpoints).length === 0) {
+    r.fail('AWS_REGION', 'is required (the region of the ECS cluster, e.g. eu-west-1)');
+  } else if (
+    explicitRegion !== undefined &&
+    Object.keys(endpoints).length === 0 &&
+    !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(explicitRegion)
+  ) {
+    // Checked against real AWS only: emulators accept any region name.
+    r.fail(
+      'AWS_REGION',
+      `does not look like an AWS region (e.g. eu-west-1), got ${JSON.stringify(explicitRegion)}`,
+    );
+    region = explicitRegion;
+  }
+
+  const clusterName = r.string('AWS_CLUSTER_NAME', 'default');
+
+  const bucket = r.raw('NGINX_CONFIG_BUNDLE_S3_BUCKET');
+  const key = r.raw('NGINX_CONFIG_BUNDLE_S3_KEY');
+  if ((bucket === undefined) !== (key === undefined)) {
+    const missing = bucket === undefined ? 'NGINX_CONFIG_BUNDLE_S3_BUCKET' : 'NGINX_CONFIG_BUNDLE_S3_KEY';
+    const other = bucket === undefined ? 'NGINX_CONFIG_BUNDLE_S3_KEY' : 'NGINX_CONFIG_BUNDLE_S3_BUCKET';
+    r.fail(missing, `must be set together with ${other}`);
+  }
+  const configDir = r.raw('NGINX_CONFIG_DIR');
+  if (configDir !== undefined && bucket !== undefined) {
+    r.fail(
+      'NGINX_CONFIG_DIR',
+      'cannot be combined with NGINX_CONFIG_BUNDLE_S3_BUCKET: choose one bundle source',
+    );
+  }
+  const mainFileName = r.string('NGINX_CONFIG_FILE_NAME', 'nginx.conf');
+  if (isAbsolute(mainFileName) || normalize(mainFileName).startsWith('..')) {
+    r.fail('NGINX_CONFIG_FILE_NAME', `must be a path inside the bundle, got ${JSON.stringify(mainFileName)}`);
+  }
+
+  const queueUrl = r.url('ECS_INGRESS_QUEUE_URL');
+  const onEcs = r.raw('ECS_CONTAINER_METADATA_URI_V4') !== undefined;
+  const defaultMode: QueueMode = queueUrl !== undefined ? 'shared' : onEcs ? 'per-instance' : 'none';
+  const queueMode = r.oneOf<QueueMode>(
+    'ECS_INGRESS_QUEUE_MODE',
+    ['per-instance', 'shared', 'none'],
+    defaultMode,
+  );
+  if (queueMode === 'shared' && queueUrl === undefined && r.raw('ECS_INGRESS_QUEUE_URL') === undefined) {
+    r.fail('ECS_INGRESS_QUEUE_URL', 'is required when ECS_INGRESS_QUEUE_MODE is shared');
+  }
+  if (queueMode !== 'shared' && queueUrl !== undefined) {
+    r.fail(
+      'ECS_INGRESS_QUEUE_URL',
+      `is only used in shared mode, but ECS_INGRESS_QUEUE_MODE is ${queueMode}`,
+    );
+  }
+  const prefix = r.string('ECS_INGRESS_QUEUE_PREFIX', DEFAULT_PREFIX);
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) {
+    // The stricter of the SQS queue name and EventBridge rule name alphabets, with room for the rest.
+    r.fail(
+      'ECS_INGRESS_QUEUE_PREFIX',
+      `must be 1..32 characters of A-Z a-z 0-9 _ -, got ${JSON.stringify(prefix)}`,
+    );
+  }
+  const heartbeatIntervalMs = r.duration('ECS_INGRESS_HEARTBEAT_INTERVAL', 5 * 60_000);
+  const reapAfterMs = r.duration('ECS_INGRESS_REAP_AFTER', 60 * 60_000);
+  if (reapAfterMs < 3 * heartbeatIntervalMs) {
+    // A live daemon that misses one or two heartbeats (an AWS hiccup) must not be reaped by a peer.
+    r.fail(
+      'ECS_INGRESS_REAP_AFTER',
+      `must be at least 3 × ECS_INGRESS_HEARTBEAT_INTERVAL (${formatDurationMs(3 * heartbeatIntervalMs)}), got ${formatDurationMs(reapAfterMs)}`,
+    );
+  }
+
+  const debounceMin = r.duration('ECS_INGRESS_DEBOUNCE_MIN', 200, { allowZero: true });
+  const debounceMax = r.duration('ECS_INGRESS_DEBOUNCE_MAX', 2000, { allowZero: true });
+  if (debounceMax < debounceMin) {
+    r.fail(
+      'ECS_INGRESS_DEBOUNCE_MAX',
+      `must be ≥ ECS_INGRESS_DEBOUNCE_MIN (${formatDurationMs(debounceMin)}), got ${formatDurationMs(debounceMax)}`,
+    );
+  }
+
+  const logLevelRaw = r.raw('ECS_INGRESS_LOG_LEVEL')?.toLowerCase();
+  let logLevel: LogLevel = 'info';
+  if (logLevelRaw !== undefined) {
+    if (isLogLevel(logLevelRaw)) logLevel = logLevelRaw;
+    else
+      r.fail(
+        'ECS_INGRESS_LOG_LEVEL',
+        `must be one of trace, debug, info, warn, error, fatal, silent, got ${JSON.stringify(logLevelRaw)}`,
+      );
+  }
+
+  const config: DaemonConfig = {
+    clusterName,
+    region,
+    endpoints,
+    bundle: {
+      ...(bucket !== undefined && key !== undefined ? { s3: { bucket, key } } : {}),
+      ...(configDir !== undefined ? { dir: resolve(configDir) } : {}),
+      mainFileName,
+      checkIntervalMs: r.duration('ECS_INGRESS_BUNDLE_CHECK_INTERVAL', 30_000),
+    },
+    upstreamsFile: r.path('ECS_INGRESS_UPSTREAMS_FILE', '/app/nginx/upstreams.conf'),
+    workDir: r.path('ECS_INGRESS_WORK_DIR', '/app/nginx'),
+    nginxBinary: r.string('ECS_INGRESS_NGINX_BINARY', '/usr/sbin/nginx'),
+    upstreamMode: r.oneOf<UpstreamMode>('ECS_INGRESS_UPSTREAM_MODE', ['reload', 'dynamic'], 'reload'),
+    queue: {
+      mode: queueMode,
+      ...(queueMode === 'shared' && queueUrl !== undefined ? { url: queueUrl } : {}),
+      instanceId: r.string('ECS_INGRESS_INSTANCE_ID', hostname()),
+      prefix,
+      malformed: r.oneOf<MalformedMessages>('ECS_INGRESS_MALFORMED_MESSAGES', ['delete', 'leave'], 'delete'),
+      graceMs: r.duration('ECS_INGRESS_QUEUE_GRACE_PERIOD', 60_000),
+      heartbeatIntervalMs,
+      reapAfterMs,
+    },
+    resyncIntervalMs: r.duration('ECS_INGRESS_RESYNC_INTERVAL', 5 * 60_000),
+    pollIntervalMs: r.duration('ECS_INGRESS_POLL_INTERVAL', 10_000),
+    healthCheckIntervalMs: r.duration('ECS_INGRESS_HEALTH_CHECK_INTERVAL', 2000),
+    debounce: { minMs: debounceMin, maxMs: debounceMax },
+    minReloadIntervalMs: r.duration('ECS_INGRESS_MIN_RELOAD_INTERVAL', 1000, { allowZero: true }),
+    tombstoneTtlMs: r.duration('ECS_INGRESS_TOMBSTONE_TTL', 15 * 60_000),
+    http: {
+      host: r.string('ECS_INGRESS_HTTP_HOST', '0.0.0.0'),
+      port: r.port('ECS_INGRESS_HTTP_PORT', 10_254),
+    },
+    logLevel,
+  };
+  if (r.errors.length > 0) throw new ConfigErrors(r.errors);
+  return config;
+}

@@ -1,0 +1,166 @@
+/**
+ * Every environment variable `ecs-ingress run` (and `record`) reads: its name, default and
+ * meaning. The README's configuration table and `run --help` are generated from (and checked
+ * against) this list, so a variable cannot exist in the code without being documented.
+ */
+
+export interface ConfigVariable {
+  readonly name: string;
+  /** The default as a user would write it; `undefined` when the variable has none (optional or required). */
+  readonly default?: string;
+  readonly description: string;
+}
+
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  // Kept from the Go "ECS Ingress".
+  { name: 'AWS_CLUSTER_NAME', default: 'default', description: 'ECS cluster to watch (name or ARN).' },
+  {
+    name: 'AWS_REGION',
+    description:
+      'AWS region. Required, unless an endpoint override (AWS_ENDPOINT_URL[_<SERVICE>]) is set, in which case it defaults to us-east-1. AWS_DEFAULT_REGION is accepted as a fallback.',
+  },
+  {
+    name: 'NGINX_CONFIG_BUNDLE_S3_BUCKET',
+    description: 'S3 bucket of the NGINX config bundle (zip or tar.gz). Set together with the key.',
+  },
+  { name: 'NGINX_CONFIG_BUNDLE_S3_KEY', description: 'S3 key of the NGINX config bundle.' },
+  {
+    name: 'NGINX_CONFIG_FILE_NAME',
+    default: 'nginx.conf',
+    description: 'The main NGINX file inside the bundle (a relative path).',
+  },
+  // Ours.
+  {
+    name: 'NGINX_CONFIG_DIR',
+    description:
+      'A local directory holding the NGINX config bundle, watched for changes (instead of S3). Neither set: the built-in default config.',
+  },
+  {
+    name: 'ECS_INGRESS_UPSTREAMS_FILE',
+    default: '/app/nginx/upstreams.conf',
+    description: 'The upstreams file ecs-ingress writes and the config includes in `http` and `stream`.',
+  },
+  {
+    name: 'ECS_INGRESS_WORK_DIR',
+    default: '/app/nginx',
+    description: "NGINX's prefix and where bundles are staged, kept and rejected.",
+  },
+  { name: 'ECS_INGRESS_NGINX_BINARY', default: '/usr/sbin/nginx', description: 'The NGINX executable.' },
+  {
+    name: 'ECS_INGRESS_UPSTREAM_MODE',
+    default: 'reload',
+    description:
+      '`reload`: every change reloads NGINX. `dynamic`: endpoint-only changes go to the Lua balancer without reload.',
+  },
+  {
+    name: 'ECS_INGRESS_QUEUE_MODE',
+    default: 'per-instance on ECS, else none',
+    description:
+      '`per-instance`: create an SQS queue and EventBridge rule for this daemon, delete them at shutdown. `shared`: consume ECS_INGRESS_QUEUE_URL. `none`: poll only. Defaults to per-instance when ECS_CONTAINER_METADATA_URI_V4 is set, to shared when ECS_INGRESS_QUEUE_URL is set.',
+  },
+  { name: 'ECS_INGRESS_QUEUE_URL', description: 'The queue URL in `shared` mode.' },
+  {
+    name: 'ECS_INGRESS_INSTANCE_ID',
+    default: 'the host name',
+    description: 'Identifies this daemon in per-instance queue and rule names and tags.',
+  },
+  {
+    name: 'ECS_INGRESS_QUEUE_PREFIX',
+    default: 'ecs-ingress-',
+    description: 'Name prefix of per-instance queues and rules (1..32 of A-Z a-z 0-9 _ -).',
+  },
+  {
+    name: 'ECS_INGRESS_MALFORMED_MESSAGES',
+    default: 'delete',
+    description:
+      "Unparseable queue messages: `delete` after logging, or `leave` them for the queue's redrive policy.",
+  },
+  {
+    name: 'ECS_INGRESS_HEARTBEAT_INTERVAL',
+    default: '5m',
+    description: 'How often the per-instance queue and rule get a fresh heartbeat tag.',
+  },
+  {
+    name: 'ECS_INGRESS_REAP_AFTER',
+    default: '1h',
+    description:
+      'Per-instance queues and rules of this cluster whose heartbeat is older than this are deleted at start-up (at least 3 heartbeat intervals).',
+  },
+  {
+    name: 'ECS_INGRESS_RESYNC_INTERVAL',
+    default: '5m',
+    description: 'Full sync from the ECS API while events flow.',
+  },
+  {
+    name: 'ECS_INGRESS_POLL_INTERVAL',
+    default: '10s',
+    description: 'Full sync interval when no queue is configured or the queue has failed.',
+  },
+  {
+    name: 'ECS_INGRESS_QUEUE_GRACE_PERIOD',
+    default: '60s',
+    description: 'How long the queue may fail before polling takes over.',
+  },
+  {
+    name: 'ECS_INGRESS_HEALTH_CHECK_INTERVAL',
+    default: '2s',
+    description: 'How often tasks awaiting a container health check are described.',
+  },
+  {
+    name: 'ECS_INGRESS_DEBOUNCE_MIN',
+    default: '200ms',
+    description: 'Quiet time after a change before it is applied.',
+  },
+  {
+    name: 'ECS_INGRESS_DEBOUNCE_MAX',
+    default: '2s',
+    description: 'Longest wait from the first pending change to its apply.',
+  },
+  {
+    name: 'ECS_INGRESS_MIN_RELOAD_INTERVAL',
+    default: '1s',
+    description: 'Minimum time between two NGINX reloads.',
+  },
+  {
+    name: 'ECS_INGRESS_TOMBSTONE_TTL',
+    default: '15m',
+    description: 'How long a stopped task is remembered, so a late RUNNING event cannot bring it back.',
+  },
+  {
+    name: 'ECS_INGRESS_BUNDLE_CHECK_INTERVAL',
+    default: '30s',
+    description: 'How often the S3 bundle is checked (a conditional GET on its ETag).',
+  },
+  {
+    name: 'ECS_INGRESS_HTTP_HOST',
+    default: '0.0.0.0',
+    description: 'Bind address of /metrics, /healthz, /readyz and /debug/*.',
+  },
+  { name: 'ECS_INGRESS_HTTP_PORT', default: '10254', description: 'Port of the HTTP endpoints.' },
+  {
+    name: 'ECS_INGRESS_LOG_LEVEL',
+    default: 'info',
+    description: 'trace, debug, info, warn, error, fatal or silent.',
+  },
+];
+
+/** The variables by name. */
+export const CONFIG_VARIABLE_NAMES: ReadonlySet<string> = new Set(CONFIG_VARIABLES.map((v) => v.name));
+
+/** `NAME  (default: x)  description` lines for `--help`. */
+export function formatConfigHelp(variables: readonly ConfigVariable[] = CONFIG_VARIABLES): string {
+  const width = Math.max(...variables.map((v) => v.name.length));
+  const lines = variables.map((v) => {
+    const def = v.default === undefined ? '' : ` (default: ${v.default})`;
+    return `  ${v.name.padEnd(width)}  ${v.description}${def}`;
+  });
+  return `Environment variables:\n${lines.join('\n')}\n`;
+}
+
+/** The README's markdown table. */
+export function formatConfigTable(variables: readonly ConfigVariable[] = CONFIG_VARIABLES): string {
+  const rows = variables.map(
+    (v) => `| \`${v.name}\` | ${v.default === undefined ? '' : `\`${v.default}\``} | ${v.description} |`,
+  );
+  return ['| Variable | Default | Meaning |', '|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,220 @@
+/**
+ * The event queue of a daemon (or a recorder), whatever its mode:
+ * - `per-instance`: ensure this daemon's queue + EventBridge rule (DESIGN.md "Fan-out"), reap the
+ *   stale ones of dead daemons, refresh the heartbeat tag every interval (well under the reaper's
+ *   age limit), and tear both down at stop;
+ * - `shared`: consume the user's queue, create and remove nothing;
+ * - `none`: no queue; the supervisor polls.
+ *
+ * AWS may be unreachable at start-up. The daemon must not crash for that, so a failed set-up is
+ * retried in the background (1 s doubling to 60 s, jittered) while the supervisor polls, and the
+ * SQS source starts once the queue exists. `healthy$` is false until then.
+ */
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Logger } from '@ecs-ingress/types';
+import { BehaviorSubject, type Observable, of, switchMap } from 'rxjs';
+import type { ProvisioningAction, QueueProvision } from '../aws/provisioning/types.js';
+import { ensureInstanceQueue, reapStale, useSharedQueue } from '../aws/provisioning.js';
+import type { QueueMode } from '../config/env.js';
+
+/** What the event queue needs to know; a subset of the daemon's configuration. */
+export interface EventQueueSettings {
+  readonly mode: QueueMode;
+  readonly url?: string;
+  readonly instanceId: string;
+  readonly prefix: string;
+  readonly heartbeatIntervalMs: number;
+  /** Reap stale queues and rules at start and every this often; 0 disables reaping. */
+  readonly reapAfterMs: number;
+}
+
+/** The consumer started once the queue exists (the SQS source). */
+export interface QueueConsumer {
+  readonly healthy$: Observable<boolean>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface EventQueueOptions {
+  readonly settings: EventQueueSettings;
+  readonly sqs: SQSClient;
+  readonly events: EventBridgeClient;
+  /** Resolves the cluster's ARN (per-instance mode: the rule matches `detail.clusterArn` exactly). */
+  readonly clusterArn: () => Promise<string>;
+  /** Builds the consumer for a queue URL. */
+  readonly consume: (queueUrl: string) => QueueConsumer;
+  /** Called when the queue came up after a failed first attempt (events may have been missed: resync). */
+  readonly onLateStart?: () => void;
+  readonly logger: Logger;
+  /** Set-up retry backoff. Default 1 s doubling to 60 s. */
+  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly random?: () => number;
+}
+
+export class EventQueue {
+  /** `undefined` in `none` mode: there is no queue whose health could matter. */
+  readonly healthy$: Observable<boolean> | undefined;
+  private readonly o: EventQueueOptions;
+  private readonly logger: Logger;
+  private readonly consumer = new BehaviorSubject<QueueConsumer | undefined>(undefined);
+  private provision: QueueProvision | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+  private attempts = 0;
+  private setupInFlight: Promise<boolean> | undefined;
+
+  constructor(options: EventQueueOptions) {
+    this.o = options;
+    this.logger = options.logger.child({ component: 'event-queue' });
+    this.healthy$ =
+      options.settings.mode === 'none'
+        ? undefined
+        : this.consumer.pipe(switchMap((c) => (c === undefined ? of(false) : c.healthy$)));
+  }
+
+  /** The queue URL once set up. */
+  get queueUrl(): string | undefined {
+    return this.provision?.queueUrl;
+  }
+
+  /** What set-up created or refreshed (per-instance). */
+  get actions(): readonly ProvisioningAction[] {
+    return this.provision?.actions ?? [];
+  }
+
+  /**
+   * One set-up attempt; on failure, retries continue in the background. Never rejects.
+   * @returns true when the queue is up (or there is none to set up)
+   */
+  start(): Promise<boolean> {
+    if (this.o.settings.mode === 'none') return Promise.resolve(true);
+    return this.attempt(false);
+  }
+
+  /** Stops the consumer and the timers; per-instance: deletes the rule and the queue. */
+  async stop(): Promise<ProvisioningAction[]> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.setupInFlight?.catch(() => false);
+    await this.consumer.value?.stop();
+    this.consumer.next(undefined);
+    this.consumer.complete();
+    const provision = this.provision;
+    this.provision = undefined;
+    if (provision === undefined || provision.mode !== 'per-instance') return [];
+    return provision.teardown();
+  }
+
+  private attempt(late: boolean): Promise<boolean> {
+    const run = this.setUp().then(
+      () => {
+        if (late) this.o.onLateStart?.();
+        return true;
+      },
+      (err: unknown) => {
+        this.attempts += 1;
+        const delay = this.backoff();
+        this.logger.error(
+          {
+            err,
+            code: (err as { code?: unknown }).code ?? 'ECS_INGRESS_PROVISIONING_FAILED',
+            retryInMs: delay,
+          },
+          'event queue set-up failed; polling ECS until it succeeds',
+        );
+        this.later(delay, () => void this.attempt(true));
+        return false;
+      },
+    );
+    this.setupInFlight = run;
+    return run;
+  }
+
+  private async setUp(): Promise<void> {
+    const s = this.o.settings;
+    if (this.stopped) return;
+    let provision: QueueProvision;
+    let clusterArn: string | undefined;
+    if (s.mode === 'shared') {
+      if (s.url === undefined) throw new Error('shared queue mode without a queue URL');
+      provision = useSharedQueue(s.url);
+    } else {
+      clusterArn = await this.o.clusterArn();
+      provision = await ensureInstanceQueue({
+        sqs: this.o.sqs,
+        events: this.o.events,
+        clusterArn,
+        instanceId: s.instanceId,
+        prefix: s.prefix,
+        logger: this.logger,
+      });
+    }
+    if (this.stopped) {
+      // stop() came while we were creating: do not leave the new queue behind.
+      if (provision.mode === 'per-instance') await provision.teardown();
+      return;
+    }
+    this.provision = provision;
+    const consumer = this.o.consume(provision.queueUrl);
+    consumer.start();
+    this.consumer.next(consumer);
+    this.logger.info({ mode: provision.mode, queueUrl: provision.queueUrl }, 'consuming the event queue');
+    if (provision.mode === 'per-instance' && clusterArn !== undefined) {
+      this.every(s.heartbeatIntervalMs, async () => {
+        await provision.heartbeat();
+        this.logger.debug({ queueUrl: provision.queueUrl }, 'queue heartbeat refreshed');
+      });
+      if (s.reapAfterMs > 0) {
+        const arn = clusterArn;
+        const reap = async () => {
+          const reaped = await reapStale({
+            sqs: this.o.sqs,
+            events: this.o.events,
+            clusterArn: arn,
+            prefix: s.prefix,
+            maxAgeMs: s.reapAfterMs,
+            ownInstanceId: s.instanceId,
+            logger: this.logger,
+          });
+          const deleted = reaped.filter((a) => a.action === 'deleted');
+          if (deleted.length > 0)
+            this.logger.info({ deleted: deleted.length }, 'reaped stale queues and rules');
+        };
+        void reap().catch((err: unknown) => this.logger.warn({ err }, 'reaping stale queues failed'));
+        this.every(s.reapAfterMs, reap);
+      }
+    }
+  }
+
+  /** Runs `fn` every `ms` until stop; failures are logged, never thrown. */
+  private every(ms: number, fn: () => Promise<void>): void {
+    this.later(ms, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.warn({ err }, 'periodic queue maintenance failed; will retry');
+      }
+      if (!this.stopped) this.every(ms, fn);
+    });
+  }
+
+  private later(ms: number, fn: () => unknown): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    // Maintenance alone must not keep a process alive that is otherwise done.
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private backoff(): number {
+    const initial = this.o.retry?.initialMs ?? 1000;
+    const max = Math.max(initial, this.o.retry?.maxMs ?? 60_000);
+    const base = Math.min(max, initial * 2 ** Math.min(this.attempts - 1, 20));
+    return Math.round(base / 2 + (base / 2) * (this.o.random ?? Math.random)());
+  }
+}
