@@ -64,6 +64,8 @@ export {
   resolveStartupBundle,
   S3BundleSource,
 } from './bundle/index.js';
+export type { DemoOptions, DemoSession } from './demo/run-demo.js';
+export { startDemo } from './demo/run-demo.js';
 export type { DynamicControlClientOptions, DynamicEndpointState } from './dynamic/control-client.js';
 export {
   DEFAULT_DYNAMIC_CONTROL_TIMEOUT_MS,
@@ -132,6 +134,24 @@ export type {
   RenderedConfig,
   RenderedFile,
 } from './reconciler/types.js';
+export type {
+  Runtime,
+  RuntimeAppliedChange,
+  RuntimeDerivation,
+  RuntimeNginxOptions,
+  RuntimeOptions,
+  RuntimeRenderMeta,
+  RuntimeStartInfo,
+  ShutdownHandle,
+  ShutdownOptions,
+  ShutdownStep,
+} from './runtime/index.js';
+export {
+  installShutdownHandlers,
+  parseRenderedUpstreams,
+  runShutdownSteps,
+  startRuntime,
+} from './runtime/index.js';
 export type { EcsPollerOptions, SyncReport } from './sources/ecs-poller.js';
 export { ClusterNotFoundError, EcsPoller, serviceNameFromArn } from './sources/ecs-poller.js';
 export type { EcsReferenceResolverOptions, ObservationHook } from './sources/ecs-references.js';
