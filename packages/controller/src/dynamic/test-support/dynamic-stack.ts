@@ -1,0 +1,369 @@
+/**
+ * The whole apply path on loopback for the dynamic-mode integration tests and the benchmark: a
+ * store (a BehaviorSubject of upstreams), the real reconciler, the dynamic (or reload) applier, a
+ * supervised NGINX (nginx-runner) with Debian's NDK + Lua + stream modules, and node backends on
+ * 127.0.0.x that record when each request arrived. Every clock here is `performance.now()` of this
+ * process, so arrival times and push completion times compare directly.
+ */
+
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NginxRunner } from '@ecs-ingress/nginx-runner';
+import { renderUpstreams } from '@ecs-ingress/renderer';
+import type { Upstream } from '@ecs-ingress/types';
+import { BehaviorSubject } from 'rxjs';
+import { createConfigApplier } from '../../reconciler/apply-config.js';
+import { createReconciler, type Reconciler } from '../../reconciler/pipeline.js';
+import type { ConfigApplier, RenderedConfig } from '../../reconciler/types.js';
+import { DynamicControlClient } from '../control-client.js';
+import { createDynamicApplier, type DynamicApplier, type DynamicPushInfo } from '../dynamic-applier.js';
+import { renderDynamicConfig, type StreamServices } from '../dynamic-render.js';
+import { dynamicLuaDir } from '../lua-path.js';
+
+const MODULES = '/usr/lib/nginx/modules';
+
+/** A port that was free a moment ago on 127.0.0.1 (NGINX needs numbers in its config). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export interface RecordingBackend {
+  readonly name: string;
+  /** `ip:port` as pushed to NGINX. */
+  readonly endpoint: string;
+  readonly address: string;
+  readonly port: number;
+  /** `performance.now()` of every request's arrival, in order. */
+  readonly arrivals: number[];
+  close(): Promise<void>;
+}
+
+/** An HTTP backend on `host`:ephemeral that answers its name and records arrival times. */
+export async function startRecordingBackend(name: string, host: string): Promise<RecordingBackend> {
+  const arrivals: number[] = [];
+  const server: Server = createHttpServer((_req, res) => {
+    arrivals.push(performance.now());
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(name) });
+    res.end(name);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    name,
+    address: host,
+    port: address.port,
+    endpoint: `${host}:${address.port}`,
+    arrivals,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A TCP server that writes `name\n` to every connection and closes it. */
+export async function startTcpBackend(
+  name: string,
+  host: string,
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const server: NetServer = createNetServer((socket) => socket.end(`${name}\n`));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    endpoint: `${host}:${address.port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** An `Upstream` whose servers are the given `ip:port` endpoints. */
+export function upstreamOf(name: string, endpoints: readonly string[]): Upstream {
+  return {
+    name,
+    servers: endpoints.map((endpoint) => {
+      const [address = '', port = '0'] = endpoint.split(':');
+      return { address, port: Number(port), taskArn: `arn:aws:ecs:test:task/${name}/${endpoint}` };
+    }),
+  };
+}
+
+export interface StackOptions {
+  readonly mode: 'dynamic' | 'reload';
+  readonly initial: readonly Upstream[];
+  /** Default 2. */
+  readonly workers?: number;
+  /** Dynamic mode's stream file content (default none). */
+  readonly streamServices?: StreamServices;
+  /** Adds `stream { server { listen …; proxy_pass <service>; } }`. */
+  readonly streamProxyTo?: string;
+  readonly debounce?: { readonly minMs: number; readonly maxMs: number };
+  /** Reload spacing (the dynamic applier's, or the reconciler's in reload mode). Default 0. */
+  readonly minReloadIntervalMs?: number;
+}
+
+/** One successful apply: when it ended and the endpoints per service it put live. */
+export interface AppliedRecord {
+  readonly at: number;
+  readonly hash: string;
+  readonly endpoints: Readonly<Record<string, readonly string[]>>;
+}
+
+function endpointsOfUpstreams(upstreams: readonly Upstream[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const upstream of upstreams)
+    out[upstream.name] = upstream.servers.map((s) => `${s.address}:${s.port}`);
+  return out;
+}
+
+export interface Stack {
+  readonly mode: 'dynamic' | 'reload';
+  readonly prefix: string;
+  readonly httpPort: number;
+  readonly streamPort: number | undefined;
+  readonly runner: NginxRunner;
+  readonly reconciler: Reconciler;
+  /** Dynamic mode only. */
+  readonly applier: DynamicApplier | undefined;
+  readonly client: DynamicControlClient | undefined;
+  /** Every confirmed push (dynamic mode). */
+  readonly pushes: DynamicPushInfo[];
+  /** `performance.now()` at the end of every successful apply (both modes), with what it applied. */
+  readonly applies: AppliedRecord[];
+  /** Reloads confirmed by the runner. */
+  reloads(): number;
+  /** Puts a new upstream set into the store; returns `performance.now()` of the change. */
+  set(upstreams: readonly Upstream[]): number;
+  /** Master and current worker pids. */
+  pids(): Promise<{ master: number; workers: number[] }>;
+  /** Sum of VmRSS (kB) of the master and every child. */
+  rssKb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = await readFile(`/proc/${entry}/status`, 'utf8');
+      if (new RegExp(`^PPid:\\s+${pid}$`, 'm').test(status)) out.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+async function vmRssKb(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function mainConfig(
+  prefix: string,
+  o: {
+    httpPort: number;
+    streamPort?: number;
+    streamProxyTo?: string;
+    workers: number;
+    httpIncludes: string[];
+    streamInclude: string;
+  },
+): string {
+  const stream =
+    o.streamPort === undefined || o.streamProxyTo === undefined
+      ? `stream { include ${o.streamInclude}; }`
+      : `stream {\n  include ${o.streamInclude};\n  server { listen 127.0.0.1:${o.streamPort}; proxy_pass ${o.streamProxyTo}; }\n}`;
+  return [
+    // The NDK must be loaded before the Lua module, which needs it.
+    `load_module ${MODULES}/ndk_http_module.so;`,
+    `load_module ${MODULES}/ngx_http_lua_module.so;`,
+    `load_module ${MODULES}/ngx_stream_module.so;`,
+    `worker_processes ${o.workers};`,
+    'pid nginx.pid;',
+    'error_log stderr notice;',
+    // Old workers of a reload close idle keep-alive connections at once and finish busy ones; this
+    // bounds how long one with a stuck request may linger.
+    'worker_shutdown_timeout 10s;',
+    'events { worker_connections 2048; }',
+    'http {',
+    '  access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+      (t) => `  ${t}_temp_path ${join(prefix, 'tmp', t)};`,
+    ),
+    ...o.httpIncludes.map((file) => `  include ${file};`),
+    '  server {',
+    `    listen 127.0.0.1:${o.httpPort};`,
+    '    keepalive_requests 1000000;',
+    '    proxy_http_version 1.1;',
+    '    proxy_set_header Connection "";',
+    // A variable proxy_pass finds the upstream block by name at request time, so a service added
+    // by a later render is routed without editing this file.
+    '    location ~ ^/(?<svc>[A-Za-z0-9_.-]+)/ { proxy_pass http://$svc; }',
+    '  }',
+    '}',
+    stream,
+    '',
+  ].join('\n');
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const prefix = await mkdtemp(join(tmpdir(), 'ecs-ingress-dynstack-'));
+  await mkdir(join(prefix, 'tmp'), { recursive: true });
+  const httpPort = await freePort();
+  const controlPort = await freePort();
+  const streamPort = options.streamProxyTo === undefined ? undefined : await freePort();
+  const files = {
+    http: join(prefix, 'upstreams.conf'),
+    preamble: join(prefix, 'ecs-ingress-dynamic.conf'),
+    stream: join(prefix, 'stream-upstreams.conf'),
+  };
+  const dynamic = options.mode === 'dynamic';
+  const configFile = join(prefix, 'nginx.conf');
+  await writeFile(
+    configFile,
+    mainConfig(prefix, {
+      httpPort,
+      ...(streamPort === undefined ? {} : { streamPort }),
+      ...(options.streamProxyTo === undefined ? {} : { streamProxyTo: options.streamProxyTo }),
+      workers: options.workers ?? 2,
+      // Reload mode: the ancestor's single file, valid in both contexts.
+      httpIncludes: dynamic ? [files.preamble, files.http] : [files.http],
+      streamInclude: dynamic ? files.stream : files.http,
+    }),
+  );
+
+  const runner = new NginxRunner({ prefix, configFile, stopTimeoutMs: 5_000 });
+  let reloads = 0;
+  runner.onEvent((event) => {
+    if (event.type === 'reloaded') reloads += 1;
+  });
+  const controlUrl = `http://127.0.0.1:${controlPort}`;
+  const client = dynamic ? new DynamicControlClient({ endpoint: controlUrl }) : undefined;
+  const pushes: DynamicPushInfo[] = [];
+  const applies: AppliedRecord[] = [];
+
+  const render = (upstreams: readonly Upstream[]): RenderedConfig => {
+    if (dynamic) {
+      return renderDynamicConfig(upstreams, {
+        httpUpstreamsFile: files.http,
+        preambleFile: files.preamble,
+        streamUpstreamsFile: files.stream,
+        controlListen: `127.0.0.1:${controlPort}`,
+        luaPackagePath: dynamicLuaDir(),
+        ...(options.streamServices === undefined ? {} : { streamServices: options.streamServices }),
+        keepalive: 16,
+      });
+    }
+    const result = renderUpstreams(upstreams);
+    return { hash: result.hash, files: [{ path: files.http, content: result.text }], meta: { upstreams } };
+  };
+
+  const applier =
+    client === undefined
+      ? undefined
+      : createDynamicApplier({
+          target: runner,
+          client,
+          runner,
+          minReloadIntervalMs: options.minReloadIntervalMs ?? 0,
+          onPushed: (info) => pushes.push(info),
+        });
+  const inner: ConfigApplier = applier ?? createConfigApplier({ target: runner });
+  const recording: ConfigApplier = {
+    async apply(config, context) {
+      const result = await inner.apply(config, context);
+      if (result.ok) {
+        const meta = config.meta as { upstreams: readonly Upstream[] };
+        applies.push({
+          at: performance.now(),
+          hash: config.hash,
+          endpoints: endpointsOfUpstreams(meta.upstreams),
+        });
+      }
+      return result;
+    },
+  };
+
+  // First render written and tested before NGINX starts, as the runtime does.
+  const initial = render(options.initial);
+  await runner.writeFiles(initial.files);
+  const test = await runner.test();
+  if (!test.ok) throw new Error(`nginx -t failed: ${test.errors.join('\n')}`);
+  await runner.commit();
+  applier?.setInitial(initial);
+  await runner.start();
+  await applier?.whenReady();
+
+  const state$ = new BehaviorSubject<readonly Upstream[]>(options.initial);
+  const reconciler = createReconciler({
+    state$,
+    render,
+    applier: recording,
+    debounce: options.debounce ?? { minMs: 5, maxMs: 50 },
+    // Dynamic mode: the applier spaces reloads (the reconciler's spacing would delay pushes too).
+    minReloadIntervalMs: dynamic ? 0 : (options.minReloadIntervalMs ?? 0),
+  });
+  reconciler.setInitialApplied(initial.hash, initial.meta);
+
+  return {
+    mode: options.mode,
+    prefix,
+    httpPort,
+    streamPort,
+    runner,
+    reconciler,
+    applier,
+    client,
+    pushes,
+    applies,
+    reloads: () => reloads,
+    set(upstreams) {
+      const at = performance.now();
+      state$.next(upstreams);
+      return at;
+    },
+    async pids() {
+      const master = runner.masterPid ?? 0;
+      return { master, workers: await childrenOf(master) };
+    },
+    async rssKb() {
+      const master = runner.masterPid;
+      if (master === undefined) return 0;
+      const pids = [master, ...(await childrenOf(master))];
+      const sizes = await Promise.all(pids.map(vmRssKb));
+      return sizes.reduce((a, b) => a + b, 0);
+    },
+    async stop() {
+      await reconciler.stop();
+      applier?.close();
+      await runner.stop();
+      state$.complete();
+      await rm(prefix, { recursive: true, force: true });
+    },
+  };
+}
