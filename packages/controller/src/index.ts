@@ -64,6 +64,14 @@ export {
   resolveStartupBundle,
   S3BundleSource,
 } from './bundle/index.js';
+export type { ReplayCommandIo, ReplayCommandOptions, ReplayExitCode } from './cli/commands/replay.js';
+export { runReplayCommand } from './cli/commands/replay.js';
+export type { InvalidLineReport, ReplayCounts, ReplaySink } from './cli/replay/apply-recording.js';
+export type { ReplayDerivation, ReplayModel, ReplayStore } from './cli/replay/replay-model.js';
+export type { ReplayToFileOptions, ReplayToFileResult } from './cli/replay/replay-to-file.js';
+export { replayToFile, UPSTREAMS_FILE_NAME } from './cli/replay/replay-to-file.js';
+export type { ReplayToNginxOptions } from './cli/replay/replay-to-nginx.js';
+export { replayToNginx } from './cli/replay/replay-to-nginx.js';
 export type { DemoOptions, DemoSession } from './demo/run-demo.js';
 export { startDemo } from './demo/run-demo.js';
 export type { DynamicControlClientOptions, DynamicEndpointState } from './dynamic/control-client.js';
@@ -158,6 +166,23 @@ export type { EcsReferenceResolverOptions, ObservationHook } from './sources/ecs
 export { CallTally, EcsReferenceResolver } from './sources/ecs-references.js';
 export type { HealthCheckerOptions, HealthCheckReport } from './sources/health-checker.js';
 export { HealthChecker } from './sources/health-checker.js';
+export type {
+  PacedLine,
+  PaceOptions,
+  ReadRecordingOptions,
+  ReplayEventLine,
+  ReplayInvalidLine,
+  ReplayLine,
+  ReplaySkippedLine,
+  ReplaySpeed,
+} from './sources/replay-source.js';
+export {
+  paceRecording,
+  parseRecordingLine,
+  readRecording,
+  recordedTime,
+  replayRecording$,
+} from './sources/replay-source.js';
 export type { FullSyncSource, SourceSupervisorOptions } from './sources/source-supervisor.js';
 export { SourceSupervisor, SourcesStoppedError } from './sources/source-supervisor.js';
 export type {
