@@ -58,7 +58,9 @@ export function registerDemo(program: Command): void {
       try {
         await session.finished;
       } catch (error) {
-        process.stderr.write(`ecs-ingress demo: ${(error as Error).message}\n`);
+        const message = (error as Error).message;
+        const hint = message.includes('Address already in use') ? ' (choose another port with --port)' : '';
+        process.stderr.write(`ecs-ingress demo: ${message}${hint}\n`);
         await session.stop().catch(() => undefined);
         process.exit(1);
       }
