@@ -179,6 +179,17 @@ describe('deriveUpstreams: admission by status and health', () => {
     expect(derive(events).admissions.get(taskArn('1'))?.reason).toBe('admitted');
   });
 
+  it('re-derives a cached verdict when the task definition or container instance arrives later', () => {
+    const first = reduceAll(emptyState(), [taskEvent(aBridgeTask())]).state;
+    expect(deriveUpstreams(first).admissions.get(taskArn('1'))?.reason).toBe('no-task-definition');
+    const second = reduceAll(first, [taskDefinitionEvent(bridgeDefinition)]).state;
+    expect(deriveUpstreams(second).admissions.get(taskArn('1'))?.reason).toBe('no-container-instance');
+    const third = reduceAll(second, [containerInstanceEvent()]).state;
+    expect(deriveUpstreams(third).admissions.get(taskArn('1'))?.reason).toBe('admitted');
+    // the earlier state still derives as before
+    expect(deriveUpstreams(first).admissions.get(taskArn('1'))?.reason).toBe('no-task-definition');
+  });
+
   it('an unknown task definition → no-task-definition, unresolved, listed for the poller', () => {
     const { derivation, admission } = verdict(undefined, aTask());
     expect(admission.reason).toBe('no-task-definition');

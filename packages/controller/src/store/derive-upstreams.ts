@@ -131,7 +131,7 @@ export function deriveUpstreams(state: ClusterState, options: DeriveOptions = {}
   mapForEach(state.tasks, (entry, arn) => {
     const task = entry.task;
     if (filter !== undefined && !matchesClusterFilter(task.clusterArn, filter)) return;
-    const admission = admitTask(entry, options.includeStandaloneTasks === true, lookups);
+    const admission = cachedAdmission(state, entry, options.includeStandaloneTasks === true, lookups);
     admissions.set(arn, admission);
     const upstream = admission.upstream;
     if (upstream !== undefined) {
@@ -166,6 +166,45 @@ export function deriveUpstreams(state: ClusterState, options: DeriveOptions = {}
     missingTaskDefinitions: [...missingTaskDefinitions].sort(),
     missingContainerInstances: [...missingContainerInstances].sort(),
   };
+}
+
+/**
+ * Verdicts of earlier derivations, per task entry object. A verdict depends only on the entry
+ * (immutable; a new observation makes a new entry), the task definitions and the container
+ * instances; those two maps change rarely (a new revision, a new instance), so while both are the
+ * same objects the verdict is reused, and a steady-state derivation does no per-task resolution.
+ */
+interface CachedAdmission {
+  readonly taskDefinitions: ClusterState['taskDefinitions'];
+  readonly containerInstances: ClusterState['containerInstances'];
+  readonly includeStandalone: boolean;
+  readonly admission: Admission;
+}
+const admissionCache = new WeakMap<TaskEntry, CachedAdmission>();
+
+function cachedAdmission(
+  state: ClusterState,
+  entry: TaskEntry,
+  includeStandalone: boolean,
+  lookups: Lookups,
+) {
+  const cached = admissionCache.get(entry);
+  if (
+    cached !== undefined &&
+    cached.taskDefinitions === state.taskDefinitions &&
+    cached.containerInstances === state.containerInstances &&
+    cached.includeStandalone === includeStandalone
+  ) {
+    return cached.admission;
+  }
+  const admission = admitTask(entry, includeStandalone, lookups);
+  admissionCache.set(entry, {
+    taskDefinitions: state.taskDefinitions,
+    containerInstances: state.containerInstances,
+    includeStandalone,
+    admission,
+  });
+  return admission;
 }
 
 interface Lookups {
