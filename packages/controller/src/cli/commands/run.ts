@@ -1,11 +1,66 @@
 import type { Command } from 'commander';
+import { ConfigErrors, loadConfig } from '../../config/env.js';
+import { formatConfigHelp } from '../../config/variables.js';
+import { startDaemon } from '../../daemon/daemon.js';
+import { createLogger } from '../../log/logger.js';
+import { installShutdownHandlers } from '../../runtime/shutdown.js';
+
+const HELP_AFTER = `
+Start-up: the event queue, a full sync from the ECS API, the NGINX config bundle (nginx -t), then
+NGINX with the real upstreams (or at once with the last known good upstreams file while AWS is
+unreachable). /readyz answers 200 once the first sync is applied. SIGTERM/SIGINT: sources stop, a
+per-instance queue and rule are deleted, NGINX quits gracefully, exit 0.
+
+Exit codes: 0 after a clean shutdown; 1 when start-up failed for good (no valid config bundle and
+no last known good one, NGINX cannot start) or shutdown did not finish; 2 invalid configuration.
+
+${formatConfigHelp()}
+AWS credentials come from the SDK's default chain; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
+(ECS, EC2, SQS, EVENTBRIDGE, S3) override endpoints.
+`;
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('ecs-ingress run: not implemented yet\n');
-      process.exitCode = 2;
+    .description('Run the ingress daemon: watch ECS, keep NGINX upstreams equal to the running tasks.')
+    .addHelpText('after', HELP_AFTER)
+    .action(async () => {
+      await runDaemon(process.env);
     });
+}
+
+/** The command body: returns when the daemon is running; the process exits from the shutdown handler. */
+export async function runDaemon(env: NodeJS.ProcessEnv): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigErrors) {
+      process.stderr.write(`ecs-ingress run: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  // A daemon keeps serving: an unexpected rejection (a bug) is logged with a code, not fatal.
+  process.on('unhandledRejection', (err) => {
+    logger.error({ err, code: 'ECS_INGRESS_UNHANDLED_REJECTION' }, 'unhandled promise rejection');
+  });
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon(config, { logger });
+  } catch (err) {
+    logger.fatal({ err, code: (err as { code?: unknown }).code }, `cannot start: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  const handle = installShutdownHandlers({ steps: daemon.shutdownSteps, logger });
+  daemon.ready.catch(async (err: unknown) => {
+    if (handle.isShuttingDown()) return;
+    logger.fatal({ err, code: (err as { code?: unknown }).code }, `cannot start: ${(err as Error).message}`);
+    const code = await daemon.stop();
+    handle.dispose();
+    process.exit(code === 0 ? 1 : code);
+  });
 }

@@ -1,0 +1,114 @@
+/**
+ * The config bundle in the daemon: which source (S3, directory, or the built-in default, from the
+ * configuration), and what happens when the source offers a new bundle after start-up:
+ * stage (`nginx -t` in staging) → exclusive apply through the ApplyGate → flip `current` → reload
+ * → confirm, or revert and reload the previous bundle. A refused bundle leaves the running config
+ * in place and is not retried until the bundle changes (the manager remembers its id).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { NginxRunner } from '@ecs-ingress/nginx-runner';
+import type { Logger } from '@ecs-ingress/types';
+import { concatMap, from, type Subscription } from 'rxjs';
+import type { BundleManager } from '../bundle/bundle-manager.js';
+import { DirectoryBundleSource } from '../bundle/directory-bundle-source.js';
+import { BundleRejectedError } from '../bundle/errors.js';
+import { S3BundleSource } from '../bundle/s3-bundle-source.js';
+import { type BundleCandidate, type BundleSource, DefaultBundleSource } from '../bundle/sources.js';
+import type { DaemonConfig } from '../config/env.js';
+import type { Metrics } from '../http/metrics.js';
+import type { ApplyGate } from './apply-gate.js';
+
+/** The bundle source the configuration names. */
+export function bundleSourceFor(
+  config: DaemonConfig,
+  s3: S3Client,
+  logger: Logger,
+  metrics?: Pick<Metrics, 'bundleChecks'>,
+): BundleSource {
+  const common = { logger, ...(metrics ? { metrics } : {}) };
+  if (config.bundle.s3 !== undefined) {
+    return new S3BundleSource({
+      client: s3,
+      bucket: config.bundle.s3.bucket,
+      key: config.bundle.s3.key,
+      intervalMs: config.bundle.checkIntervalMs,
+      ...common,
+    });
+  }
+  if (config.bundle.dir !== undefined) {
+    return new DirectoryBundleSource({
+      dir: config.bundle.dir,
+      pollIntervalMs: config.bundle.checkIntervalMs,
+      ...common,
+    });
+  }
+  return new DefaultBundleSource({
+    upstreamsFile: config.upstreamsFile,
+    mainFileName: config.bundle.mainFileName,
+    logger,
+  });
+}
+
+export interface BundleWatchOptions {
+  readonly source: BundleSource;
+  readonly manager: BundleManager;
+  readonly gate: ApplyGate<unknown>;
+  /** The reconciler's flush: resolves when no upstream apply runs. */
+  readonly drain: () => Promise<void>;
+  readonly runner: NginxRunner;
+  readonly logger: Logger;
+  /** After each swap attempt (tests, status). */
+  readonly onResult?: (result: { bundleId: string; ok: boolean; error?: Error }) => void;
+}
+
+/** Applies every candidate the source offers, one at a time. Returns the subscription to end it. */
+export function watchBundles(options: BundleWatchOptions): Subscription {
+  const logger = options.logger.child({ component: 'bundle-watch' });
+  return options.source.candidates$
+    .pipe(concatMap((candidate) => from(applyCandidate(candidate, options, logger))))
+    .subscribe({
+      error: (err: unknown) =>
+        logger.error({ err, code: 'ECS_INGRESS_BUNDLE_WATCH_FAILED' }, 'bundle watch ended'),
+    });
+}
+
+async function applyCandidate(
+  candidate: BundleCandidate,
+  o: BundleWatchOptions,
+  logger: Logger,
+): Promise<void> {
+  const current = await o.manager.current();
+  if (current?.id === candidate.id) return;
+  let staged: Awaited<ReturnType<BundleManager['stage']>>;
+  try {
+    staged = await o.manager.stage(candidate);
+  } catch (err) {
+    // The manager logged and counted it (with NGINX's own lines); the running config stays.
+    if (!(err instanceof BundleRejectedError))
+      logger.error({ err, code: 'ECS_INGRESS_BUNDLE_REJECTED' }, 'bundle staging failed');
+    o.onResult?.({ bundleId: candidate.id, ok: false, error: err as Error });
+    return;
+  }
+  await o.gate.exclusive(o.drain, async () => {
+    const activated = await o.manager.activate(staged);
+    try {
+      await o.runner.reload();
+      await activated.confirm();
+      logger.info({ bundleId: staged.id, origin: staged.origin }, 'new config bundle is live');
+      o.onResult?.({ bundleId: staged.id, ok: true });
+    } catch (err) {
+      await activated.revert(err as Error);
+      // The flip is undone on disk; a reload puts NGINX back on it if the failed one half-applied.
+      // NGINX keeps its old configuration when a reload is refused, so failure here is only logged.
+      await o.runner
+        .reload()
+        .catch((again: unknown) =>
+          logger.warn(
+            { err: again },
+            'reload after reverting the bundle failed; NGINX keeps its running config',
+          ),
+        );
+      o.onResult?.({ bundleId: staged.id, ok: false, error: err as Error });
+    }
+  });
+}

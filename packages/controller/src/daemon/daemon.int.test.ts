@@ -1,0 +1,368 @@
+/**
+ * `ecs-ingress run` end to end: the daemon in a child process, real NGINX, fauxqs SQS, the
+ * wire-level ECS/EC2/EventBridge fake, backends on 127.0.0.x. One scenario walks the daemon's life:
+ * throttled start-up → per-instance queue → events (start, stop, not JSON, other cluster) → health
+ * → queue outage, fallback polling, recovery → SIGTERM (queue and rule deleted, NGINX gone, exit 0).
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { instanceResourceName } from '../aws/provisioning/names.js';
+import {
+  type AwsFake,
+  buildAwsvpcTask,
+  buildBridgeTask,
+  buildTaskDefinition,
+  containerInstanceArnFor,
+  startAwsFake,
+} from '../test-support/aws-fake/index.js';
+import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
+import {
+  type Backend,
+  type DaemonProcess,
+  get,
+  makeBundle,
+  metricValue,
+  NGINX_BINARY,
+  STREAM_MODULE,
+  servedBy,
+  spawnDaemon,
+  startBackend,
+  type TestBundle,
+} from './e2e-harness.js';
+import { eventually, sendBody, taskChangeBody } from './test-support.js';
+
+const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
+
+let aws: AwsFake;
+let fq: FauxqsHarness;
+let sqs: SQSClient;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
+  sqs = new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 });
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      await c();
+    } catch {
+      // Best effort: the next cleanup still runs.
+    }
+  }
+});
+afterAll(async () => {
+  sqs?.destroy();
+  await Promise.all([aws?.close(), fq?.close()]);
+});
+
+/** Fast timings so the scenario runs in seconds; every one goes through the configuration. */
+function daemonEnv(
+  cluster: string,
+  bundle: TestBundle,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_ECS: aws.url,
+    AWS_ENDPOINT_URL_EC2: aws.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
+    AWS_ENDPOINT_URL_SQS: fq.endpoint,
+    AWS_CLUSTER_NAME: cluster,
+    NGINX_CONFIG_DIR: bundle.bundleDir,
+    ECS_INGRESS_WORK_DIR: bundle.workDir,
+    ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
+    ECS_INGRESS_DEBOUNCE_MIN: '50ms',
+    ECS_INGRESS_DEBOUNCE_MAX: '300ms',
+    ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
+    ECS_INGRESS_POLL_INTERVAL: '500ms',
+    ECS_INGRESS_QUEUE_GRACE_PERIOD: '1s',
+    ECS_INGRESS_HEALTH_CHECK_INTERVAL: '200ms',
+    ECS_INGRESS_LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+async function started(env: Record<string, string>): Promise<DaemonProcess> {
+  const daemon = await spawnDaemon(env);
+  cleanups.push(() => daemon.kill(5000));
+  return daemon;
+}
+
+async function backend(name: string, host?: string): Promise<Backend> {
+  const b = await startBackend(name, host);
+  cleanups.push(() => b.close());
+  return b;
+}
+
+async function readyOrFail(daemon: DaemonProcess): Promise<void> {
+  await eventually(
+    'the daemon to be ready',
+    async () => {
+      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
+      return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
+    },
+    { rounds: 300, intervalMs: 100 },
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
+  });
+}
+
+async function metrics(daemon: DaemonProcess): Promise<string> {
+  return (await get(`${daemon.adminUrl}/metrics`)).body;
+}
+
+/** Waits until requests to `/<service>` are answered by exactly `names` (sorted). */
+async function routesTo(
+  bundle: TestBundle,
+  service: string,
+  names: string[],
+  daemon: DaemonProcess,
+): Promise<void> {
+  const want = JSON.stringify([...names].sort());
+  let last: string[] = [];
+  await eventually(
+    `/${service} to be served by ${want}`,
+    async () => {
+      last = await servedBy(`${bundle.url}/${service}`, 6);
+      return JSON.stringify(last) === want ? true : undefined;
+    },
+    { rounds: 200, intervalMs: 100 },
+  ).catch((err: unknown) => {
+    throw new Error(
+      `${String(err)}; last served by ${JSON.stringify(last)}\n${daemon.output().slice(-3000)}`,
+    );
+  });
+}
+
+describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
+  it('follows the cluster through events, health, a queue outage and SIGTERM', async () => {
+    const cluster = `e2e-${randomUUID().slice(0, 8)}`;
+    const instanceId = `host-${randomUUID().slice(0, 8)}`;
+    aws.ecs.addCluster(cluster);
+    const a = await backend('web-a');
+    const bundle = await makeBundle(['web', 'api']);
+    cleanups.push(() => bundle.cleanup());
+
+    // web: bridge tasks on one container instance (127.0.0.1), each its own host port.
+    const webDef = aws.ecs.putTaskDefinition(
+      buildTaskDefinition({
+        family: 'web',
+        networkMode: 'bridge',
+        containers: [{ name: 'app', containerPort: 80 }],
+      }),
+    );
+    const ciArn = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
+    aws.ecs.putContainerInstance(ciArn, 'i-0e2e0000000000001', { cluster });
+    aws.ec2.putInstance('i-0e2e0000000000001', '127.0.0.1');
+    aws.ecs.putService('web', { cluster });
+    aws.ecs.putService('api', { cluster });
+    const webTask = (b: Backend) =>
+      buildBridgeTask({
+        cluster,
+        service: 'web',
+        containerInstanceArn: ciArn,
+        hostPort: b.port,
+        taskDefinitionArn: webDef.taskDefinitionArn!,
+      });
+    const taskA = aws.ecs.putTask(webTask(a));
+
+    // api: an awsvpc task on 127.0.0.2 whose definition has a health check (admitted once HEALTHY).
+    const apiBackend = await backend('api-1', '127.0.0.2');
+    const apiDef = aws.ecs.putTaskDefinition(
+      buildTaskDefinition({
+        family: 'api',
+        networkMode: 'awsvpc',
+        containers: [{ name: 'app', containerPort: apiBackend.port, healthCheck: true }],
+      }),
+    );
+    const apiTask = aws.ecs.putTask(
+      buildAwsvpcTask({
+        cluster,
+        service: 'api',
+        ip: '127.0.0.2',
+        taskDefinitionArn: apiDef.taskDefinitionArn!,
+      }),
+    );
+
+    // ECS throttles the start-up listing: the SDK's retries and the supervisor's backoff absorb it.
+    aws.resetCalls();
+    aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'throttle', times: 4 });
+
+    const daemon = await started(
+      daemonEnv(cluster, bundle, {
+        ECS_INGRESS_QUEUE_MODE: 'per-instance',
+        ECS_INGRESS_INSTANCE_ID: instanceId,
+      }),
+    );
+    await readyOrFail(daemon);
+    expect(aws.requests('ecs', 'ListTasks').filter((r) => r.fault === 'throttle')).toHaveLength(4);
+    await routesTo(bundle, 'web', ['web-a'], daemon);
+    // api awaits health: only the DOWN placeholder (NGINX answers 502).
+    await routesTo(bundle, 'api', ['<502>'], daemon);
+
+    // The per-instance queue and rule exist, tagged, and the queue URL is what the daemon consumes.
+    const name = instanceResourceName('ecs-ingress-', cluster, instanceId);
+    expect(aws.events.rule(name)).toBeDefined();
+    const state = JSON.parse((await get(`${daemon.adminUrl}/debug/state`)).body) as { queueUrl?: string };
+    const queueUrl = state.queueUrl;
+    expect(queueUrl).toMatch(new RegExp(`${name}$`));
+    expect(fq.server.inspectQueue(name)).toBeDefined();
+
+    // A task starts: event → NGINX routes to both.
+    const b = await backend('web-b');
+    const taskB = aws.ecs.putTask(webTask(b));
+    await sendBody(sqs, queueUrl!, taskChangeBody(taskB));
+    await routesTo(bundle, 'web', ['web-a', 'web-b'], daemon);
+
+    // A task stops: event → gone at once (desiredStatus STOPPED), though its backend still answers.
+    const stoppedA = aws.ecs.updateTask(taskA.taskArn!, {
+      desiredStatus: 'STOPPED',
+      lastStatus: 'DEACTIVATING',
+    });
+    await sendBody(sqs, queueUrl!, taskChangeBody(stoppedA));
+    await routesTo(bundle, 'web', ['web-b'], daemon);
+
+    // Not JSON, and another cluster's task for a service of the same name: neither changes anything,
+    // and the daemon keeps consuming (the next real event still lands).
+    await sendBody(sqs, queueUrl!, '{not json');
+    const stranger = await backend('stranger');
+    await sendBody(
+      sqs,
+      queueUrl!,
+      taskChangeBody(
+        buildBridgeTask({
+          cluster: 'someone-else',
+          service: 'web',
+          containerInstanceArn: ciArn,
+          hostPort: stranger.port,
+        }),
+      ),
+    );
+    const c = await backend('web-c');
+    const taskC = aws.ecs.putTask(webTask(c));
+    await sendBody(sqs, queueUrl!, taskChangeBody(taskC));
+    await routesTo(bundle, 'web', ['web-b', 'web-c'], daemon);
+    const text = await metrics(daemon);
+    expect(metricValue(text, 'ecs_ingress_events_applied_total{outcome="invalid"}')).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect((await get(`${daemon.adminUrl}/debug/upstreams`)).body).not.toContain(`:${stranger.port};`);
+
+    // Health arrives through DescribeTasks: api is admitted.
+    aws.ecs.updateTask(apiTask.taskArn!, {
+      healthStatus: 'HEALTHY',
+      containers: apiTask.containers!.map((k) => ({ ...k, healthStatus: 'HEALTHY' })),
+    });
+    await routesTo(bundle, 'api', ['api-1'], daemon);
+
+    // Queue outage: the queue disappears → receive errors → after the grace period, polling.
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl! }));
+    await eventually(
+      'fallback polling',
+      async () =>
+        metricValue(await metrics(daemon), 'ecs_ingress_source_mode{mode="polling"}') === 1
+          ? true
+          : undefined,
+      { rounds: 200, intervalMs: 100 },
+    );
+    // A change with no event at all is found by polling.
+    const d = await backend('web-d');
+    const taskD = aws.ecs.putTask(webTask(d));
+    await routesTo(bundle, 'web', ['web-b', 'web-c', 'web-d'], daemon);
+    // Recovery: the queue is back (same name, same URL) → events mode, and events flow again.
+    await sqs.send(new CreateQueueCommand({ QueueName: name }));
+    await eventually(
+      'events mode again',
+      async () =>
+        metricValue(await metrics(daemon), 'ecs_ingress_source_mode{mode="events"}') === 1 ? true : undefined,
+      { rounds: 450, intervalMs: 100 },
+    );
+    const stoppedD = aws.ecs.updateTask(taskD.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'STOPPED' });
+    await sendBody(sqs, queueUrl!, taskChangeBody(stoppedD));
+    await routesTo(bundle, 'web', ['web-b', 'web-c'], daemon);
+
+    // SIGTERM: exit 0, the queue and the rule are gone, NGINX is gone.
+    const health = JSON.parse((await get(`${daemon.adminUrl}/healthz`)).body) as {
+      details: { nginxPid?: number; nginx?: string };
+    };
+    expect(health.details.nginx).toBe('running');
+    const nginxPid = health.details.nginxPid;
+    expect(nginxPid).toBeGreaterThan(0);
+    const code = await daemon.kill(25_000);
+    expect(code, daemon.output().slice(-3000)).toBe(0);
+    expect(aws.events.rule(name)).toBeUndefined();
+    expect(fq.server.inspectQueue(name)).toBeUndefined();
+    expect(existsSync(`/proc/${nginxPid}`)).toBe(false);
+    await expect(get(`${bundle.url}/web`, 1000)).rejects.toThrow();
+  }, 120_000);
+
+  it('refuses to start without a valid bundle and no last known good one (exit 1, a clear message)', async () => {
+    const cluster = `e2e-${randomUUID().slice(0, 8)}`;
+    aws.ecs.addCluster(cluster);
+    const bundle = await makeBundle(['web'], { broken: true });
+    cleanups.push(() => bundle.cleanup());
+    aws.ecs.putService('web', { cluster });
+    const daemon = await started(daemonEnv(cluster, bundle, { ECS_INGRESS_QUEUE_MODE: 'none' }));
+    const code = await Promise.race([
+      daemon.exited,
+      new Promise((r) => setTimeout(() => r('still running'), 60_000)),
+    ]);
+    expect(code, daemon.output().slice(-3000)).toBe(1);
+    expect(daemon.output()).toContain('no valid NGINX config bundle');
+    expect(daemon.output()).toContain('this_directive_does_not_exist');
+  }, 90_000);
+
+  it('serves the last known good upstreams while ECS is down, and is ready once it is back', async () => {
+    const cluster = `e2e-${randomUUID().slice(0, 8)}`;
+    aws.ecs.addCluster(cluster);
+    // Backends first: a port freePort() just released is the next one bind(0) hands out.
+    const a = await backend('web-a');
+    const b = await backend('web-b');
+    const bundle = await makeBundle(['web']);
+    cleanups.push(() => bundle.cleanup());
+    aws.ecs.putService('web', { cluster });
+    // A previous run's last known good file: web → a.
+    const { renderUpstreams } = await import('@ecs-ingress/renderer');
+    const text = renderUpstreams([
+      { name: 'web', servers: [{ address: '127.0.0.1', port: a.port, taskArn: 'x' }] },
+    ]).text;
+    await writeFile(`${bundle.upstreamsFile}.last-good`, text);
+    // ECS answers 5xx to everything until the fault is cleared.
+    const outage = aws.inject({ service: 'ecs', kind: 'server-error' });
+    cleanups.push(() => outage.clear());
+
+    const def = aws.ecs.putTaskDefinition(
+      buildTaskDefinition({
+        family: 'lkg',
+        networkMode: 'bridge',
+        containers: [{ name: 'app', containerPort: 80 }],
+      }),
+    );
+    const ciArn = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
+    aws.ecs.putContainerInstance(ciArn, 'i-0e2e0000000000002', { cluster });
+    aws.ec2.putInstance('i-0e2e0000000000002', '127.0.0.1');
+    aws.ecs.putTask(
+      buildBridgeTask({
+        cluster,
+        service: 'web',
+        containerInstanceArn: ciArn,
+        hostPort: b.port,
+        taskDefinitionArn: def.taskDefinitionArn!,
+      }),
+    );
+
+    const daemon = await started(daemonEnv(cluster, bundle, { ECS_INGRESS_QUEUE_MODE: 'none' }));
+    // NGINX serves the last known good file; not ready (no sync yet); healthy.
+    await routesTo(bundle, 'web', ['web-a'], daemon);
+    expect((await get(`${daemon.adminUrl}/readyz`)).status).toBe(503);
+    expect((await get(`${daemon.adminUrl}/healthz`)).status).toBe(200);
+    outage.clear();
+    await readyOrFail(daemon);
+    await routesTo(bundle, 'web', ['web-b'], daemon);
+    expect(await daemon.kill(25_000)).toBe(0);
+  }, 120_000);
+});

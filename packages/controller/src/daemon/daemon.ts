@@ -1,0 +1,348 @@
+/**
+ * `ecs-ingress run`: the daemon. Start-up, in order (issue 4, DESIGN.md):
+ *  1. metrics and the HTTP endpoints (/healthz answers from the first second);
+ *  2. AWS clients; the event queue (per-instance: ensure queue + rule, reap stale ones, heartbeat;
+ *     shared; none). The queue comes BEFORE the first listing, so no change between the listing and
+ *     the queue's creation is lost; events buffer into the store from then on;
+ *  3. the source supervisor (first full sync with retries, then resyncs / fallback polling) and the
+ *     health checker (tasks awaiting health, derived from the state);
+ *  4. upstreams for the bundle test: the last known good file when there is one (NGINX then starts
+ *     at once, even while AWS is unreachable), else the render of the first sync's state;
+ *  5. the bundle: `resolveStartupBundle` — none valid and no last known good → fatal, exit ≠ 0;
+ *  6. the runtime (NGINX with the real upstreams) through the ApplyGate; readiness once the first
+ *     sync is in and a config reflecting it is applied;
+ *  7. bundle watching: new bundles through the same single-flight path as upstream changes.
+ * Shutdown (SIGTERM/SIGINT): bundle watch, sources, queue (+ teardown of per-instance resources),
+ * runtime (apply in flight finishes, NGINX quits gracefully), HTTP, clients.
+ *
+ * An AWS error never ends the daemon: every source retries with backoff and the last good config
+ * keeps serving. Only a missing valid config (no bundle, NGINX cannot start) is fatal.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { NginxRunner } from '@ecs-ingress/nginx-runner';
+import { renderUpstreams } from '@ecs-ingress/renderer';
+import type { Logger } from '@ecs-ingress/types';
+import type { Subscription } from 'rxjs';
+import type { AwsClients } from '../aws/clients.js';
+import { BundleManager } from '../bundle/bundle-manager.js';
+import { createNginxTester } from '../bundle/nginx-tester.js';
+import type { BundleSource } from '../bundle/sources.js';
+import { resolveStartupBundle } from '../bundle/startup.js';
+import type { DaemonConfig } from '../config/env.js';
+import { createMetrics, type Metrics } from '../http/metrics.js';
+import { reconcilerMetrics, recordStoreOutcome } from '../http/metrics-hooks.js';
+import { type HttpServer, startHttpServer } from '../http/server.js';
+import { type Runtime, startRuntime } from '../runtime/runtime.js';
+import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
+import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
+import { EcsPoller } from '../sources/ecs-poller.js';
+import { HealthChecker } from '../sources/health-checker.js';
+import { SourceSupervisor } from '../sources/source-supervisor.js';
+import { SqsSource, type SqsSourceHooks } from '../sources/sqs-source.js';
+import { deriveUpstreams } from '../store/derive-upstreams.js';
+import { mapHas } from '../store/persistent-map.js';
+import type { ClusterState } from '../store/state.js';
+import { ClusterStore } from '../store/store.js';
+import { ApplyGate } from './apply-gate.js';
+import { createDaemonClients } from './aws.js';
+import { bundleSourceFor, watchBundles } from './bundle-watch.js';
+import { EventQueue } from './event-queue.js';
+import { type DaemonProgress, daemonStatus } from './status.js';
+
+export interface DaemonDeps {
+  readonly logger: Logger;
+  /** Default: built from the configuration (region, endpoint overrides, default credentials). */
+  readonly clients?: AwsClients;
+  readonly metrics?: Metrics;
+  /** SQS long-poll wait (tests shorten it). Default 20 s. */
+  readonly sqsWaitTimeSeconds?: number;
+  /** Timing hooks of the SQS source (the latency benchmark). */
+  readonly sqsHooks?: SqsSourceHooks;
+}
+
+export interface Daemon {
+  readonly http: HttpServer;
+  readonly store: ClusterStore;
+  readonly metrics: Metrics;
+  readonly progress: Readonly<DaemonProgress>;
+  /**
+   * Resolves once ready (first sync + config applied); rejects when start-up failed for good (no
+   * valid bundle, NGINX cannot start) — the caller then runs `stop()` and exits non-zero.
+   */
+  readonly ready: Promise<void>;
+  /** The runtime once NGINX was started. */
+  runtime(): Runtime | undefined;
+  /** The queue the daemon consumes, once set up. */
+  queueUrl(): string | undefined;
+  /** The shutdown steps, in order (the CLI installs them as signal handlers). */
+  readonly shutdownSteps: readonly ShutdownStep[];
+  /** Runs the shutdown steps; resolves with the exit code (0 when every step finished). */
+  stop(timeoutMs?: number): Promise<number>;
+}
+
+export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promise<Daemon> {
+  const logger = deps.logger;
+  const metrics = deps.metrics ?? createMetrics({ defaults: true });
+  const cluster = config.clusterName;
+  const progress: DaemonProgress = { phase: 'starting' };
+  let stopping = false;
+
+  const store = new ClusterStore({
+    tombstoneTtlMs: config.tombstoneTtlMs,
+    onOutcome: (outcome) => recordStoreOutcome(metrics, outcome),
+  });
+  const derive = (state: ClusterState) => deriveUpstreams(state, { clusterArn: cluster });
+
+  const http = await startHttpServer({
+    host: config.http.host,
+    port: config.http.port,
+    metrics,
+    logger,
+    status: daemonStatus({
+      progress,
+      state: () => store.snapshot(),
+      cluster,
+      upstreamsFile: config.upstreamsFile,
+    }),
+  });
+  logger.info({ url: http.url, cluster, queueMode: config.queue.mode }, 'ecs-ingress starting');
+  if (config.upstreamMode === 'dynamic') {
+    logger.warn(
+      { variable: 'ECS_INGRESS_UPSTREAM_MODE' },
+      'dynamic upstream mode is not wired into `run` yet; every change reloads NGINX',
+    );
+  }
+
+  const clients =
+    deps.clients ??
+    createDaemonClients({ region: config.region, endpoints: config.endpoints, logger, metrics });
+
+  const poller = new EcsPoller({
+    ecs: clients.ecs,
+    ec2: clients.ec2,
+    cluster,
+    sink: store,
+    logger,
+    metrics,
+    isKnownTaskDefinition: (arn) => mapHas(store.snapshot().taskDefinitions, arn),
+    isKnownContainerInstance: (arn) => mapHas(store.snapshot().containerInstances, arn),
+  });
+  const queue = new EventQueue({
+    settings: config.queue,
+    sqs: clients.sqs,
+    events: clients.events,
+    clusterArn: () => poller.clusterArn(),
+    consume: (queueUrl) =>
+      new SqsSource({
+        sqs: clients.sqs,
+        queueUrl,
+        sink: store,
+        cluster,
+        logger,
+        metrics,
+        malformed: config.queue.malformed,
+        ...(deps.sqsHooks ? { hooks: deps.sqsHooks } : {}),
+        ...(deps.sqsWaitTimeSeconds === undefined ? {} : { waitTimeSeconds: deps.sqsWaitTimeSeconds }),
+      }),
+    // The queue came up late: events before it were never delivered, so list the cluster again.
+    onLateStart: () =>
+      void poller
+        .fullSync()
+        .catch((err: unknown) => logger.warn({ err }, 'resync after the queue came up failed')),
+    logger,
+  });
+  progress.queueUrl = () => queue.queueUrl;
+  const health = new HealthChecker({
+    ecs: clients.ecs,
+    cluster,
+    sink: store,
+    references: poller.references,
+    awaitingHealth: () => derive(store.snapshot()).awaitingHealth,
+    logger,
+    metrics,
+    intervalMs: config.healthCheckIntervalMs,
+  });
+  let supervisor: SourceSupervisor | undefined;
+  const gate = new ApplyGate(store.state$);
+  let runtime: Runtime | undefined;
+  let bundleSource: BundleSource | undefined;
+  let bundleWatch: Subscription | undefined;
+
+  async function start(): Promise<void> {
+    await mkdir(config.workDir, { recursive: true });
+    await mkdir(dirname(config.upstreamsFile), { recursive: true });
+    await queue.start();
+    if (stopping) return;
+    supervisor = new SourceSupervisor({
+      poller,
+      queueHealthy$: queue.healthy$,
+      resyncIntervalMs: config.resyncIntervalMs,
+      pollIntervalMs: config.pollIntervalMs,
+      graceMs: config.queue.graceMs,
+      logger,
+      metrics,
+    });
+    const sup = supervisor;
+    progress.sourceMode = () => sup.currentMode;
+    supervisor.start();
+    health.start();
+    const firstSync = supervisor.firstSync.then(() => {
+      progress.firstSyncAt = Date.now();
+    });
+
+    // Upstreams for the bundle's `nginx -t`: the last known good file, or the first sync's render.
+    const lastGoodText = await NginxRunner.lastKnownGood(config.upstreamsFile);
+    const lastGood = lastGoodText === undefined ? undefined : parseRenderedUpstreams(lastGoodText);
+    if (lastGood !== undefined && lastGoodText !== undefined) {
+      logger.info(
+        { upstreams: lastGood.upstreams.length },
+        'starting from the last known good upstreams file',
+      );
+      await writeAtomically(config.upstreamsFile, lastGoodText);
+    } else {
+      progress.phase = 'waiting-for-first-sync';
+      await firstSync;
+      if (stopping) return;
+      await writeAtomically(config.upstreamsFile, renderUpstreams(derive(store.snapshot()).upstreams).text);
+    }
+    if (stopping) return;
+
+    progress.phase = 'resolving-bundle';
+    const manager = new BundleManager({
+      workDir: config.workDir,
+      mainFileName: config.bundle.mainFileName,
+      upstreamsFile: config.upstreamsFile,
+      tester: createNginxTester({ prefix: config.workDir, nginxBinary: config.nginxBinary, logger }),
+      logger,
+      metrics: { bundleApplies: metrics.bundleApplies, configTestFailures: metrics.configTestFailures },
+    });
+    const source = bundleSourceFor(config, clients.s3, logger, metrics);
+    bundleSource = source;
+    const startup = await resolveStartupBundle({ manager, fetch: () => source.check(), logger });
+    if (stopping) return;
+    const activated = await manager.activate(startup.bundle);
+    progress.bundleId = startup.bundle.id;
+
+    progress.phase = 'starting-nginx';
+    const rt = startRuntime({
+      nginx: { configFile: manager.configFile, prefix: config.workDir, binary: config.nginxBinary },
+      upstreamsFile: config.upstreamsFile,
+      store: { state$: gate.state$ },
+      derive,
+      debounce: config.debounce,
+      minReloadIntervalMs: config.minReloadIntervalMs,
+      startWhen: supervisor.firstSync,
+      logger,
+      reconcilerMetrics: reconcilerMetrics(metrics),
+      metrics,
+      onApplied: (change) => {
+        const meta = change.meta as { unresolved?: readonly string[] } | undefined;
+        metrics.tasksUnresolved.set(meta?.unresolved?.length ?? 0);
+        if (change.lines.length > 0)
+          logger.info({ hash: change.hash, changes: change.lines }, 'upstreams applied');
+      },
+    });
+    runtime = rt;
+    progress.runner = rt.runner;
+    try {
+      await rt.ready;
+    } catch (err) {
+      await activated.revert(err as Error);
+      throw err;
+    }
+    await activated.confirm();
+    if (stopping) return;
+
+    await firstSync;
+    await rt.flush();
+    if (stopping) return;
+    progress.configAppliedAt = Date.now();
+    progress.phase = 'running';
+    logger.info({ bundleId: startup.bundle.id, queueUrl: queue.queueUrl }, 'ecs-ingress ready');
+
+    bundleWatch = watchBundles({
+      source,
+      manager,
+      gate: gate as ApplyGate<unknown>,
+      drain: () => rt.flush(),
+      runner: rt.runner,
+      logger,
+      onResult: (r) => {
+        if (r.ok) progress.bundleId = r.bundleId;
+      },
+    });
+  }
+
+  const ready = start();
+  // The caller awaits it; a rejection must not also surface as unhandled.
+  ready.catch(() => undefined);
+
+  const shutdownSteps: ShutdownStep[] = [
+    {
+      name: 'bundle-watch',
+      run: async () => {
+        stopping = true;
+        progress.phase = 'stopping';
+        bundleWatch?.unsubscribe();
+        bundleSource?.stop();
+      },
+    },
+    {
+      name: 'sources',
+      run: async () => {
+        await supervisor?.stop();
+        await health.stop();
+      },
+    },
+    {
+      name: 'queue',
+      run: async () => {
+        const removed = await queue.stop();
+        if (removed.length > 0)
+          logger.info(
+            { removed: removed.map((a) => `${a.action} ${a.kind} ${a.name}`) },
+            'event queue removed',
+          );
+      },
+    },
+    {
+      name: 'runtime',
+      run: async () => {
+        await ready.catch(() => undefined);
+        await runtime?.stop();
+        gate.complete();
+      },
+    },
+    { name: 'http', run: () => http.close() },
+    {
+      name: 'aws-clients',
+      run: async () => {
+        if (deps.clients === undefined) clients.destroy();
+      },
+    },
+  ];
+
+  let stopped: Promise<number> | undefined;
+  return {
+    http,
+    store,
+    metrics,
+    progress,
+    ready,
+    runtime: () => runtime,
+    queueUrl: () => queue.queueUrl,
+    shutdownSteps,
+    stop(timeoutMs = 25_000) {
+      stopped ??= runShutdownSteps(shutdownSteps, logger.child({ component: 'shutdown' }), timeoutMs);
+      return stopped;
+    },
+  };
+}
+
+/** Writes through a temporary file and a rename, so NGINX never reads half a file. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}`;
+  await writeFile(temp, text);
+  await rename(temp, path);
+}

@@ -1,0 +1,222 @@
+/**
+ * End-to-end harness for `ecs-ingress run`: the daemon runs as a child process
+ * (`node --conditions=source --import tsx …/cli/main.ts run`) with its environment pointing at the
+ * fakes running in the test process (wire-level ECS/EC2/EventBridge, fauxqs for SQS), a bundle
+ * directory whose nginx.conf listens on loopback, and backends on 127.0.0.x answering their name.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const NGINX_BINARY = '/usr/sbin/nginx';
+export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+const REPO_ROOT = resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
+const MAIN = join(REPO_ROOT, 'packages/controller/src/cli/main.ts');
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(0, host, res);
+  });
+  const address = server.address();
+  await new Promise<void>((res) => server.close(() => res()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** An HTTP server on `host`:`port` (0 = ephemeral) answering its name. */
+export async function startBackend(name: string, host = '127.0.0.1', port = 0): Promise<Backend> {
+  const server: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(name);
+  });
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(port, host, res);
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    name,
+    host,
+    port: address.port,
+    close: () =>
+      new Promise<void>((res) => {
+        server.closeAllConnections();
+        server.close(() => res());
+      }),
+  };
+}
+
+/** GET on a fresh connection. */
+export function get(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  return new Promise((res, rej) => {
+    const req = request(url, { agent: false, timeout: timeoutMs }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => res({ status: response.statusCode ?? 0, body }));
+      response.on('error', rej);
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+/** The backend names answering `count` requests to `url` (non-200 answers as `<status>`). */
+export async function servedBy(url: string, count = 6): Promise<string[]> {
+  const names = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    const { status, body } = await get(url);
+    names.add(status === 200 ? body : `<${status}>`);
+  }
+  return [...names].sort();
+}
+
+export interface TestBundle {
+  readonly root: string;
+  readonly workDir: string;
+  readonly bundleDir: string;
+  readonly upstreamsFile: string;
+  readonly nginxPort: number;
+  /** `http://127.0.0.1:<nginxPort>` */
+  readonly url: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A temp tree: `work/` (NGINX prefix, bundles, upstreams file) and `bundle/nginx.conf` routing
+ * `/<service>` to upstream `<service>` for each of `services`, and including the upstreams file
+ * in `http` and `stream`.
+ */
+export async function makeBundle(
+  services: readonly string[],
+  options: { broken?: boolean } = {},
+): Promise<TestBundle> {
+  const root = await mkdtemp(join(tmpdir(), 'ecs-ingress-daemon-'));
+  // Workers run as `nobody` when the tests run as root: they must be able to traverse the tree.
+  await chmod(root, 0o755);
+  const workDir = join(root, 'work');
+  const bundleDir = join(root, 'bundle');
+  await mkdir(workDir, { recursive: true });
+  await mkdir(bundleDir, { recursive: true });
+  const upstreamsFile = join(workDir, 'upstreams.conf');
+  const nginxPort = await freePort();
+  const locations = services.map((s) => `    location /${s} { proxy_pass http://${s}; }`).join('\n');
+  await writeFile(
+    join(bundleDir, 'nginx.conf'),
+    `load_module ${STREAM_MODULE};
+worker_processes 1;
+pid nginx.pid;
+error_log stderr notice;
+worker_shutdown_timeout 2s;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path client_body_temp;
+  proxy_temp_path proxy_temp;
+  fastcgi_temp_path fastcgi_temp;
+  uwsgi_temp_path uwsgi_temp;
+  scgi_temp_path scgi_temp;
+  proxy_connect_timeout 2s;
+  proxy_next_upstream off;
+  include ${upstreamsFile};
+  server {
+    listen 127.0.0.1:${nginxPort};
+${locations}
+  }
+${options.broken ? '  this_directive_does_not_exist on;\n' : ''}}
+stream {
+  include ${upstreamsFile};
+}
+`,
+  );
+  return {
+    root,
+    workDir,
+    bundleDir,
+    upstreamsFile,
+    nginxPort,
+    url: `http://127.0.0.1:${nginxPort}`,
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  /** `http://127.0.0.1:<port>` of /healthz, /readyz, /metrics, /debug/*. */
+  readonly adminUrl: string;
+  /** Everything the daemon wrote (JSON log lines, NGINX's lines). */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process exited. */
+  readonly exited: Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs` if it is still there. */
+  kill(graceMs?: number): Promise<number | string>;
+}
+
+/** Spawns `ecs-ingress run` with `env` added to a minimal environment. */
+export async function spawnDaemon(env: Record<string, string>): Promise<DaemonProcess> {
+  const adminPort = await freePort();
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, 'run'], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      // Never wander off to the instance metadata service for credentials or region.
+      AWS_EC2_METADATA_DISABLED: 'true',
+      ECS_INGRESS_HTTP_HOST: '127.0.0.1',
+      ECS_INGRESS_HTTP_PORT: String(adminPort),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | string>((res) => {
+    child.once('exit', (code, signal) => res(code ?? signal ?? -1));
+  });
+  return {
+    child,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    output: () => output,
+    exited,
+    async kill(graceMs = 20_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** The value of a Prometheus sample line `name{labels} value` in `/metrics` text, if present. */
+export function metricValue(text: string, series: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return undefined;
+}

@@ -1,0 +1,81 @@
+/**
+ * What the daemon's HTTP endpoints report (the `StatusProvider` of http/server.ts).
+ *
+ * - /healthz: the process answers and NGINX is alive — or not started yet (a daemon waiting for its
+ *   first sync while AWS is unreachable is healthy: killing it would not help). It fails when the
+ *   NGINX master we started is gone or crash-looping.
+ * - /readyz: the first full sync is done and a config with its result is applied.
+ */
+import { readFile } from 'node:fs/promises';
+import type { NginxRunner } from '@ecs-ingress/nginx-runner';
+import type { ProbeResult, StatusProvider } from '../http/server.js';
+import { deriveUpstreams } from '../store/derive-upstreams.js';
+import { type ClusterState, stateToJSON } from '../store/state.js';
+
+/** Start-up progress, filled in by the daemon as it goes. */
+export interface DaemonProgress {
+  phase:
+    | 'starting'
+    | 'waiting-for-first-sync'
+    | 'resolving-bundle'
+    | 'starting-nginx'
+    | 'running'
+    | 'stopping';
+  firstSyncAt?: number;
+  configAppliedAt?: number;
+  runner?: NginxRunner;
+  queueUrl?: () => string | undefined;
+  sourceMode?: () => string;
+  bundleId?: string;
+}
+
+export interface DaemonStatusOptions {
+  readonly progress: DaemonProgress;
+  readonly state: () => ClusterState;
+  /** Cluster filter for the derivation shown in /debug/state. */
+  readonly cluster: string;
+  readonly upstreamsFile: string;
+}
+
+export function daemonStatus(o: DaemonStatusOptions): StatusProvider {
+  const p = o.progress;
+  return {
+    healthz(): ProbeResult {
+      const nginx = p.runner?.state ?? 'not-started';
+      const ok = nginx !== 'crashloop' && nginx !== 'stopped';
+      return { ok, details: { phase: p.phase, nginx, nginxPid: p.runner?.masterPid } };
+    },
+    readyz(): ProbeResult {
+      const ok = p.firstSyncAt !== undefined && p.configAppliedAt !== undefined && p.phase === 'running';
+      return {
+        ok,
+        details: {
+          phase: p.phase,
+          firstSync: p.firstSyncAt === undefined ? null : new Date(p.firstSyncAt).toISOString(),
+          configApplied: p.configAppliedAt === undefined ? null : new Date(p.configAppliedAt).toISOString(),
+        },
+      };
+    },
+    debugState() {
+      const state = o.state();
+      const derivation = deriveUpstreams(state, { clusterArn: o.cluster });
+      return {
+        phase: p.phase,
+        sourceMode: p.sourceMode?.(),
+        queueUrl: p.queueUrl?.(),
+        bundleId: p.bundleId,
+        admissions: Object.fromEntries(derivation.admissions),
+        awaitingHealth: derivation.awaitingHealth,
+        unresolved: derivation.unresolved,
+        state: stateToJSON(state),
+      };
+    },
+    async debugUpstreams() {
+      try {
+        return await readFile(o.upstreamsFile, 'utf8');
+      } catch {
+        return `# ${o.upstreamsFile} is not written yet\n`;
+      }
+    },
+  };
+}
