@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instanceResourceName } from '../aws/provisioning/names.js';
@@ -316,7 +317,7 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     expect(daemon.output()).toContain('this_directive_does_not_exist');
   }, 90_000);
 
-  it('serves the last known good upstreams while ECS is down, and is ready once it is back', async () => {
+  it('serves the last known good upstreams while ECS is down, is ready once it is back, and swaps bundles', async () => {
     const cluster = `e2e-${randomUUID().slice(0, 8)}`;
     aws.ecs.addCluster(cluster);
     // Backends first: a port freePort() just released is the next one bind(0) hands out.
@@ -355,13 +356,45 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
       }),
     );
 
-    const daemon = await started(daemonEnv(cluster, bundle, { ECS_INGRESS_QUEUE_MODE: 'none' }));
+    const daemon = await started(
+      daemonEnv(cluster, bundle, {
+        ECS_INGRESS_QUEUE_MODE: 'none',
+        ECS_INGRESS_BUNDLE_CHECK_INTERVAL: '300ms',
+      }),
+    );
     // NGINX serves the last known good file; not ready (no sync yet); healthy.
     await routesTo(bundle, 'web', ['web-a'], daemon);
     expect((await get(`${daemon.adminUrl}/readyz`)).status).toBe(503);
     expect((await get(`${daemon.adminUrl}/healthz`)).status).toBe(200);
     outage.clear();
     await readyOrFail(daemon);
+    await routesTo(bundle, 'web', ['web-b'], daemon);
+
+    // A new bundle in the directory goes live (staged, nginx -t, flipped, reloaded through the gate);
+    // a broken one after it is refused and the running config keeps serving.
+    const conf = join(bundle.bundleDir, 'nginx.conf');
+    const original = await readFile(conf, 'utf8');
+    await writeFile(
+      conf,
+      original.replace('    location /web', '    location = /hello { return 200 "v2"; }\n    location /web'),
+    );
+    await eventually('the new bundle to serve /hello', async () => {
+      const r = await get(`${bundle.url}/hello`);
+      return r.status === 200 && r.body === 'v2' ? true : undefined;
+    });
+    await writeFile(
+      conf,
+      original.replace(
+        '    location /web',
+        '    location = /hello { return 200 "v3"; }\n    broken_directive on;\n    location /web',
+      ),
+    );
+    await eventually('the broken bundle to be refused', async () =>
+      metricValue(await metrics(daemon), 'ecs_ingress_bundle_applies_total{result="failed"}') === 1
+        ? true
+        : undefined,
+    );
+    expect((await get(`${bundle.url}/hello`)).body).toBe('v2');
     await routesTo(bundle, 'web', ['web-b'], daemon);
     expect(await daemon.kill(25_000)).toBe(0);
   }, 120_000);
