@@ -6,15 +6,9 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type BackendFleet, startBackendFleet } from './test-support/backend-fleet.js';
 import { runChurn, WRK } from './test-support/churn.js';
-import {
-  type RecordingBackend,
-  type Stack,
-  startRecordingBackend,
-  startStack,
-  startTcpBackend,
-  upstreamOf,
-} from './test-support/dynamic-stack.js';
+import { type Stack, startStack, startTcpBackend, upstreamOf } from './test-support/dynamic-stack.js';
 
 const hasParts = ['/usr/sbin/nginx', '/usr/lib/nginx/modules/ngx_http_lua_module.so'].every(existsSync);
 if (!hasParts) console.warn('SKIPPED: nginx or its Lua module is absent');
@@ -72,21 +66,23 @@ const waitFor = async (check: () => boolean, attempts = 500) => {
 };
 
 describe.skipIf(!hasParts)('dynamic mode through the reconciler (real NGINX + Lua)', () => {
-  const backends: RecordingBackend[] = [];
+  let fleet: BackendFleet;
   let stack: Stack | undefined;
 
   beforeAll(async () => {
     // Distinct loopback addresses, as ECS tasks have distinct IPs.
-    for (let i = 0; i < 8; i += 1) backends.push(await startRecordingBackend(`b${i}`, `127.0.0.${i + 2}`));
+    fleet = await startBackendFleet(
+      Array.from({ length: 8 }, (_, i) => ({ name: `b${i}`, host: `127.0.0.${i + 2}` })),
+    );
   });
   afterAll(async () => {
-    await Promise.all(backends.map((b) => b.close()));
+    await fleet?.close();
   });
   afterEach(async () => {
     await stack?.stop();
     stack = undefined;
   });
-  const ep = (i: number) => backends[i]?.endpoint ?? '';
+  const ep = (i: number) => fleet.backends[i]?.endpoint ?? '';
 
   it('routing follows the store without a reload: master and worker pids unchanged', async () => {
     stack = await startStack({ mode: 'dynamic', initial: [upstreamOf('web', [ep(0)])] });
@@ -116,7 +112,7 @@ describe.skipIf(!hasParts)('dynamic mode through the reconciler (real NGINX + Lu
     async () => {
       stack = await startStack({ mode: 'dynamic', initial: [upstreamOf('web', [ep(0), ep(1)])] });
       const before = await stack.pids();
-      const result = await runChurn(stack, backends, {
+      const result = await runChurn(stack, fleet, {
         service: 'web',
         intervalMs: 200,
         durationS: 5,
@@ -124,7 +120,7 @@ describe.skipIf(!hasParts)('dynamic mode through the reconciler (real NGINX + Lu
         connections: 20,
       });
       console.log(
-        `dynamic churn: ${result.wrk.requests} requests, ${result.changes} changes, stale ${result.stale.count}, late ${result.late}`,
+        `dynamic churn: ${result.wrk.requests} requests, ${result.changes} changes, stale ${result.stale.count}, late ${result.late} (${result.lateByMs.map((x) => x.toFixed(1)).join(', ')} ms after the apply)`,
       );
       expect(result.wrk.requests).toBeGreaterThan(0);
       expect(result.wrk.socketErrors).toEqual({ connect: 0, read: 0, write: 0, timeout: 0 });

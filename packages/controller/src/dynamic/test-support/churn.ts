@@ -7,7 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AppliedRecord, RecordingBackend, Stack } from './dynamic-stack.js';
+import type { BackendFleet } from './backend-fleet.js';
+import type { AppliedRecord, Stack } from './dynamic-stack.js';
 import { upstreamOf } from './dynamic-stack.js';
 
 export const WRK = '/usr/bin/wrk';
@@ -40,7 +41,10 @@ export function parseWrk(raw: string): WrkResult {
 
 export function runWrk(url: string, o: { threads: number; connections: number; durationS: number }) {
   return new Promise<WrkResult>((resolve, reject) => {
-    const child = spawn(WRK, [`-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, url], {
+    // Niced: in production the clients are elsewhere; here they share the cores with NGINX and the
+    // controller whose latency is being measured.
+    const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, url];
+    const child = spawn('/usr/bin/nice', ['-n', '10', WRK, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -83,10 +87,17 @@ export interface ChurnResult {
   readonly arrivals: number;
   /** Arrivals at a backend not in the store's set at that moment, and how long after the change. */
   readonly stale: { readonly count: number; readonly fraction: number; readonly lagMs: readonly number[] };
-  /** Arrivals at a backend removed by an apply that completed more than `lateMs` earlier. */
+  /**
+   * Requests NGINX dispatched (its `$msec`, else the arrival) to a backend the store had removed,
+   * more than `lateMs` after the apply of that removal ended (or to a backend the store never
+   * had: Infinity), and by how long after that apply.
+   */
   readonly late: number;
+  readonly lateByMs: readonly number[];
   /** Per change: store change → first request on the added backend. */
   readonly changeToFirstMs: readonly number[];
+  /** Per change: end of the apply (push or confirmed reload) → first request on the added backend. */
+  readonly appliedToFirstMs: readonly number[];
   /** Added backends that got no request before the store removed them again. */
   readonly neverServed: number;
   readonly reloads: number;
@@ -112,6 +123,17 @@ function setAt(timeline: readonly Timeline[], t: number): Timeline {
   return found;
 }
 
+/** When the store last removed `endpoint` at or before `t`; undefined if it never had it. */
+function lastRemoval(timeline: readonly Timeline[], endpoint: string, t: number): number | undefined {
+  let removedAt: number | undefined;
+  for (let k = 1; k < timeline.length; k += 1) {
+    const entry = timeline[k];
+    if (entry === undefined || entry.at > t) break;
+    if (timeline[k - 1]?.set.has(endpoint) && !entry.set.has(endpoint)) removedAt = entry.at;
+  }
+  return removedAt;
+}
+
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
@@ -119,19 +141,20 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 export async function runChurn(
   stack: Stack,
-  backends: readonly RecordingBackend[],
+  fleet: BackendFleet,
   options: ChurnOptions,
 ): Promise<ChurnResult> {
+  const backends = fleet.backends;
   const window = options.window ?? 2;
   const lateMs = options.lateMs ?? 50;
   const setFor = (k: number) =>
     Array.from({ length: window }, (_, i) => backends[(k + i) % backends.length]?.endpoint ?? '');
-  for (const backend of backends) backend.arrivals.length = 0;
 
   // The store starts at step 0 and is applied before the load starts.
   const desired: Timeline[] = [{ at: Number.NEGATIVE_INFINITY, set: new Set(setFor(0)) }];
   stack.set([upstreamOf(options.service, setFor(0))]);
   await stack.reconciler.flush();
+  await fleet.reset();
   const appliesBefore = stack.applies.length;
   const reloadsBefore = stack.reloads();
   const { workers: firstWorkers } = await stack.pids();
@@ -161,6 +184,7 @@ export async function runChurn(
   await sampler;
   await stack.reconciler.flush();
   const rssEnd = await stack.rssKb();
+  const arrivalsOf = await fleet.collect();
 
   const applied: Timeline[] = [
     { at: Number.NEGATIVE_INFINITY, set: new Set(setFor(0)) },
@@ -173,21 +197,37 @@ export async function runChurn(
   let arrivals = 0;
   const lag: number[] = [];
   let late = 0;
+  const lateBy: number[] = [];
   for (const backend of backends) {
-    for (const t of backend.arrivals) {
+    const record = arrivalsOf.get(backend.endpoint) ?? { arrivals: [], sent: [] };
+    record.arrivals.forEach((t, i) => {
       arrivals += 1;
       const want = setAt(desired, t);
       if (!want.set.has(backend.endpoint)) lag.push(t - want.at);
-      const live = setAt(applied, t - lateMs);
-      if (!live.set.has(backend.endpoint)) {
-        // Allowed if a later apply (within the last lateMs) put it back.
-        const back = applied.some((a) => a.at > t - lateMs && a.at <= t && a.set.has(backend.endpoint));
-        if (!back) late += 1;
+      // Late is judged at NGINX's dispatch: on a loaded machine the backend process may stamp an
+      // arrival tens of ms after NGINX sent it, which says nothing about routing.
+      const sentAt = record.sent[i];
+      const d = sentAt !== undefined && Number.isFinite(sentAt) ? Math.min(sentAt, t) : t;
+      // Late: the store no longer wants the backend at dispatch, and the apply that removed it
+      // ended more than lateMs before. (A request to a backend the store wants is never late, even
+      // if it precedes the moment the controller read NGINX's answer.)
+      if (!setAt(desired, d).set.has(backend.endpoint)) {
+        const removal = lastRemoval(desired, backend.endpoint, d);
+        const removedLive =
+          removal === undefined
+            ? undefined
+            : applied.find((a) => a.at >= removal && !a.set.has(backend.endpoint));
+        const since = removal === undefined ? Number.POSITIVE_INFINITY : d - (removedLive?.at ?? d);
+        if (since > lateMs) {
+          late += 1;
+          lateBy.push(since);
+        }
       }
-    }
+    });
   }
   const changeToFirstMs: number[] = [];
   let neverServed = 0;
+  const appliedToFirstMs: number[] = [];
   for (let k = 1; k < desired.length; k += 1) {
     const entry = desired[k];
     const previous = desired[k - 1];
@@ -197,20 +237,28 @@ export async function runChurn(
       // Until the store removes it again; a backend that got nothing in that time never served.
       const until = desired.slice(k + 1).find((d) => !d.set.has(endpoint))?.at ?? Number.POSITIVE_INFINITY;
       const backend = backends.find((b) => b.endpoint === endpoint);
-      const first = backend?.arrivals.find((t) => t >= entry.at);
-      if (first !== undefined && first < until) changeToFirstMs.push(first - entry.at);
-      else neverServed += 1;
+      const first = arrivalsOf.get(backend?.endpoint ?? '')?.arrivals.find((t) => t >= entry.at);
+      if (first !== undefined && first < until) {
+        changeToFirstMs.push(first - entry.at);
+        // The apply that first put it live; a request may land before the controller has read
+        // NGINX's answer, hence the floor at 0.
+        const live = applied.find((a) => a.at >= entry.at && a.set.has(endpoint));
+        if (live !== undefined) appliedToFirstMs.push(Math.max(0, first - live.at));
+      } else neverServed += 1;
     }
   }
   lag.sort((a, b) => a - b);
   changeToFirstMs.sort((a, b) => a - b);
+  appliedToFirstMs.sort((a, b) => a - b);
   return {
     wrk: result,
     changes,
     arrivals,
     stale: { count: lag.length, fraction: arrivals === 0 ? 0 : lag.length / arrivals, lagMs: lag },
     late,
+    lateByMs: lateBy.sort((a, b) => a - b),
     changeToFirstMs,
+    appliedToFirstMs,
     neverServed,
     reloads: stack.reloads() - reloadsBefore,
     maxWorkers,

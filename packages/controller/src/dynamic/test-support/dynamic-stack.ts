@@ -2,12 +2,11 @@
  * The whole apply path on loopback for the dynamic-mode integration tests and the benchmark: a
  * store (a BehaviorSubject of upstreams), the real reconciler, the dynamic (or reload) applier, a
  * supervised NGINX (nginx-runner) with Debian's NDK + Lua + stream modules, and node backends on
- * 127.0.0.x that record when each request arrived. Every clock here is `performance.now()` of this
- * process, so arrival times and push completion times compare directly.
+ * 127.0.0.x (see backend-fleet.ts) that record when each request arrived. Every time here is
+ * `wallClock()`, so arrival times (another process) and apply/push times compare directly.
  */
 
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import { DynamicControlClient } from '../control-client.js';
 import { createDynamicApplier, type DynamicApplier, type DynamicPushInfo } from '../dynamic-applier.js';
 import { renderDynamicConfig, type StreamServices } from '../dynamic-render.js';
 import { dynamicLuaDir } from '../lua-path.js';
+import { wallClock } from './backend-fleet.js';
 
 const MODULES = '/usr/lib/nginx/modules';
 
@@ -36,46 +36,6 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
-}
-
-export interface RecordingBackend {
-  readonly name: string;
-  /** `ip:port` as pushed to NGINX. */
-  readonly endpoint: string;
-  readonly address: string;
-  readonly port: number;
-  /** `performance.now()` of every request's arrival, in order. */
-  readonly arrivals: number[];
-  close(): Promise<void>;
-}
-
-/** An HTTP backend on `host`:ephemeral that answers its name and records arrival times. */
-export async function startRecordingBackend(name: string, host: string): Promise<RecordingBackend> {
-  const arrivals: number[] = [];
-  const server: Server = createHttpServer((_req, res) => {
-    arrivals.push(performance.now());
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(name) });
-    res.end(name);
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    name,
-    address: host,
-    port: address.port,
-    endpoint: `${host}:${address.port}`,
-    arrivals,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** A TCP server that writes `name\n` to every connection and closes it. */
@@ -147,11 +107,11 @@ export interface Stack {
   readonly client: DynamicControlClient | undefined;
   /** Every confirmed push (dynamic mode). */
   readonly pushes: DynamicPushInfo[];
-  /** `performance.now()` at the end of every successful apply (both modes), with what it applied. */
+  /** `wallClock()` at the end of every successful apply (both modes), with what it applied. */
   readonly applies: AppliedRecord[];
   /** Reloads confirmed by the runner. */
   reloads(): number;
-  /** Puts a new upstream set into the store; returns `performance.now()` of the change. */
+  /** Puts a new upstream set into the store; returns `wallClock()` of the change. */
   set(upstreams: readonly Upstream[]): number;
   /** Master and current worker pids. */
   pids(): Promise<{ master: number; workers: number[] }>;
@@ -161,6 +121,18 @@ export interface Stack {
 }
 
 async function childrenOf(pid: number): Promise<number[]> {
+  // NGINX's master is single-threaded, so its main thread's children file lists all its children
+  // (Linux ≥ 3.5); scanning /proc is the fallback, far costlier when sampled every 25 ms.
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text
+      .split(' ')
+      .filter((item) => item.trim() !== '')
+      .map(Number)
+      .sort((a, b) => a - b);
+  } catch {
+    // not available: scan
+  }
   const out: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -221,6 +193,9 @@ function mainConfig(
     '    keepalive_requests 1000000;',
     '    proxy_http_version 1.1;',
     '    proxy_set_header Connection "";',
+    // When NGINX built the upstream request (right before the balancer picks the peer), so the
+    // churn analysis can judge routing by NGINX's decision rather than by the backend's stamp.
+    '    proxy_set_header X-Ecs-Ingress-Sent $msec;',
     // A variable proxy_pass finds the upstream block by name at request time, so a service added
     // by a later render is routed without editing this file.
     '    location ~ ^/(?<svc>[A-Za-z0-9_.-]+)/ { proxy_pass http://$svc; }',
@@ -292,6 +267,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           runner,
           minReloadIntervalMs: options.minReloadIntervalMs ?? 0,
           onPushed: (info) => pushes.push(info),
+          now: wallClock,
         });
   const inner: ConfigApplier = applier ?? createConfigApplier({ target: runner });
   const recording: ConfigApplier = {
@@ -300,7 +276,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (result.ok) {
         const meta = config.meta as { upstreams: readonly Upstream[] };
         applies.push({
-          at: performance.now(),
+          at: wallClock(),
           hash: config.hash,
           endpoints: endpointsOfUpstreams(meta.upstreams),
         });
@@ -343,7 +319,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     applies,
     reloads: () => reloads,
     set(upstreams) {
-      const at = performance.now();
+      const at = wallClock();
       state$.next(upstreams);
       return at;
     },

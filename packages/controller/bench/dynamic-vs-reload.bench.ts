@@ -1,0 +1,173 @@
+/**
+ * Issue 7: the endpoint-churn experiment in reload mode and in dynamic mode, side by side, in one
+ * run, on the same backends with the same churn.
+ *
+ *   node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts \
+ *     [--duration 18] [--connections 50] [--threads 2] [--interval 200] [--no-append]
+ *
+ * Each mode: a real NGINX (2 workers) supervised by nginx-runner, the real reconciler (debounce
+ * min 5 ms / max 50 ms), 8 node backends on 127.0.0.2–9, one service whose endpoint set changes
+ * every `interval` ms (a sliding window of 2 backends: each change adds one, removes one), and
+ * `wrk` with `connections` keep-alive connections for `duration` seconds.
+ *   - reload: the ancestor's single upstreams file, every change = write, nginx -t, SIGHUP, confirm
+ *     (no reload spacing, so every change is applied, as the ancestor and the issue measured);
+ *   - reload (1 s spacing): the same with the reconciler's default minReloadIntervalMs 1000;
+ *   - dynamic: the Lua balancer; endpoint-only changes are pushed to the control endpoint.
+ * "Stale" = a request that reached a backend the store had already removed; its lag is measured
+ * from that store change. "Change → first request" = from the store change to the first request
+ * the added backend received. RSS = sum of VmRSS of the master and all its children (sampled
+ * every 25 ms; max over the run).
+ */
+import { appendFile, readFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startBackendFleet } from '../src/dynamic/test-support/backend-fleet.js';
+import { type ChurnResult, quantile, runChurn } from '../src/dynamic/test-support/churn.js';
+import { type StackOptions, startStack, upstreamOf } from '../src/dynamic/test-support/dynamic-stack.js';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '18' },
+    connections: { type: 'string', default: '50' },
+    threads: { type: 'string', default: '2' },
+    interval: { type: 'string', default: '200' },
+    'no-append': { type: 'boolean', default: false },
+  },
+});
+const durationS = Number(values.duration);
+const connections = Number(values.connections);
+const threads = Number(values.threads);
+const intervalMs = Number(values.interval);
+
+interface Mode {
+  readonly label: string;
+  readonly options: Pick<StackOptions, 'mode' | 'minReloadIntervalMs'>;
+}
+const MODES: Mode[] = [
+  { label: 'reload', options: { mode: 'reload', minReloadIntervalMs: 0 } },
+  { label: 'reload (1 s spacing)', options: { mode: 'reload', minReloadIntervalMs: 1000 } },
+  { label: 'dynamic', options: { mode: 'dynamic', minReloadIntervalMs: 1000 } },
+];
+
+const fleet = await startBackendFleet(
+  Array.from({ length: 8 }, (_, i) => ({ name: `b${i}`, host: `127.0.0.${i + 2}` })),
+);
+const backends = fleet.backends;
+
+const results: { label: string; result: ChurnResult }[] = [];
+try {
+  for (const mode of MODES) {
+    const stack = await startStack({
+      ...mode.options,
+      initial: [upstreamOf('web', [backends[0]?.endpoint ?? '', backends[1]?.endpoint ?? ''])],
+      workers: 2,
+      debounce: { minMs: 5, maxMs: 50 },
+    });
+    try {
+      process.stderr.write(`running ${mode.label} for ${durationS} s…\n`);
+      const result = await runChurn(stack, fleet, {
+        service: 'web',
+        intervalMs,
+        durationS,
+        threads,
+        connections,
+      });
+      results.push({ label: mode.label, result });
+    } finally {
+      await stack.stop();
+    }
+  }
+} finally {
+  await fleet.close();
+}
+
+const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(1) : 'n/a');
+const rows: [string, (r: ChurnResult) => string][] = [
+  ['requests (wrk)', (r) => String(r.wrk.requests)],
+  ['requests/s', (r) => r.wrk.requestsPerSecond.toFixed(0)],
+  [
+    'socket errors (connect/read/write/timeout)',
+    (r) => {
+      const e = r.wrk.socketErrors;
+      return `${e.connect + e.read + e.write + e.timeout} (${e.connect}/${e.read}/${e.write}/${e.timeout})`;
+    },
+  ],
+  ['non-2xx responses', (r) => String(r.wrk.non2xx)],
+  ['endpoint changes', (r) => String(r.changes)],
+  ['reloads', (r) => String(r.reloads)],
+  ['served by a stale endpoint set', (r) => `${(r.stale.fraction * 100).toFixed(2)} %`],
+  [
+    'stale lag p50 / p99 / max (ms)',
+    (r) =>
+      r.stale.count === 0
+        ? '–'
+        : `${ms(quantile(r.stale.lagMs, 0.5))} / ${ms(quantile(r.stale.lagMs, 0.99))} / ${ms(r.stale.lagMs.at(-1) ?? Number.NaN)}`,
+  ],
+  [
+    'change → first request on new backend p50 / p99 (ms)',
+    (r) => `${ms(quantile(r.changeToFirstMs, 0.5))} / ${ms(quantile(r.changeToFirstMs, 0.99))}`,
+  ],
+  [
+    'apply done → first request on new backend p50 / p99 (ms)',
+    (r) => `${ms(quantile(r.appliedToFirstMs, 0.5))} / ${ms(quantile(r.appliedToFirstMs, 0.99))}`,
+  ],
+  ['added backends never served before removal', (r) => String(r.neverServed)],
+  [
+    'worker processes max (old generations max)',
+    (r) =>
+      `${r.maxWorkers} (${Math.max(0, Math.ceil(r.maxWorkers / Math.max(1, r.workersPerGeneration)) - 1)})`,
+  ],
+  [
+    'NGINX RSS max / end (MiB)',
+    (r) => `${(r.rssKb.max / 1024).toFixed(1)} / ${(r.rssKb.end / 1024).toFixed(1)}`,
+  ],
+];
+
+const header = `| | ${results.map((r) => r.label).join(' | ')} |`;
+const rule = `|---|${results.map(() => '---:').join('|')}|`;
+const body = rows.map(([name, cell]) => `| ${name} | ${results.map((r) => cell(r.result)).join(' | ')} |`);
+const table = [header, rule, ...body].join('\n');
+console.log(table);
+
+const dynamic = results.find((r) => r.label === 'dynamic')?.result;
+const verdict =
+  dynamic === undefined
+    ? ''
+    : [
+        `Targets for dynamic: 0 errors → ${dynamic.wrk.non2xx + Object.values(dynamic.wrk.socketErrors).reduce((a, b) => a + b, 0)}; ` +
+          `p99 change-to-serving ≤ 10 ms → ${ms(quantile(dynamic.appliedToFirstMs, 0.99))} ms from push done ` +
+          `(${ms(quantile(dynamic.changeToFirstMs, 0.99))} ms from the store change, debounce included); ` +
+          `0 reloads for endpoint-only changes → ${dynamic.reloads}.`,
+      ].join('');
+console.log(verdict);
+
+if (!values['no-append']) {
+  const path = fileURLToPath(new URL('../../../BENCHMARKS.md', import.meta.url));
+  const existing = await readFile(path, 'utf8').catch(() => '');
+  const command = `node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts --duration ${durationS} --connections ${connections} --threads ${threads} --interval ${intervalMs}`;
+  const section = [
+    existing === '' ? '# Benchmarks\n' : '',
+    `## Endpoint churn: reload vs dynamic upstream mode (issue 7) — ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    '```',
+    command,
+    '```',
+    '',
+    `NGINX ${'1.22 (Debian)'}, 2 workers, lua-nginx-module from Debian; 8 node backends on 127.0.0.2–9 in the`,
+    `benchmark process; one service whose endpoint set changes every ${intervalMs} ms (2 of 8 backends, one added`,
+    `and one removed per change); wrk -t${threads} -c${connections} -d${durationS}s keep-alive; reconciler debounce`,
+    'min 5 ms / max 50 ms; wrk and the backends run niced (nice 10) in their own processes. Stale = reached',
+    'a backend the store had already removed (lag from that change). Machine: `nproc` = ' +
+      String(availableParallelism()) +
+      ', shared with',
+    `other workloads (load average at start: ${loadavg()[0]?.toFixed(1)}).`,
+    '',
+    table,
+    '',
+    verdict,
+    '',
+  ].join('\n');
+  await appendFile(path, `${existing === '' || existing.endsWith('\n') ? '' : '\n'}${section}`);
+  console.log(`appended to ${path}`);
+}

@@ -1,0 +1,143 @@
+/**
+ * HTTP backends for the churn experiment, in a CHILD process: under load they would otherwise share
+ * the event loop with the reconciler and the pushes they are meant to measure, and a busy loop
+ * delays those timers (measured: tens of ms on a 2-core machine). Arrival times are taken with
+ * `wallClock()` (timeOrigin + performance.now(), sub-millisecond and comparable across processes on
+ * one machine). The child exits when the parent disconnects, so it cannot outlive a crashed test.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/** Milliseconds since the epoch with performance.now()'s resolution; same base in every process. */
+export function wallClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export interface FleetBackend {
+  readonly name: string;
+  readonly endpoint: string;
+}
+
+export interface BackendFleet {
+  readonly backends: readonly FleetBackend[];
+  /** Forgets every recorded arrival. */
+  reset(): Promise<void>;
+  /**
+   * Per endpoint, in arrival order: arrival times and NGINX's dispatch times (its `$msec` in the
+   * `X-Ecs-Ingress-Sent` request header, ms resolution, NaN when absent), both on `wallClock()`.
+   */
+  collect(): Promise<Map<string, { arrivals: number[]; sent: number[] }>>;
+  close(): Promise<void>;
+}
+
+// CommonJS, run with `node -e`: listens on each host:0, answers its name, records arrivals.
+const CHILD = `
+const http = require('node:http');
+const clock = () => performance.timeOrigin + performance.now();
+const arrivals = new Map();
+const sentAt = new Map();
+const servers = [];
+process.on('disconnect', () => process.exit(0));
+process.on('message', async (msg) => {
+  if (msg.cmd === 'start') {
+    const ready = [];
+    for (const spec of msg.specs) {
+      const server = http.createServer((req, res) => {
+        list.push(clock());
+        sent.push(Number(req.headers['x-ecs-ingress-sent'] || 0) * 1000);
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(spec.name) });
+        res.end(spec.name);
+      });
+      server.keepAliveTimeout = 60000;
+      await new Promise((resolve, reject) => { server.once('error', reject); server.listen(0, spec.host, resolve); });
+      const endpoint = spec.host + ':' + server.address().port;
+      const list = [];
+      const sent = [];
+      arrivals.set(endpoint, list);
+      sentAt.set(endpoint, sent);
+      servers.push(server);
+      ready.push({ name: spec.name, endpoint });
+    }
+    process.send({ id: msg.id, ready });
+  } else if (msg.cmd === 'reset') {
+    for (const list of arrivals.values()) list.length = 0;
+    for (const list of sentAt.values()) list.length = 0;
+    process.send({ id: msg.id, clock: clock() });
+  } else if (msg.cmd === 'collect') {
+    process.send({ id: msg.id, arrivals: [...arrivals.entries()], sent: [...sentAt.entries()] });
+  }
+});
+`;
+
+interface Reply {
+  id: number;
+  ready?: FleetBackend[];
+  clock?: number;
+  arrivals?: [string, number[]][];
+  sent?: [string, number[]][];
+}
+
+/** Starts one child process serving a backend per spec (`host` must be a loopback address). */
+export async function startBackendFleet(
+  specs: readonly { name: string; host: string }[],
+): Promise<BackendFleet> {
+  // Not niced: a starved backend would stamp arrivals late and fake "late" requests.
+  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 0;
+  const waiting = new Map<number, (reply: Reply) => void>();
+  child.on('message', (reply: Reply) => {
+    waiting.get(reply.id)?.(reply);
+    waiting.delete(reply.id);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ask = (message: Record<string, unknown>) =>
+    new Promise<Reply>((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(
+        () => reject(new Error(`backend fleet: no answer to ${String(message.cmd)}`)),
+        30_000,
+      );
+      waiting.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      child.send({ ...message, id });
+    });
+  const started = await ask({ cmd: 'start', specs });
+  let offsetMs = 0;
+  return {
+    backends: started.ready ?? [],
+    reset: async () => {
+      // Estimates the child's clock offset from one round trip (the reply's clock is read halfway,
+      // give or take the IPC latency), so arrivals are reported on this process's clock.
+      const before = wallClock();
+      const reply = await ask({ cmd: 'reset' });
+      const after = wallClock();
+      offsetMs = (reply.clock ?? (before + after) / 2) - (before + after) / 2;
+    },
+    async collect() {
+      const reply = await ask({ cmd: 'collect' });
+      // NGINX's $msec is gettimeofday(), like Date.now(); wallClock() may sit a little apart.
+      const realtimeOffset = Date.now() - wallClock();
+      const sent = new Map(reply.sent ?? []);
+      return new Map(
+        (reply.arrivals ?? []).map(([endpoint, times]) => [
+          endpoint,
+          {
+            arrivals: times.map((t) => t - offsetMs),
+            sent: (sent.get(endpoint) ?? []).map((t) => (t > 0 ? t - realtimeOffset : Number.NaN)),
+          },
+        ]),
+      );
+    },
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.disconnect();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(killer);
+      }
+    },
+  };
+}
