@@ -154,11 +154,12 @@ if (!values['no-append']) {
     command,
     '```',
     '',
-    `NGINX ${'1.22 (Debian)'}, 2 workers, lua-nginx-module from Debian; 8 node backends on 127.0.0.2–9 in the`,
-    `benchmark process; one service whose endpoint set changes every ${intervalMs} ms (2 of 8 backends, one added`,
+    `NGINX ${'1.22 (Debian)'}, 2 workers, lua-nginx-module from Debian; 8 node backends on 127.0.0.2–9 in a child`,
+    `process; one service whose endpoint set changes every ${intervalMs} ms (2 of 8 backends, one added`,
     `and one removed per change); wrk -t${threads} -c${connections} -d${durationS}s keep-alive; reconciler debounce`,
-    'min 5 ms / max 50 ms; wrk and the backends run niced (nice 10) in their own processes. Stale = reached',
-    'a backend the store had already removed (lag from that change). Machine: `nproc` = ' +
+    'min 5 ms / max 50 ms; wrk runs niced (nice 10). Stale = reached',
+    'a backend the store had already removed (lag from that change). "Apply done" = the push answer (dynamic)
+or the confirmed reload + commit (reload; new workers often serve before that, hence 0). Machine: `nproc` = ' +
       String(availableParallelism()) +
       ', shared with',
     `other workloads (load average at start: ${loadavg()[0]?.toFixed(1)}).`,
