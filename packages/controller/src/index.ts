@@ -81,6 +81,27 @@ export {
   DYNAMIC_CONTROL_PATH,
   DynamicControlClient,
 } from './dynamic/control-client.js';
+export type {
+  DynamicApplier,
+  DynamicApplierOptions,
+  DynamicPushInfo,
+  DynamicRunnerEvents,
+  DynamicUpdateResult,
+} from './dynamic/dynamic-applier.js';
+export { createDynamicApplier } from './dynamic/dynamic-applier.js';
+export type {
+  DynamicRender,
+  DynamicRenderMeta,
+  DynamicRenderOptions,
+  StreamServices,
+} from './dynamic/dynamic-render.js';
+export {
+  dynamicMetaOf,
+  hashEndpoints,
+  parseStreamServices,
+  renderDynamic,
+  renderDynamicConfig,
+} from './dynamic/dynamic-render.js';
 export type { DynamicControlOperation } from './dynamic/errors.js';
 export { DynamicControlError } from './dynamic/errors.js';
 export { dynamicLuaDir } from './dynamic/lua-path.js';
