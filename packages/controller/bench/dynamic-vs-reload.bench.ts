@@ -158,10 +158,8 @@ if (!values['no-append']) {
     `process; one service whose endpoint set changes every ${intervalMs} ms (2 of 8 backends, one added`,
     `and one removed per change); wrk -t${threads} -c${connections} -d${durationS}s keep-alive; reconciler debounce`,
     'min 5 ms / max 50 ms; wrk runs niced (nice 10). Stale = reached',
-    'a backend the store had already removed (lag from that change). "Apply done" = the push answer (dynamic)
-or the confirmed reload + commit (reload; new workers often serve before that, hence 0). Machine: `nproc` = ' +
-      String(availableParallelism()) +
-      ', shared with',
+    'a backend the store had already removed (lag from that change). "Apply done" = the push answer (dynamic)',
+    `or the confirmed reload + commit (reload; new workers often serve before that, hence 0). Machine: nproc = ${availableParallelism()}, shared with`,
     `other workloads (load average at start: ${loadavg()[0]?.toFixed(1)}).`,
     '',
     table,
