@@ -105,6 +105,8 @@ export {
 export type { DynamicControlOperation } from './dynamic/errors.js';
 export { DynamicControlError } from './dynamic/errors.js';
 export { dynamicLuaDir } from './dynamic/lua-path.js';
+export type { DynamicRuntimeParts, RuntimeDynamicOptions, UpstreamMode } from './dynamic/runtime-dynamic.js';
+export { controlUrlFor, createDynamicRuntimeParts } from './dynamic/runtime-dynamic.js';
 export type { ChangeClassification } from './dynamic/split-change.js';
 export { classifyChange, endpointList, endpointSets } from './dynamic/split-change.js';
 export { HttpHandlerError, HttpListenError } from './http/errors.js';

@@ -19,7 +19,7 @@ import { NginxRunner } from '@ecs-ingress/nginx-runner';
 import type { UpstreamDiff } from '@ecs-ingress/renderer';
 import { describeUpstreamDiff, diffUpstreams, renderUpstreams } from '@ecs-ingress/renderer';
 import type { Logger, Upstream } from '@ecs-ingress/types';
-import { silentLogger } from '@ecs-ingress/types';
+import { ConfigError, silentLogger } from '@ecs-ingress/types';
 import {
   firstValueFrom,
   from,
@@ -28,6 +28,11 @@ import {
   Subject,
   type Subscription,
 } from 'rxjs';
+import {
+  createDynamicRuntimeParts,
+  type RuntimeDynamicOptions,
+  type UpstreamMode,
+} from '../dynamic/runtime-dynamic.js';
 import type { Metrics } from '../http/metrics.js';
 import { createConfigApplier } from '../reconciler/apply-config.js';
 import { ConfigTestFailedError } from '../reconciler/errors.js';
@@ -113,6 +118,14 @@ export interface RuntimeOptions<S = ClusterState> {
   readonly onStarted?: (info: RuntimeStartInfo) => void;
   readonly onApplied?: (change: RuntimeAppliedChange) => void;
   readonly onFailed?: (failure: ApplyFailure) => void;
+  /**
+   * `ECS_INGRESS_UPSTREAM_MODE`. Default `reload`. `dynamic` (issue 7) needs `dynamic`: the
+   * upstreams file then holds Lua-balanced blocks, endpoint-only changes are pushed to NGINX's
+   * control endpoint without a reload, `ready` waits for the first full push, and NGINX always
+   * starts from the first render (no last-known-good start in this mode).
+   */
+  readonly upstreamMode?: UpstreamMode;
+  readonly dynamic?: RuntimeDynamicOptions;
 }
 
 export interface Runtime {
@@ -156,8 +169,29 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
   const deriveOptions = options.clusterArn === undefined ? {} : { clusterArn: options.clusterArn };
   const derive =
     options.derive ?? ((state: S) => deriveUpstreams(state as unknown as ClusterState, deriveOptions));
+  if (options.upstreamMode === 'dynamic' && options.dynamic === undefined) {
+    throw new ConfigError('ECS_INGRESS_UPSTREAM_MODE', 'dynamic mode needs the dynamic options');
+  }
+  const dynamicParts =
+    options.upstreamMode === 'dynamic' && options.dynamic !== undefined
+      ? createDynamicRuntimeParts({
+          dynamic: options.dynamic,
+          httpUpstreamsFile: upstreamsPath,
+          target: runner,
+          ...(options.minReloadIntervalMs === undefined
+            ? {}
+            : { minReloadIntervalMs: options.minReloadIntervalMs }),
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        })
+      : undefined;
   const render = (state: S): RenderedConfig => {
     const derived = derive(state);
+    if (dynamicParts !== undefined) {
+      return dynamicParts.render(derived.upstreams, {
+        awaitingHealth: derived.awaitingHealth ?? [],
+        unresolved: derived.unresolved ?? [],
+      });
+    }
     const result = renderUpstreams(derived.upstreams, { logger });
     const meta: RuntimeRenderMeta = {
       upstreams: derived.upstreams,
@@ -181,12 +215,16 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
   const reconciler = createReconciler({
     state$: options.store.state$,
     render,
-    applier: createConfigApplier({ target: runner, logger: options.logger ?? silentLogger }),
+    applier:
+      dynamicParts?.applier ??
+      createConfigApplier({ target: runner, logger: options.logger ?? silentLogger }),
     startWhen: gate,
     ...(options.debounce === undefined ? {} : { debounce: options.debounce }),
-    ...(options.minReloadIntervalMs === undefined
-      ? {}
-      : { minReloadIntervalMs: options.minReloadIntervalMs }),
+    ...(dynamicParts !== undefined
+      ? { minReloadIntervalMs: dynamicParts.reconcilerMinReloadIntervalMs }
+      : options.minReloadIntervalMs === undefined
+        ? {}
+        : { minReloadIntervalMs: options.minReloadIntervalMs }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.reconcilerMetrics === undefined ? {} : { metrics: options.reconcilerMetrics }),
   });
@@ -259,7 +297,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
   }
 
   async function boot(): Promise<void> {
-    const lastGood = await NginxRunner.lastKnownGood(upstreamsPath);
+    const lastGood = dynamicParts !== undefined ? undefined : await NginxRunner.lastKnownGood(upstreamsPath);
     const previous = lastGood === undefined ? undefined : parseRenderedUpstreams(lastGood);
     if (lastGood !== undefined && previous === undefined) {
       logger.warn({ path: upstreamsPath }, 'last known good upstreams file is not ours; ignored');
@@ -296,7 +334,11 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
       throw new ConfigTestFailedError(test.errors, test.output);
     }
     if (stopRequested) return;
+    // Dynamic: the runner's `started` event pushes these endpoints; serve only once they are in.
+    dynamicParts?.applier.setInitial(config);
     await startNginx('first-render', config.hash, metaOf(config)?.upstreams ?? []);
+    // Raced with stop(): a push that never succeeds must not keep stop() waiting on `ready`.
+    if (dynamicParts !== undefined) await Promise.race([dynamicParts.applier.whenReady(), stopped]);
     await runner.commit();
     reconciler.setInitialApplied(config.hash, config.meta);
     gateOpen();
@@ -313,6 +355,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     await ready.catch(() => undefined);
     await reconciler.stop();
     await runner.stop();
+    dynamicParts?.applier.close();
     unlisten();
     for (const subscription of subscriptions) subscription.unsubscribe();
     applied$.complete();

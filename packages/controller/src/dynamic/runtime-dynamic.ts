@@ -1,0 +1,83 @@
+/**
+ * What the runtime (runtime/runtime.ts) needs to run in dynamic upstream mode, in one place so its
+ * hook stays a few lines: the render function, the applier, and the reconciler's reload spacing.
+ */
+import type { Logger, Upstream } from '@ecs-ingress/types';
+import type { ApplyTarget } from '../reconciler/apply-config.js';
+import type { RenderedConfig } from '../reconciler/types.js';
+import { DynamicControlClient } from './control-client.js';
+import { createDynamicApplier, type DynamicApplier, type DynamicRunnerEvents } from './dynamic-applier.js';
+import { renderDynamicConfig, type StreamServices } from './dynamic-render.js';
+import { dynamicLuaDir } from './lua-path.js';
+
+/** `ECS_INGRESS_UPSTREAM_MODE`. */
+export type UpstreamMode = 'reload' | 'dynamic';
+
+export interface RuntimeDynamicOptions {
+  /** The preamble file (the user includes it in `http` before the upstreams file). */
+  readonly preambleFile: string;
+  /** The stream upstreams file (the user includes it in `stream`, if at all). */
+  readonly streamUpstreamsFile: string;
+  /** Control server: `127.x.x.x:<port>`, `[::1]:<port>` or `unix:/path`. */
+  readonly controlListen: string;
+  /** Default: the modules shipped with the controller (`dynamicLuaDir()`). */
+  readonly luaPackagePath?: string;
+  /** `ECS_INGRESS_STREAM_SERVICES`; default `'none'`. */
+  readonly streamServices?: StreamServices;
+  readonly keepalive?: number;
+  /** `createMetrics()` (its `dynamicUpdates` counter). */
+  readonly metrics?: { readonly dynamicUpdates: { inc(labels: { result: string }): void } };
+}
+
+export interface DynamicRuntimeParts {
+  /** Renders a derivation; `extraMeta` is merged into the meta (the runtime's diagnostics). */
+  render(upstreams: readonly Upstream[], extraMeta: Record<string, unknown>): RenderedConfig;
+  readonly applier: DynamicApplier;
+  /** The reconciler must not space applies: the applier spaces reloads, pushes go at once. */
+  readonly reconcilerMinReloadIntervalMs: 0;
+}
+
+/** The `http://…` or `unix:…` URL the control client uses for a preamble `listen` value. */
+export function controlUrlFor(controlListen: string): string {
+  return controlListen.startsWith('unix:') ? controlListen : `http://${controlListen}`;
+}
+
+export function createDynamicRuntimeParts(options: {
+  readonly dynamic: RuntimeDynamicOptions;
+  /** The http upstreams file (the runtime's `upstreamsFile`). */
+  readonly httpUpstreamsFile: string;
+  readonly target: ApplyTarget & DynamicRunnerEvents;
+  readonly minReloadIntervalMs?: number;
+  readonly logger?: Logger;
+}): DynamicRuntimeParts {
+  const { dynamic } = options;
+  const client = new DynamicControlClient({
+    endpoint: controlUrlFor(dynamic.controlListen),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  const applier = createDynamicApplier({
+    target: options.target,
+    client,
+    runner: options.target,
+    minReloadIntervalMs: options.minReloadIntervalMs ?? 1000,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(dynamic.metrics === undefined ? {} : { metrics: dynamic.metrics }),
+  });
+  return {
+    render(upstreams, extraMeta) {
+      const config = renderDynamicConfig(upstreams, {
+        httpUpstreamsFile: options.httpUpstreamsFile,
+        preambleFile: dynamic.preambleFile,
+        streamUpstreamsFile: dynamic.streamUpstreamsFile,
+        controlListen: dynamic.controlListen,
+        luaPackagePath: dynamic.luaPackagePath ?? dynamicLuaDir(),
+        ...(dynamic.streamServices === undefined ? {} : { streamServices: dynamic.streamServices }),
+        ...(dynamic.keepalive === undefined ? {} : { keepalive: dynamic.keepalive }),
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      });
+      return { ...config, meta: { ...extraMeta, ...(config.meta as object) } };
+    },
+    applier,
+    reconcilerMinReloadIntervalMs: 0,
+  };
+}
