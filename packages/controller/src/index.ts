@@ -72,6 +72,11 @@ export type { ReplayToFileOptions, ReplayToFileResult } from './cli/replay/repla
 export { replayToFile, UPSTREAMS_FILE_NAME } from './cli/replay/replay-to-file.js';
 export type { ReplayToNginxOptions } from './cli/replay/replay-to-nginx.js';
 export { replayToNginx } from './cli/replay/replay-to-nginx.js';
+export type { DaemonConfig } from './config/env.js';
+export { ConfigErrors, loadConfig } from './config/env.js';
+export { CONFIG_VARIABLES, formatConfigTable } from './config/variables.js';
+export { startDaemon } from './daemon/daemon.js';
+export { startRecording } from './daemon/recorder.js';
 export type { DemoOptions, DemoSession } from './demo/run-demo.js';
 export { startDemo } from './demo/run-demo.js';
 export type { DynamicControlClientOptions, DynamicEndpointState } from './dynamic/control-client.js';

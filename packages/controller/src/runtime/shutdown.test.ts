@@ -36,7 +36,14 @@ describe('installShutdownHandlers', () => {
     const exits: number[] = [];
     let runs = 0;
     const handle = installShutdownHandlers({
-      steps: [{ name: 'runtime', run: async () => void (runs += 1) }],
+      steps: [
+        {
+          name: 'runtime',
+          run: async () => {
+            runs += 1;
+          },
+        },
+      ],
       signals: ['SIGUSR2'],
       exit: (code) => exits.push(code),
     });
