@@ -915,7 +915,16 @@ async function sourceFiles(dir: string): Promise<string[]> {
   return entries
     .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
     .map((e) => join(e.parentPath, e.name))
-    .filter((p) => !relative(dir, p).split('/').includes('test-support'));
+    // Only what ships (tsconfig.build.json's excludes): test helpers may call anything.
+    .filter((p) => {
+      const parts = relative(dir, p).split('/');
+      const name = parts.at(-1) ?? '';
+      return (
+        !parts.includes('test-support') &&
+        !parts.includes('e2e') &&
+        !['test-support.ts', 'test-helpers.ts', 'e2e-harness.ts'].includes(name)
+      );
+    });
 }
 
 describe('deploy/ecs/iam-task-role-policy.json', () => {
