@@ -139,6 +139,13 @@ export interface Runtime {
    * Resolves without starting anything when `stop()` came first.
    */
   readonly ready: Promise<void>;
+  /**
+   * Resolves once the reconciler takes changes (the start condition fired and NGINX serves), or on
+   * `stop()`. From the last known good file, NGINX serves (`ready`) before the start condition
+   * reaches the reconciler, so a caller that opens the start condition itself and then `flush()`es
+   * must await this first, or the flush finds the gate still closed and applies nothing.
+   */
+  readonly reconciling: Promise<void>;
   /** Applies what is pending now, skipping the debounce; call after `ready`. Never rejects. */
   flush(): Promise<void>;
   /** Cancels pending work, waits for the apply in flight, then stops NGINX gracefully. Idempotent. */
@@ -228,6 +235,9 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.reconcilerMetrics === undefined ? {} : { metrics: options.reconcilerMetrics }),
   });
+
+  // The reconciler subscribed to `gate` above, so this reaction runs after its gate opened.
+  const reconciling = Promise.race([gate, stopped]).then(() => undefined);
 
   let live: readonly Upstream[] = [];
   const applied$ = new Subject<RuntimeAppliedChange>();
@@ -366,6 +376,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     applied$: applied$.asObservable(),
     failures$: reconciler.failures$,
     ready,
+    reconciling,
     flush: () => reconciler.flush(),
     stop() {
       stopping ??= stop();

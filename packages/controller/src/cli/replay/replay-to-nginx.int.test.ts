@@ -185,3 +185,31 @@ describe('replay --nginx', () => {
     expect(startedPids).toEqual([]);
   });
 });
+
+describe('replay --nginx over a previous run', () => {
+  it('starts from the last known good file, then still ends on the final state of the new recording', async () => {
+    const first = io();
+    const options = {
+      nginxConf: join(dir, 'nginx.conf'),
+      upstreamsFile: join(dir, 'upstreams.conf'),
+      speed: 'instant' as const,
+      hold: false,
+    };
+    expect(await replayToNginx(defaultReplayModel, { ...options, file: SAMPLE, ...first.sinks })).toBe(0);
+    expect(await readFile(join(dir, 'upstreams.conf'), 'utf8')).toBe(await readFile(GOLDEN, 'utf8'));
+
+    // The recording's first instant only: 4 upstreams, 8 servers (the golden file has 7).
+    const opening = join(dir, 'opening.jsonl');
+    const lines = (await readFile(SAMPLE, 'utf8')).split('\n').slice(0, 6);
+    await writeFile(opening, `${lines.join('\n')}\n`);
+    const second = io();
+    expect(await replayToNginx(defaultReplayModel, { ...options, file: opening, ...second.sinks })).toBe(0);
+    expect(second.stderr).toEqual([]);
+    expect(second.stdout[0]).toMatch(/nginx started \(pid \d+\) from the last known good file/);
+    expect(second.stdout.at(-2)).toMatch(/; 4 upstreams, 8 servers live in /);
+    const written = await readFile(join(dir, 'upstreams.conf'), 'utf8');
+    // Placeholder `server 127.0.0.1:80 down;` lines are not servers.
+    expect(written.match(/^\s*server [\d.]+:\d+;$/gm)).toHaveLength(8);
+    expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
+  });
+});

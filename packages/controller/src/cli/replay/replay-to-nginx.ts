@@ -98,6 +98,8 @@ export async function replayToNginx<S>(model: ReplayModel<S>, options: ReplayToN
     started = true;
     openGate();
     await runtime.ready;
+    // Started from a last known good file, NGINX serves before the gate reaches the reconciler.
+    await runtime.reconciling;
   };
 
   const counts = emptyCounts();
