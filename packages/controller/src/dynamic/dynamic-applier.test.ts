@@ -101,7 +101,10 @@ describe('createDynamicApplier', () => {
     expect(applier.ready()).toBe(true);
 
     calls.length = 0;
-    expect(await applier.apply(render(up('web', 1, 3), up('api', 2)), CTX)).toMatchObject({ ok: true });
+    expect(await applier.apply(render(up('web', 1, 3), up('api', 2)), CTX)).toMatchObject({
+      ok: true,
+      reloaded: false,
+    });
     expect(calls).toEqual(['push {"web":["10.0.0.1:1","10.0.0.1:3"]}']);
 
     calls.length = 0;
@@ -133,7 +136,8 @@ describe('createDynamicApplier', () => {
     const { applier, results } = make(calls, { outcomes: ['ok', 'refused'] });
     await applier.apply(render(up('web', 1), up('api', 9)), CTX);
     const result = await applier.apply(render(up('web', 2), up('api', 9)), CTX);
-    expect(result).toMatchObject({ ok: false, stage: 'reload', error: { status: 400 } });
+    expect(result).toMatchObject({ ok: false, stage: 'push', error: { status: 400 } });
+    expect(result).not.toHaveProperty('reloaded');
     expect(results).toEqual(['success', 'rejected']);
     calls.length = 0;
     await applier.apply(render(up('web', 2), up('api', 8)), CTX);
@@ -148,6 +152,15 @@ describe('createDynamicApplier', () => {
     const result = await applier.apply(render(up('web', 2)), CTX);
     expect(result).toMatchObject({ ok: false, error: { code: 'ECS_INGRESS_DYNAMIC_PUSH_FAILED' } });
     expect(results).toEqual(['success', 'retried', 'retried', 'failed']);
+  });
+
+  it('reports a push that failed after a reload went live as stage push, reloaded', async () => {
+    const calls: string[] = [];
+    const { applier, results } = make(calls, { outcomes: ['down', 'down', 'down'] });
+    const result = await applier.apply(render(up('web', 1)), CTX);
+    expect(result).toMatchObject({ ok: false, stage: 'push', reloaded: true });
+    expect(calls.slice(0, 4)).toEqual(['write 3', 'test', 'reload', 'commit']);
+    expect(results).toEqual(['retried', 'retried', 'failed']);
   });
 
   it('keeps pushing endpoint changes of live services when a structural apply fails its test', async () => {

@@ -18,6 +18,10 @@
  * (400/413: a bug on our side, the push changed nothing) is logged with its code and not retried.
  * A push that still failed is retried in the background (`repairDelayMs`) so NGINX converges even
  * when no further change arrives. Every push counts in `dynamicUpdates{result}`.
+ *
+ * Results tell the reconciler's metrics what happened (`ecs_ingress_nginx_reloads_total` counts
+ * real reloads only): an endpoint-only apply is `{ ok: true, reloaded: false }`; a push that failed
+ * is stage `push`, with `reloaded: true` when a reload had gone live before it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@ecs-ingress/types';
@@ -251,7 +255,7 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
     counts.reloads += 1;
     live = { structuralHash, names };
     const error = await push(fullSet(), true);
-    if (error !== undefined) return { ok: false as const, stage: 'reload' as const, error };
+    if (error !== undefined) return { ok: false as const, stage: 'push' as const, error, reloaded: true };
     if (started) setReady(true);
     return result;
   }
@@ -279,9 +283,9 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
     const changed = changedSet();
     if (Object.keys(changed).length > 0) {
       const error = await push(changed, false);
-      if (error !== undefined) return { ok: false, stage: 'reload', error };
+      if (error !== undefined) return { ok: false, stage: 'push', error };
     }
-    return { ok: true, durationMs: now() - startedAt };
+    return { ok: true, durationMs: now() - startedAt, reloaded: false };
   }
 
   return {

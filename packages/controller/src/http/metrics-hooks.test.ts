@@ -1,7 +1,12 @@
 import type { Upstream } from '@ecs-ingress/types';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { ApplyOutcome } from '../reconciler/pipeline.js';
+import { createDynamicApplier } from '../dynamic/dynamic-applier.js';
+import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
+import { DynamicControlError } from '../dynamic/errors.js';
+import type { ApplyTarget } from '../reconciler/apply-config.js';
+import { type ApplyOutcome, createReconciler } from '../reconciler/pipeline.js';
 import type { ApplyStage } from '../reconciler/types.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import {
@@ -128,6 +133,107 @@ describe('reconcilerMetrics', () => {
     hooks.onApply(success('h2', { something: 'else' }));
     expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=web': 2 });
     expect(await valuesOf(m.configHash)).toEqual({ 'hash=h2': 1 });
+  });
+});
+
+describe('reconcilerMetrics in dynamic upstream mode', () => {
+  it('counts an endpoint-only apply as no reload, but keeps hash, latency and upstream gauges', async () => {
+    const m = fresh();
+    const hooks = reconcilerMetrics(m, { now: () => 5_000 });
+    hooks.onApply(success('h1', { upstreams: [upstream('web', 1)] }, 300, 1000));
+    hooks.onApply({ ...success('h2', { upstreams: [upstream('web', 3)] }, 2, 40), reloaded: false });
+    expect(await valuesOf(m.reloads)).toEqual({ 'result=success': 1 });
+    expect(await histogram(m.reloadDurationSeconds)).toEqual({ count: 1, sum: 0.3 });
+    expect(await valuesOf(m.reconciles)).toEqual({ 'result=changed': 2 });
+    expect(await valuesOf(m.configHash)).toEqual({ 'hash=h2': 1 });
+    expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=web': 3 });
+    expect(await histogram(m.eventToServingSeconds)).toEqual({ count: 2, sum: 1.04 });
+  });
+
+  it.each<[string, ApplyOutcome, Record<string, number>, number]>([
+    ['a push failure', failure('push'), { 'result=success': 1 }, 1],
+    [
+      'a push failure after a reload went live',
+      { ...failure('push'), reloaded: true },
+      { 'result=success': 2 },
+      1,
+    ],
+    ['a test failure', failure('test'), { 'result=success': 1, 'result=test_failed': 1 }, 0],
+  ])('%s: reloads %j', async (_name, outcome, reloads, lastSuccess) => {
+    const m = fresh();
+    const hooks = reconcilerMetrics(m);
+    hooks.onApply(success('good', { upstreams: [upstream('web', 1)] }));
+    hooks.onApply(outcome);
+    expect(await valuesOf(m.reloads)).toEqual(reloads);
+    expect(await valuesOf(m.reconciles)).toEqual({ 'result=changed': 1, 'result=failed': 1 });
+    expect(await valuesOf(m.lastReloadSuccess)).toEqual({ '': lastSuccess });
+  });
+
+  it('wired like the daemon: reloads count real reloads, pushes count in dynamic_updates', async () => {
+    const m = fresh();
+    const reloads: string[] = [];
+    const target: ApplyTarget = {
+      writeFiles: async () => undefined,
+      test: async () => ({ ok: true, output: '', errors: [] }),
+      reload: async () => {
+        reloads.push('reload');
+        return { durationMs: 1 };
+      },
+      commit: async () => undefined,
+      rollback: async () => undefined,
+    };
+    // The control endpoint: up for the first three pushes, then refusing one.
+    const outcomes = ['ok', 'ok', 'ok', 'refused'];
+    const applier = createDynamicApplier({
+      target,
+      client: {
+        pushEndpoints: async () => {
+          if (outcomes.shift() === 'refused') {
+            throw new DynamicControlError('push', 'unknown service', { status: 400, retryable: false });
+          }
+          return { version: 1 };
+        },
+      },
+      metrics: m,
+      minReloadIntervalMs: 0,
+    });
+    const files = {
+      httpUpstreamsFile: '/n/upstreams.http.conf',
+      preambleFile: '/n/dyn.conf',
+      streamUpstreamsFile: '/n/upstreams.stream.conf',
+      controlListen: '127.0.0.1:10255',
+      luaPackagePath: '/lua',
+    };
+    const web = (...ports: number[]): Upstream => ({
+      name: 'web',
+      servers: ports.map((port) => ({ address: '10.0.0.1', port, taskArn: `t${port}` })),
+    });
+    const state$ = new BehaviorSubject<Upstream[]>([web(1)]);
+    const reconciler = createReconciler<Upstream[]>({
+      state$,
+      render: (upstreams) => renderDynamicConfig(upstreams, files),
+      applier,
+      debounce: { minMs: 0, maxMs: 0 },
+      minReloadIntervalMs: 0,
+      metrics: reconcilerMetrics(m),
+    });
+    try {
+      await reconciler.flush(); // structural: reload + full push
+      state$.next([web(2)]);
+      await reconciler.flush(); // endpoint-only: push
+      state$.next([web(2, 3)]);
+      await reconciler.flush(); // endpoint-only: push
+      state$.next([web(4)]);
+      await reconciler.flush(); // endpoint-only: refused
+    } finally {
+      await reconciler.stop();
+      applier.close();
+    }
+    expect(reloads).toEqual(['reload']);
+    expect(await valuesOf(m.reloads)).toEqual({ 'result=success': 1 });
+    expect(await valuesOf(m.dynamicUpdates)).toEqual({ 'result=success': 3, 'result=rejected': 1 });
+    expect(await valuesOf(m.reconciles)).toEqual({ 'result=changed': 3, 'result=failed': 1 });
+    expect(await valuesOf(m.lastReloadSuccess)).toEqual({ '': 1 });
   });
 });
 

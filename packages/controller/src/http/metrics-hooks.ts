@@ -24,12 +24,18 @@ export interface ReconcilerMetricsOptions {
  * - `renders_total{result}`: changed / unchanged per rendered state, `error` when render threw;
  * - `reconciles_total{result}`: unchanged (a render equal to what is applied), changed (an apply
  *   went live), failed (an apply or a render failed);
- * - on every apply: `nginx_reloads_total{result}` (a failure before the reload, at `write`, counts
- *   as `reload_failed`: the new config did not go live), `nginx_last_reload_success`;
- * - on success: the reload duration (the applier's whole write + test + reload + confirm, as the
- *   metric's help says), its wall-clock timestamp, `config_hash_info` (only the live hash keeps a
- *   series), the event-to-serving latency, and the upstream gauges from `meta.upstreams`;
+ * - on every apply that reloaded or tried to: `nginx_reloads_total{result}` (a failure before the
+ *   reload, at `write`, counts as `reload_failed`: the new config did not go live),
+ *   `nginx_last_reload_success`;
+ * - on success: `config_hash_info` (only the live hash keeps a series), the event-to-serving
+ *   latency, the upstream gauges from `meta.upstreams`, and for a reload its duration (the
+ *   applier's whole write + test + reload + confirm, as the metric's help says) and wall-clock time;
  * - on a test failure: `nginx_config_test_failures_total`.
+ *
+ * Dynamic upstream mode: an apply that put endpoints live without a reload (`reloaded: false`) and
+ * a failed push (stage `push`) are not reloads; the applier counts its pushes in
+ * `dynamic_updates_total{result}` itself. A push that failed after a reload went live
+ * (`reloaded: true`) counts that reload as a success.
  */
 export function reconcilerMetrics(
   metrics: Metrics,
@@ -48,16 +54,24 @@ export function reconcilerMetrics(
     onApply(outcome: ApplyOutcome) {
       if (!outcome.ok) {
         metrics.reconciles.inc({ result: 'failed' });
-        metrics.reloads.inc({ result: reloadResultOf(outcome.stage) });
-        if (outcome.stage === 'test') metrics.configTestFailures.inc();
-        metrics.lastReloadSuccess.set(0);
+        if (outcome.reloaded === true) {
+          metrics.reloads.inc({ result: 'success' });
+          metrics.lastReloadSuccess.set(1);
+          metrics.lastReloadSuccessTimestamp.set(now() / 1000);
+        } else if (outcome.stage !== 'push') {
+          metrics.reloads.inc({ result: reloadResultOf(outcome.stage) });
+          if (outcome.stage === 'test') metrics.configTestFailures.inc();
+          metrics.lastReloadSuccess.set(0);
+        }
         return;
       }
       metrics.reconciles.inc({ result: 'changed' });
-      metrics.reloads.inc({ result: 'success' });
-      metrics.reloadDurationSeconds.observe(outcome.durationMs / 1000);
-      metrics.lastReloadSuccess.set(1);
-      metrics.lastReloadSuccessTimestamp.set(now() / 1000);
+      if (outcome.reloaded !== false) {
+        metrics.reloads.inc({ result: 'success' });
+        metrics.reloadDurationSeconds.observe(outcome.durationMs / 1000);
+        metrics.lastReloadSuccess.set(1);
+        metrics.lastReloadSuccessTimestamp.set(now() / 1000);
+      }
       metrics.eventToServingSeconds.observe(outcome.latencyMs / 1000);
       setConfigHash(metrics, outcome.hash);
       const upstreams = upstreamsOfMeta(outcome.meta);
@@ -66,7 +80,7 @@ export function reconcilerMetrics(
   };
 }
 
-/** `test` → test_failed; write, reload and unexpected failures → reload_failed. */
+/** `test` → test_failed; write, reload and unexpected failures → reload_failed (`push` is no reload). */
 export function reloadResultOf(stage: ApplyStage): Exclude<ReloadResult, 'success'> {
   return stage === 'test' ? 'test_failed' : 'reload_failed';
 }

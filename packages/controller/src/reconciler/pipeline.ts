@@ -45,6 +45,8 @@ export interface AppliedChange {
   readonly durationMs: number;
   /** The reload alone, when the applier measured it. */
   readonly reloadDurationMs?: number;
+  /** `false` when the config went live without an NGINX reload (see `ApplyResult`); absent = reloaded. */
+  readonly reloaded?: boolean;
   /** From the first pending change to `at`: the event-to-serving latency. */
   readonly latencyMs: number;
   /** `RenderedConfig.meta` of what was applied. */
@@ -57,6 +59,8 @@ export interface ApplyFailure {
   readonly at: number;
   readonly stage: ApplyStage;
   readonly error: Error;
+  /** `true` when a reload went live before the failure (see `ApplyResult`). */
+  readonly reloaded?: boolean;
   readonly latencyMs: number;
   readonly meta: unknown;
 }
@@ -288,6 +292,7 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
         at,
         durationMs: result.durationMs,
         ...(result.reloadDurationMs === undefined ? {} : { reloadDurationMs: result.reloadDurationMs }),
+        ...(result.reloaded === undefined ? {} : { reloaded: result.reloaded }),
         latencyMs,
         meta: config.meta,
       };
@@ -305,6 +310,7 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
         at,
         stage: result.stage,
         error: result.error,
+        ...(result.reloaded === undefined ? {} : { reloaded: result.reloaded }),
         latencyMs,
         meta: config.meta,
       };

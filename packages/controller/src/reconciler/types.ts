@@ -21,9 +21,10 @@ export interface RenderedConfig {
 
 /**
  * Where an apply failed. `unexpected`: the applier threw instead of returning a result (a bug),
- * handled like any failure.
+ * handled like any failure. `push`: dynamic upstream mode could not hand the endpoints to NGINX's
+ * control endpoint (no reload failed; NGINX keeps the endpoints it had).
  */
-export type ApplyStage = 'write' | 'test' | 'reload' | 'unexpected';
+export type ApplyStage = 'write' | 'test' | 'reload' | 'push' | 'unexpected';
 
 /** What an applier reports. A failure has left the previous config serving (the applier's duty). */
 export type ApplyResult =
@@ -33,8 +34,22 @@ export type ApplyResult =
       readonly durationMs: number;
       /** The reload alone (SIGHUP to confirmed), when the applier measured it. */
       readonly reloadDurationMs?: number;
+      /**
+       * Whether NGINX was reloaded. Absent means it was (every apply of reload mode); `false` when
+       * the config went live without one (dynamic mode's endpoint-only change).
+       */
+      readonly reloaded?: boolean;
     }
-  | { readonly ok: false; readonly error: Error; readonly stage: ApplyStage };
+  | {
+      readonly ok: false;
+      readonly error: Error;
+      readonly stage: ApplyStage;
+      /**
+       * A reload succeeded before the failure (dynamic mode: reloaded, then the endpoint push
+       * failed). Absent means no reload went live.
+       */
+      readonly reloaded?: boolean;
+    };
 
 export interface ApplyContext {
   /** Time (reconciler clock, ms) of the first state emission whose render differed from the applied one. */
