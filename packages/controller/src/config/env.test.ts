@@ -58,6 +58,13 @@ describe('loadConfig', () => {
       workDir: '/app/nginx',
       nginxBinary: '/usr/sbin/nginx',
       upstreamMode: 'reload',
+      dynamic: {
+        preambleFile: '/app/nginx/ecs-ingress-dynamic.conf',
+        httpUpstreamsFile: '/app/nginx/upstreams.http.conf',
+        streamUpstreamsFile: '/app/nginx/upstreams.stream.conf',
+        controlListen: '127.0.0.1:10255',
+        streamServices: 'none',
+      },
       queue: {
         mode: 'none',
         instanceId: hostname(),
@@ -92,6 +99,11 @@ describe('loadConfig', () => {
       ECS_INGRESS_WORK_DIR: '/var/lib/ei',
       ECS_INGRESS_NGINX_BINARY: '/opt/nginx',
       ECS_INGRESS_UPSTREAM_MODE: 'dynamic',
+      ECS_INGRESS_DYNAMIC_PREAMBLE_FILE: '/etc/x/pre.conf',
+      ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE: '/etc/x/http.conf',
+      ECS_INGRESS_STREAM_UPSTREAMS_FILE: '/etc/x/stream.conf',
+      ECS_INGRESS_STREAM_SERVICES: 'tcp-echo, redis,tcp-echo',
+      ECS_INGRESS_DYNAMIC_CONTROL_LISTEN: 'unix:/run/ecs-ingress/control.sock',
       ECS_INGRESS_QUEUE_MODE: 'shared',
       ECS_INGRESS_QUEUE_URL: 'https://sqs.us-east-2.amazonaws.com/1/q',
       ECS_INGRESS_INSTANCE_ID: 'i-1',
@@ -124,6 +136,13 @@ describe('loadConfig', () => {
       workDir: '/var/lib/ei',
       nginxBinary: '/opt/nginx',
       upstreamMode: 'dynamic',
+      dynamic: {
+        preambleFile: '/etc/x/pre.conf',
+        httpUpstreamsFile: '/etc/x/http.conf',
+        streamUpstreamsFile: '/etc/x/stream.conf',
+        controlListen: 'unix:/run/ecs-ingress/control.sock',
+        streamServices: ['tcp-echo', 'redis'],
+      },
       queue: {
         mode: 'shared',
         url: 'https://sqs.us-east-2.amazonaws.com/1/q',
@@ -178,6 +197,79 @@ describe('loadConfig', () => {
       clusterName: 'default',
       http: { port: 10_254 },
     });
+  });
+
+  it('puts the dynamic-mode files beside ECS_INGRESS_UPSTREAMS_FILE by default', () => {
+    expect(loadConfig({ ...BASE, ECS_INGRESS_UPSTREAMS_FILE: '/srv/ngx/up.conf' }).dynamic).toMatchObject({
+      preambleFile: '/srv/ngx/ecs-ingress-dynamic.conf',
+      httpUpstreamsFile: '/srv/ngx/upstreams.http.conf',
+      streamUpstreamsFile: '/srv/ngx/upstreams.stream.conf',
+    });
+  });
+
+  it.each([
+    ['none', 'none'],
+    ['all', 'all'],
+    ['', 'none'],
+    ['web,api', ['web', 'api']],
+  ])('ECS_INGRESS_STREAM_SERVICES=%j → %j', (value, expected) => {
+    expect(loadConfig({ ...BASE, ECS_INGRESS_STREAM_SERVICES: value }).dynamic.streamServices).toEqual(
+      expected,
+    );
+  });
+
+  it.each(['127.0.0.1:10255', '127.1.2.3:1', '[::1]:8081', 'unix:/tmp/ecs-ingress.sock'])(
+    'ECS_INGRESS_DYNAMIC_CONTROL_LISTEN accepts the loopback address %s',
+    (value) => {
+      expect(loadConfig({ ...BASE, ECS_INGRESS_DYNAMIC_CONTROL_LISTEN: value }).dynamic.controlListen).toBe(
+        value,
+      );
+    },
+  );
+
+  it.each([
+    '0.0.0.0:10255',
+    '10.0.0.5:10255',
+    'localhost:10255',
+    '10255',
+    '[::]:10255',
+    'unix:relative.sock',
+  ])('ECS_INGRESS_DYNAMIC_CONTROL_LISTEN refuses %s (not loopback)', (value) => {
+    const errors = errorsOf({ ...BASE, ECS_INGRESS_DYNAMIC_CONTROL_LISTEN: value });
+    expect(errors.map((e) => e.variable)).toEqual(['ECS_INGRESS_DYNAMIC_CONTROL_LISTEN']);
+    expect(errors[0]?.message).toMatch(/ECS_INGRESS_DYNAMIC_CONTROL_LISTEN.*loopback/);
+  });
+
+  it.each<[string, Record<string, string>, string, RegExp]>([
+    [
+      'a stream service name NGINX cannot take',
+      { ...BASE, ECS_INGRESS_STREAM_SERVICES: 'web,a b' },
+      'ECS_INGRESS_STREAM_SERVICES',
+      /none, all, or a comma-separated list/,
+    ],
+    [
+      'all inside a list',
+      { ...BASE, ECS_INGRESS_STREAM_SERVICES: 'web,all' },
+      'ECS_INGRESS_STREAM_SERVICES',
+      /comma-separated list/,
+    ],
+    [
+      'only commas',
+      { ...BASE, ECS_INGRESS_STREAM_SERVICES: ',,' },
+      'ECS_INGRESS_STREAM_SERVICES',
+      /comma-separated list/,
+    ],
+    [
+      'two dynamic files at one path',
+      { ...BASE, ECS_INGRESS_STREAM_UPSTREAMS_FILE: '/app/nginx/upstreams.http.conf' },
+      'ECS_INGRESS_STREAM_UPSTREAMS_FILE',
+      /must differ from ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE/,
+    ],
+  ])('dynamic mode: %s is refused, naming the variable', (_name, env, variable, message) => {
+    const errors = errorsOf(env);
+    expect(errors.map((e) => e.variable)).toEqual([variable]);
+    expect(errors[0]?.message).toMatch(message);
+    expect(errors[0]?.message).toContain(variable);
   });
 
   it.each<[string, Record<string, string>, string, RegExp]>([

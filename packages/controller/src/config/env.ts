@@ -5,9 +5,11 @@
  * restart.
  */
 import { hostname } from 'node:os';
-import { isAbsolute, normalize, resolve } from 'node:path';
+import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import { checkControlListen, isSafeUpstreamName } from '@ecs-ingress/renderer';
 import { ConfigError, EcsIngressError } from '@ecs-ingress/types';
 import { DEFAULT_PREFIX } from '../aws/provisioning/names.js';
+import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-render.js';
 import { isLogLevel, type LogLevel } from '../log/logger.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 
@@ -40,6 +42,11 @@ export interface DaemonConfig {
   readonly workDir: string;
   readonly nginxBinary: string;
   readonly upstreamMode: UpstreamMode;
+  /**
+   * Dynamic upstream mode's files and control server (read in both modes, used in `dynamic` only).
+   * The files default to the directory of `upstreamsFile`; all paths are absolute.
+   */
+  readonly dynamic: DynamicModeConfig;
   readonly queue: {
     readonly mode: QueueMode;
     /** Set in `shared` mode. */
@@ -60,6 +67,29 @@ export interface DaemonConfig {
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
 }
+
+export interface DynamicModeConfig {
+  /** ECS_INGRESS_DYNAMIC_PREAMBLE_FILE: Lua path, shared dict, control server (include in `http` first). */
+  readonly preambleFile: string;
+  /** ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE: the Lua-balanced `upstream` blocks (include in `http`). */
+  readonly httpUpstreamsFile: string;
+  /** ECS_INGRESS_STREAM_UPSTREAMS_FILE: plain `upstream` blocks for `stream` (reload-based). */
+  readonly streamUpstreamsFile: string;
+  /** ECS_INGRESS_DYNAMIC_CONTROL_LISTEN: `127.x.x.x:<port>`, `[::1]:<port>` or `unix:/path`. */
+  readonly controlListen: string;
+  /** ECS_INGRESS_STREAM_SERVICES. */
+  readonly streamServices: StreamServices;
+}
+
+/** Default file names of dynamic mode, in the directory of ECS_INGRESS_UPSTREAMS_FILE. */
+export const DYNAMIC_FILE_NAMES = {
+  preambleFile: 'ecs-ingress-dynamic.conf',
+  httpUpstreamsFile: 'upstreams.http.conf',
+  streamUpstreamsFile: 'upstreams.stream.conf',
+} as const;
+
+/** Default control server of dynamic mode: loopback, next to the HTTP endpoints' 10254. */
+export const DEFAULT_DYNAMIC_CONTROL_LISTEN = '127.0.0.1:10255';
 
 /** Every invalid variable at once; `errors` name one variable each. */
 export class ConfigErrors extends EcsIngressError {
@@ -155,6 +185,62 @@ class Reader {
   path(name: string, fallback: string): string {
     return resolve(this.string(name, fallback));
   }
+}
+
+/** The dynamic-mode variables (validated in both modes, so a typo shows before switching). */
+function readDynamic(r: Reader, upstreamsFile: string): DynamicModeConfig {
+  const dir = dirname(upstreamsFile);
+  const files = {
+    preambleFile: r.path('ECS_INGRESS_DYNAMIC_PREAMBLE_FILE', join(dir, DYNAMIC_FILE_NAMES.preambleFile)),
+    httpUpstreamsFile: r.path(
+      'ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE',
+      join(dir, DYNAMIC_FILE_NAMES.httpUpstreamsFile),
+    ),
+    streamUpstreamsFile: r.path(
+      'ECS_INGRESS_STREAM_UPSTREAMS_FILE',
+      join(dir, DYNAMIC_FILE_NAMES.streamUpstreamsFile),
+    ),
+  };
+  // One file holding two of them would be overwritten by the other on every apply.
+  const variables = {
+    preambleFile: 'ECS_INGRESS_DYNAMIC_PREAMBLE_FILE',
+    httpUpstreamsFile: 'ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE',
+    streamUpstreamsFile: 'ECS_INGRESS_STREAM_UPSTREAMS_FILE',
+  } as const;
+  const seen = new Map<string, string>();
+  for (const [key, path] of Object.entries(files) as [keyof typeof files, string][]) {
+    const other = seen.get(path);
+    if (other !== undefined) r.fail(variables[key], `must differ from ${other}, both are ${path}`);
+    else seen.set(path, variables[key]);
+  }
+
+  let controlListen = r.string('ECS_INGRESS_DYNAMIC_CONTROL_LISTEN', DEFAULT_DYNAMIC_CONTROL_LISTEN);
+  try {
+    // The control endpoint rewrites routing: never on an address another host can reach.
+    checkControlListen(controlListen);
+  } catch {
+    r.fail(
+      'ECS_INGRESS_DYNAMIC_CONTROL_LISTEN',
+      `must be a loopback address (127.x.x.x:<port>, [::1]:<port>) or unix:/<path>, got ${JSON.stringify(controlListen)}`,
+    );
+    controlListen = DEFAULT_DYNAMIC_CONTROL_LISTEN;
+  }
+
+  const streamRaw = r.raw('ECS_INGRESS_STREAM_SERVICES');
+  const streamServices = parseStreamServices(streamRaw);
+  if (Array.isArray(streamServices)) {
+    const bad = streamServices.filter(
+      (name) => name === 'all' || name === 'none' || !isSafeUpstreamName(name),
+    );
+    if (bad.length > 0 || streamServices.length === 0) {
+      r.fail(
+        'ECS_INGRESS_STREAM_SERVICES',
+        `must be none, all, or a comma-separated list of service names, got ${JSON.stringify(streamRaw)}`,
+      );
+      return { ...files, controlListen, streamServices: 'none' };
+    }
+  }
+  return { ...files, controlListen, streamServices };
 }
 
 /**
@@ -264,6 +350,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       );
   }
 
+  const upstreamsFile = r.path('ECS_INGRESS_UPSTREAMS_FILE', '/app/nginx/upstreams.conf');
   const config: DaemonConfig = {
     clusterName,
     region,
@@ -274,10 +361,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       mainFileName,
       checkIntervalMs: r.duration('ECS_INGRESS_BUNDLE_CHECK_INTERVAL', 30_000),
     },
-    upstreamsFile: r.path('ECS_INGRESS_UPSTREAMS_FILE', '/app/nginx/upstreams.conf'),
+    upstreamsFile,
     workDir: r.path('ECS_INGRESS_WORK_DIR', '/app/nginx'),
     nginxBinary: r.string('ECS_INGRESS_NGINX_BINARY', '/usr/sbin/nginx'),
     upstreamMode: r.oneOf<UpstreamMode>('ECS_INGRESS_UPSTREAM_MODE', ['reload', 'dynamic'], 'reload'),
+    dynamic: readDynamic(r, upstreamsFile),
     queue: {
       mode: queueMode,
       ...(queueMode === 'shared' && queueUrl !== undefined ? { url: queueUrl } : {}),

@@ -38,7 +38,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'ECS_INGRESS_UPSTREAMS_FILE',
     default: '/app/nginx/upstreams.conf',
-    description: 'The upstreams file ecs-ingress writes and the config includes in `http` and `stream`.',
+    description:
+      'Reload mode: the upstreams file ecs-ingress writes and the config includes in `http` and `stream`. Dynamic mode does not write it; its three files default to the same directory.',
   },
   {
     name: 'ECS_INGRESS_WORK_DIR',
@@ -50,7 +51,37 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'ECS_INGRESS_UPSTREAM_MODE',
     default: 'reload',
     description:
-      '`reload`: every change reloads NGINX. `dynamic`: endpoint-only changes go to the Lua balancer without reload.',
+      '`reload`: every change reloads NGINX. `dynamic`: endpoint-only changes go to the Lua balancer without reload; needs the NDK and Lua modules (loaded NDK first) and the config to include ECS_INGRESS_DYNAMIC_PREAMBLE_FILE then ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE in `http`, and ECS_INGRESS_STREAM_UPSTREAMS_FILE in `stream` if it uses `stream`.',
+  },
+  {
+    name: 'ECS_INGRESS_DYNAMIC_PREAMBLE_FILE',
+    default: '/app/nginx/ecs-ingress-dynamic.conf',
+    description:
+      'Dynamic mode: Lua search path, shared dictionary, the Lua init and the loopback control server. Include it once in `http`, before the upstreams. Default: `ecs-ingress-dynamic.conf` beside ECS_INGRESS_UPSTREAMS_FILE.',
+  },
+  {
+    name: 'ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE',
+    default: '/app/nginx/upstreams.http.conf',
+    description:
+      'Dynamic mode: one `upstream <service>` per ECS service with a Lua balancer (valid in `http` only). Include it in `http`. Default: `upstreams.http.conf` beside ECS_INGRESS_UPSTREAMS_FILE.',
+  },
+  {
+    name: 'ECS_INGRESS_STREAM_UPSTREAMS_FILE',
+    default: '/app/nginx/upstreams.stream.conf',
+    description:
+      'Dynamic mode: plain `upstream` blocks of the services in ECS_INGRESS_STREAM_SERVICES, for `stream` (reload-based: Debian has no stream Lua module). Include it in `stream`. Default: `upstreams.stream.conf` beside ECS_INGRESS_UPSTREAMS_FILE.',
+  },
+  {
+    name: 'ECS_INGRESS_STREAM_SERVICES',
+    default: 'none',
+    description:
+      'Dynamic mode: the services that get `upstream` blocks in ECS_INGRESS_STREAM_UPSTREAMS_FILE: `none`, `all`, or a comma-separated list (e.g. `tcp-echo,redis`). Every task change of a listed service reloads NGINX, so list only what a `stream` block proxies to.',
+  },
+  {
+    name: 'ECS_INGRESS_DYNAMIC_CONTROL_LISTEN',
+    default: '127.0.0.1:10255',
+    description:
+      'Dynamic mode: where the NGINX control server that receives endpoint sets listens: `127.x.x.x:<port>`, `[::1]:<port>` or `unix:/<path>`; any other address is refused (it rewrites routing).',
   },
   {
     name: 'ECS_INGRESS_QUEUE_MODE',

@@ -7,7 +7,10 @@
  *  3. the source supervisor (first full sync with retries, then resyncs / fallback polling) and the
  *     health checker (tasks awaiting health, derived from the state);
  *  4. upstreams for the bundle test: the last known good file when there is one (NGINX then starts
- *     at once, even while AWS is unreachable), else the render of the first sync's state;
+ *     at once, even while AWS is unreachable), else the render of the first sync's state. In
+ *     `dynamic` upstream mode (issue 7) always the first sync's render, as the three files the
+ *     bundle includes (preamble, http upstreams, stream upstreams): the runtime starts no last good
+ *     config in that mode, since endpoints live in NGINX's shared memory, not in a file;
  *  5. the bundle: `resolveStartupBundle` — none valid and no last known good → fatal, exit ≠ 0;
  *  6. the runtime (NGINX with the real upstreams) through the ApplyGate; readiness once the first
  *     sync is in and a config reflecting it is applied;
@@ -22,7 +25,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NginxRunner } from '@ecs-ingress/nginx-runner';
 import { renderUpstreams } from '@ecs-ingress/renderer';
-import type { Logger } from '@ecs-ingress/types';
+import type { Logger, Upstream } from '@ecs-ingress/types';
 import type { Subscription } from 'rxjs';
 import type { AwsClients } from '../aws/clients.js';
 import { BundleManager } from '../bundle/bundle-manager.js';
@@ -30,6 +33,9 @@ import { createNginxTester } from '../bundle/nginx-tester.js';
 import type { BundleSource } from '../bundle/sources.js';
 import { resolveStartupBundle } from '../bundle/startup.js';
 import type { DaemonConfig } from '../config/env.js';
+import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
+import { dynamicLuaDir } from '../dynamic/lua-path.js';
+import type { RuntimeDynamicOptions } from '../dynamic/runtime-dynamic.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
 import { reconcilerMetrics, recordStoreOutcome } from '../http/metrics-hooks.js';
 import { type HttpServer, startHttpServer } from '../http/server.js';
@@ -94,6 +100,30 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   });
   const derive = (state: ClusterState) => deriveUpstreams(state, { clusterArn: cluster });
 
+  const dynamicMode = config.upstreamMode === 'dynamic';
+  // In dynamic mode the runtime owns the http upstreams file; the others go through `dynamic`.
+  const httpUpstreamsFile = dynamicMode ? config.dynamic.httpUpstreamsFile : config.upstreamsFile;
+  const dynamicOptions: RuntimeDynamicOptions = {
+    preambleFile: config.dynamic.preambleFile,
+    streamUpstreamsFile: config.dynamic.streamUpstreamsFile,
+    controlListen: config.dynamic.controlListen,
+    luaPackagePath: dynamicLuaDir(),
+    streamServices: config.dynamic.streamServices,
+    metrics,
+  };
+  /** The files the bundle's `nginx -t` needs before NGINX starts, rendered from `upstreams`. */
+  const startupFiles = (upstreams: readonly Upstream[]): readonly { path: string; content: string }[] =>
+    dynamicMode
+      ? renderDynamicConfig(upstreams, {
+          httpUpstreamsFile,
+          preambleFile: dynamicOptions.preambleFile,
+          streamUpstreamsFile: dynamicOptions.streamUpstreamsFile,
+          controlListen: dynamicOptions.controlListen,
+          luaPackagePath: dynamicLuaDir(),
+          streamServices: config.dynamic.streamServices,
+        }).files
+      : [{ path: config.upstreamsFile, content: renderUpstreams(upstreams).text }];
+
   const http = await startHttpServer({
     host: config.http.host,
     port: config.http.port,
@@ -103,16 +133,29 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       progress,
       state: () => store.snapshot(),
       cluster,
-      upstreamsFile: config.upstreamsFile,
+      upstreamsFile: httpUpstreamsFile,
     }),
   });
-  logger.info({ url: http.url, cluster, queueMode: config.queue.mode }, 'ecs-ingress starting');
-  if (config.upstreamMode === 'dynamic') {
-    logger.warn(
-      { variable: 'ECS_INGRESS_UPSTREAM_MODE' },
-      'dynamic upstream mode is not wired into `run` yet; every change reloads NGINX',
-    );
-  }
+
+  logger.info(
+    {
+      url: http.url,
+      cluster,
+      queueMode: config.queue.mode,
+      upstreamMode: config.upstreamMode,
+      ...(dynamicMode
+        ? {
+            files: [
+              config.dynamic.preambleFile,
+              config.dynamic.httpUpstreamsFile,
+              config.dynamic.streamUpstreamsFile,
+            ],
+            controlListen: config.dynamic.controlListen,
+          }
+        : { upstreamsFile: config.upstreamsFile }),
+    },
+    'ecs-ingress starting',
+  );
 
   const clients =
     deps.clients ??
@@ -171,7 +214,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   async function start(): Promise<void> {
     await mkdir(config.workDir, { recursive: true });
-    await mkdir(dirname(config.upstreamsFile), { recursive: true });
+    const ownFiles = dynamicMode
+      ? [httpUpstreamsFile, config.dynamic.preambleFile, config.dynamic.streamUpstreamsFile]
+      : [config.upstreamsFile];
+    for (const dir of new Set(ownFiles.map((file) => dirname(file)))) await mkdir(dir, { recursive: true });
     await queue.start();
     if (stopping) return;
     supervisor = new SourceSupervisor({
@@ -192,7 +238,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     });
 
     // Upstreams for the bundle's `nginx -t`: the last known good file, or the first sync's render.
-    const lastGoodText = await NginxRunner.lastKnownGood(config.upstreamsFile);
+    const lastGoodText = dynamicMode ? undefined : await NginxRunner.lastKnownGood(config.upstreamsFile);
     const lastGood = lastGoodText === undefined ? undefined : parseRenderedUpstreams(lastGoodText);
     if (lastGood !== undefined && lastGoodText !== undefined) {
       logger.info(
@@ -204,7 +250,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       progress.phase = 'waiting-for-first-sync';
       await firstSync;
       if (stopping) return;
-      await writeAtomically(config.upstreamsFile, renderUpstreams(derive(store.snapshot()).upstreams).text);
+      for (const file of startupFiles(derive(store.snapshot()).upstreams)) {
+        await writeAtomically(file.path, file.content);
+      }
     }
     if (stopping) return;
 
@@ -212,7 +260,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     const manager = new BundleManager({
       workDir: config.workDir,
       mainFileName: config.bundle.mainFileName,
-      upstreamsFile: config.upstreamsFile,
+      upstreamsFile: httpUpstreamsFile,
       tester: createNginxTester({ prefix: config.workDir, nginxBinary: config.nginxBinary, logger }),
       logger,
       metrics: { bundleApplies: metrics.bundleApplies, configTestFailures: metrics.configTestFailures },
@@ -227,7 +275,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     progress.phase = 'starting-nginx';
     const rt = startRuntime({
       nginx: { configFile: manager.configFile, prefix: config.workDir, binary: config.nginxBinary },
-      upstreamsFile: config.upstreamsFile,
+      upstreamsFile: httpUpstreamsFile,
+      ...(dynamicMode ? { upstreamMode: 'dynamic' as const, dynamic: dynamicOptions } : {}),
       store: { state$: gate.state$ },
       derive,
       debounce: config.debounce,

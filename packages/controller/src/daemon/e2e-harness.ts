@@ -5,6 +5,7 @@
  * directory whose nginx.conf listens on loopback, and backends on 127.0.0.x answering their name.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -155,6 +156,76 @@ stream {
     url: `http://127.0.0.1:${nginxPort}`,
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+export const MODULES_DIR = '/usr/lib/nginx/modules';
+/** What dynamic upstream mode needs on this machine (Debian's NDK + Lua modules, lua-resty-core). */
+export const HAS_LUA_MODULES = [
+  `${MODULES_DIR}/ndk_http_module.so`,
+  `${MODULES_DIR}/ngx_http_lua_module.so`,
+  '/usr/share/lua/5.1/resty/core.lua',
+].every((path) => existsSync(path));
+
+export interface DynamicTestBundle extends TestBundle {
+  /** The daemon's defaults beside `upstreamsFile` (ECS_INGRESS_DYNAMIC_* unset). */
+  readonly preambleFile: string;
+  readonly httpUpstreamsFile: string;
+  readonly streamUpstreamsFile: string;
+  /** TCP port of the stream server proxying to `streamService`. */
+  readonly streamPort: number;
+}
+
+/**
+ * A bundle in the dynamic-mode layout: NDK then Lua loaded, the preamble and the http upstreams
+ * file in `http`, the stream upstreams file in `stream`. `/<service>` is proxied to the upstream of
+ * that name through a variable, so a service that appears later is routed without a bundle change
+ * (NGINX looks a variable `proxy_pass` host up among the `upstream` blocks first); the stream
+ * server proxies to `streamService`, which must be in ECS_INGRESS_STREAM_SERVICES.
+ */
+export async function makeDynamicBundle(streamService: string): Promise<DynamicTestBundle> {
+  const base = await makeBundle([]);
+  const file = (name: string) => join(base.workDir, name);
+  const preambleFile = file('ecs-ingress-dynamic.conf');
+  const httpUpstreamsFile = file('upstreams.http.conf');
+  const streamUpstreamsFile = file('upstreams.stream.conf');
+  const streamPort = await freePort();
+  await writeFile(
+    join(base.bundleDir, 'nginx.conf'),
+    `load_module ${STREAM_MODULE};
+load_module ${MODULES_DIR}/ndk_http_module.so;
+load_module ${MODULES_DIR}/ngx_http_lua_module.so;
+worker_processes 1;
+pid nginx.pid;
+error_log stderr notice;
+worker_shutdown_timeout 2s;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path client_body_temp;
+  proxy_temp_path proxy_temp;
+  fastcgi_temp_path fastcgi_temp;
+  uwsgi_temp_path uwsgi_temp;
+  scgi_temp_path scgi_temp;
+  proxy_connect_timeout 2s;
+  proxy_next_upstream off;
+  include ${preambleFile};
+  include ${httpUpstreamsFile};
+  server {
+    listen 127.0.0.1:${base.nginxPort};
+    location ~ ^/(?<service>[a-z0-9-]+)$ { proxy_pass http://$service; }
+  }
+}
+stream {
+  include ${streamUpstreamsFile};
+  server {
+    listen 127.0.0.1:${streamPort};
+    proxy_connect_timeout 2s;
+    proxy_pass ${streamService};
+  }
+}
+`,
+  );
+  return { ...base, preambleFile, httpUpstreamsFile, streamUpstreamsFile, streamPort };
 }
 
 export interface DaemonProcess {
