@@ -65,11 +65,32 @@ export interface BundleWatchOptions {
 export function watchBundles(options: BundleWatchOptions): Subscription {
   const logger = options.logger.child({ component: 'bundle-watch' });
   return options.source.candidates$
-    .pipe(concatMap((candidate) => from(applyCandidate(candidate, options, logger))))
+    .pipe(concatMap((candidate) => from(applyGuarded(candidate, options, logger))))
     .subscribe({
       error: (err: unknown) =>
         logger.error({ err, code: 'ECS_INGRESS_BUNDLE_WATCH_FAILED' }, 'bundle watch ended'),
     });
+}
+
+/**
+ * One candidate, never rejecting: a rejection would error the `concatMap` and end the watch, so
+ * one disk error (reading `current`, flipping the link, reverting) would stop every later bundle
+ * from being applied for the rest of the process's life.
+ */
+async function applyGuarded(
+  candidate: BundleCandidate,
+  o: BundleWatchOptions,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await applyCandidate(candidate, o, logger);
+  } catch (err) {
+    logger.error(
+      { err, bundleId: candidate.id, code: 'ECS_INGRESS_BUNDLE_APPLY_FAILED' },
+      'applying the config bundle failed; the running config stays, later bundles are still watched',
+    );
+    o.onResult?.({ bundleId: candidate.id, ok: false, error: err as Error });
+  }
 }
 
 async function applyCandidate(
