@@ -323,6 +323,45 @@ describe('SqsSource against fauxqs', () => {
     expect(source.stats().deleteFailures).toBe(0);
   });
 
+  it('a hook that throws neither ends the loop nor escapes as an unhandled rejection', async () => {
+    const q = await newQueue({ VisibilityTimeout: '1' });
+    await send(q.url, [JSON.stringify(taskEvent(7))]);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let receivedThrows = 1;
+      let deletedThrows = 1;
+      const sink = new RecordingSink();
+      const source = startSource({
+        queueUrl: q.url,
+        sink,
+        maxMessages: 1,
+        hooks: {
+          onReceived: () => {
+            if (receivedThrows-- > 0) throw new Error('hook bug on receive');
+          },
+          onDeleted: () => {
+            if (deletedThrows-- > 0) throw new Error('hook bug on delete');
+          },
+        },
+      });
+      // First receive: the hook throws before dispatch, so the message stays and comes back after
+      // the visibility timeout; the second time it is dispatched and deleted (that hook throws too).
+      await vi.waitFor(() => expect(depth(q.name)).toBe(0), waitOpts);
+      await send(q.url, [JSON.stringify(taskEvent(8))]);
+      await vi.waitFor(() => expect(source.stats().messagesDeleted).toBe(2), waitOpts);
+      expect(source.running).toBe(true);
+      expect(sink.taskArns()).toHaveLength(2);
+      await source.stop();
+      // Unhandled rejections are reported on the next turn of the event loop.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('stop() aborts the in-flight long poll and ends the loop', async () => {
     const q = await newQueue();
     const { sqs, calls } = newClient();

@@ -223,7 +223,13 @@ export class SqsSource {
       this.counts.receives += 1;
       this.setHealthy(true);
       if (messages.length === 0) continue;
-      this.handleBatch(messages);
+      try {
+        this.handleBatch(messages);
+      } catch (err) {
+        // A throwing hook or metric must not end the loop (its promise is only awaited by stop(),
+        // so a rejection would surface as an unhandled one). What was not deleted comes back.
+        this.logger.error({ err, messages: messages.length }, 'unexpected error handling an SQS batch');
+      }
     }
   }
 
@@ -247,7 +253,10 @@ export class SqsSource {
       }
     }
     if (done.length === 0) return;
-    const task = this.deleteAll(done).finally(() => this.pendingDeletes.delete(task));
+    // Never rejects: nobody awaits this until stop(), and an unhandled rejection ends the process.
+    const task = this.deleteAll(done)
+      .catch((err: unknown) => this.logger.error({ err }, 'unexpected error deleting SQS messages'))
+      .finally(() => this.pendingDeletes.delete(task));
     this.pendingDeletes.add(task);
   }
 
