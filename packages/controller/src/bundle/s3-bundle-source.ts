@@ -107,6 +107,10 @@ export class S3BundleSource implements BundleSource {
     if (response.ContentLength !== undefined && response.ContentLength > this.maxDownloadBytes) {
       // Leave the body unread: destroying the stream aborts the transfer.
       (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      // Remember its ETag: the next checks are answered 304 until the object changes, so an
+      // oversized bundle is refused once, not re-requested and re-logged every interval.
+      this.etag = response.ETag;
+      this.stats.errors += 1;
       this.metrics?.bundleChecks.inc({ result: 'error' });
       throw new BundleRejectedError(
         'too-large',

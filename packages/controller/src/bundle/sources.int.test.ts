@@ -113,6 +113,21 @@ describe('S3BundleSource against fauxqs with the real S3 client', () => {
     expect(subscription.closed).toBe(true);
   });
 
+  it('an object over the download limit is refused once, then not fetched again until it changes', async () => {
+    await put(await zipOf('big'));
+    const source = new S3BundleSource({ client, bucket, key, maxDownloadBytes: 16 });
+    const refused = await source.check().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(BundleRejectedError);
+    expect((refused as BundleRejectedError).reason).toBe('too-large');
+    expect(await source.check()).toBeUndefined();
+    expect(statuses).toEqual([200, 304]);
+    await put(await zipOf('bigger'));
+    await expect(source.check()).rejects.toBeInstanceOf(BundleRejectedError);
+    expect(statuses).toEqual([200, 304, 200]);
+    expect(source.stats).toMatchObject({ downloads: 0, notModified: 1, errors: 2 });
+    source.stop();
+  });
+
   it('a missing object is an error the caller sees (and the stream survives)', async () => {
     const source = new S3BundleSource({ client, bucket, key: 'nope.zip' });
     await expect(source.check()).rejects.toThrow();
