@@ -1,5 +1,5 @@
 import type { Logger, Upstream } from '@ecs-ingress/types';
-import { ipv4ToNumber, isValidIpv4, isValidPort } from './addresses.js';
+import { ipv4Number, isValidPort } from './addresses.js';
 import { compareCodePoints, isSafeUpstreamName, unsafeNameReason } from './names.js';
 
 /** An upstream or server the renderer left out, and why (for logs, metrics and `/debug/upstreams`). */
@@ -23,9 +23,10 @@ export interface NormalizedUpstreams {
 }
 
 interface ServerKey {
-  readonly ip: number;
+  /** Numeric IPv4 × 65,536 + port: the sort order, and equal exactly when `ip:port` is equal. */
+  readonly key: number;
+  readonly address: string;
   readonly port: number;
-  readonly text: string;
 }
 
 /**
@@ -51,7 +52,7 @@ export function normalizeUpstreams(
     options.logger?.warn({ upstream: name, reason }, 'upstream or server skipped by the renderer');
   };
 
-  const byName = new Map<string, Map<string, ServerKey>>();
+  const byName = new Map<string, ServerKey[]>();
   const unsafeSeen = new Set<string>();
   for (const upstream of upstreams) {
     if (!isSafeUpstreamName(upstream.name)) {
@@ -63,11 +64,12 @@ export function normalizeUpstreams(
     }
     let servers = byName.get(upstream.name);
     if (servers === undefined) {
-      servers = new Map();
+      servers = [];
       byName.set(upstream.name, servers);
     }
     for (const server of upstream.servers) {
-      if (!isValidIpv4(server.address)) {
+      const ip = ipv4Number(server.address);
+      if (ip < 0) {
         skip(
           upstream.name,
           `invalid server address ${JSON.stringify(server.address)} (task ${server.taskArn})`,
@@ -78,9 +80,7 @@ export function normalizeUpstreams(
         skip(upstream.name, `invalid server port ${String(server.port)} (task ${server.taskArn})`);
         continue;
       }
-      const text = `${server.address}:${server.port}`;
-      if (!servers.has(text))
-        servers.set(text, { ip: ipv4ToNumber(server.address), port: server.port, text });
+      servers.push({ key: ip * 65_536 + server.port, address: server.address, port: server.port });
     }
   }
 
@@ -97,10 +97,27 @@ export function normalizeUpstreams(
       continue;
     }
     keptLower.set(lower, name);
-    const servers = [...(byName.get(name)?.values() ?? [])]
-      .sort((a, b) => a.ip - b.ip || a.port - b.port)
-      .map((s) => s.text);
-    result.push({ name, servers });
+    result.push({ name, servers: sortedServerTexts(byName.get(name) ?? []) });
   }
   return { upstreams: result, skipped };
+}
+
+/** `ip:port` texts by numeric IP then port, each once. */
+function sortedServerTexts(servers: ServerKey[]): string[] {
+  // The derivation hands servers over sorted already; check before paying for a sort.
+  for (let i = 1; i < servers.length; i++) {
+    if ((servers[i - 1] as ServerKey).key > (servers[i] as ServerKey).key) {
+      servers.sort((a, b) => a.key - b.key);
+      break;
+    }
+  }
+  const texts: string[] = [];
+  let last = -1;
+  for (let i = 0; i < servers.length; i++) {
+    const server = servers[i] as ServerKey;
+    if (server.key === last) continue;
+    last = server.key;
+    texts.push(`${server.address}:${server.port}`);
+  }
+  return texts;
 }

@@ -9,6 +9,7 @@ import { normalizeUpstreams } from './normalize.js';
  * a closed connection in stream).
  */
 export const DOWN_PLACEHOLDER_SERVER = 'server 127.0.0.1:80 down;';
+const PLACEHOLDER_LINE = `  ${DOWN_PLACEHOLDER_SERVER}\n`;
 
 /**
  * Renders `upstreams.conf`. The text uses only `upstream` and `server <ip>:<port> [down]`, which
@@ -31,19 +32,21 @@ export function renderUpstreams(
   options: { logger?: Logger } = {},
 ): RenderResult {
   const normalized = normalizeUpstreams(upstreams, options);
-  let body = '';
+  // One array joined once: `+=` over 10,000 lines builds a rope that hashing then has to flatten.
+  const parts: string[] = [];
   let serverCount = 0;
   for (const upstream of normalized.upstreams) {
-    if (body !== '') body += '\n';
-    body += `upstream ${upstream.name} {\n`;
+    if (parts.length > 0) parts.push('\n');
+    parts.push('upstream ', upstream.name, ' {\n');
     if (upstream.servers.length === 0) {
-      body += `  ${DOWN_PLACEHOLDER_SERVER}\n`;
+      parts.push(PLACEHOLDER_LINE);
     } else {
-      for (const server of upstream.servers) body += `  server ${server};\n`;
+      for (const server of upstream.servers) parts.push('  server ', server, ';\n');
       serverCount += upstream.servers.length;
     }
-    body += '}\n';
+    parts.push('}\n');
   }
+  const body = parts.join('');
   const { text, hash } = withHashHeader('upstreams', body);
   return {
     text,
