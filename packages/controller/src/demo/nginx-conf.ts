@@ -1,8 +1,13 @@
 /**
- * The demo's nginx.conf: what a user's config looks like with ecs-ingress. The upstreams file is
- * included in `http` AND in `stream` (the ancestor's contract: the file is valid in both), one HTTP
- * server routes `/web/` and `/api/` to the services of the same names, and a stream server proxies
- * raw TCP to `api`. Everything NGINX writes stays inside the prefix; it never reads /etc/nginx.
+ * The demo's nginx.conf: what a user's config looks like with ecs-ingress. One HTTP server routes
+ * `/web/` and `/api/` to the services of the same names, and a stream server proxies raw TCP to
+ * `api`. Everything NGINX writes stays inside the prefix; it never reads /etc/nginx.
+ *
+ * - reload mode: the upstreams file is included in `http` AND in `stream` (the ancestor's
+ *   contract: the file is valid in both);
+ * - dynamic mode: NDK then Lua are loaded, `http` includes the preamble then the Lua-balanced
+ *   upstreams, and `stream` includes the stream upstreams file, which holds `api` only (the demo
+ *   runs with stream services `api`, like ECS_INGRESS_STREAM_SERVICES=api).
  */
 
 export interface DemoNginxConfOptions {
@@ -14,14 +19,33 @@ export interface DemoNginxConfOptions {
   readonly listenHost?: string;
   /** Default /usr/lib/nginx/modules/ngx_stream_module.so (Debian's dynamic module). */
   readonly streamModule?: string;
+  /** Dynamic upstream mode's files; `upstreamsFile` is then the http upstreams file. */
+  readonly dynamic?: {
+    readonly preambleFile: string;
+    readonly streamUpstreamsFile: string;
+    /** Default /usr/lib/nginx/modules. */
+    readonly modulesDir?: string;
+  };
 }
 
 export function demoNginxConf(options: DemoNginxConfOptions): string {
   const host = options.listenHost ?? '127.0.0.1';
   const streamModule = options.streamModule ?? '/usr/lib/nginx/modules/ngx_stream_module.so';
-  return `# ecs-ingress demo: generated; the upstreams file is rewritten by ecs-ingress.
+  const dynamic = options.dynamic;
+  const modules = dynamic?.modulesDir ?? '/usr/lib/nginx/modules';
+  // The NDK must be loaded before the Lua module, which needs it.
+  const luaModules =
+    dynamic === undefined
+      ? ''
+      : `load_module ${modules}/ndk_http_module.so;\nload_module ${modules}/ngx_http_lua_module.so;\n`;
+  const httpIncludes =
+    dynamic === undefined
+      ? `include ${options.upstreamsFile};`
+      : `include ${dynamic.preambleFile};\n  include ${options.upstreamsFile};`;
+  const streamInclude = dynamic?.streamUpstreamsFile ?? options.upstreamsFile;
+  return `# ecs-ingress demo (${dynamic === undefined ? 'reload' : 'dynamic'} upstream mode): generated; the included upstream files are rewritten by ecs-ingress.
 load_module ${streamModule};
-worker_processes 1;
+${luaModules}worker_processes 1;
 pid nginx.pid;
 error_log stderr notice;
 # Old workers of a reload close idle keep-alive connections at once, and are cut off after this
@@ -39,7 +63,7 @@ http {
   scgi_temp_path tmp/scgi;
   proxy_connect_timeout 2s;
 
-  include ${options.upstreamsFile};
+  ${httpIncludes}
 
   server {
     listen ${host}:${options.httpPort};
@@ -51,7 +75,7 @@ http {
 }
 
 stream {
-  include ${options.upstreamsFile};
+  include ${streamInclude};
 
   server {
     listen ${host}:${options.streamPort};

@@ -3,19 +3,25 @@
  * 127.0.0.x stand in for tasks, a generated nginx.conf stands in for the user's bundle, and the
  * bundled scenario is replayed in real time through the same path as `ecs-ingress replay --nginx`:
  * recording reader → store → derivation → renderer → reconciler → NGINX.
+ *
+ * Upstream mode: `dynamic` when NGINX's Lua modules are installed (endpoint changes pushed to the
+ * Lua balancer, no reload), else `reload`; `mode` forces one. The output says which runs and why.
  */
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { checkControlListen } from '@ecs-ingress/renderer';
 import type { ClusterEvent, Logger } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
+import type { RuntimeDynamicOptions, UpstreamMode } from '../dynamic/runtime-dynamic.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { paceRecording, readRecording } from '../sources/replay-source.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
 import { ClusterStore } from '../store/store.js';
 import { type BackendGroup, type DemoBackend, startBackendGroup } from './backends.js';
+import { type DemoModeChoice, decideDemoMode } from './demo-mode.js';
 import { demoNginxConf } from './nginx-conf.js';
 import { readScenarioLines, rewriteScenarioLine, type ScenarioTask, scenarioTasks } from './scenario.js';
 import { DEMO_CLUSTER_ARN } from './scenario-builder.js';
@@ -35,12 +41,21 @@ export interface DemoOptions {
   /** Reconciler timing (tests shorten it). */
   readonly debounce?: { readonly minMs?: number; readonly maxMs?: number };
   readonly minReloadIntervalMs?: number;
+  /** Upstream mode; default `auto`: dynamic when the NGINX Lua modules are installed. */
+  readonly mode?: DemoModeChoice;
+  /** Existence check for the mode decision (tests). Default `fs.existsSync`. */
+  readonly exists?: (path: string) => boolean;
 }
+
+/** The TCP service of the demo's stream server (its `stream` file holds only this one). */
+const DEMO_STREAM_SERVICE = 'api';
 
 export interface DemoSession {
   readonly httpPort: number;
   readonly streamPort: number;
   readonly prefix: string;
+  /** The upstream mode running. */
+  readonly mode: UpstreamMode;
   readonly backends: readonly DemoBackend[];
   readonly runtime: Runtime;
   readonly store: ClusterStore;
@@ -127,10 +142,32 @@ function describeEvent(event: ClusterEvent): string {
 
 const ms = (value: number) => `${Math.round(value)} ms`;
 
+/**
+ * Dynamic mode's files in the prefix; the control server on a unix socket there (no port to
+ * collide with a daemon's 10255), or on a free loopback port when the prefix path does not fit a
+ * socket address (about 100 characters, plain characters only).
+ */
+async function dynamicOptions(prefix: string): Promise<RuntimeDynamicOptions> {
+  let controlListen = `unix:${join(prefix, 'control.sock')}`;
+  try {
+    checkControlListen(controlListen);
+  } catch {
+    controlListen = `127.0.0.1:${await freePort()}`;
+  }
+  return {
+    preambleFile: join(prefix, 'ecs-ingress-dynamic.conf'),
+    streamUpstreamsFile: join(prefix, 'upstreams.stream.conf'),
+    controlListen,
+    streamServices: [DEMO_STREAM_SERVICE],
+  };
+}
+
 /** Starts backends, NGINX and the replay; the scenario plays in the background (`finished`). */
 export async function startDemo(options: DemoOptions): Promise<DemoSession> {
   const out = options.out;
   const logger = options.logger ?? silentLogger;
+  // Before anything starts: a forced, unavailable dynamic mode fails here, with what is missing.
+  const decision = decideDemoMode(options.mode ?? 'auto', options.exists);
   const lines = readScenarioLines(options.scenarioFile);
   const { groups, ips, ports } = await startBackends(scenarioTasks(lines));
   const backends = groups.flatMap((g) => g.backends);
@@ -141,11 +178,32 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
     // NGINX's workers run as `nobody` when we are root: they must traverse the prefix.
     await chmod(prefix, 0o755);
     await mkdir(join(prefix, 'tmp'), { recursive: true });
-    const upstreamsFile = join(prefix, 'upstreams.conf');
     const configFile = join(prefix, 'nginx.conf');
-    await writeFile(configFile, demoNginxConf({ upstreamsFile, httpPort: options.port, streamPort }));
+    const dynamic = decision.mode === 'dynamic' ? await dynamicOptions(prefix) : undefined;
+    const upstreamsFile = join(prefix, dynamic === undefined ? 'upstreams.conf' : 'upstreams.http.conf');
+    await writeFile(
+      configFile,
+      demoNginxConf({
+        upstreamsFile,
+        httpPort: options.port,
+        streamPort,
+        ...(dynamic === undefined
+          ? {}
+          : {
+              dynamic: {
+                preambleFile: dynamic.preambleFile,
+                streamUpstreamsFile: dynamic.streamUpstreamsFile,
+              },
+            }),
+      }),
+    );
 
     out('ecs-ingress demo — an ECS cluster replayed onto loopback');
+    out(
+      decision.mode === 'dynamic'
+        ? `  Upstream mode: dynamic (${decision.reason}): endpoint changes are pushed to NGINX's Lua balancer without a reload; new services and the stream upstream (${DEMO_STREAM_SERVICE}) reload`
+        : `  Upstream mode: reload (${decision.reason}): every change reloads NGINX`,
+    );
     for (const b of backends)
       out(`  backend ${b.service.padEnd(4)} task ${b.shortId} on ${b.host}:${b.port}`);
     out(`  NGINX prefix ${prefix}`);
@@ -166,6 +224,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       derive: (state) => deriveUpstreams(state, { clusterArn: DEMO_CLUSTER_ARN }),
       startWhen: snapshotDone,
       logger,
+      ...(dynamic === undefined ? {} : { upstreamMode: 'dynamic' as const, dynamic }),
       ...(options.debounce === undefined ? {} : { debounce: options.debounce }),
       ...(options.minReloadIntervalMs === undefined
         ? {}
@@ -180,10 +239,17 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
         out('');
       },
       onApplied: (change) => {
-        const reload = change.reloadDurationMs === undefined ? '' : `, reload ${ms(change.reloadDurationMs)}`;
-        out(
-          `         ⟳ NGINX reloaded (apply ${ms(change.durationMs)}${reload}, ${ms(change.latencyMs)} after the change)`,
-        );
+        if (change.reloaded === false) {
+          out(
+            `         ⇢ endpoints pushed to NGINX, no reload (apply ${ms(change.durationMs)}, ${ms(change.latencyMs)} after the change)`,
+          );
+        } else {
+          const reload =
+            change.reloadDurationMs === undefined ? '' : `, reload ${ms(change.reloadDurationMs)}`;
+          out(
+            `         ⟳ NGINX reloaded (apply ${ms(change.durationMs)}${reload}, ${ms(change.latencyMs)} after the change)`,
+          );
+        }
         for (const line of change.lines) out(`             ${line}`);
       },
       onFailed: (failure) => {
@@ -243,7 +309,17 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       })();
       return stopping;
     };
-    return { httpPort: options.port, streamPort, prefix, backends, runtime, store, finished, stop };
+    return {
+      httpPort: options.port,
+      streamPort,
+      prefix,
+      mode: decision.mode,
+      backends,
+      runtime,
+      store,
+      finished,
+      stop,
+    };
   } catch (error) {
     await Promise.all(groups.map((g) => g.close()));
     if (prefix !== undefined) await rm(prefix, { recursive: true, force: true });

@@ -1,11 +1,14 @@
 /**
- * `ecs-ingress demo` end to end: in-process (NGINX serves exactly the scenario's final tasks, over
- * http and the stream proxy), and as a real controller process (`--once` exits 0; SIGTERM
- * mid-scenario quits NGINX gracefully, exits 0 and leaves no process behind).
+ * `ecs-ingress demo` end to end: in-process, in both upstream modes (NGINX serves exactly the
+ * scenario's final tasks, over http and the stream proxy; dynamic mode pushes web's endpoint
+ * changes without a reload), and as a real controller process (`--once` exits 0 and says which
+ * mode ran; SIGTERM mid-scenario quits NGINX gracefully, exits 0 and leaves no process behind).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DYNAMIC_MODE_REQUIREMENTS } from '../demo/demo-mode.js';
 import { type DemoSession, startDemo } from '../demo/run-demo.js';
 import { readScenarioLines, scenarioTasks } from '../demo/scenario.js';
 import { DEMO_FINAL_IPS } from '../demo/scenario-builder.js';
@@ -13,6 +16,9 @@ import { childPids, eventually, freePort, get, hasNginx, pidAlive, tcpExchange }
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAIN = 'packages/controller/src/cli/main.ts';
+const hasLua = DYNAMIC_MODE_REQUIREMENTS.every((r) => existsSync(r.path));
+/** The modes this machine can run: dynamic only with the Lua modules installed. */
+const MODES = hasLua ? (['reload', 'dynamic'] as const) : (['reload'] as const);
 
 function finalShortIds(service: string): string[] {
   const finalIps = new Set(DEMO_FINAL_IPS[service]);
@@ -30,6 +36,20 @@ async function servedIds(port: number, path: string, count: number): Promise<str
     if (status === 200 && id !== undefined) ids.add(id);
   }
   return [...ids].sort();
+}
+
+/** The demo's apply lines (`⟳ NGINX reloaded` / `⇢ endpoints pushed`) and the services each changed. */
+function appliedBlocks(lines: readonly string[]): { kind: 'reload' | 'push'; services: Set<string> }[] {
+  const blocks: { kind: 'reload' | 'push'; services: Set<string> }[] = [];
+  for (const line of lines) {
+    if (line.includes('⟳ NGINX reloaded')) blocks.push({ kind: 'reload', services: new Set() });
+    else if (line.includes('⇢ endpoints pushed')) blocks.push({ kind: 'push', services: new Set() });
+    else {
+      const change = /^ {13}(\S+) [+-] /.exec(line);
+      if (change?.[1] !== undefined) blocks.at(-1)?.services.add(change[1]);
+    }
+  }
+  return blocks;
 }
 
 interface Controller {
@@ -75,35 +95,86 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
     for (const pid of leftovers.splice(0)) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
   });
 
-  it('plays the scenario into NGINX: http and stream reach exactly the final tasks', async () => {
-    const lines: string[] = [];
-    session = await startDemo({
-      port: await freePort(),
-      speed: 40,
-      out: (line) => lines.push(line),
-      debounce: { minMs: 20, maxMs: 200 },
-      minReloadIntervalMs: 50,
-    });
-    await session.finished;
-    expect(lines.join('\n')).toContain('Scenario finished.');
-    expect(lines.filter((l) => l.includes('dropped'))).toHaveLength(3);
-    expect(await servedIds(session.httpPort, '/web/', 9)).toEqual(finalShortIds('web'));
-    expect(await servedIds(session.httpPort, '/api/', 6)).toEqual(finalShortIds('api'));
-    const reply = await tcpExchange(session.streamPort, 'GET / HTTP/1.0\r\n\r\n');
-    expect(reply).toMatch(/^HTTP\/1\.[01] 200/);
-    expect(finalShortIds('api').some((id) => reply.includes(`api task ${id}`))).toBe(true);
+  it.each(MODES)(
+    'plays the scenario into NGINX (%s mode): http and stream reach exactly the final tasks',
+    async (mode) => {
+      const lines: string[] = [];
+      session = await startDemo({
+        port: await freePort(),
+        speed: 40,
+        out: (line) => lines.push(line),
+        debounce: { minMs: 20, maxMs: 200 },
+        minReloadIntervalMs: 50,
+        mode,
+      });
+      await session.finished;
+      expect(session.mode).toBe(mode);
+      expect(lines.join('\n')).toContain('Scenario finished.');
+      expect(lines.filter((l) => l.startsWith(`  Upstream mode: ${mode} `))).toHaveLength(1);
+      const pushes = lines.filter((l) => l.includes('endpoints pushed to NGINX, no reload'));
+      if (mode === 'dynamic') expect(pushes.length).toBeGreaterThan(0);
+      else expect(pushes).toEqual([]);
+      expect(lines.filter((l) => l.includes('dropped'))).toHaveLength(3);
+      expect(await servedIds(session.httpPort, '/web/', 9)).toEqual(finalShortIds('web'));
+      expect(await servedIds(session.httpPort, '/api/', 6)).toEqual(finalShortIds('api'));
+      const reply = await tcpExchange(session.streamPort, 'GET / HTTP/1.0\r\n\r\n');
+      expect(reply).toMatch(/^HTTP\/1\.[01] 200/);
+      expect(finalShortIds('api').some((id) => reply.includes(`api task ${id}`))).toBe(true);
+    },
+  );
+
+  it.runIf(hasLua)(
+    'dynamic mode: only api (the stream service) reloads; web changes are pushed',
+    async () => {
+      const lines: string[] = [];
+      session = await startDemo({
+        port: await freePort(),
+        speed: 40,
+        out: (line) => lines.push(line),
+        debounce: { minMs: 20, maxMs: 200 },
+        minReloadIntervalMs: 50,
+        mode: 'dynamic',
+      });
+      const s = session;
+      await s.runtime.ready;
+      const master = s.runtime.runner.masterPid;
+      await s.finished;
+      expect(s.runtime.runner.masterPid).toBe(master);
+      const applies = appliedBlocks(lines);
+      expect(applies.some((a) => a.kind === 'push' && a.services.has('web'))).toBe(true);
+      // A reload needs a structural reason, and the only one in the scenario is the stream's api.
+      for (const apply of applies.filter((a) => a.kind === 'reload'))
+        expect(apply.services.has('api')).toBe(true);
+      expect(await servedIds(s.httpPort, '/web/', 9)).toEqual(finalShortIds('web'));
+      expect(await servedIds(s.httpPort, '/api/', 6)).toEqual(finalShortIds('api'));
+    },
+  );
+
+  it.runIf(!hasLua)('--mode dynamic without the Lua modules fails before starting anything', async () => {
+    await expect(
+      startDemo({ port: await freePort(), out: () => undefined, mode: 'dynamic' }),
+    ).rejects.toMatchObject({ code: 'ECS_INGRESS_DYNAMIC_MODE_UNAVAILABLE' });
   });
 
-  it('demo --once completes and exits 0, leaving no NGINX behind', async () => {
-    controller = spawnDemo(['--port', String(await freePort()), '--speed', '20', '--once']);
-    const { code, signal } = await controller.exited;
-    const stdout = controller.stdout();
-    expect({ code, signal }).toEqual({ code: 0, signal: null });
-    expect(stdout).toContain('Scenario finished.');
-    const master = nginxPidOf(stdout);
-    expect(master).toBeDefined();
-    expect(pidAlive(master!)).toBe(false);
-  }, 60_000);
+  // Default `auto`: dynamic exactly when the Lua modules are installed.
+  it.each<[string, string[], string]>([
+    ['auto', [], hasLua ? 'dynamic' : 'reload'],
+    ...MODES.map((mode): [string, string[], string] => [mode, ['--mode', mode], mode]),
+  ])(
+    'demo --once (mode %s) completes and exits 0, says which mode ran, leaves no NGINX behind',
+    async (_choice, modeArgs, mode) => {
+      controller = spawnDemo(['--port', String(await freePort()), '--speed', '20', '--once', ...modeArgs]);
+      const { code, signal } = await controller.exited;
+      const stdout = controller.stdout();
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(stdout).toContain('Scenario finished.');
+      expect(stdout).toContain(`Upstream mode: ${mode} (`);
+      const master = nginxPidOf(stdout);
+      expect(master).toBeDefined();
+      expect(pidAlive(master!)).toBe(false);
+    },
+    60_000,
+  );
 
   it('SIGTERM mid-scenario: NGINX quits gracefully, exit code 0, nothing left running', async () => {
     controller = spawnDemo(['--port', String(await freePort())]);
@@ -112,7 +183,7 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
     expect(await eventually(() => nginxPidOf(c.stdout()) !== undefined, 600, 50)).toBe(true);
     const master = nginxPidOf(c.stdout())!;
     // Mid-scenario: the first task events have been applied.
-    expect(await eventually(() => c.stdout().includes('NGINX reloaded'), 400, 50)).toBe(true);
+    expect(await eventually(() => /NGINX reloaded|endpoints pushed/.test(c.stdout()), 400, 50)).toBe(true);
     const workers = childPids(master);
     expect(workers.length).toBeGreaterThan(0);
     leftovers.push(master, ...workers);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import type { DemoModeChoice } from '../../demo/demo-mode.js';
 import { startDemo } from '../../demo/run-demo.js';
 import { createLogger, logLevelFromEnv } from '../../log/logger.js';
 import { installShutdownHandlers } from '../../runtime/shutdown.js';
@@ -17,7 +18,13 @@ function speedOption(value: string): number {
   return speed;
 }
 
+function modeOption(value: string): DemoModeChoice {
+  if (value === 'reload' || value === 'dynamic' || value === 'auto') return value;
+  throw new InvalidArgumentError('must be reload, dynamic or auto');
+}
+
 interface DemoCommandOptions {
+  mode: DemoModeChoice;
   port: number;
   streamPort?: number;
   speed: number;
@@ -31,11 +38,18 @@ export function registerDemo(program: Command): void {
     .description(
       'Self-contained demo on loopback: small backends stand in for ECS tasks, a real NGINX serves them, ' +
         'and a bundled scenario (start, scale-out, rolling deployment, a failed task, a Spot interruption) ' +
-        'is replayed in real time. Prints events, upstream changes and reloads as they happen.',
+        'is replayed in real time. Prints the upstream mode, events, upstream changes and reloads as they happen.',
     )
     .option('--port <port>', 'HTTP port of the demo NGINX on 127.0.0.1', portOption, 8080)
     .option('--stream-port <port>', 'TCP (stream) proxy port on 127.0.0.1 (default: a free one)', portOption)
     .option('--speed <x>', 'replay speed factor (2 = twice as fast)', speedOption, 1)
+    .option(
+      '--mode <mode>',
+      'upstream mode: reload, dynamic (endpoint changes without reload; needs the NGINX Lua modules), ' +
+        'or auto (dynamic when libnginx-mod-http-ndk, libnginx-mod-http-lua and lua-resty-core are installed)',
+      modeOption,
+      'auto',
+    )
     .option('--once', 'exit 0 once the scenario has played (default: keep serving until Ctrl-C)')
     .option('--nginx-binary <path>', 'NGINX binary', '/usr/sbin/nginx')
     .action(async (opts: DemoCommandOptions) => {
@@ -49,6 +63,7 @@ export function registerDemo(program: Command): void {
         out,
         logger,
         nginxBinary: opts.nginxBinary,
+        mode: opts.mode,
         ...(opts.streamPort === undefined ? {} : { streamPort: opts.streamPort }),
       }).catch((error: unknown) => {
         process.stderr.write(`ecs-ingress demo: ${(error as Error).message}\n`);
