@@ -107,11 +107,11 @@ export function parseTaskAt(
   source: TaskObservationSource,
   path: string,
 ): TaskSnapshot {
-  requireRecord(obj, path, 'task');
+  const record = requireRecord(obj, path, 'task');
   // Fast path: the plain checks below accept only what `taskSchema` accepts, and `toSnapshot` reads
   // only the fields they checked, so the result is the same; anything else (including every
   // invalid task) goes through zod, which produces the exact error.
-  if (isPlainTask(obj)) return toSnapshot(obj, observedAt, source, path);
+  if (isPlainTask(record)) return toSnapshot(record, observedAt, source, path);
   return parseTaskWithSchema(obj, observedAt, source, path);
 }
 
