@@ -102,21 +102,43 @@ export function registerReplay(program: Command): void {
     .option('--strict', 'exit 1 on any invalid line (with --out, nothing is written)')
     .addHelpText('after', HELP_AFTER)
     .action(async (file: string, options: ReplayCommandOptions) => {
-      const controller = new AbortController();
-      const onSignal = () => controller.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const stops = abortOnSignals((line) => process.stderr.write(`${line}\n`));
       try {
         process.exitCode = await runReplayCommand(file, options, {
           stdout: (line) => process.stdout.write(`${line}\n`),
           stderr: (line) => process.stderr.write(`${line}\n`),
-          signal: controller.signal,
+          signal: stops.signal,
         });
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stops.dispose();
       }
     });
+}
+
+/**
+ * An AbortSignal that SIGINT/SIGTERM abort. The listeners stay until `dispose()`: a second Ctrl-C
+ * while NGINX is being stopped must not fall back to the default action (kill this process), since
+ * NGINX runs in its own process group and would be left running.
+ */
+export function abortOnSignals(
+  stderr: (line: string) => void,
+  signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'],
+): { readonly signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      stderr(`ecs-ingress replay: ${signal} again; already stopping NGINX`);
+      return;
+    }
+    controller.abort();
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      for (const signal of signals) process.off(signal, onSignal);
+    },
+  };
 }
 
 /** The `replay` command without commander or process globals (tests call this). */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ReplayCommandOptions, runReplayCommand } from '../commands/replay.js';
+import { abortOnSignals, type ReplayCommandOptions, runReplayCommand } from '../commands/replay.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const SAMPLE = join(FIXTURES, 'sample-recording.jsonl');
@@ -180,5 +180,25 @@ describe('the ecs-ingress CLI', () => {
     const result = await node(['replay', SAMPLE, '--nginx', 'nginx.conf', '--speed', '0']);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/--speed must be a positive number/);
+  });
+});
+
+describe('replay signal handling', () => {
+  it('aborts on the first signal and keeps catching later ones until disposed', () => {
+    // A custom signal name keeps the test clear of the runner's own SIGINT/SIGTERM handling.
+    const before = process.listenerCount('SIGUSR2');
+    const lines: string[] = [];
+    const stops = abortOnSignals((line) => lines.push(line), ['SIGUSR2']);
+    try {
+      process.emit('SIGUSR2', 'SIGUSR2');
+      expect(stops.signal.aborted).toBe(true);
+      // Still ours: with no listener left, a second signal would kill the process and orphan NGINX.
+      expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
+      process.emit('SIGUSR2', 'SIGUSR2');
+      expect(lines).toEqual(['ecs-ingress replay: SIGUSR2 again; already stopping NGINX']);
+    } finally {
+      stops.dispose();
+    }
+    expect(process.listenerCount('SIGUSR2')).toBe(before);
   });
 });

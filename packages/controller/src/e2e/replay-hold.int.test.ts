@@ -1,0 +1,116 @@
+/**
+ * `ecs-ingress replay <file> --nginx <conf> --hold` as a real controller process: a signal ends the
+ * hold, NGINX is stopped gracefully, the process exits 0 and no NGINX process is left. A second
+ * signal while stopping must not kill the controller before NGINX is down (NGINX runs in its own
+ * process group, so a controller killed by the default signal action would leave it running); the
+ * kernel may merge two signals sent back to back, so `abortOnSignals` is also unit-tested.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  childPids,
+  eventually,
+  get,
+  hasNginx,
+  makeTestPrefix,
+  pidAlive,
+  type TestPrefix,
+} from './support.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const MAIN = 'packages/controller/src/cli/main.ts';
+const SAMPLE = fileURLToPath(new URL('../../fixtures/sample-recording.jsonl', import.meta.url));
+
+interface Controller {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function spawnReplay(prefix: TestPrefix): Controller {
+  const args = [
+    'replay',
+    SAMPLE,
+    '--nginx',
+    prefix.configFile,
+    '--prefix',
+    prefix.dir,
+    '--instant',
+    '--hold',
+  ];
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+function nginxPidOf(stdout: string): number | undefined {
+  const match = /nginx started \(pid (\d+)\)/.exec(stdout);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+describe.skipIf(!hasNginx)('replay --hold as a process', () => {
+  let prefix: TestPrefix;
+  let controller: Controller | undefined;
+  const leftovers: number[] = [];
+
+  beforeEach(async () => {
+    prefix = await makeTestPrefix();
+  });
+
+  afterEach(async () => {
+    if (controller && controller.child.exitCode === null && controller.child.signalCode === null) {
+      controller.child.kill('SIGKILL');
+      await controller.exited;
+    }
+    controller = undefined;
+    for (const pid of leftovers.splice(0)) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    await prefix.cleanup();
+  });
+
+  it.each([
+    { name: 'SIGINT', signals: ['SIGINT'] as const },
+    { name: 'SIGTERM', signals: ['SIGTERM'] as const },
+    { name: 'SIGINT twice in a row', signals: ['SIGINT', 'SIGINT'] as const },
+  ])(
+    '$name ends the hold: NGINX stopped, exit 0, nothing left running',
+    async ({ signals }) => {
+      controller = spawnReplay(prefix);
+      const c = controller;
+      // Bounded: the instant replay of 59 lines takes well under a second after start-up.
+      expect(await eventually(() => c.stdout().includes('holding:'), 600, 50), c.stdout() + c.stderr()).toBe(
+        true,
+      );
+      const master = nginxPidOf(c.stdout());
+      expect(master).toBeDefined();
+      const workers = childPids(master!);
+      expect(workers.length).toBeGreaterThan(0);
+      leftovers.push(master!, ...workers);
+      // NGINX answers during the hold (whatever the sample's unreachable `web` backends make of it).
+      expect((await get(prefix.httpPort, '/')).status).toBeGreaterThan(0);
+
+      for (const signal of signals) c.child.kill(signal);
+      const { code, signal } = await c.exited;
+      expect({ code, signal }, c.stderr()).toEqual({ code: 0, signal: null });
+      expect(c.stdout().trimEnd().split('\n').at(-1)).toBe('nginx stopped');
+      for (const pid of [master!, ...workers]) expect(pidAlive(pid), `pid ${pid}`).toBe(false);
+      // Graceful: the runner never had to escalate to SIGTERM/SIGKILL.
+      expect(c.stderr()).not.toMatch(/did not quit gracefully|ignored SIGTERM|leftover nginx/);
+    },
+    60_000,
+  );
+});
