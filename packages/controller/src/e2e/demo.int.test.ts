@@ -55,6 +55,7 @@ function appliedBlocks(lines: readonly string[]): { kind: 'reload' | 'push'; ser
 interface Controller {
   child: ChildProcess;
   stdout: () => string;
+  stderr: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -64,14 +65,17 @@ function spawnDemo(args: string[]): Controller {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
   });
-  child.stderr?.resume();
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
-  return { child, stdout: () => out, exited };
+  return { child, stdout: () => out, stderr: () => err, exited };
 }
 
 function nginxPidOf(stdout: string): number | undefined {
@@ -192,5 +196,8 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
     expect({ code, signal }).toEqual({ code: 0, signal: null });
     expect(c.stdout()).not.toContain('Scenario finished.');
     for (const pid of [master, ...workers]) expect(pidAlive(pid), `pid ${pid}`).toBe(false);
+    // Graceful: SIGQUIT sufficed, the runner never escalated to SIGTERM/SIGKILL (logged at warn+).
+    expect(c.stderr()).not.toMatch(/did not quit gracefully|ignored SIGTERM|leftover nginx/);
+    expect(c.stderr()).not.toMatch(/shutdown step failed|did not finish in time/);
   }, 60_000);
 });

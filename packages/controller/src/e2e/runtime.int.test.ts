@@ -33,6 +33,8 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
   let runtime: Runtime | undefined;
   let applied: RuntimeAppliedChange[];
   let failures: ApplyFailure[];
+  /** Confirmed NGINX reloads (the runner's own count, not the reconciler's). */
+  let reloads: number;
   const task = (i: number): TaskRef => ({ id: IDS[i]!, service: 'web', host: HOSTS[i]! });
 
   beforeEach(async () => {
@@ -43,6 +45,7 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
     store.dispatch(serviceDefinition('web', backends.port));
     applied = [];
     failures = [];
+    reloads = 0;
   });
 
   afterEach(async () => {
@@ -61,6 +64,9 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
     });
     runtime.applied$.subscribe((change) => applied.push(change));
     runtime.failures$.subscribe((failure) => failures.push(failure));
+    runtime.runner.onEvent((event) => {
+      if (event.type === 'reloaded') reloads += 1;
+    });
     await runtime.ready;
     return runtime;
   }
@@ -220,6 +226,7 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
     expect(await eventually(() => runtime?.liveUpstreams()[0]?.servers.length === 250, 300, 20)).toBe(true);
     expect(applied.length).toBeGreaterThanOrEqual(1);
     expect(applied.length).toBeLessThanOrEqual(2);
+    expect(reloads).toBe(applied.length);
   });
 
   it('1,000 no-op events (duplicates, PENDING → ACTIVATING) give 0 reloads', async () => {
@@ -228,10 +235,15 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
     store.dispatch(taskChange(task(1), 'PENDING', 1));
     await rt.flush();
     const before = applied.length;
+    const reloadsBefore = reloads;
+    const workersBefore = await rt.runner.workerPids();
     for (let i = 0; i < 500; i += 1) store.dispatch(taskChange(task(0), 'RUNNING', 3));
     for (let i = 0; i < 500; i += 1) store.dispatch(taskChange(task(1), 'ACTIVATING', 2));
     await rt.flush();
     expect(applied.length).toBe(before);
+    expect(reloads).toBe(reloadsBefore);
+    // No SIGHUP went out: the same worker generation serves.
+    expect(await rt.runner.workerPids()).toEqual(workersBefore);
     expect(failures).toEqual([]);
   });
 
@@ -276,13 +288,15 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
     fresh.dispatch(serviceDefinition('web', backends.port));
     fresh.dispatch(taskChange(task(1), 'RUNNING', 3));
     syncDone();
-    await eventually(
+    // The gate opens, and the new state goes live without a flush (the gate skips the debounce).
+    const live = await eventually(
       () =>
         runtime?.liveUpstreams()[0]?.servers.length === 1 &&
         runtime.liveUpstreams()[0]?.servers[0]?.address === HOSTS[1],
       200,
       20,
     );
+    expect(live).toBe(true);
     await runtime.flush();
     expect((await servedBy(prefix.httpPort, 4)).ids).toEqual(new Set(['b']));
   });
