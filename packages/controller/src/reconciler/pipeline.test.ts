@@ -320,6 +320,28 @@ describe('createReconciler: failures', () => {
     expect(h.reconciler.lastApplied()?.hash).toBe('c');
   });
 
+  it('retryFailed applies the failed output again, once; a no-op when nothing failed', async () => {
+    const failOn = new Map<string, ApplyStage>([['b', 'reload']]);
+    const h = setup({ failOn });
+    h.emit('a');
+    await advance(5_000);
+    h.reconciler.retryFailed();
+    await advance(5_000);
+    expect(hashes(h.calls)).toEqual(['a']);
+
+    h.emit('b');
+    await advance(5_000);
+    expect(hashes(h.calls)).toEqual(['a', 'b']);
+    failOn.delete('b');
+    h.reconciler.retryFailed();
+    await advance(5_000);
+    expect(hashes(h.calls)).toEqual(['a', 'b', 'b']);
+    expect(h.reconciler.lastApplied()?.hash).toBe('b');
+    h.reconciler.retryFailed();
+    await advance(5_000);
+    expect(hashes(h.calls)).toEqual(['a', 'b', 'b']);
+  });
+
   it('an output that failed is retried once the output has changed in between', async () => {
     const failOn = new Map<string, ApplyStage>([['b', 'reload']]);
     const h = setup({ failOn });

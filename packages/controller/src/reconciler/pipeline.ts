@@ -115,6 +115,13 @@ export interface Reconciler {
   stop(): Promise<void>;
   /** The config NGINX already runs (started from the last known good file) counts as applied. */
   setInitialApplied(hash: string, meta?: unknown): void;
+  /**
+   * Forgets the output that failed and reconsiders the latest state, so it is applied again (with
+   * the debounce). For a failure that said nothing about the config: NGINX died during the apply
+   * and came back on the restored files, and the same output would otherwise wait for an unrelated
+   * change. A no-op when nothing failed.
+   */
+  retryFailed(): void;
 }
 
 interface Pending {
@@ -153,6 +160,8 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
   let gateOpen = options.startWhen === undefined;
   /** Latest state seen while the gate is closed (boxed: `S` may itself be undefined). */
   let gatedState: { value: S } | undefined;
+  /** Latest state seen with the gate open, for `retryFailed()`. */
+  let latestState: { value: S } | undefined;
   let applied: AppliedChange | undefined;
   let failedHash: string | undefined;
   let pending: Pending | undefined;
@@ -330,7 +339,10 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
     gateOpen = true;
     const latest = gatedState;
     gatedState = undefined;
-    if (latest !== undefined) consider(latest.value, now());
+    if (latest !== undefined) {
+      latestState = latest;
+      consider(latest.value, now());
+    }
     logger.info({ pending: pending !== undefined }, 'reconciler gate open');
     // The first full sync is done: no reason to wait for quiet before serving it.
     if (pending !== undefined) markDue();
@@ -344,6 +356,7 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
           gatedState = { value: state };
           return;
         }
+        latestState = { value: state };
         consider(state, now());
       },
       error: (err: unknown) => {
@@ -388,6 +401,12 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
       if (current !== undefined) await current.done;
       applied$.complete();
       failures$.complete();
+    },
+    retryFailed() {
+      if (stopped || failedHash === undefined) return;
+      logger.info({ hash: failedHash }, 'retrying the output that failed');
+      failedHash = undefined;
+      if (gateOpen && latestState !== undefined) consider(latestState.value, now());
     },
     setInitialApplied(hash, meta) {
       applied = { hash, at: now(), durationMs: 0, latencyMs: 0, meta };

@@ -280,6 +280,9 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     if (event.type === 'restarted') {
       options.metrics?.nginxRestarts.inc();
       logger.warn({ pid: event.pid, restarts: event.restarts }, 'nginx restarted after an unexpected exit');
+      // An apply that failed because NGINX was down rolled back to the last good files, which the
+      // restarted NGINX now serves; without this the current state waits for the next change.
+      reconciler.retryFailed();
     }
     if (event.type === 'started' || event.type === 'restarted' || event.type === 'reloaded') {
       void updateWorkerGauge();
