@@ -52,7 +52,8 @@ export function normalizeUpstreams(
     options.logger?.warn({ upstream: name, reason }, 'upstream or server skipped by the renderer');
   };
 
-  const byName = new Map<string, ServerKey[]>();
+  // Per name, the servers of each upstream given under it (almost always exactly one).
+  const byName = new Map<string, ServerList[]>();
   const unsafeSeen = new Set<string>();
   for (const upstream of upstreams) {
     if (!isSafeUpstreamName(upstream.name)) {
@@ -62,26 +63,11 @@ export function normalizeUpstreams(
       }
       continue;
     }
-    let servers = byName.get(upstream.name);
-    if (servers === undefined) {
-      servers = [];
-      byName.set(upstream.name, servers);
-    }
-    for (const server of upstream.servers) {
-      const ip = ipv4Number(server.address);
-      if (ip < 0) {
-        skip(
-          upstream.name,
-          `invalid server address ${JSON.stringify(server.address)} (task ${server.taskArn})`,
-        );
-        continue;
-      }
-      if (!isValidPort(server.port)) {
-        skip(upstream.name, `invalid server port ${String(server.port)} (task ${server.taskArn})`);
-        continue;
-      }
-      servers.push({ key: ip * 65_536 + server.port, address: server.address, port: server.port });
-    }
+    const servers = serverList(upstream);
+    for (const reason of servers.skips) skip(upstream.name, reason);
+    const lists = byName.get(upstream.name);
+    if (lists === undefined) byName.set(upstream.name, [servers]);
+    else lists.push(servers);
   }
 
   const result: NormalizedUpstream[] = [];
@@ -97,13 +83,60 @@ export function normalizeUpstreams(
       continue;
     }
     keptLower.set(lower, name);
-    result.push({ name, servers: sortedServerTexts(byName.get(name) ?? []) });
+    const lists = byName.get(name) ?? [];
+    const servers =
+      lists.length === 1
+        ? (lists[0] as ServerList).texts
+        : sortedServerTexts(lists.flatMap((list) => list.keys)).texts;
+    result.push({ name, servers });
   }
   return { upstreams: result, skipped };
 }
 
-/** `ip:port` texts by numeric IP then port, each once. */
-function sortedServerTexts(servers: ServerKey[]): string[] {
+/** One upstream's valid servers, sorted and distinct, and why the others were skipped. */
+interface ServerList {
+  /** The `servers` array this was computed from (the cache checks it). */
+  readonly source: Upstream['servers'];
+  readonly length: number;
+  readonly keys: readonly ServerKey[];
+  readonly texts: readonly string[];
+  /** Skip reasons, in server order. */
+  readonly skips: readonly string[];
+}
+
+/**
+ * Per `Upstream` object: the derivation hands back the same object for a service whose servers did
+ * not change, so a render after a few events redoes only the changed services. Upstreams are
+ * immutable values (readonly types); the cache also checks the servers array and its length.
+ */
+const serverLists = new WeakMap<Upstream, ServerList>();
+
+function serverList(upstream: Upstream): ServerList {
+  const source = upstream.servers;
+  const cached = serverLists.get(upstream);
+  if (cached !== undefined && cached.source === source && cached.length === source.length) return cached;
+  const keys: ServerKey[] = [];
+  const skips: string[] = [];
+  for (const server of source) {
+    const ip = ipv4Number(server.address);
+    if (ip < 0) {
+      skips.push(`invalid server address ${JSON.stringify(server.address)} (task ${server.taskArn})`);
+      continue;
+    }
+    if (!isValidPort(server.port)) {
+      skips.push(`invalid server port ${String(server.port)} (task ${server.taskArn})`);
+      continue;
+    }
+    keys.push({ key: ip * 65_536 + server.port, address: server.address, port: server.port });
+  }
+  const sorted = sortedServerTexts(keys);
+  const list: ServerList = { source, length: source.length, ...sorted, skips };
+  serverLists.set(upstream, list);
+  return list;
+}
+
+/** Sorted by numeric IP then port, each `ip:port` once: the keys and their texts. */
+function sortedServerTexts(servers: ServerKey[]): { keys: ServerKey[]; texts: readonly string[] } {
   // The derivation hands servers over sorted already; check before paying for a sort.
   for (let i = 1; i < servers.length; i++) {
     if ((servers[i - 1] as ServerKey).key > (servers[i] as ServerKey).key) {
@@ -111,13 +144,17 @@ function sortedServerTexts(servers: ServerKey[]): string[] {
       break;
     }
   }
+  const keys: ServerKey[] = [];
   const texts: string[] = [];
   let last = -1;
   for (let i = 0; i < servers.length; i++) {
     const server = servers[i] as ServerKey;
     if (server.key === last) continue;
     last = server.key;
+    keys.push(server);
     texts.push(`${server.address}:${server.port}`);
   }
-  return texts;
+  // Shared by later calls through the caches: frozen, so a caller mutating it throws instead of
+  // corrupting the next render (only changed lists are built, so this costs little).
+  return { keys, texts: Object.freeze(texts) };
 }

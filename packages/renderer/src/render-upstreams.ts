@@ -32,21 +32,14 @@ export function renderUpstreams(
   options: { logger?: Logger } = {},
 ): RenderResult {
   const normalized = normalizeUpstreams(upstreams, options);
-  // One array joined once: `+=` over 10,000 lines builds a rope that hashing then has to flatten.
-  const parts: string[] = [];
+  const blocks: string[] = [];
   let serverCount = 0;
   for (const upstream of normalized.upstreams) {
-    if (parts.length > 0) parts.push('\n');
-    parts.push('upstream ', upstream.name, ' {\n');
-    if (upstream.servers.length === 0) {
-      parts.push(PLACEHOLDER_LINE);
-    } else {
-      for (const server of upstream.servers) parts.push('  server ', server, ';\n');
-      serverCount += upstream.servers.length;
-    }
-    parts.push('}\n');
+    blocks.push(renderBlock(upstream.name, upstream.servers));
+    serverCount += upstream.servers.length;
   }
-  const body = parts.join('');
+  // One join: `+=` over 10,000 lines builds a rope that hashing then has to flatten.
+  const body = blocks.join('\n');
   const { text, hash } = withHashHeader('upstreams', body);
   return {
     text,
@@ -55,4 +48,22 @@ export function renderUpstreams(
     serverCount,
     skipped: normalized.skipped,
   };
+}
+
+/**
+ * Blocks by the server list they were rendered from: `normalizeUpstreams` returns the same list
+ * object for an unchanged upstream, so only changed services are re-rendered.
+ */
+const blockCache = new WeakMap<readonly string[], { readonly name: string; readonly block: string }>();
+
+function renderBlock(name: string, servers: readonly string[]): string {
+  const cached = blockCache.get(servers);
+  if (cached !== undefined && cached.name === name) return cached.block;
+  const parts: string[] = ['upstream ', name, ' {\n'];
+  if (servers.length === 0) parts.push(PLACEHOLDER_LINE);
+  else for (const server of servers) parts.push('  server ', server, ';\n');
+  parts.push('}\n');
+  const block = parts.join('');
+  blockCache.set(servers, { name, block });
+  return block;
 }
