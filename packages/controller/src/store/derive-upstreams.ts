@@ -6,7 +6,7 @@ import type {
   Upstream,
 } from '@ecs-ingress/types';
 import { ipv4ToNumber, isValidIpv4 } from './ipv4.js';
-import { mapForEach, mapGet } from './persistent-map.js';
+import { chunkForEach, type MapChunk, mapForEach, mapForEachChunk, mapGet } from './persistent-map.js';
 import { type PortSelection, selectPort } from './select-port.js';
 import { type ClusterState, serviceNameOf, type TaskEntry, type TaskHealth } from './state.js';
 
@@ -93,27 +93,101 @@ export function matchesClusterFilter(clusterArn: string, filter: string | undefi
 
 /**
  * Derives the NGINX upstreams from the state. Pure and O(tasks + services log services). The
- * rules are DESIGN.md "Upstream derivation"; the per-task verdicts are in `admissions`.
+ * rules are DESIGN.md "Upstream derivation"; the per-task verdicts are in `admissions`, which is
+ * built on first access only (the reconciler reads just the upstreams).
+ *
+ * Repeated derivations of successive states are cheap: verdicts are cached per task entry and per
+ * chunk of the task map (see `chunkVerdicts`), and a service whose admitted tasks are the same as
+ * in the previous derivation gets the previous `Upstream` object back, so consumers (the
+ * renderer) can tell unchanged services by reference.
  */
 export function deriveUpstreams(state: ClusterState, options: DeriveOptions = {}): Derivation {
   const filter = options.clusterArn;
-  const servers = new Map<string, Endpoint[]>();
+  const includeStandalone = options.includeStandaloneTasks === true;
+  // Groups are shared scratch objects (one per upstream name): `stamp` says which derivation last
+  // reset `list`. Derivation is synchronous and calls no outside code, so no two interleave.
+  const stamp = ++derivationCount;
+  const touched: Group[] = [];
+  const touch = (group: Group): void => {
+    if (group.stamp === stamp) return;
+    group.stamp = stamp;
+    group.list = [];
+    touched.push(group);
+  };
   for (const [cluster, services] of Object.entries(state.services)) {
     if (!matchesClusterFilter(cluster, filter)) continue;
     mapForEach(services, (name) => {
-      if (!servers.has(name)) servers.set(name, []);
+      touch(groupOf(name));
     });
   }
 
-  const admissions = new Map<string, Admission>();
   const awaitingHealth: string[] = [];
   const unresolved: string[] = [];
   const missingTaskDefinitions = new Set<string>();
   const missingContainerInstances = new Set<string>();
-  // Per-call caches: the persistent map hashes the key on each lookup; many tasks share these.
+  const lookups = cachingLookups(state);
+
+  mapForEachChunk(state.tasks, (chunk) => {
+    const items = chunkVerdicts(state, chunk, filter, includeStandalone, lookups);
+    for (let i = 0; i < items.length; i++) {
+      const cached = items[i] as CachedAdmission;
+      const group = cached.group;
+      if (group !== undefined) {
+        touch(group);
+        if (cached.admission.endpoint !== undefined) group.list.push(cached);
+      }
+      const reason = cached.admission.reason;
+      if (reason === 'admitted') continue;
+      const task = cached.task;
+      if (reason === 'awaiting-health' || reason === 'unhealthy') awaitingHealth.push(task.taskArn);
+      else if (UNRESOLVED.has(reason)) {
+        unresolved.push(task.taskArn);
+        if (reason === 'no-task-definition') missingTaskDefinitions.add(task.taskDefinitionArn);
+        else if (reason === 'no-container-instance' && task.containerInstanceArn !== undefined) {
+          missingContainerInstances.add(task.containerInstanceArn);
+        }
+      }
+    }
+  });
+
+  // Code-unit order, as `Array.prototype.sort` orders strings.
+  touched.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const upstreams: Upstream[] = [];
+  for (const group of touched) upstreams.push(upstreamOfGroup(group));
+  let admissions: Map<string, Admission> | undefined;
+  return {
+    upstreams,
+    get admissions() {
+      admissions ??= collectAdmissions(state, filter, includeStandalone, lookups);
+      return admissions;
+    },
+    awaitingHealth: awaitingHealth.sort(),
+    unresolved: unresolved.sort(),
+    missingTaskDefinitions: [...missingTaskDefinitions].sort(),
+    missingContainerInstances: [...missingContainerInstances].sort(),
+  };
+}
+
+/** The verdicts `deriveUpstreams` used (from the caches it filled), by task ARN. */
+function collectAdmissions(
+  state: ClusterState,
+  filter: string | undefined,
+  includeStandalone: boolean,
+  lookups: Lookups,
+): Map<string, Admission> {
+  const admissions = new Map<string, Admission>();
+  mapForEach(state.tasks, (entry, arn) => {
+    if (filter !== undefined && !matchesClusterFilter(entry.task.clusterArn, filter)) return;
+    admissions.set(arn, cachedAdmission(state, entry, includeStandalone, lookups).admission);
+  });
+  return admissions;
+}
+
+/** Per-call caches: the persistent map hashes the key on each lookup; many tasks share these. */
+function cachingLookups(state: ClusterState): Lookups {
   const taskDefinitions = new Map<string, TaskDefinitionView | undefined>();
   const instances = new Map<string, ContainerInstanceView | undefined>();
-  const lookups: Lookups = {
+  return {
     taskDefinition(arn) {
       if (taskDefinitions.has(arn)) return taskDefinitions.get(arn);
       const found = mapGet(state.taskDefinitions, arn);
@@ -127,45 +201,55 @@ export function deriveUpstreams(state: ClusterState, options: DeriveOptions = {}
       return found;
     },
   };
+}
 
-  mapForEach(state.tasks, (entry, arn) => {
-    const task = entry.task;
-    if (filter !== undefined && !matchesClusterFilter(task.clusterArn, filter)) return;
-    const admission = cachedAdmission(state, entry, options.includeStandaloneTasks === true, lookups);
-    admissions.set(arn, admission);
-    const upstream = admission.upstream;
-    if (upstream !== undefined) {
-      let list = servers.get(upstream);
-      if (list === undefined) {
-        list = [];
-        servers.set(upstream, list);
-      }
-      if (admission.endpoint !== undefined) list.push(admission.endpoint);
-    }
-    const reason = admission.reason;
-    if (reason === 'admitted') return;
-    if (reason === 'awaiting-health' || reason === 'unhealthy') awaitingHealth.push(arn);
-    else if (UNRESOLVED.has(reason)) {
-      unresolved.push(arn);
-      if (reason === 'no-task-definition') missingTaskDefinitions.add(task.taskDefinitionArn);
-      else if (reason === 'no-container-instance' && task.containerInstanceArn !== undefined) {
-        missingContainerInstances.add(task.containerInstanceArn);
-      }
-    }
-  });
+// ---- caches ---------------------------------------------------------------------------------------
+// All keyed by immutable objects (task entries, task map chunks) or validated by identity, so a
+// stale entry can never be returned: at worst a lookup misses. Measured with 10,000 tasks on the
+// loaded 2-core machine, walking every entry and its cached verdict costs ~1 µs per task in memory
+// stalls alone (10 ms per derivation); per chunk, it is one lookup per ~10 tasks.
 
-  const upstreams: Upstream[] = [];
-  for (const name of [...servers.keys()].sort()) {
-    upstreams.push({ name, servers: sortAndDedupe(servers.get(name)!) });
+/** One upstream name's scratch state, shared by all derivations (see `deriveUpstreams`). */
+interface Group {
+  readonly name: string;
+  /** The derivation that last reset `list`. */
+  stamp: number;
+  /** Admitted tasks of this upstream in the current derivation, in task map order. */
+  list: CachedAdmission[];
+  /** `list` and the result of the last derivation that built an `Upstream` for this name. */
+  last?: { readonly list: readonly CachedAdmission[]; readonly upstream: Upstream };
+}
+
+let derivationCount = 0;
+/** Interned by name; grows with the number of distinct upstream names ever derived (services). */
+const groups = new Map<string, Group>();
+
+function groupOf(name: string): Group {
+  let group = groups.get(name);
+  if (group === undefined) {
+    group = { name, stamp: 0, list: [] };
+    groups.set(name, group);
   }
-  return {
-    upstreams,
-    admissions,
-    awaitingHealth: awaitingHealth.sort(),
-    unresolved: unresolved.sort(),
-    missingTaskDefinitions: [...missingTaskDefinitions].sort(),
-    missingContainerInstances: [...missingContainerInstances].sort(),
-  };
+  return group;
+}
+
+/** The group's `Upstream`; the previous object when its admitted tasks are the same verdicts in the same order. */
+function upstreamOfGroup(group: Group): Upstream {
+  const list = group.list;
+  const last = group.last;
+  if (last !== undefined && last.list.length === list.length) {
+    let same = true;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i] !== last.list[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return last.upstream;
+  }
+  const upstream: Upstream = { name: group.name, servers: sortAndDedupe(list.slice()) };
+  group.last = { list, upstream };
+  return upstream;
 }
 
 /**
@@ -178,7 +262,12 @@ interface CachedAdmission {
   readonly taskDefinitions: ClusterState['taskDefinitions'];
   readonly containerInstances: ClusterState['containerInstances'];
   readonly includeStandalone: boolean;
+  readonly task: TaskSnapshot;
   readonly admission: Admission;
+  /** The upstream's group, when the task belongs to an upstream. */
+  readonly group: Group | undefined;
+  /** For admitted tasks: numeric IPv4 × 65,536 + port, the server sort key (exact below 2^53). */
+  readonly sortKey: number;
 }
 const admissionCache = new WeakMap<TaskEntry, CachedAdmission>();
 
@@ -187,7 +276,7 @@ function cachedAdmission(
   entry: TaskEntry,
   includeStandalone: boolean,
   lookups: Lookups,
-) {
+): CachedAdmission {
   const cached = admissionCache.get(entry);
   if (
     cached !== undefined &&
@@ -195,16 +284,63 @@ function cachedAdmission(
     cached.containerInstances === state.containerInstances &&
     cached.includeStandalone === includeStandalone
   ) {
-    return cached.admission;
+    return cached;
   }
   const admission = admitTask(entry, includeStandalone, lookups);
-  admissionCache.set(entry, {
+  const endpoint = admission.endpoint;
+  const fresh: CachedAdmission = {
     taskDefinitions: state.taskDefinitions,
     containerInstances: state.containerInstances,
     includeStandalone,
+    task: entry.task,
     admission,
+    group: admission.upstream === undefined ? undefined : groupOf(admission.upstream),
+    sortKey: endpoint === undefined ? 0 : ipv4ToNumber(endpoint.address) * 65_536 + endpoint.port,
+  };
+  admissionCache.set(entry, fresh);
+  return fresh;
+}
+
+/** The verdicts of one chunk of the task map (the tasks the filter selects), as of one derivation. */
+interface ChunkVerdicts {
+  readonly taskDefinitions: ClusterState['taskDefinitions'];
+  readonly containerInstances: ClusterState['containerInstances'];
+  readonly includeStandalone: boolean;
+  readonly filter: string | undefined;
+  readonly items: readonly CachedAdmission[];
+}
+const chunkCache = new WeakMap<MapChunk<TaskEntry>, ChunkVerdicts>();
+
+function chunkVerdicts(
+  state: ClusterState,
+  chunk: MapChunk<TaskEntry>,
+  filter: string | undefined,
+  includeStandalone: boolean,
+  lookups: Lookups,
+): readonly CachedAdmission[] {
+  const cached = chunkCache.get(chunk);
+  if (
+    cached !== undefined &&
+    cached.taskDefinitions === state.taskDefinitions &&
+    cached.containerInstances === state.containerInstances &&
+    cached.includeStandalone === includeStandalone &&
+    cached.filter === filter
+  ) {
+    return cached.items;
+  }
+  const items: CachedAdmission[] = [];
+  chunkForEach(chunk, (entry) => {
+    if (filter !== undefined && !matchesClusterFilter(entry.task.clusterArn, filter)) return;
+    items.push(cachedAdmission(state, entry, includeStandalone, lookups));
   });
-  return admission;
+  chunkCache.set(chunk, {
+    taskDefinitions: state.taskDefinitions,
+    containerInstances: state.containerInstances,
+    includeStandalone,
+    filter,
+    items,
+  });
+  return items;
 }
 
 interface Lookups {
@@ -335,21 +471,27 @@ function resolveEndpoint(
   return { address: checked, port, taskArn: task.taskArn };
 }
 
-/** Sorted by numeric address, then port, then task ARN; one server per address:port. */
-function sortAndDedupe(list: Endpoint[]): Endpoint[] {
-  if (list.length < 2) return list;
-  const keyed = list.map((e) => ({ e, ip: ipv4ToNumber(e.address) }));
-  keyed.sort(
-    (a, b) =>
-      a.ip - b.ip ||
-      a.e.port - b.e.port ||
-      (a.e.taskArn < b.e.taskArn ? -1 : a.e.taskArn > b.e.taskArn ? 1 : 0),
-  );
+/**
+ * Sorted by numeric address, then port, then task ARN; one server per address:port (the first in
+ * that order). `list` holds admitted tasks only; the sort key is precomputed per verdict.
+ */
+function sortAndDedupe(list: CachedAdmission[]): Endpoint[] {
+  if (list.length === 0) return [];
+  if (list.length > 1) {
+    list.sort((a, b) => {
+      if (a.sortKey !== b.sortKey) return a.sortKey - b.sortKey;
+      const x = (a.admission.endpoint as Endpoint).taskArn;
+      const y = (b.admission.endpoint as Endpoint).taskArn;
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  }
   const out: Endpoint[] = [];
-  for (const { e } of keyed) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last.address === e.address && last.port === e.port) continue;
-    out.push(e);
+  let lastKey = -1;
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i] as CachedAdmission;
+    if (item.sortKey === lastKey) continue;
+    lastKey = item.sortKey;
+    out.push(item.admission.endpoint as Endpoint);
   }
   return out;
 }

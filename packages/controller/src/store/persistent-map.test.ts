@@ -74,3 +74,32 @@ describe('PersistentMap', () => {
     expect(mapGet(map, 'x')).toBe(3);
   });
 });
+
+describe('PersistentMap chunks', () => {
+  it('visit the same entries in the same order as mapForEach, and an update replaces one chunk', async () => {
+    const { chunkForEach, mapForEach, mapForEachChunk } = await import('./persistent-map.js');
+    let map = mapFromEntries(Array.from({ length: 3000 }, (_, i) => [`key-${i}`, i] as const));
+    const viaChunks: string[] = [];
+    const chunks: object[] = [];
+    mapForEachChunk(map, (chunk) => {
+      chunks.push(chunk);
+      chunkForEach(chunk, (_, key) => {
+        viaChunks.push(key);
+      });
+    });
+    const direct: string[] = [];
+    mapForEach(map, (_, key) => {
+      direct.push(key);
+    });
+    expect(viaChunks).toEqual(direct);
+    expect(direct).toHaveLength(3000);
+
+    map = mapSet(map, 'key-17', -1);
+    const after: object[] = [];
+    mapForEachChunk(map, (chunk) => {
+      after.push(chunk);
+    });
+    expect(after).toHaveLength(chunks.length);
+    expect(after.filter((chunk, i) => chunk !== chunks[i])).toHaveLength(1);
+  });
+});

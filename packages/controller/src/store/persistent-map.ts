@@ -187,6 +187,44 @@ export function mapForEach<V>(map: PersistentMap<V>, fn: (value: V, key: string)
   }
 }
 
+/**
+ * A bottom-level node of the trie: up to 32 buckets, ~10 entries at 10,000 keys. Opaque. A node is
+ * never mutated and an update copies the path to the key, so the same chunk object always holds
+ * the same entries: it can key a cache of work done per entry (see `deriveUpstreams`), and after
+ * one update all chunks but one are the same objects as before.
+ */
+export interface MapChunk<V> {
+  /** Phantom field to keep `V` in the type. */
+  readonly __chunk?: V;
+}
+
+/** Calls `fn` for every chunk; chunks in order, then `chunkForEach`, visit entries as `mapForEach` does. */
+export function mapForEachChunk<V>(map: PersistentMap<V>, fn: (chunk: MapChunk<V>) => void): void {
+  const root = map.root as readonly (Node | undefined)[] | undefined;
+  if (root === undefined) return;
+  for (let a = 0; a < WIDTH; a++) {
+    const l1 = root[a] as readonly (Node | undefined)[] | undefined;
+    if (l1 === undefined) continue;
+    for (let b = 0; b < WIDTH; b++) {
+      const l2 = l1[b];
+      if (l2 !== undefined) fn(l2 as MapChunk<V>);
+    }
+  }
+}
+
+/** Calls `fn` for every entry of one chunk, in hash order. */
+export function chunkForEach<V>(chunk: MapChunk<V>, fn: (value: V, key: string) => void): void {
+  const buckets = chunk as unknown as readonly (Bucket<V> | undefined)[];
+  for (let c = 0; c < WIDTH; c++) {
+    const bucket = buckets[c];
+    if (bucket === undefined) continue;
+    for (let i = 0; i < bucket.length; i++) {
+      const entry = bucket[i]!;
+      fn(entry[1], entry[0]);
+    }
+  }
+}
+
 /** All values, in hash order. */
 export function mapValues<V>(map: PersistentMap<V>): V[] {
   const out: V[] = [];
