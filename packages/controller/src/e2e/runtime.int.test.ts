@@ -3,7 +3,8 @@
  * nginx-runner, with backends standing in for tasks. Events are builder-made and dispatched into
  * the store; `flush()` applies what is pending without waiting for the debounce.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { renderUpstreams } from '@ecs-ingress/renderer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BackendGroup, startBackendGroup } from '../demo/backends.js';
 import type { ApplyFailure } from '../reconciler/pipeline.js';
@@ -299,5 +300,29 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
     expect(live).toBe(true);
     await runtime.flush();
     expect((await servedBy(prefix.httpPort, 4)).ids).toEqual(new Set(['b']));
+  });
+  it('falls back to a fresh render when NGINX cannot start from the last known good file', async () => {
+    const first = await start();
+    store.dispatch(taskChange(task(0), 'RUNNING', 3));
+    await first.flush();
+    await first.stop();
+    // A last-good file that is ours (valid hash) but no longer fits the user's config: it lacks
+    // the upstream `web` that nginx.conf proxies to, so NGINX refuses to start from it.
+    const stale = renderUpstreams([{ name: 'retired', servers: [] }]).text;
+    await writeFile(`${prefix.upstreamsFile}.last-good`, stale);
+
+    const fresh = new ClusterStore();
+    fresh.dispatch(snapshotEvent({ services: ['web'] }));
+    fresh.dispatch(serviceDefinition('web', backends.port));
+    fresh.dispatch(taskChange(task(1), 'RUNNING', 3));
+    runtime = startRuntime({
+      nginx: { configFile: prefix.configFile, prefix: prefix.dir },
+      upstreamsFile: prefix.upstreamsFile,
+      store: fresh,
+      startWhen: Promise.resolve(),
+    });
+    await runtime.ready;
+    expect((await servedBy(prefix.httpPort, 4)).ids).toEqual(new Set(['b']));
+    expect(await readFile(prefix.upstreamsFile, 'utf8')).toContain(`server ${HOSTS[1]}:`);
   });
 });

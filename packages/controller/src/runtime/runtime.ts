@@ -309,17 +309,35 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     options.onStarted?.(info);
   }
 
+  /**
+   * Starts NGINX on the last known good upstreams file. False when that start failed (the user's
+   * nginx.conf may have changed since, or the file no longer fits it): the caller then waits for
+   * the first full sync and starts from a fresh render instead of giving up.
+   */
+  async function startFromLastGood(previous: { hash: string; upstreams: readonly Upstream[] }) {
+    try {
+      // A crash may have left a half-applied file in place: the last good copy goes back first.
+      await runner.restoreLastGood(upstreamsPath);
+      if (stopRequested) return true;
+      await startNginx('last-good', previous.hash, previous.upstreams);
+      return true;
+    } catch (err) {
+      logger.error(
+        { code: 'ECS_INGRESS_LAST_GOOD_START_FAILED', err },
+        'nginx did not start from the last known good upstreams; waiting for the first sync to render anew',
+      );
+      return false;
+    }
+  }
+
   async function boot(): Promise<void> {
     const lastGood = dynamicParts !== undefined ? undefined : await NginxRunner.lastKnownGood(upstreamsPath);
     const previous = lastGood === undefined ? undefined : parseRenderedUpstreams(lastGood);
     if (lastGood !== undefined && previous === undefined) {
       logger.warn({ path: upstreamsPath }, 'last known good upstreams file is not ours; ignored');
     }
-    if (previous !== undefined) {
-      // A crash may have left a half-applied file in place: the last good copy goes back first.
-      await runner.restoreLastGood(upstreamsPath);
+    if (previous !== undefined && (await startFromLastGood(previous))) {
       if (stopRequested) return;
-      await startNginx('last-good', previous.hash, previous.upstreams);
       reconciler.setInitialApplied(previous.hash, {
         upstreams: previous.upstreams,
         serverCount: previous.upstreams.reduce((n, u) => n + u.servers.length, 0),
