@@ -30,6 +30,9 @@ import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, type Tags } from 'yaml';
+import { DynamicControlClient } from './dynamic/control-client.js';
+import { renderDynamic } from './dynamic/dynamic-render.js';
+import { dynamicLuaDir } from './dynamic/lua-path.js';
 import { createMetrics } from './http/metrics.js';
 
 const SRC_DIR = dirname(fileURLToPath(import.meta.url));
@@ -87,17 +90,31 @@ interface StagedBundle {
   readonly dir: string;
   readonly conf: string;
   readonly upstreams: string;
+  /** Dynamic mode's three files (deploy/bundle-dynamic), relocated into `dir`. */
+  readonly dynamic: { readonly preamble: string; readonly http: string; readonly stream: string };
 }
+
+/** The paths deploy/bundle-dynamic includes: the daemon's defaults in dynamic mode. */
+const DYNAMIC_PATHS = {
+  preamble: '/app/nginx/ecs-ingress-dynamic.conf',
+  http: '/app/nginx/upstreams.http.conf',
+  stream: '/app/nginx/upstreams.stream.conf',
+} as const;
 
 /**
  * Copy deploy/bundle into a temp prefix, pointing every absolute path of the bundle (upstreams
  * include, pid, temp directories) into it; `listen` lines optionally moved to loopback ports.
  */
-async function stageBundle(ports?: { http: number; tcp: number }): Promise<StagedBundle> {
+async function stageBundle(ports?: { http: number; tcp: number }, name = 'bundle'): Promise<StagedBundle> {
   const dir = await mkdtemp(join(tmpdir(), 'ecs-ingress-deploy-kit-'));
   const confDir = join(dir, 'conf');
   const upstreams = join(dir, 'upstreams.conf');
-  const bundle = join(DEPLOY, 'bundle');
+  const dynamic = {
+    preamble: join(dir, 'ecs-ingress-dynamic.conf'),
+    http: join(dir, 'upstreams.http.conf'),
+    stream: join(dir, 'upstreams.stream.conf'),
+  };
+  const bundle = join(DEPLOY, name);
   const files = (await readdir(bundle, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
   for (const entry of files) {
     const from = join(entry.parentPath, entry.name);
@@ -105,6 +122,9 @@ async function stageBundle(ports?: { http: number; tcp: number }): Promise<Stage
     let text = await readFile(from, 'utf8');
     text = text
       .replaceAll(UPSTREAMS_PATH, upstreams)
+      .replaceAll(DYNAMIC_PATHS.preamble, dynamic.preamble)
+      .replaceAll(DYNAMIC_PATHS.http, dynamic.http)
+      .replaceAll(DYNAMIC_PATHS.stream, dynamic.stream)
       .replaceAll('/run/nginx/', `${dir}/run/`)
       .replaceAll('/var/lib/nginx/', `${dir}/lib/`);
     if (ports) {
@@ -118,7 +138,7 @@ async function stageBundle(ports?: { http: number; tcp: number }): Promise<Stage
   }
   await mkdir(join(dir, 'run'), { recursive: true });
   await mkdir(join(dir, 'lib'), { recursive: true });
-  return { dir, conf: join(confDir, 'nginx.conf'), upstreams };
+  return { dir, conf: join(confDir, 'nginx.conf'), upstreams, dynamic };
 }
 
 function nginxArgs(staged: StagedBundle): string[] {
@@ -466,6 +486,179 @@ describe('example NGINX bundle serving on loopback', () => {
       socket.on('error', fail);
     });
     expect(echoed).toBe('ping\n');
+  });
+});
+
+// ---- the dynamic-mode example (deploy/bundle-dynamic), the image's default ------------------
+
+const MODULES_DIR = '/usr/lib/nginx/modules';
+const hasLua = [`${MODULES_DIR}/ndk_http_module.so`, `${MODULES_DIR}/ngx_http_lua_module.so`].every(
+  existsSync,
+);
+
+/** Writes the three dynamic-mode files as the daemon renders them, with the real Lua modules' path. */
+async function writeDynamicFiles(
+  staged: StagedBundle,
+  upstreams: readonly UpstreamSpec[],
+  options: { streamServices: readonly string[]; controlPort: number },
+): Promise<void> {
+  const files = renderDynamic(
+    upstreams.map((u) => ({
+      name: u.name,
+      servers: u.servers.map((hostPort, i) => {
+        const [address = '', port = '0'] = hostPort.split(':');
+        return { address, port: Number(port), taskArn: `arn:aws:ecs:eu-west-1:1:task/c/${u.name}${i}` };
+      }),
+    })),
+    {
+      preambleFile: staged.dynamic.preamble,
+      httpUpstreamsFile: staged.dynamic.http,
+      streamUpstreamsFile: staged.dynamic.stream,
+      controlListen: `127.0.0.1:${options.controlPort}`,
+      luaPackagePath: dynamicLuaDir(),
+      streamServices: options.streamServices,
+    },
+  ).config.files;
+  for (const file of files) await writeFile(file.path, file.content);
+}
+
+/** `ENV` value and the bundle COPY'd to /usr/share/ecs-ingress/example-bundle, from the Dockerfile. */
+function imageDefaults(): { mode: string | undefined; exampleBundle: string | undefined } {
+  const text = readDeploy('Dockerfile').replace(/\\\n/g, ' ');
+  const mode = /\bECS_INGRESS_UPSTREAM_MODE=(\w+)/.exec(text)?.[1];
+  const exampleBundle = /^COPY\s+deploy\/([\w-]+)\s+\/usr\/share\/ecs-ingress\/example-bundle\s*$/m.exec(
+    text,
+  )?.[1];
+  return { mode, exampleBundle };
+}
+
+describe('the image default example bundle', () => {
+  it('is the layout of the image default upstream mode', () => {
+    const { mode, exampleBundle } = imageDefaults();
+    expect(mode).toBe('dynamic');
+    expect(exampleBundle).toBe('bundle-dynamic');
+    const conf = readDeploy(`${exampleBundle}/nginx.conf`);
+    const includes = (path: string) =>
+      enclosingBlocks(conf, new RegExp(`^include\\s+${path.replaceAll('.', '\\.')};$`));
+    expect(includes(DYNAMIC_PATHS.preamble)).toEqual(['http']);
+    expect(includes(DYNAMIC_PATHS.http)).toEqual(['http']);
+    expect(includes(DYNAMIC_PATHS.stream)).toEqual(['stream']);
+    expect(includes(UPSTREAMS_PATH)).toEqual([]);
+    // The preamble defines the Lua init and filters before the upstreams that use the balancer.
+    expect(conf.indexOf(DYNAMIC_PATHS.preamble)).toBeLessThan(conf.indexOf(DYNAMIC_PATHS.http));
+    // NDK before the Lua module, which needs it.
+    expect(conf.indexOf('ndk_http_module.so')).toBeLessThan(conf.indexOf('ngx_http_lua_module.so'));
+    expect(conf.split('\n').slice(0, 20).join('\n')).toContain('ECS_INGRESS_STREAM_SERVICES=tcp-echo');
+  });
+
+  it.each([
+    'conf.d/00-default.conf',
+    'conf.d/10-app.conf',
+    'snippets/proxy-headers.conf',
+    'snippets/deny-scanners.conf',
+    'stream.d/tcp-echo.conf',
+    'mime.types',
+  ])('shares %s with the reload-mode bundle byte for byte', (path) => {
+    expect(readDeploy(`bundle-dynamic/${path}`)).toBe(readDeploy(`bundle/${path}`));
+  });
+});
+
+describe.skipIf(!hasLua)('example NGINX bundle for dynamic mode (deploy/bundle-dynamic)', () => {
+  const staged: StagedBundle[] = [];
+  afterAll(async () => {
+    await Promise.all(staged.map((s) => rm(s.dir, { recursive: true, force: true })));
+  });
+
+  async function stage(): Promise<StagedBundle> {
+    const s = await stageBundle(undefined, 'bundle-dynamic');
+    staged.push(s);
+    return s;
+  }
+
+  it('passes nginx -t with the rendered dynamic files (stream services: tcp-echo)', async () => {
+    const s = await stage();
+    await writeDynamicFiles(
+      s,
+      [
+        { name: 'web', servers: ['10.0.1.10:32768'] },
+        { name: 'api', servers: [] },
+        { name: 'tcp-echo', servers: ['10.0.1.12:7'] },
+      ],
+      { streamServices: ['tcp-echo'], controlPort: 10255 },
+    );
+    expect(await readFile(s.dynamic.preamble, 'utf8')).toContain(
+      `lua_package_path "${dynamicLuaDir()}/?.lua;;";`,
+    );
+    const result = await execa(NGINX, ['-t', ...nginxArgs(s)], { reject: false });
+    expect(result.stderr).toContain('test is successful');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('fails nginx -t when tcp-echo is not a stream service (the documented requirement)', async () => {
+    const s = await stage();
+    await writeDynamicFiles(
+      s,
+      EXAMPLE_SERVICES.map((name) => ({ name, servers: ['10.0.1.10:80'] })),
+      { streamServices: [], controlPort: 10255 },
+    );
+    const result = await execa(NGINX, ['-t', ...nginxArgs(s)], { reject: false });
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toMatch(/no port in upstream "tcp-echo"/);
+  });
+
+  it('serves for real: the Lua modules load, pushed endpoints route, an empty service answers 503', async () => {
+    const web = createHttpServer((_req, res) => res.end('web'));
+    const echo = createNetServer((socket) => socket.pipe(socket));
+    const webPort = await listen(web);
+    const echoPort = await listen(echo);
+    const ports = { http: await freePort(), tcp: await freePort() };
+    const controlPort = await freePort();
+    const s = await stageBundle(ports, 'bundle-dynamic');
+    staged.push(s);
+    await writeDynamicFiles(
+      s,
+      [
+        { name: 'web', servers: [] },
+        { name: 'api', servers: [] },
+        { name: 'tcp-echo', servers: [`127.0.0.1:${echoPort}`] },
+      ],
+      { streamServices: ['tcp-echo'], controlPort },
+    );
+    const child = execa(NGINX, [...nginxArgs(s), '-g', 'daemon off;'], { reject: false });
+    try {
+      const client = new DynamicControlClient({ endpoint: `http://127.0.0.1:${controlPort}` });
+      // Bounded: 100 tries of 50 ms for the control server (init_by_lua ran: the modules loaded).
+      let pushed = false;
+      for (let attempt = 0; attempt < 100 && !pushed && child.exitCode === null; attempt += 1) {
+        pushed = await client.pushEndpoints({ web: [`127.0.0.1:${webPort}`], api: [] }).then(
+          () => true,
+          () => false,
+        );
+        if (!pushed) await new Promise((ok) => setTimeout(ok, 50));
+      }
+      expect(pushed, `nginx: ${child.exitCode === null ? 'running' : String((await child).stderr)}`).toBe(
+        true,
+      );
+      const site = await send(ports.http, { host: 'app.example.com', path: '/' });
+      expect(site.status).toBe(200);
+      expect(site.body.toString()).toBe('web');
+      const api = await send(ports.http, { host: 'app.example.com', path: '/api/x' });
+      expect(api.status).toBe(503);
+      expect(api.headers['x-ecs-ingress-no-endpoints']).toBe('api');
+      const ping = await new Promise<string>((ok, fail) => {
+        const socket = netConnect({ host: '127.0.0.1', port: ports.tcp }, () => socket.write('ping'));
+        socket.once('data', (data) => {
+          ok(data.toString());
+          socket.destroy();
+        });
+        socket.once('error', fail);
+      });
+      expect(ping).toBe('ping');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await child;
+      await Promise.all([web, echo].map((server) => new Promise((ok) => server.close(ok))));
+    }
   });
 });
 
@@ -912,19 +1105,21 @@ function iamActionOf(operation: string): string {
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
-    .map((e) => join(e.parentPath, e.name))
-    // Only what ships (tsconfig.build.json's excludes): test helpers may call anything.
-    .filter((p) => {
-      const parts = relative(dir, p).split('/');
-      const name = parts.at(-1) ?? '';
-      return (
-        !parts.includes('test-support') &&
-        !parts.includes('e2e') &&
-        !['test-support.ts', 'test-helpers.ts', 'e2e-harness.ts'].includes(name)
-      );
-    });
+  return (
+    entries
+      .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+      .map((e) => join(e.parentPath, e.name))
+      // Only what ships (tsconfig.build.json's excludes): test helpers may call anything.
+      .filter((p) => {
+        const parts = relative(dir, p).split('/');
+        const name = parts.at(-1) ?? '';
+        return (
+          !parts.includes('test-support') &&
+          !parts.includes('e2e') &&
+          !['test-support.ts', 'test-helpers.ts', 'e2e-harness.ts'].includes(name)
+        );
+      })
+  );
 }
 
 describe('deploy/ecs/iam-task-role-policy.json', () => {

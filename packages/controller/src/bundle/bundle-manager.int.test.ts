@@ -3,13 +3,15 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { renderDynamic } from '../dynamic/dynamic-render.js';
+import { dynamicLuaDir } from '../dynamic/lua-path.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
 import { buildTar } from '../test-support/bundle-archives.js';
 import { BundleManager, type BundleTester } from './bundle-manager.js';
 import { BundleRejectedError, NoValidBundleError } from './errors.js';
 import { extractBundle } from './extract.js';
 import { createNginxTester } from './nginx-tester.js';
-import { type BundleCandidate, DefaultBundleSource } from './sources.js';
+import { type BundleCandidate, DEFAULT_DYNAMIC_BUNDLE_DIR, DefaultBundleSource } from './sources.js';
 import { resolveStartupBundle } from './startup.js';
 import { hashBytes } from './tree.js';
 
@@ -205,6 +207,33 @@ describe.skipIf(!existsSync(NGINX))('BundleManager with the real nginx -t', () =
     expect(await readFile(staged.mainFile, 'utf8')).toContain(`include ${upstreamsFile};`);
     expect(await source.check()).toBeUndefined();
   });
+
+  it.skipIf(!existsSync('/usr/lib/nginx/modules/ngx_http_lua_module.so'))(
+    'the built-in dynamic-mode default bundle passes nginx -t with the configured dynamic files',
+    async () => {
+      const files = renderDynamic([{ name: 'web', servers: [] }], {
+        httpUpstreamsFile: join(tmp, 'upstreams.http.conf'),
+        preambleFile: join(tmp, 'dynamic.conf'),
+        streamUpstreamsFile: join(tmp, 'upstreams.stream.conf'),
+        controlListen: '127.0.0.1:10255',
+        luaPackagePath: dynamicLuaDir(),
+      }).config.files;
+      for (const file of files) await writeFile(file.path, file.content);
+      const source = new DefaultBundleSource({
+        dir: DEFAULT_DYNAMIC_BUNDLE_DIR,
+        upstreamsFile,
+        replacements: {
+          '/app/nginx/ecs-ingress-dynamic.conf': join(tmp, 'dynamic.conf'),
+          '/app/nginx/upstreams.http.conf': join(tmp, 'upstreams.http.conf'),
+        },
+      });
+      const staged = await manager.stage((await source.check()) as BundleCandidate);
+      const main = await readFile(staged.mainFile, 'utf8');
+      expect(main).toContain(`include ${join(tmp, 'dynamic.conf')};`);
+      expect(main).toContain(`include ${join(tmp, 'upstreams.http.conf')};`);
+      expect(main).not.toContain('/app/nginx/');
+    },
+  );
 
   describe('start-up', () => {
     const badBundle = () =>

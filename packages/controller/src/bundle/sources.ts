@@ -80,6 +80,14 @@ export function pollCandidates(
 export const DEFAULT_BUNDLE_DIR = fileURLToPath(new URL('../../default-bundle/', import.meta.url));
 /** The upstreams path written in the default bundle's nginx.conf; replaced by the configured one. */
 export const DEFAULT_UPSTREAMS_FILE = '/app/nginx/upstreams.conf';
+/**
+ * The built-in config for dynamic upstream mode (`packages/controller/default-bundle-dynamic`): it
+ * includes `/app/nginx/ecs-ingress-dynamic.conf` and `/app/nginx/upstreams.http.conf`, which the
+ * caller maps to the configured files with `replacements`.
+ */
+export const DEFAULT_DYNAMIC_BUNDLE_DIR = fileURLToPath(
+  new URL('../../default-bundle-dynamic/', import.meta.url),
+);
 
 export interface DefaultBundleSourceOptions {
   /** The upstreams file the config must include. Default `/app/nginx/upstreams.conf`. */
@@ -88,6 +96,8 @@ export interface DefaultBundleSourceOptions {
   dir?: string;
   /** The main file name (NGINX_CONFIG_FILE_NAME); the default bundle's is `nginx.conf`. */
   mainFileName?: string;
+  /** More paths to replace in the main file (written path → configured path), e.g. dynamic mode's. */
+  replacements?: Readonly<Record<string, string>>;
   logger?: Logger;
 }
 
@@ -101,6 +111,7 @@ export class DefaultBundleSource implements BundleSource {
   private readonly dir: string;
   private readonly upstreamsFile: string;
   private readonly mainFileName: string;
+  private readonly replacements: Readonly<Record<string, string>>;
   private readonly stop$ = new Subject<void>();
   private offered = false;
 
@@ -108,6 +119,7 @@ export class DefaultBundleSource implements BundleSource {
     this.dir = options.dir ?? DEFAULT_BUNDLE_DIR;
     this.upstreamsFile = options.upstreamsFile ?? DEFAULT_UPSTREAMS_FILE;
     this.mainFileName = options.mainFileName ?? 'nginx.conf';
+    this.replacements = { [DEFAULT_UPSTREAMS_FILE]: this.upstreamsFile, ...options.replacements };
     const logger = (options.logger ?? silentLogger).child({ component: 'bundle-source', source: 'default' });
     this.candidates$ = new Observable<BundleCandidate>((subscriber) => {
       this.check().then(
@@ -125,9 +137,9 @@ export class DefaultBundleSource implements BundleSource {
 
   async check(): Promise<BundleCandidate | undefined> {
     if (this.offered) return undefined;
-    const id = await hashTree(this.dir, {}, `upstreams=${this.upstreamsFile}`);
+    const id = await hashTree(this.dir, {}, `upstreams=${JSON.stringify(this.replacements)}`);
     this.offered = true;
-    const { dir, upstreamsFile, mainFileName } = this;
+    const { dir, replacements, mainFileName } = this;
     return {
       id,
       origin: `default:${dir}`,
@@ -135,7 +147,9 @@ export class DefaultBundleSource implements BundleSource {
         await copyTree(dir, stagingDir, limits);
         const main = join(stagingDir, mainFileName);
         const text = await readFile(main, 'utf8');
-        await writeFile(main, text.replaceAll(DEFAULT_UPSTREAMS_FILE, upstreamsFile));
+        let replaced = text;
+        for (const [from, to] of Object.entries(replacements)) replaced = replaced.replaceAll(from, to);
+        await writeFile(main, replaced);
       },
     };
   }

@@ -13,7 +13,12 @@ import type { BundleManager } from '../bundle/bundle-manager.js';
 import { DirectoryBundleSource } from '../bundle/directory-bundle-source.js';
 import { BundleRejectedError } from '../bundle/errors.js';
 import { S3BundleSource } from '../bundle/s3-bundle-source.js';
-import { type BundleCandidate, type BundleSource, DefaultBundleSource } from '../bundle/sources.js';
+import {
+  type BundleCandidate,
+  type BundleSource,
+  DEFAULT_DYNAMIC_BUNDLE_DIR,
+  DefaultBundleSource,
+} from '../bundle/sources.js';
 import type { DaemonConfig } from '../config/env.js';
 import type { Metrics } from '../http/metrics.js';
 import type { ApplyGate } from './apply-gate.js';
@@ -40,6 +45,20 @@ export function bundleSourceFor(
       dir: config.bundle.dir,
       pollIntervalMs: config.bundle.checkIntervalMs,
       ...common,
+    });
+  }
+  if (config.upstreamMode === 'dynamic') {
+    // The reload-mode default includes one file in http and stream, which a Lua-balanced upstreams
+    // file cannot serve: dynamic mode gets its own default, pointed at the configured files.
+    return new DefaultBundleSource({
+      dir: DEFAULT_DYNAMIC_BUNDLE_DIR,
+      upstreamsFile: config.upstreamsFile,
+      replacements: {
+        '/app/nginx/ecs-ingress-dynamic.conf': config.dynamic.preambleFile,
+        '/app/nginx/upstreams.http.conf': config.dynamic.httpUpstreamsFile,
+      },
+      mainFileName: config.bundle.mainFileName,
+      logger,
     });
   }
   return new DefaultBundleSource({
