@@ -90,6 +90,22 @@ function resolveOptions(options: ReducerOptions): ResolvedOptions {
 const DEFAULTS = resolveOptions({});
 
 /**
+ * Resolved once per options object (the store passes the same one to every dispatch): the reducer
+ * runs per event, and a fresh object per call is garbage the young-generation GC has to sweep.
+ * Options are readonly; a caller that wants other options passes another object.
+ */
+const resolvedCache = new WeakMap<ReducerOptions, ResolvedOptions>();
+
+function resolvedOptions(options: ReducerOptions): ResolvedOptions {
+  let resolved = resolvedCache.get(options);
+  if (resolved === undefined) {
+    resolved = resolveOptions(options);
+    resolvedCache.set(options, resolved);
+  }
+  return resolved;
+}
+
+/**
  * A mutable working copy of the state's top-level fields. The collections inside are persistent
  * maps, so "mutating" a field means replacing it with an updated map; the input state is never
  * touched. At the end the fields are compared by reference with the input to tell what changed.
@@ -122,7 +138,7 @@ type TaskOutcome = 'applied' | 'stale' | 'duplicate' | 'invalid';
  * - Services are remembered per cluster from task groups, snapshots and `services` events, forever.
  */
 export function reduce(state: ClusterState, event: ClusterEvent, options?: ReducerOptions): ReduceResult {
-  const opts = options === undefined ? DEFAULTS : resolveOptions(options);
+  const opts = options === undefined ? DEFAULTS : resolvedOptions(options);
   const work: Work = { ...state };
   let outcome: ReduceOutcome;
   switch (event.kind) {
