@@ -2,20 +2,26 @@
  * The store's hot path on a synthetic cluster (issue 2): 1,000 services, 10,000 tasks, 200,000
  * events of churn.
  *
- *   pnpm bench      (or: node --conditions=source --import tsx packages/controller/bench/store.bench.ts)
+ *   pnpm bench      (or: node --expose-gc --conditions=source --import tsx packages/controller/bench/store.bench.ts)
  *
  * Figures:
  * - events/s through parse + store: JSON text of an `ECS Task State Change` event (shaped like the
  *   AWS documentation's example: ENI attachment with 5 details, container with network interfaces,
- *   overrides, attributes; ~1.6 KB) → `parseEventBody` → `ClusterStore.dispatch`, the daemon's
+ *   overrides, attributes; ~1.85 KB) → `parseEventBody` → `ClusterStore.dispatch`, the daemon's
  *   per-message path. Only parse and dispatch are timed; making the text is not.
  * - ms to derive + render the full upstreams file (`deriveUpstreams` + `renderUpstreams` of the
- *   whole state), median and p99 over 50 runs.
- * - peak RSS (`process.resourceUsage().maxRSS`) of the whole run.
+ *   whole state), median and p99 over 200 runs, each after 20 more churn events (as the reconciler
+ *   sees it: a few services changed since the last render); and once on the final state with cold
+ *   caches.
+ * - peak RSS (`process.resourceUsage().maxRSS`) of the whole process, and the heap the store
+ *   retains (heap in use after a full GC, minus the same figure before the store existed).
  * Targets (issue 2, on a 2-core machine): >= 100,000 events/s, <= 20 ms per render, <= 150 MB RSS.
  *
- * The texts are made in chunks of 5,000 so the run never holds 200,000 strings (~320 MB) at once:
- * the RSS figure is the store's, not the generator's.
+ * The event texts are made lazily, 10 at a time (as an SQS receive brings them), from a template of
+ * the JSON text with the varying values substituted: the run never holds more than a few KB of
+ * input, and making it allocates little besides the text, so neither the memory figures nor the
+ * garbage collector's work are the generator's. The template is checked at start-up against
+ * `JSON.stringify` of the same event object.
  */
 import { cpus, loadavg } from 'node:os';
 import { renderUpstreams } from '@ecs-ingress/renderer';
@@ -26,8 +32,15 @@ import { ClusterStore } from '../src/store/store.js';
 const SERVICES = 1_000;
 const TASKS_PER_SERVICE = 10;
 const CHURN_EVENTS = 200_000;
-const CHUNK = 5_000;
-const RENDER_RUNS = 50;
+/**
+ * Events made, then parsed, then dispatched at a time: an SQS receive brings at most 10 messages.
+ * (A larger batch keeps its texts and parse results alive across young-generation collections,
+ * which then copy them: with 250, the GC's work per event doubled.)
+ */
+const BATCH = 10;
+const RENDER_RUNS = 200;
+/** Churn events applied between two timed renders. */
+const EVENTS_BETWEEN_RENDERS = 20;
 /** Recorded-clock spacing of the churn: 1,000 events per second of ECS time. */
 const EVENT_SPACING_MS = 1;
 
@@ -35,6 +48,18 @@ const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
 const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/bench`;
 const T0 = Date.parse('2024-05-14T09:00:00.000Z');
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Heap in use after a full GC (needs `node --expose-gc`), in bytes; undefined without it. */
+function liveHeapBytes(): number | undefined {
+  if (gc === undefined) return undefined;
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+// Measured before anything big exists: the store's retained size is the growth from here.
+const baselineHeap = liveHeapBytes();
 
 // ---- synthetic event texts ------------------------------------------------------------------------
 
@@ -54,23 +79,63 @@ function newTask(service: number): Task {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** One `ECS Task State Change` as an SQS body carries it. */
-function taskEventText(
+/** The values that differ between events, as they appear in the text. */
+interface EventValues {
+  taskId: string;
+  idHead: string;
+  idTail16: string;
+  idTail20: string;
+  ip: string;
+  ipDashed: string;
+  service: string;
+  lastStatus: string;
+  containerStatus: string;
+  desiredStatus: string;
+  time: string;
+  connectivityAt: string;
+  createdAt: string;
+  version: string;
+}
+
+function eventValues(
   task: Task,
   lastStatus: string,
   desiredStatus: string,
   version: number,
   at: number,
-): string {
-  const taskArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/bench/${task.id}`;
-  const attachmentId = `${task.id.slice(0, 8)}-0000-4000-8000-${task.id.slice(20)}`;
-  return JSON.stringify({
+): EventValues {
+  return {
+    taskId: task.id,
+    idHead: task.id.slice(0, 8),
+    idTail16: task.id.slice(16),
+    idTail20: task.id.slice(20),
+    ip: task.ip,
+    ipDashed: task.ip.replaceAll('.', '-'),
+    service: String(task.service),
+    lastStatus,
+    containerStatus: lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING',
+    desiredStatus,
+    time: iso(at),
+    connectivityAt: iso(at - 30_000),
+    createdAt: iso(at - 40_000),
+    version: String(version),
+  };
+}
+
+/**
+ * One `ECS Task State Change` as an SQS body carries it, as an object. `num` turns the version into
+ * a number; the template is built from this same function with marker strings for every value.
+ */
+function taskEventObject(v: EventValues, num: (text: string) => unknown): unknown {
+  const taskArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/bench/${v.taskId}`;
+  const attachmentId = `${v.idHead}-0000-4000-8000-${v.idTail20}`;
+  return {
     version: '0',
-    id: `${task.id.slice(0, 8)}-${version}-4000-8000-000000000000`,
+    id: `${v.idHead}-${v.version}-4000-8000-000000000000`,
     'detail-type': 'ECS Task State Change',
     source: 'aws.ecs',
     account: ACCOUNT,
-    time: iso(at),
+    time: v.time,
     region: REGION,
     resources: [taskArn],
     detail: {
@@ -81,10 +146,10 @@ function taskEventText(
           status: 'ATTACHED',
           details: [
             { name: 'subnetId', value: 'subnet-0c4a7d2e9b1f36a85' },
-            { name: 'networkInterfaceId', value: `eni-0${task.id.slice(16)}` },
+            { name: 'networkInterfaceId', value: `eni-0${v.idTail16}` },
             { name: 'macAddress', value: '0a:98:eb:a7:29:ba' },
-            { name: 'privateDnsName', value: `ip-${task.ip.replaceAll('.', '-')}.ec2.internal` },
-            { name: 'privateIPv4Address', value: task.ip },
+            { name: 'privateDnsName', value: `ip-${v.ipDashed}.ec2.internal` },
+            { name: 'privateIPv4Address', value: v.ip },
           ],
         },
       ],
@@ -92,34 +157,89 @@ function taskEventText(
       availabilityZone: 'us-east-1a',
       clusterArn: CLUSTER_ARN,
       connectivity: 'CONNECTED',
-      connectivityAt: iso(at - 30_000),
+      connectivityAt: v.connectivityAt,
       containers: [
         {
-          containerArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container/bench/${task.id}/c0`,
-          lastStatus: lastStatus === 'RUNNING' ? 'RUNNING' : 'PENDING',
+          containerArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:container/bench/${v.taskId}/c0`,
+          lastStatus: v.containerStatus,
           name: 'app',
-          image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/svc-${task.service}:1`,
+          image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/svc-${v.service}:1`,
           taskArn,
-          networkInterfaces: [{ attachmentId, privateIpv4Address: task.ip }],
+          networkInterfaces: [{ attachmentId, privateIpv4Address: v.ip }],
           cpu: '0',
         },
       ],
       cpu: '256',
-      createdAt: iso(at - 40_000),
-      desiredStatus,
-      group: `service:svc-${task.service}`,
+      createdAt: v.createdAt,
+      desiredStatus: v.desiredStatus,
+      group: `service:svc-${v.service}`,
       launchType: 'FARGATE',
-      lastStatus,
+      lastStatus: v.lastStatus,
       memory: '512',
       overrides: { containerOverrides: [{ name: 'app' }] },
       platformVersion: '1.4.0',
-      startedBy: `ecs-svc/${task.service}`,
+      startedBy: `ecs-svc/${v.service}`,
       taskArn,
-      taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/svc-${task.service}:1`,
-      updatedAt: iso(at),
-      version,
+      taskDefinitionArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/svc-${v.service}:1`,
+      updatedAt: v.time,
+      version: num(v.version),
     },
-  });
+  };
+}
+
+/**
+ * The JSON text split at every value: `pieces[0] value[0] pieces[1] value[1] …`. Values are plain
+ * ASCII without quotes or backslashes, so they need no escaping.
+ */
+const template = (() => {
+  const names = Object.keys(eventValues(newTask(0), 'RUNNING', 'RUNNING', 1, T0)) as (keyof EventValues)[];
+  taskSerial = 0;
+  const markers = Object.fromEntries(names.map((name) => [name, `@@${name}@@`])) as unknown as EventValues;
+  // A number is marked by a string marker; its quotes go with the marker.
+  const text = JSON.stringify(taskEventObject(markers, (marker) => `##${marker}`));
+  const parts = text.split(/"##@@(\w+)@@"|@@(\w+)@@/);
+  const pieces: string[] = [];
+  const order: (keyof EventValues)[] = [];
+  for (let i = 0; i < parts.length; i += 3) {
+    pieces.push(parts[i] as string);
+    const name = parts[i + 1] ?? parts[i + 2];
+    if (name !== undefined) order.push(name as keyof EventValues);
+  }
+  return { pieces, order };
+})();
+
+function taskEventText(
+  task: Task,
+  lastStatus: string,
+  desiredStatus: string,
+  version: number,
+  at: number,
+): string {
+  const values = eventValues(task, lastStatus, desiredStatus, version, at);
+  const out: string[] = [];
+  for (let i = 0; i < template.order.length; i++) {
+    out.push(template.pieces[i] as string, values[template.order[i] as keyof EventValues]);
+  }
+  out.push(template.pieces[template.order.length] as string);
+  // join makes one flat string, as an SQS body read from the wire is (a `+` chain would be a rope).
+  return out.join('');
+}
+
+{
+  // The template is the event object's JSON, byte for byte.
+  const probe = newTask(7);
+  for (const [last, desired, version] of [
+    ['RUNNING', 'RUNNING', 4],
+    ['PENDING', 'RUNNING', 2],
+    ['STOPPED', 'STOPPED', 9],
+  ] as const) {
+    const values = eventValues(probe, last, desired, version, T0 + 123_456);
+    const expected = JSON.stringify(taskEventObject(values, Number));
+    if (taskEventText(probe, last, desired, version, T0 + 123_456) !== expected) {
+      throw new Error('store.bench: the event template does not match JSON.stringify of the event');
+    }
+  }
+  taskSerial = 0;
 }
 
 /**
@@ -137,9 +257,8 @@ function* churn(live: Task[]): Generator<string> {
   };
   let at = T0 + 60_000;
   let previous = '';
-  let emitted = 0;
   const pending: string[] = [];
-  while (emitted < CHURN_EVENTS) {
+  for (;;) {
     if (pending.length === 0) {
       const slot = Math.floor(next() * live.length);
       const old = live[slot] as Task;
@@ -166,20 +285,11 @@ function* churn(live: Task[]): Generator<string> {
     }
     const text = next() < 0.05 && previous !== '' ? previous : (pending.shift() as string);
     previous = text;
-    emitted++;
     yield text;
   }
 }
 
 // ---- run -------------------------------------------------------------------------------------------
-
-/** With `node --expose-gc`: the heap the store really keeps, after a full GC (peak RSS also counts garbage). */
-function liveHeap(): string {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) return '';
-  gc();
-  return ` (live heap after a full GC: ${(process.memoryUsage().heapUsed / 1048576).toFixed(1)} MB)`;
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
@@ -206,8 +316,8 @@ for (let s = 0; s < SERVICES; s++) {
   for (const event of parseEventBody(line).events) store.dispatch(event);
 }
 
-/** Parses and dispatches `texts`; returns [parse ns, dispatch ns]. */
-function feed(texts: readonly string[], outcomes: Record<string, number>): [bigint, bigint] {
+/** Parses, then dispatches, `texts`; returns [parse ns, dispatch ns]. */
+function feed(texts: readonly string[], outcomes: Record<string, number>): [number, number] {
   const t0 = process.hrtime.bigint();
   const envelopes = texts.map((text) => parseEventBody(text));
   const t1 = process.hrtime.bigint();
@@ -218,48 +328,60 @@ function feed(texts: readonly string[], outcomes: Record<string, number>): [bigi
     }
   }
   const t2 = process.hrtime.bigint();
-  return [t1 - t0, t2 - t1];
+  return [Number(t1 - t0), Number(t2 - t1)];
+}
+
+/** Takes `count` texts from `source` in batches of BATCH and feeds them; returns [parse ns, dispatch ns, bytes]. */
+function feedFrom(
+  source: Iterator<string>,
+  count: number,
+  outcomes: Record<string, number>,
+): [number, number, number] {
+  let parseNs = 0;
+  let dispatchNs = 0;
+  let bytes = 0;
+  for (let done = 0; done < count; ) {
+    const texts: string[] = [];
+    for (let i = 0; i < BATCH && done < count; i++, done++) {
+      const text = source.next().value as string;
+      bytes += text.length;
+      texts.push(text);
+    }
+    const [parse, dispatch] = feed(texts, outcomes);
+    parseNs += parse;
+    dispatchNs += dispatch;
+  }
+  return [parseNs, dispatchNs, bytes];
 }
 
 // Initial population: every task RUNNING (one event each).
 const live: Task[] = [];
 for (let s = 0; s < SERVICES; s++) for (let i = 0; i < TASKS_PER_SERVICE; i++) live.push(newTask(s));
 const populateOutcomes: Record<string, number> = {};
-let populateNs = 0n;
-for (let i = 0; i < live.length; i += CHUNK) {
-  const texts = live
-    .slice(i, i + CHUNK)
-    .map((task) => taskEventText(task, 'RUNNING', 'RUNNING', 4, T0 + 1_000));
-  const [parse, dispatch] = feed(texts, populateOutcomes);
-  populateNs += parse + dispatch;
-}
+const [populateParse, populateDispatch] = feedFrom(
+  live.map((task) => taskEventText(task, 'RUNNING', 'RUNNING', 4, T0 + 1_000)).values(),
+  live.length,
+  populateOutcomes,
+);
 
 // Churn.
+const events = churn(live);
 const churnOutcomes: Record<string, number> = {};
-let parseNs = 0n;
-let dispatchNs = 0n;
-let bytes = 0;
-let chunk: string[] = [];
-const flush = () => {
-  const [parse, dispatch] = feed(chunk, churnOutcomes);
-  parseNs += parse;
-  dispatchNs += dispatch;
-  chunk = [];
-};
-for (const text of churn(live)) {
-  bytes += text.length;
-  chunk.push(text);
-  if (chunk.length === CHUNK) flush();
-}
-if (chunk.length > 0) flush();
+const [parseNs, dispatchNs, bytes] = feedFrom(events, CHURN_EVENTS, churnOutcomes);
+const storeHeap = liveHeapBytes();
 
-// Derive + render the full file.
-const state = store.snapshot();
+// Derive + render: once cold (verdicts of the final state never computed), then after every few
+// churn events, as the reconciler does it.
+const cold0 = performance.now();
+let rendered = renderUpstreams(deriveUpstreams(store.snapshot()).upstreams);
+const coldMs = performance.now() - cold0;
 const deriveMs: number[] = [];
 const renderMs: number[] = [];
 const totalMs: number[] = [];
-let rendered = renderUpstreams(deriveUpstreams(state).upstreams);
+const renderOutcomes: Record<string, number> = {};
 for (let run = 0; run < RENDER_RUNS; run++) {
+  feedFrom(events, EVENTS_BETWEEN_RENDERS, renderOutcomes);
+  const state = store.snapshot();
   const t0 = performance.now();
   const derived = deriveUpstreams(state);
   const t1 = performance.now();
@@ -272,21 +394,24 @@ for (let run = 0; run < RENDER_RUNS; run++) {
 for (const list of [deriveMs, renderMs, totalMs]) list.sort((a, b) => a - b);
 
 const maxRssMb = process.resourceUsage().maxRSS / 1024;
-const churnSeconds = Number(parseNs + dispatchNs) / 1e9;
+const churnSeconds = (parseNs + dispatchNs) / 1e9;
 const eventsPerSecond = CHURN_EVENTS / churnSeconds;
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
-const liveTasks = deriveUpstreams(state).admissions.size;
+const mb = (n: number) => fmt(n / 1048576);
 
 const report = [
   `store.bench: ${SERVICES} services, ${SERVICES * TASKS_PER_SERVICE} tasks, ${CHURN_EVENTS} churn events (avg ${fmt(bytes / CHURN_EVENTS, 0)} bytes)`,
   `  machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${loadavg()
     .map((n) => fmt(n, 2))
     .join(' ')}`,
-  `  populate: ${SERVICES * TASKS_PER_SERVICE} RUNNING events in ${fmt(Number(populateNs) / 1e6)} ms`,
-  `  churn outcomes: ${JSON.stringify(churnOutcomes)}; live tasks at the end: ${liveTasks}`,
-  `  parse + store: ${fmt(eventsPerSecond, 0)} events/s (parse ${fmt(Number(parseNs) / 1e3 / CHURN_EVENTS, 2)} µs/event, dispatch ${fmt(Number(dispatchNs) / 1e3 / CHURN_EVENTS, 2)} µs/event)   target >= 100000`,
-  `  derive + render (${rendered.upstreamCount} upstreams, ${rendered.serverCount} servers, ${fmt(rendered.text.length / 1024, 0)} KB): median ${fmt(percentile(totalMs, 50), 2)} ms, p99 ${fmt(percentile(totalMs, 99), 2)} ms over ${RENDER_RUNS} runs (derive median ${fmt(percentile(deriveMs, 50), 2)} ms, render median ${fmt(percentile(renderMs, 50), 2)} ms)   target <= 20`,
-  `  peak RSS: ${fmt(maxRssMb)} MB   target <= 150${liveHeap()}`,
+  `  populate: ${SERVICES * TASKS_PER_SERVICE} RUNNING events in ${fmt((populateParse + populateDispatch) / 1e6)} ms`,
+  `  churn outcomes: ${JSON.stringify(churnOutcomes)}; live tasks at the end: ${store.snapshot().tasks.size}`,
+  `  parse + store: ${fmt(eventsPerSecond, 0)} events/s (parse ${fmt(parseNs / 1e3 / CHURN_EVENTS, 2)} µs/event, dispatch ${fmt(dispatchNs / 1e3 / CHURN_EVENTS, 2)} µs/event)   target >= 100000`,
+  `  derive + render (${rendered.upstreamCount} upstreams, ${rendered.serverCount} servers, ${fmt(rendered.text.length / 1024, 0)} KB), ${EVENTS_BETWEEN_RENDERS} churn events before each: median ${fmt(percentile(totalMs, 50), 2)} ms, p99 ${fmt(percentile(totalMs, 99), 2)} ms over ${RENDER_RUNS} runs (derive median ${fmt(percentile(deriveMs, 50), 2)} ms, render median ${fmt(percentile(renderMs, 50), 2)} ms); cold first render ${fmt(coldMs, 2)} ms   target <= 20`,
+  `  peak RSS: ${fmt(maxRssMb)} MB   target <= 150` +
+    (storeHeap !== undefined && baselineHeap !== undefined
+      ? ` (heap retained by the store after a full GC: ${mb(storeHeap - baselineHeap)} MB)`
+      : ' (run with --expose-gc for the store’s retained heap)'),
 ];
 process.stdout.write(`${report.join('\n')}\n`);
 
