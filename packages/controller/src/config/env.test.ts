@@ -173,6 +173,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...BASE, ...env }).queue.mode).toBe(mode);
   });
 
+  it.each([
+    [{}, undefined, hostname()],
+    [{ ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/x' }, 'http://127.0.0.1:51678', hostname()],
+    [{ ECS_INGRESS_AGENT_URL: 'http://127.0.0.1:1' }, 'http://127.0.0.1:1', hostname()],
+    [{ ECS_CONTAINER_METADATA_URI_V4: 'http://x', ECS_INGRESS_INSTANCE_ID: 'i-1' }, undefined, 'i-1'],
+  ])('instance identity for %j: agent %s, fallback %s', (env, agentUrl, instanceId) => {
+    const { queue } = loadConfig({ ...BASE, ...env });
+    expect(queue.agentUrl).toBe(agentUrl);
+    expect(queue.instanceId).toBe(instanceId);
+  });
+
   it('reads endpoint overrides per service, falling back to AWS_ENDPOINT_URL, and then needs no region', () => {
     const config = loadConfig({
       AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
@@ -288,6 +299,12 @@ describe('loadConfig', () => {
       /greater than zero/,
     ],
     ['bad port', { ...BASE, ECS_INGRESS_HTTP_PORT: '70000' }, 'ECS_INGRESS_HTTP_PORT', /TCP port/],
+    [
+      'bad agent URL',
+      { ...BASE, ECS_INGRESS_AGENT_URL: '127.0.0.1:51678' },
+      'ECS_INGRESS_AGENT_URL',
+      /http\(s\) URL/,
+    ],
     [
       'bad mode',
       { ...BASE, ECS_INGRESS_QUEUE_MODE: 'fanout' },

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { checkControlListen, isSafeUpstreamName } from '@ecs-ingress/renderer';
 import { ConfigError, EcsIngressError } from '@ecs-ingress/types';
+import { planInstanceId } from '../aws/instance-identity.js';
 import { DEFAULT_PREFIX } from '../aws/provisioning/names.js';
 import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-render.js';
 import { isLogLevel, type LogLevel } from '../log/logger.js';
@@ -51,7 +52,13 @@ export interface DaemonConfig {
     readonly mode: QueueMode;
     /** Set in `shared` mode. */
     readonly url?: string;
+    /**
+     * ECS_INGRESS_INSTANCE_ID, else the host name. On ECS the daemon asks the agent at start for the
+     * container instance ARN instead (aws/instance-identity.ts) and uses this only when that fails.
+     */
     readonly instanceId: string;
+    /** The ECS agent to ask for the container instance; set only when ECS_INGRESS_INSTANCE_ID is unset. */
+    readonly agentUrl?: string;
     readonly prefix: string;
     readonly malformed: MalformedMessages;
     readonly graceMs: number;
@@ -312,6 +319,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       `is only used in shared mode, but ECS_INGRESS_QUEUE_MODE is ${queueMode}`,
     );
   }
+  // Validated here; an invalid URL is reported and the agent is then not asked.
+  const agentUrl = r.url('ECS_INGRESS_AGENT_URL');
+  const instancePlan = planInstanceId(
+    {
+      ECS_INGRESS_INSTANCE_ID: r.raw('ECS_INGRESS_INSTANCE_ID'),
+      ECS_INGRESS_AGENT_URL: agentUrl,
+      ECS_CONTAINER_METADATA_URI_V4: r.raw('ECS_CONTAINER_METADATA_URI_V4'),
+    },
+    hostname(),
+  );
   const prefix = r.string('ECS_INGRESS_QUEUE_PREFIX', DEFAULT_PREFIX);
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) {
     // The stricter of the SQS queue name and EventBridge rule name alphabets, with room for the rest.
@@ -369,7 +386,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     queue: {
       mode: queueMode,
       ...(queueMode === 'shared' && queueUrl !== undefined ? { url: queueUrl } : {}),
-      instanceId: r.string('ECS_INGRESS_INSTANCE_ID', hostname()),
+      instanceId: instancePlan.fallback,
+      ...(instancePlan.agentUrl === undefined ? {} : { agentUrl: instancePlan.agentUrl }),
       prefix,
       malformed: r.oneOf<MalformedMessages>('ECS_INGRESS_MALFORMED_MESSAGES', ['delete', 'leave'], 'delete'),
       graceMs: r.duration('ECS_INGRESS_QUEUE_GRACE_PERIOD', 60_000),

@@ -92,8 +92,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'ECS_INGRESS_QUEUE_URL', description: 'The queue URL in `shared` mode.' },
   {
     name: 'ECS_INGRESS_INSTANCE_ID',
-    default: 'the host name',
-    description: 'Identifies this daemon in per-instance queue and rule names and tags.',
+    default: 'on ECS the container instance (from the ECS agent), else the host name',
+    description:
+      'Identifies this daemon in per-instance queue and rule names and tags. Unset on ECS: the container instance ARN from the ECS agent (its id in names, the ARN in the `ecs-ingress:instance` tag), the host name when the agent does not answer within 1 s.',
+  },
+  {
+    name: 'ECS_INGRESS_AGENT_URL',
+    default: 'http://127.0.0.1:51678 on ECS',
+    description:
+      "The ECS agent's introspection endpoint, asked (`/v1/metadata`) for the container instance when ECS_INGRESS_INSTANCE_ID is unset. The agent is only asked on ECS (ECS_CONTAINER_METADATA_URI_V4 set) or when this is set; reaching 127.0.0.1 needs host networking (EC2 launch type).",
   },
   {
     name: 'ECS_INGRESS_QUEUE_PREFIX',

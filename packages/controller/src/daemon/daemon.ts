@@ -28,6 +28,7 @@ import { renderUpstreams } from '@ecs-ingress/renderer';
 import type { Logger, Upstream } from '@ecs-ingress/types';
 import type { Subscription } from 'rxjs';
 import type { AwsClients } from '../aws/clients.js';
+import { resolveInstanceId } from '../aws/instance-identity.js';
 import { BundleManager } from '../bundle/bundle-manager.js';
 import { createNginxTester } from '../bundle/nginx-tester.js';
 import type { BundleSource } from '../bundle/sources.js';
@@ -171,31 +172,34 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     isKnownTaskDefinition: (arn) => mapHas(store.snapshot().taskDefinitions, arn),
     isKnownContainerInstance: (arn) => mapHas(store.snapshot().containerInstances, arn),
   });
-  const queue = new EventQueue({
-    settings: config.queue,
-    sqs: clients.sqs,
-    events: clients.events,
-    clusterArn: () => poller.clusterArn(),
-    consume: (queueUrl) =>
-      new SqsSource({
-        sqs: clients.sqs,
-        queueUrl,
-        sink: store,
-        cluster,
-        logger,
-        metrics,
-        malformed: config.queue.malformed,
-        ...(deps.sqsHooks ? { hooks: deps.sqsHooks } : {}),
-        ...(deps.sqsWaitTimeSeconds === undefined ? {} : { waitTimeSeconds: deps.sqsWaitTimeSeconds }),
-      }),
-    // The queue came up late: events before it were never delivered, so list the cluster again.
-    onLateStart: () =>
-      void poller
-        .fullSync()
-        .catch((err: unknown) => logger.warn({ err }, 'resync after the queue came up failed')),
-    logger,
-  });
-  progress.queueUrl = () => queue.queueUrl;
+  /** Built in start(), once the instance id is resolved (it names the per-instance queue). */
+  const createQueue = (instanceId: string) =>
+    new EventQueue({
+      settings: { ...config.queue, instanceId },
+      sqs: clients.sqs,
+      events: clients.events,
+      clusterArn: () => poller.clusterArn(),
+      consume: (queueUrl) =>
+        new SqsSource({
+          sqs: clients.sqs,
+          queueUrl,
+          sink: store,
+          cluster,
+          logger,
+          metrics,
+          malformed: config.queue.malformed,
+          ...(deps.sqsHooks ? { hooks: deps.sqsHooks } : {}),
+          ...(deps.sqsWaitTimeSeconds === undefined ? {} : { waitTimeSeconds: deps.sqsWaitTimeSeconds }),
+        }),
+      // The queue came up late: events before it were never delivered, so list the cluster again.
+      onLateStart: () =>
+        void poller
+          .fullSync()
+          .catch((err: unknown) => logger.warn({ err }, 'resync after the queue came up failed')),
+      logger,
+    });
+  let queue: EventQueue | undefined;
+  progress.queueUrl = () => queue?.queueUrl;
   const health = new HealthChecker({
     ecs: clients.ecs,
     cluster,
@@ -218,11 +222,27 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       ? [httpUpstreamsFile, config.dynamic.preambleFile, config.dynamic.streamUpstreamsFile]
       : [config.upstreamsFile];
     for (const dir of new Set(ownFiles.map((file) => dirname(file)))) await mkdir(dir, { recursive: true });
-    await queue.start();
+    // Only a per-instance queue is named after the instance; the agent is asked (≤ 1 s) only then.
+    const instanceId =
+      config.queue.mode === 'per-instance'
+        ? (
+            await resolveInstanceId(
+              {
+                fallback: config.queue.instanceId,
+                ...(config.queue.agentUrl === undefined ? {} : { agentUrl: config.queue.agentUrl }),
+              },
+              { logger },
+            )
+          ).id
+        : config.queue.instanceId;
+    if (stopping) return;
+    const q = createQueue(instanceId);
+    queue = q;
+    await q.start();
     if (stopping) return;
     supervisor = new SourceSupervisor({
       poller,
-      queueHealthy$: queue.healthy$,
+      queueHealthy$: q.healthy$,
       resyncIntervalMs: config.resyncIntervalMs,
       pollIntervalMs: config.pollIntervalMs,
       graceMs: config.queue.graceMs,
@@ -308,7 +328,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     if (stopping) return;
     progress.configAppliedAt = Date.now();
     progress.phase = 'running';
-    logger.info({ bundleId: startup.bundle.id, queueUrl: queue.queueUrl }, 'ecs-ingress ready');
+    logger.info({ bundleId: startup.bundle.id, queueUrl: q.queueUrl, instanceId }, 'ecs-ingress ready');
 
     bundleWatch = watchBundles({
       source,
@@ -347,7 +367,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     {
       name: 'queue',
       run: async () => {
-        const removed = await queue.stop();
+        const removed = (await queue?.stop()) ?? [];
         if (removed.length > 0)
           logger.info(
             { removed: removed.map((a) => `${a.action} ${a.kind} ${a.name}`) },
@@ -380,7 +400,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     progress,
     ready,
     runtime: () => runtime,
-    queueUrl: () => queue.queueUrl,
+    queueUrl: () => queue?.queueUrl,
     shutdownSteps,
     stop(timeoutMs = 25_000) {
       stopped ??= runShutdownSteps(shutdownSteps, logger.child({ component: 'shutdown' }), timeoutMs);

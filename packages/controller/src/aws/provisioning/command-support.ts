@@ -2,11 +2,11 @@
  * What `bootstrap` and `teardown` share: option defaults, the cluster ARN lookup, plain SDK clients.
  * The CLI builds its own clients: it runs outside the daemon and needs no metrics middleware.
  */
-import { hostname } from 'node:os';
 import { DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '@ecs-ingress/types';
+import { planInstanceId, resolveInstanceId } from '../instance-identity.js';
 
 export interface ProvisioningCommandClients {
   readonly sqs: SQSClient;
@@ -47,9 +47,17 @@ export function defaultCluster(env: NodeJS.ProcessEnv = process.env): string {
   return env.AWS_CLUSTER_NAME || 'default';
 }
 
-/** `--instance-id` default: ECS_INGRESS_INSTANCE_ID, else the host name. */
-export function defaultInstanceId(env: NodeJS.ProcessEnv = process.env): string {
-  return env.ECS_INGRESS_INSTANCE_ID || hostname();
+/**
+ * `--instance-id`, else ECS_INGRESS_INSTANCE_ID, else on ECS the container instance ARN from the
+ * ECS agent, else the host name (aws/instance-identity.ts): the same id the daemon would use, so
+ * `teardown` on an instance removes what its daemon created.
+ */
+export async function commandInstanceId(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  if (flag) return flag;
+  return (await resolveInstanceId(planInstanceId(env))).id;
 }
 
 /** A cluster name or ARN → its ARN (DescribeClusters for a name; an ARN is taken as it is). */

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import {
+  commandInstanceId,
   createCommandClients,
   defaultCluster,
-  defaultInstanceId,
   destroyCommandClients,
   type ProvisioningCommandClients,
   parseDuration,
@@ -93,8 +93,7 @@ export function registerBootstrap(program: Command): void {
     .option('--cluster <name|arn>', 'ECS cluster (env AWS_CLUSTER_NAME)', defaultCluster())
     .option(
       '--instance-id <id>',
-      'container instance id or host id (env ECS_INGRESS_INSTANCE_ID, else the host name)',
-      defaultInstanceId(),
+      'container instance id or host id (default: env ECS_INGRESS_INSTANCE_ID, else on ECS the container instance from the ECS agent, else the host name)',
     )
     .option('--region <region>', 'AWS region (env AWS_REGION)')
     .option('--prefix <prefix>', 'name prefix of queues and rules', DEFAULT_PREFIX)
@@ -105,9 +104,13 @@ export function registerBootstrap(program: Command): void {
       '1h',
     )
     .option('--json', 'print the result as JSON instead of one line per action', false)
-    .action(async (options: BootstrapOptions) => {
-      await runQueueCommand('bootstrap', options.region, (clients) =>
-        runBootstrap(options, clients, (line) => process.stdout.write(`${line}\n`)),
+    .action(async (options: Omit<BootstrapOptions, 'instanceId'> & { instanceId?: string }) => {
+      await runQueueCommand('bootstrap', options.region, async (clients) =>
+        runBootstrap(
+          { ...options, instanceId: await commandInstanceId(options.instanceId) },
+          clients,
+          (line) => process.stdout.write(`${line}\n`),
+        ),
       );
     });
 }

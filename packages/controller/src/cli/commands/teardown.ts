@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
+  commandInstanceId,
   defaultCluster,
-  defaultInstanceId,
   type ProvisioningCommandClients,
   parseDuration,
   resolveClusterArn,
@@ -73,8 +73,7 @@ export function registerTeardown(program: Command): void {
     .option('--cluster <name|arn>', 'ECS cluster (env AWS_CLUSTER_NAME)', defaultCluster())
     .option(
       '--instance-id <id>',
-      'container instance id or host id (env ECS_INGRESS_INSTANCE_ID, else the host name)',
-      defaultInstanceId(),
+      'container instance id or host id (default: env ECS_INGRESS_INSTANCE_ID, else on ECS the container instance from the ECS agent, else the host name)',
     )
     .option('--region <region>', 'AWS region (env AWS_REGION)')
     .option('--prefix <prefix>', 'name prefix of queues and rules', DEFAULT_PREFIX)
@@ -85,9 +84,13 @@ export function registerTeardown(program: Command): void {
       '1h',
     )
     .option('--json', 'print the result as JSON instead of one line per action', false)
-    .action(async (options: TeardownOptions) => {
-      await runQueueCommand('teardown', options.region, (clients) =>
-        runTeardown(options, clients, (line) => process.stdout.write(`${line}\n`)),
+    .action(async (options: Omit<TeardownOptions, 'instanceId'> & { instanceId?: string }) => {
+      await runQueueCommand('teardown', options.region, async (clients) =>
+        runTeardown(
+          { ...options, instanceId: await commandInstanceId(options.instanceId) },
+          clients,
+          (line) => process.stdout.write(`${line}\n`),
+        ),
       );
     });
 }
