@@ -15,15 +15,13 @@ function agent(req: IncomingMessage, res: ServerResponse): void {
   }
   switch (mode) {
     case 'ok':
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            Cluster: 'prod',
-            ContainerInstanceArn: ARN,
-            Version: 'Amazon ECS Agent - v1.89.0',
-          }),
-        );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          Cluster: 'prod',
+          ContainerInstanceArn: ARN,
+          Version: 'Amazon ECS Agent - v1.89.0',
+        }),
+      );
       return;
     case 'error':
       res.writeHead(500).end('internal error');
