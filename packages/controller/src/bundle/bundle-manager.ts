@@ -152,7 +152,9 @@ export class BundleManager {
       await candidate.materialise(staging, { ...this.limits, mainFile: this.mainFileName });
     } catch (error) {
       if (error instanceof BundleRejectedError) throw await this.refuse(candidate, staging, error);
-      // An I/O error is not the bundle's fault: not remembered, the next change or check retries.
+      // An I/O error (disk full, staging dir unwritable) is not the bundle's fault, so its id is not
+      // remembered as refused. The source has already marked the bundle as seen, though: the caller
+      // must `forget` it there (daemon/bundle-watch.ts does) or it is not retried until it changes.
       log.error({ err: error }, 'cannot materialise config bundle');
       this.metrics?.bundleApplies.inc({ result: 'failed' });
       throw new BundleRejectedError(

@@ -80,6 +80,11 @@ export class DirectoryBundleSource implements BundleSource {
     };
   }
 
+  forget(id: string): void {
+    // The next check (a file event or the periodic one) hashes the tree and offers it again.
+    if (id === this.lastId) this.lastId = undefined;
+  }
+
   stop(): void {
     this.stop$.next();
     this.stop$.complete();

@@ -142,6 +142,13 @@ export class S3BundleSource implements BundleSource {
     };
   }
 
+  forget(id: string): void {
+    if (id !== this.lastId) return;
+    // Drop the ETag too: with it, S3 would answer 304 and the object would never be fetched again.
+    this.lastId = undefined;
+    this.etag = undefined;
+  }
+
   stop(): void {
     this.stop$.next();
     this.stop$.complete();

@@ -98,6 +98,21 @@ describe('S3BundleSource against fauxqs with the real S3 client', () => {
     source.stop();
   });
 
+  it("forget(id) after a failure that was not the bundle's: the next check downloads it again", async () => {
+    await put(await zipOf('forget'));
+    const source = new S3BundleSource({ client, bucket, key });
+    const first = await source.check();
+    expect(await source.check()).toBeUndefined();
+    source.forget('0000000000000000'); // not the last candidate: no effect
+    expect(await source.check()).toBeUndefined();
+    source.forget(first?.id ?? '');
+    const again = await source.check();
+    expect(again?.id).toBe(first?.id);
+    expect(await source.check()).toBeUndefined();
+    expect(statuses).toEqual([200, 304, 304, 200, 304]);
+    source.stop();
+  });
+
   it('candidates$ emits the bundle and then each new version, and completes on stop()', async () => {
     await put(await zipOf('a'));
     const source = new S3BundleSource({ client, bucket, key, intervalMs: 20 });
@@ -180,6 +195,18 @@ describe('DirectoryBundleSource', () => {
     const staging = join(tmp, 'staging');
     await second?.materialise(staging, { mainFile: 'nginx.conf' });
     expect(await readFile(join(staging, 'conf.d', 'a.conf'), 'utf8')).toBe('# edited\n');
+    source.stop();
+  });
+
+  it('forget(id): the next check offers the unchanged tree again; another id changes nothing', async () => {
+    const dir = await makeBundleDir();
+    const source = new DirectoryBundleSource({ dir });
+    const first = await source.check();
+    source.forget('0000000000000000');
+    expect(await source.check()).toBeUndefined();
+    source.forget(first?.id ?? '');
+    expect((await source.check())?.id).toBe(first?.id);
+    expect(await source.check()).toBeUndefined();
     source.stop();
   });
 

@@ -43,6 +43,12 @@ export interface BundleSource {
    * schedule; failed checks are logged and counted, never end the stream). Completes on `stop()`.
    */
   readonly candidates$: Observable<BundleCandidate>;
+  /**
+   * The candidate `id` could not be applied for a reason that is not the bundle's (an I/O error
+   * while materialising it, a disk error flipping `current`): the next check offers it again
+   * instead of treating it as seen. No effect when `id` is not the last candidate offered.
+   */
+  forget(id: string): void;
   stop(): void;
 }
 
@@ -114,6 +120,7 @@ export class DefaultBundleSource implements BundleSource {
   private readonly replacements: Readonly<Record<string, string>>;
   private readonly stop$ = new Subject<void>();
   private offered = false;
+  private offeredId: string | undefined;
 
   constructor(options: DefaultBundleSourceOptions = {}) {
     this.dir = options.dir ?? DEFAULT_BUNDLE_DIR;
@@ -139,6 +146,7 @@ export class DefaultBundleSource implements BundleSource {
     if (this.offered) return undefined;
     const id = await hashTree(this.dir, {}, `upstreams=${JSON.stringify(this.replacements)}`);
     this.offered = true;
+    this.offeredId = id;
     const { dir, replacements, mainFileName } = this;
     return {
       id,
@@ -152,6 +160,11 @@ export class DefaultBundleSource implements BundleSource {
         await writeFile(main, replaced);
       },
     };
+  }
+
+  forget(id: string): void {
+    // candidates$ has completed by then; a later check() (a restart of the watch) offers it again.
+    if (id === this.offeredId) this.offered = false;
   }
 
   stop(): void {

@@ -3,7 +3,9 @@
  * configuration), and what happens when the source offers a new bundle after start-up:
  * stage (`nginx -t` in staging) → exclusive apply through the ApplyGate → flip `current` → reload
  * → confirm, or revert and reload the previous bundle. A refused bundle leaves the running config
- * in place and is not retried until the bundle changes (the manager remembers its id).
+ * in place and is not retried until the bundle changes (the manager remembers its id). A bundle
+ * that failed for a reason that is not its own (an I/O error) is forgotten by the source, so the
+ * next check offers it again (issue 5: "retried only when the bundle changes" is for bad bundles).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { NginxRunner } from '@ecs-ingress/nginx-runner';
@@ -108,8 +110,27 @@ async function applyGuarded(
       { err, bundleId: candidate.id, code: 'ECS_INGRESS_BUNDLE_APPLY_FAILED' },
       'applying the config bundle failed; the running config stays, later bundles are still watched',
     );
+    retryUnlessRefused(candidate.id, o, logger);
     o.onResult?.({ bundleId: candidate.id, ok: false, error: err as Error });
   }
+}
+
+/**
+ * After a failure: when the manager did not remember the bundle as refused (the failure was not the
+ * bundle's fault), make the source offer it again at its next check. A refused bundle is left
+ * alone: forgetting it would make an S3 source download it again every interval for nothing.
+ */
+export function retryUnlessRefused(
+  id: string,
+  o: Pick<BundleWatchOptions, 'source' | 'manager'>,
+  logger: Logger,
+): void {
+  if (o.manager.rejectionOf(id) !== undefined) return;
+  o.source.forget(id);
+  logger.warn(
+    { bundleId: id },
+    'the bundle failed for a reason that is not its own; retrying at the next check',
+  );
 }
 
 async function applyCandidate(
@@ -126,6 +147,7 @@ async function applyCandidate(
     // The manager logged and counted it (with NGINX's own lines); the running config stays.
     if (!(err instanceof BundleRejectedError))
       logger.error({ err, code: 'ECS_INGRESS_BUNDLE_REJECTED' }, 'bundle staging failed');
+    retryUnlessRefused(candidate.id, o, logger);
     o.onResult?.({ bundleId: candidate.id, ok: false, error: err as Error });
     return;
   }

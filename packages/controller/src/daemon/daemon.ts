@@ -53,7 +53,7 @@ import type { ClusterState } from '../store/state.js';
 import { ClusterStore } from '../store/store.js';
 import { ApplyGate } from './apply-gate.js';
 import { createDaemonClients } from './aws.js';
-import { bundleSourceFor, watchBundles } from './bundle-watch.js';
+import { bundleSourceFor, retryUnlessRefused, watchBundles } from './bundle-watch.js';
 import { EventQueue } from './event-queue.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
@@ -289,6 +289,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     bundleSource = source;
     const startup = await resolveStartupBundle({ manager, fetch: () => source.check(), logger });
     if (stopping) return;
+    // Started from the last known good because the new bundle could not be read (not refused):
+    // the watch must retry it rather than take it as seen.
+    const unread = startup.rejected?.bundleId;
+    if (unread !== undefined) retryUnlessRefused(unread, { source, manager }, logger);
     const activated = await manager.activate(startup.bundle);
     progress.bundleId = startup.bundle.id;
 
