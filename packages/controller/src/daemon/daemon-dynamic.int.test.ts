@@ -185,6 +185,13 @@ describe.skipIf(!hasParts)('ecs-ingress run, ECS_INGRESS_UPSTREAM_MODE=dynamic (
     await routesTo(bundle, 'web', ['web-a', 'web-b'], daemon);
     aws.ecs.updateTask(taskA.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' });
     await routesTo(bundle, 'web', ['web-b'], daemon);
+    // /debug/upstreams shows what NGINX routes to: the pushed set, not the server-less http file.
+    const debug = (await get(`${daemon.adminUrl}/debug/upstreams`)).body;
+    expect(debug).toMatch(
+      new RegExp(`# web: endpoints pushed \\(version \\d+\\)\\n127\\.0\\.0\\.1:${webB.port}\\n`),
+    );
+    expect(debug).not.toContain(`:${webA.port}\n`);
+    expect(debug).toMatch(/upstream tcp \{/);
 
     expect(await nginxPids(bundle)).toEqual(before);
     expect(await metric(daemon, RELOADS)).toBe(reloadsBefore);

@@ -135,6 +135,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       state: () => store.snapshot(),
       cluster,
       upstreamsFile: httpUpstreamsFile,
+      ...(dynamicMode ? { dynamicFiles: [config.dynamic.streamUpstreamsFile] } : {}),
     }),
   });
 
@@ -318,6 +319,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     });
     runtime = rt;
     progress.runner = rt.runner;
+    progress.pushedEndpoints = () => rt.pushedEndpoints();
     try {
       await rt.ready;
     } catch (err) {

@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { NginxRunner } from '@ecs-ingress/nginx-runner';
+import type { PushedEndpoints } from '../dynamic/dynamic-applier.js';
 import type { ProbeResult, StatusProvider } from '../http/server.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
 import { type ClusterState, stateToJSON } from '../store/state.js';
@@ -27,6 +28,8 @@ export interface DaemonProgress {
   queueUrl?: () => string | undefined;
   sourceMode?: () => string;
   bundleId?: string;
+  /** Dynamic mode, once NGINX runs: the endpoint sets it confirmed holding. */
+  pushedEndpoints?: () => readonly PushedEndpoints[] | undefined;
 }
 
 export interface DaemonStatusOptions {
@@ -35,6 +38,11 @@ export interface DaemonStatusOptions {
   /** Cluster filter for the derivation shown in /debug/state. */
   readonly cluster: string;
   readonly upstreamsFile: string;
+  /**
+   * Dynamic mode: the rendered files to show besides `upstreamsFile` (the stream upstreams). Set
+   * means dynamic mode: the http file names no server, so /debug/upstreams adds the pushed sets.
+   */
+  readonly dynamicFiles?: readonly string[];
 }
 
 export function daemonStatus(o: DaemonStatusOptions): StatusProvider {
@@ -71,11 +79,39 @@ export function daemonStatus(o: DaemonStatusOptions): StatusProvider {
       };
     },
     async debugUpstreams() {
-      try {
-        return await readFile(o.upstreamsFile, 'utf8');
-      } catch {
-        return `# ${o.upstreamsFile} is not written yet\n`;
-      }
+      if (o.dynamicFiles === undefined) return readOrNote(o.upstreamsFile);
+      const files = await Promise.all(
+        [o.upstreamsFile, ...o.dynamicFiles].map(
+          async (file) => `# ==> ${file} <==\n${await readOrNote(file)}`,
+        ),
+      );
+      return [...files, formatPushedEndpoints(p.pushedEndpoints?.())].join('\n');
     },
   };
+}
+
+async function readOrNote(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    return `# ${file} is not written yet\n`;
+  }
+}
+
+/**
+ * Dynamic mode's http `upstream` blocks balance in Lua over endpoint sets held in NGINX's shared
+ * memory; this is what was last pushed there (and confirmed), one section per service.
+ */
+export function formatPushedEndpoints(pushed: readonly PushedEndpoints[] | undefined): string {
+  const head = '# ==> endpoints pushed to NGINX (dynamic mode) <==\n';
+  if (pushed === undefined) return `${head}# none yet: NGINX is not running\n`;
+  if (pushed.length === 0) return `${head}# none yet\n`;
+  const sections = pushed.map(
+    (s) =>
+      `# ${s.service}: endpoints pushed (version ${s.version})\n` +
+      (s.endpoints.length === 0
+        ? '# (no endpoint: requests to it fail)\n'
+        : s.endpoints.map((e) => `${e}\n`).join('')),
+  );
+  return `${head}${sections.join('\n')}`;
 }

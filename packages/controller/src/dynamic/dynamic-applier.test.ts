@@ -209,6 +209,31 @@ describe('createDynamicApplier', () => {
     expect(applier.stats().fullPushes).toBe(2);
   });
 
+  it('pushedEndpoints(): what NGINX confirmed, per service with the version of its push; empty after a restart', async () => {
+    const calls: string[] = [];
+    const runner = fakeRunner();
+    applier = createDynamicApplier({
+      target: fakeTarget(calls),
+      client: fakeClient(calls),
+      runner,
+      minReloadIntervalMs: 0,
+    });
+    applier.setInitial(render(up('web', 1), up('api')));
+    expect(applier.pushedEndpoints()).toEqual([]);
+    runner.emit('started');
+    await applier.whenReady();
+    await applier.apply(render(up('web', 1, 2), up('api')), CTX);
+    expect(applier.pushedEndpoints()).toEqual([
+      { service: 'api', endpoints: [], version: 1 },
+      { service: 'web', endpoints: ['10.0.0.1:1', '10.0.0.1:2'], version: 2 },
+    ]);
+    runner.emit('exited');
+    runner.emit('restarted');
+    expect(applier.pushedEndpoints()).toEqual([]);
+    await applier.whenReady();
+    expect(applier.pushedEndpoints().map((e) => e.version)).toEqual([3, 3]);
+  });
+
   it('refuses a config that renderDynamicConfig did not render', async () => {
     const calls: string[] = [];
     const { applier } = make(calls);

@@ -51,6 +51,15 @@ export interface DynamicPushInfo {
   readonly at: number;
 }
 
+/** One service's endpoint set as NGINX last confirmed it (the debug page). */
+export interface PushedEndpoints {
+  readonly service: string;
+  /** `ip:port`, as pushed; empty: the service has no endpoint (requests to it fail). */
+  readonly endpoints: readonly string[];
+  /** The control endpoint's version counter after the push that carried this set. */
+  readonly version: number;
+}
+
 export interface DynamicApplierOptions {
   /** Files, test, reload, commit, rollback (the NGINX runner). */
   readonly target: ApplyTarget;
@@ -90,6 +99,8 @@ export interface DynamicApplier extends ConfigApplier {
   whenReady(): Promise<void>;
   /** Reloads and pushes so far (tests, benchmarks, debug page). */
   stats(): { readonly reloads: number; readonly pushes: number; readonly fullPushes: number };
+  /** What NGINX holds since its last (re)start, per service, by name: what it really routes to. */
+  pushedEndpoints(): readonly PushedEndpoints[];
   /** Stops listening to the runner and cancels the background retry. */
   close(): void;
 }
@@ -116,6 +127,8 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
   let desired: Readonly<Record<string, readonly string[]>> = {};
   /** What NGINX confirmed holding, per service, since its last (re)start. */
   let pushed = new Map<string, readonly string[]>();
+  /** The version of the push that last carried each service in `pushed`. */
+  let pushedVersions = new Map<string, number>();
   let started = options.runner === undefined;
   let isReady = false;
   let lastReloadEndedAt: number | undefined;
@@ -148,7 +161,10 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
       try {
         const { version } = await options.client.pushEndpoints(services);
         const at = now();
-        for (const name of names) pushed.set(name, services[name] ?? []);
+        for (const name of names) {
+          pushed.set(name, services[name] ?? []);
+          pushedVersions.set(name, version);
+        }
         counts.pushes += 1;
         if (full) counts.fullPushes += 1;
         options.metrics?.dynamicUpdates.inc({ result: 'success' });
@@ -235,6 +251,7 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
       setReady(false);
       started = true;
       pushed = new Map();
+      pushedVersions = new Map();
       logger.info({ event: event.type }, 'nginx (re)started: pushing every endpoint set');
       void serial(pushAllNow);
     }
@@ -307,6 +324,12 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
             waiters.push(resolve);
           }),
     stats: () => ({ ...counts }),
+    pushedEndpoints: () =>
+      [...pushed.keys()].sort().map((service) => ({
+        service,
+        endpoints: pushed.get(service) ?? [],
+        version: pushedVersions.get(service) ?? 0,
+      })),
     close() {
       closed = true;
       unlisten?.();

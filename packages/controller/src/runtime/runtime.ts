@@ -28,6 +28,7 @@ import {
   Subject,
   type Subscription,
 } from 'rxjs';
+import type { PushedEndpoints } from '../dynamic/dynamic-applier.js';
 import {
   createDynamicRuntimeParts,
   type RuntimeDynamicOptions,
@@ -152,6 +153,8 @@ export interface Runtime {
   stop(): Promise<void>;
   /** The upstreams NGINX serves now (as last applied). */
   liveUpstreams(): readonly Upstream[];
+  /** Dynamic mode: the endpoint sets NGINX confirmed holding (`undefined` in reload mode). */
+  pushedEndpoints(): readonly PushedEndpoints[] | undefined;
   readonly runner: NginxRunner;
   readonly reconciler: Reconciler;
 }
@@ -404,6 +407,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
       return stopping;
     },
     liveUpstreams: () => live,
+    pushedEndpoints: () => dynamicParts?.applier.pushedEndpoints(),
     runner,
     reconciler,
   };
