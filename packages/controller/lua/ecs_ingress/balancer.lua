@@ -63,14 +63,27 @@ end
 
 -- The service's current peers, re-read only when the version counter changed. The counter is read
 -- BEFORE the value, so a list can only ever be tagged with a version older than its content, which
--- at worst costs one extra re-read.
+-- at worst costs one extra re-read. On a re-read the counter is read again after the value and the
+-- read repeated (at most 3 times) while a push landed in between, so the tag is normally exactly the
+-- version of the content (decisions() reports it). Returns the entry and the counter read first.
 local function current(name)
   local version = dict:get(VERSION_KEY) or 0
+  local live = version
   local entry = services[name]
   if entry ~= nil and entry.version == version then
-    return entry
+    return entry, live
   end
-  local peers = parse_peers(dict:get(endpoints.service_key(name)))
+  local key = endpoints.service_key(name)
+  local value = dict:get(key)
+  for _ = 1, 3 do
+    local after = dict:get(VERSION_KEY) or 0
+    if after == version then
+      break
+    end
+    version = after
+    value = dict:get(key)
+  end
+  local peers = parse_peers(value)
   if entry == nil then
     entry = { version = version, peers = peers, rr = 0 }
     services[name] = entry
@@ -79,7 +92,7 @@ local function current(name)
     entry.peers = peers
   end
   forget_expired_failures(now())
-  return entry
+  return entry, live
 end
 
 -- Next peer after the round-robin cursor `rr` that this request has not tried, preferring peers
@@ -104,12 +117,26 @@ local function pick(peers, rr, tried, t)
   return fallback
 end
 
+-- Appends "<ip:port>@<live>/<used>" for one try to the request's decision record: the peer chosen,
+-- the version counter in the shared dict when this try began, and the version of the list the peer
+-- was taken from (tag >= live unless this is a retry on the list of an earlier version). Kept in
+-- ngx.ctx only; decisions() hands it to a log_by_lua that exports it, so tests and debugging judge
+-- routing by the endpoint set a decision was made with rather than by a clock (NGINX's $msec is
+-- the worker's cached event-loop time).
+local function record(ctx, key, live, used)
+  local previous = ctx.ecs_ingress_decisions
+  local item = key .. "@" .. string.format("%d/%d", live, used)
+  ctx.ecs_ingress_decisions = previous == nil and item or previous .. "," .. item
+end
+
 function _M.balance(name)
   local ctx = ngx.ctx
   local state = ctx.ecs_ingress_balancer
   local t = now()
+  local live_version
   if state == nil then
-    local entry = current(name)
+    local entry
+    entry, live_version = current(name)
     local n = #entry.peers
     if n == 0 then
       -- Leave the peer unset: the placeholder server is `down`, NGINX answers 502, and
@@ -118,7 +145,7 @@ function _M.balance(name)
       return
     end
     -- The same list for every try of this request, even if a push lands in between.
-    state = { peers = entry.peers, entry = entry, tried = {} }
+    state = { peers = entry.peers, version = entry.version, entry = entry, tried = {} }
     ctx.ecs_ingress_balancer = state
     -- NGINX starts the request with as many tries as the upstream has servers that are not
     -- `down`: zero here, because the only server is the `down` placeholder (the first connection
@@ -132,6 +159,7 @@ function _M.balance(name)
       ngx.log(ngx.INFO, "ecs-ingress balancer: set_more_tries: ", err)
     end
   else
+    live_version = dict:get(VERSION_KEY) or 0
     -- A retry: the previous peer failed (connect error, timeout, or a proxy_next_upstream status).
     local failure = get_last_failure()
     if failure == "failed" and state.last ~= nil then
@@ -148,10 +176,17 @@ function _M.balance(name)
   local peer = state.peers[index]
   state.tried[peer[3]] = true
   state.last = peer[3]
+  record(ctx, peer[3], live_version, state.version)
   local ok, err = set_current_peer(peer[1], peer[2])
   if not ok then
     ngx.log(ngx.ERR, "ecs-ingress balancer: set_current_peer ", peer[3], " for ", name, ": ", err)
   end
+end
+
+-- This request's balancer decisions, one "<ip:port>@<live>/<used>" per try joined by commas, or nil when
+-- the balancer chose no peer (not proxied, or no endpoint).
+function _M.decisions()
+  return ngx.ctx.ecs_ingress_decisions
 end
 
 -- header_filter_by_lua_block at http level: turns the placeholder's 502 into 503 + header, only for

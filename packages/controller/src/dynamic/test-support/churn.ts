@@ -6,9 +6,10 @@
  * each change entered the store and when it was applied.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackendFleet } from './backend-fleet.js';
-import type { AppliedRecord, Stack } from './dynamic-stack.js';
+import type { AppliedRecord, Stack, VersionRecord } from './dynamic-stack.js';
 import { upstreamOf } from './dynamic-stack.js';
 
 export const WRK = '/usr/bin/wrk';
@@ -39,11 +40,20 @@ export function parseWrk(raw: string): WrkResult {
   };
 }
 
-export function runWrk(url: string, o: { threads: number; connections: number; durationS: number }) {
+export function runWrk(
+  url: string,
+  o: { threads: number; connections: number; durationS: number; wrkTimeoutS?: number },
+) {
   return new Promise<WrkResult>((resolve, reject) => {
     // Niced: in production the clients are elsewhere; here they share the cores with NGINX and the
     // controller whose latency is being measured.
-    const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, url];
+    const args = [
+      `-t${o.threads}`,
+      `-c${o.connections}`,
+      `-d${o.durationS}s`,
+      ...(o.wrkTimeoutS === undefined ? [] : [`--timeout`, `${o.wrkTimeoutS}s`]),
+      url,
+    ];
     const child = spawn('/usr/bin/nice', ['-n', '10', WRK, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -76,6 +86,12 @@ export interface ChurnOptions {
   readonly connections: number;
   /** Backends in the set at any time. Default 2. */
   readonly window?: number;
+  /**
+   * wrk's per-request timeout (wrk's default: 2 s). A request slower than this counts as a socket
+   * "timeout" error although nothing failed; on a starved 2-core machine a response can take that
+   * long. Resets and refused connections are counted whatever this is.
+   */
+  readonly wrkTimeoutS?: number;
   /** A request reaching a removed backend later than this after the apply is "late". Default 50. */
   readonly lateMs?: number;
 }
@@ -88,11 +104,23 @@ export interface ChurnResult {
   /** Arrivals at a backend not in the store's set at that moment, and how long after the change. */
   readonly stale: { readonly count: number; readonly fraction: number; readonly lagMs: readonly number[] };
   /**
-   * Requests NGINX dispatched (its `$msec`, else the arrival) to a backend the store had removed,
-   * more than `lateMs` after the apply of that removal ended (or to a backend the store never
-   * had: Infinity), and by how long after that apply.
+   * Dynamic mode: balancer decisions (one per try) that sent a request to a backend the endpoint set
+   * live in NGINX's shared dict at that decision did not hold — i.e. after the push removing it had
+   * landed (0 ms tolerance, no clock involved). Reload mode: `lateByDispatch`.
    */
   readonly late: number;
+  /** Dynamic mode: the offending decisions as `<ip:port>@<live>/<used>`. */
+  readonly lateDecisions: readonly string[];
+  /** Dynamic mode: balancer decisions read from NGINX's decision log (0 in reload mode). */
+  readonly decisions: number;
+  /**
+   * Clock-based estimate (both modes): requests NGINX dispatched (its `$msec`, else the arrival)
+   * to a backend the store had removed, more than `lateMs` after the apply of that removal ended
+   * (or to a backend the store never had: Infinity). Not exact: `$msec` is the worker's cached
+   * event-loop time and the arrival is stamped by another process, so on a loaded machine a
+   * request can be dated before the store change whose push it was balanced with.
+   */
+  readonly lateByDispatch: number;
   readonly lateByMs: readonly number[];
   /** Per change: store change → first request on the added backend. */
   readonly changeToFirstMs: readonly number[];
@@ -132,6 +160,58 @@ function lastRemoval(timeline: readonly Timeline[], endpoint: string, t: number)
     if (timeline[k - 1]?.set.has(endpoint) && !entry.set.has(endpoint)) removedAt = entry.at;
   }
   return removedAt;
+}
+
+/** A service's endpoint set at version `v`: the latest push at or before v that listed it. */
+function setAtVersion(
+  versions: readonly VersionRecord[],
+  service: string,
+  v: number,
+): Set<string> | undefined {
+  let found: readonly string[] | undefined;
+  for (const record of versions) {
+    if (record.version > v) break;
+    const list = record.endpoints[service];
+    if (list !== undefined) found = list;
+  }
+  return found === undefined ? undefined : new Set(found);
+}
+
+/**
+ * Judges the balancer's decisions (`<ip:port>@<live>/<used>` per try, one log line per request: the
+ * shared dict's version counter when the try began, and the version of the list the peer came from)
+ * against the endpoint set each version stands for. Wrong: the peer is not in the list it was taken
+ * from, or that list was older than the live one and the live set no longer holds the peer (a stale
+ * cache or a retry on an outdated list). A version no push answered holds nothing, so any peer
+ * chosen with it is wrong.
+ */
+export function judgeDecisions(
+  log: string,
+  versions: readonly VersionRecord[],
+  service: string,
+): { decisions: number; wrong: string[] } {
+  let decisions = 0;
+  const wrong: string[] = [];
+  const sorted = [...versions].sort((a, b) => a.version - b.version);
+  for (const line of log.split('\n')) {
+    const text = line.trim();
+    if (text === '' || text === '-') continue;
+    for (const item of text.split(',')) {
+      decisions += 1;
+      const match = /^(\d+\.\d+\.\d+\.\d+:\d+)@(\d+)\/(\d+)$/.exec(item);
+      if (match === null) {
+        wrong.push(item);
+        continue;
+      }
+      const peer = match[1] ?? '';
+      const live = Number(match[2]);
+      const used = Number(match[3]);
+      const inUsed = setAtVersion(sorted, service, used)?.has(peer) === true;
+      const inLive = setAtVersion(sorted, service, live)?.has(peer) === true;
+      if (!inUsed || (used < live && !inLive)) wrong.push(item);
+    }
+  }
+  return { decisions, wrong };
 }
 
 export function quantile(sorted: readonly number[], q: number): number {
@@ -198,6 +278,12 @@ export async function runChurn(
   const lag: number[] = [];
   let late = 0;
   const lateBy: number[] = [];
+  // Decisions: written by NGINX when each request ends; wrk has stopped and the reconciler is
+  // flushed, so the log is complete up to requests NGINX is still finishing.
+  const judged =
+    stack.decisionLog === undefined
+      ? undefined
+      : judgeDecisions(await readFile(stack.decisionLog, 'utf8'), stack.versions, options.service);
   for (const backend of backends) {
     const record = arrivalsOf.get(backend.endpoint) ?? { arrivals: [], sent: [] };
     record.arrivals.forEach((t, i) => {
@@ -255,7 +341,10 @@ export async function runChurn(
     changes,
     arrivals,
     stale: { count: lag.length, fraction: arrivals === 0 ? 0 : lag.length / arrivals, lagMs: lag },
-    late,
+    late: judged === undefined ? late : judged.wrong.length,
+    lateDecisions: judged?.wrong ?? [],
+    decisions: judged?.decisions ?? 0,
+    lateByDispatch: late,
     lateByMs: lateBy.sort((a, b) => a - b),
     changeToFirstMs,
     appliedToFirstMs,

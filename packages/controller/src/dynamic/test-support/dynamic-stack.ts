@@ -81,6 +81,12 @@ export interface StackOptions {
   readonly minReloadIntervalMs?: number;
 }
 
+/** One push NGINX confirmed: the version counter it answered and the lists it now holds. */
+export interface VersionRecord {
+  readonly version: number;
+  readonly endpoints: Readonly<Record<string, readonly string[]>>;
+}
+
 /** One successful apply: when it ended and the endpoints per service it put live. */
 export interface AppliedRecord {
   readonly at: number;
@@ -107,6 +113,10 @@ export interface Stack {
   readonly client: DynamicControlClient | undefined;
   /** Every confirmed push (dynamic mode). */
   readonly pushes: DynamicPushInfo[];
+  /** Dynamic mode: every confirmed push with its version and endpoint lists, in order. */
+  readonly versions: VersionRecord[];
+  /** Dynamic mode: the access log whose lines are the balancer's decisions (`<ip:port>@<live>/<used>,…`). */
+  readonly decisionLog: string | undefined;
   /** `wallClock()` at the end of every successful apply (both modes), with what it applied. */
   readonly applies: AppliedRecord[];
   /** Reloads confirmed by the runner. */
@@ -162,6 +172,8 @@ function mainConfig(
     streamPort?: number;
     streamProxyTo?: string;
     workers: number;
+    /** Dynamic mode: access log of every request's balancer decisions (see decisionLog). */
+    decisionLog?: string;
     httpIncludes: string[];
     streamInclude: string;
   },
@@ -188,8 +200,18 @@ function mainConfig(
       (t) => `  ${t}_temp_path ${join(prefix, 'tmp', t)};`,
     ),
     ...o.httpIncludes.map((file) => `  include ${file};`),
+    ...(o.decisionLog === undefined ? [] : ["  log_format ecs_ingress_decisions '$ecs_ingress_decisions';"]),
     '  server {',
     `    listen 127.0.0.1:${o.httpPort};`,
+    // One line per request: "<ip:port>@<live>/<used>" per try, from the balancer (balancer.lua
+    // decisions()). lua-nginx-module runs log_by_lua before the access log, so the variable is set.
+    ...(o.decisionLog === undefined
+      ? []
+      : [
+          '    set $ecs_ingress_decisions "-";',
+          '    log_by_lua_block { ngx.var.ecs_ingress_decisions = require("ecs_ingress.balancer").decisions() or "-" }',
+          `    access_log ${o.decisionLog} ecs_ingress_decisions;`,
+        ]),
     '    keepalive_requests 1000000;',
     '    proxy_http_version 1.1;',
     '    proxy_set_header Connection "";',
@@ -219,6 +241,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   const dynamic = options.mode === 'dynamic';
   const configFile = join(prefix, 'nginx.conf');
+  const decisionLog = dynamic ? join(prefix, 'decisions.log') : undefined;
   await writeFile(
     configFile,
     mainConfig(prefix, {
@@ -226,6 +249,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...(streamPort === undefined ? {} : { streamPort }),
       ...(options.streamProxyTo === undefined ? {} : { streamProxyTo: options.streamProxyTo }),
       workers: options.workers ?? 2,
+      ...(decisionLog === undefined ? {} : { decisionLog }),
       // Reload mode: the ancestor's single file, valid in both contexts.
       httpIncludes: dynamic ? [files.preamble, files.http] : [files.http],
       streamInclude: dynamic ? files.stream : files.http,
@@ -241,6 +265,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const client = dynamic ? new DynamicControlClient({ endpoint: controlUrl }) : undefined;
   const pushes: DynamicPushInfo[] = [];
   const applies: AppliedRecord[] = [];
+  const versions: VersionRecord[] = [];
+  // Records which endpoint lists each version counter stands for, so routing can be judged by the
+  // version a balancer decision used rather than by clocks.
+  const recordingClient =
+    client === undefined
+      ? undefined
+      : {
+          async pushEndpoints(services: Readonly<Record<string, readonly string[]>>) {
+            const answer = await client.pushEndpoints(services);
+            versions.push({ version: answer.version, endpoints: { ...services } });
+            return answer;
+          },
+        };
 
   const render = (upstreams: readonly Upstream[]): RenderedConfig => {
     if (dynamic) {
@@ -259,11 +296,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const applier =
-    client === undefined
+    recordingClient === undefined
       ? undefined
       : createDynamicApplier({
           target: runner,
-          client,
+          client: recordingClient,
           runner,
           minReloadIntervalMs: options.minReloadIntervalMs ?? 0,
           onPushed: (info) => pushes.push(info),
@@ -316,6 +353,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     applier,
     client,
     pushes,
+    versions,
+    decisionLog,
     applies,
     reloads: () => reloads,
     set(upstreams) {
