@@ -46,8 +46,9 @@ describe('renderUpstreams caches', () => {
   it('hands out frozen server lists, so a caller cannot corrupt the next render', () => {
     const web = up('web', ep('10.0.0.1', 80));
     const [normalized] = normalizeUpstreams([web]).upstreams;
-    expect(Object.isFrozen(normalized?.servers)).toBe(true);
-    expect(() => (normalized?.servers as string[]).push('10.9.9.9:1')).toThrow(TypeError);
+    if (normalized === undefined) throw new Error('no upstream');
+    expect(Object.isFrozen(normalized.servers)).toBe(true);
+    expect(() => (normalized.servers as string[]).push('10.9.9.9:1')).toThrow(TypeError);
     expect(renderUpstreams([web]).text).not.toContain('10.9.9.9');
   });
 });
