@@ -15,7 +15,9 @@
  *   - dynamic: the Lua balancer; endpoint-only changes are pushed to the control endpoint.
  * "Stale" = a request that reached a backend the store had already removed; its lag is measured
  * from that store change. "Change → first request" = from the store change to the first request
- * the added backend received. RSS = sum of VmRSS of the master and all its children (sampled
+ * the added backend received; "apply done → first request" = from the end of the apply (push answer
+ * or confirmed reload, stamped in this process) to that first request as stamped by the backend
+ * process — both read CLOCK_MONOTONIC directly (backend-fleet.ts sharedClock), no offset estimate. RSS = sum of VmRSS of the master and all its children (sampled
  * every 25 ms; max over the run).
  */
 import { appendFile, readFile } from 'node:fs/promises';

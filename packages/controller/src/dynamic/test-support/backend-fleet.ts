@@ -2,14 +2,22 @@
  * HTTP backends for the churn experiment, in a CHILD process: under load they would otherwise share
  * the event loop with the reconciler and the pushes they are meant to measure, and a busy loop
  * delays those timers (measured: tens of ms on a 2-core machine). Arrival times are taken with
- * `wallClock()` (timeOrigin + performance.now(), sub-millisecond and comparable across processes on
- * one machine). The child exits when the parent disconnects, so it cannot outlive a crashed test.
+ * `sharedClock()`: the child and the parent each read the same system-wide clock (CLOCK_MONOTONIC),
+ * so no clock-offset estimate is needed — the former one-round-trip IPC estimate was itself off by
+ * up to half a round trip, which a loaded machine stretches. The child exits when the parent
+ * disconnects, so it cannot outlive a crashed test.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 
-/** Milliseconds since the epoch with performance.now()'s resolution; same base in every process. */
-export function wallClock(): number {
-  return performance.timeOrigin + performance.now();
+/**
+ * Milliseconds (µs resolution) on CLOCK_MONOTONIC: libuv's hrtime reads clock_gettime(CLOCK_MONOTONIC),
+ * which on Linux is one clock for every process of the machine (same time namespace), so stamps
+ * from the backend child and from this process compare directly. Not the epoch: only differences
+ * mean anything. (timeOrigin + performance.now() is derived per process from its own start.)
+ */
+export function sharedClock(): number {
+  // µs first, as a bigint, so the Number stays exact (ns since boot would pass 2^53 after ~104 days).
+  return Number(process.hrtime.bigint() / 1000n) / 1000;
 }
 
 export interface FleetBackend {
@@ -23,7 +31,7 @@ export interface BackendFleet {
   reset(): Promise<void>;
   /**
    * Per endpoint, in arrival order: arrival times and NGINX's dispatch times (its `$msec` in the
-   * `X-Ecs-Ingress-Sent` request header, ms resolution, NaN when absent), both on `wallClock()`.
+   * `X-Ecs-Ingress-Sent` request header, ms resolution, NaN when absent), both on `sharedClock()`.
    */
   collect(): Promise<Map<string, { arrivals: number[]; sent: number[] }>>;
   close(): Promise<void>;
@@ -32,7 +40,8 @@ export interface BackendFleet {
 // CommonJS, run with `node -e`: listens on each host:0, answers its name, records arrivals.
 const CHILD = `
 const http = require('node:http');
-const clock = () => performance.timeOrigin + performance.now();
+// Must read the same clock as sharedClock() in the parent: CLOCK_MONOTONIC, µs resolution.
+const clock = () => Number(process.hrtime.bigint() / 1000n) / 1000;
 const arrivals = new Map();
 const sentAt = new Map();
 const servers = [];
@@ -61,7 +70,7 @@ process.on('message', async (msg) => {
   } else if (msg.cmd === 'reset') {
     for (const list of arrivals.values()) list.length = 0;
     for (const list of sentAt.values()) list.length = 0;
-    process.send({ id: msg.id, clock: clock() });
+    process.send({ id: msg.id });
   } else if (msg.cmd === 'collect') {
     process.send({ id: msg.id, arrivals: [...arrivals.entries()], sent: [...sentAt.entries()] });
   }
@@ -71,7 +80,6 @@ process.on('message', async (msg) => {
 interface Reply {
   id: number;
   ready?: FleetBackend[];
-  clock?: number;
   arrivals?: [string, number[]][];
   sent?: [string, number[]][];
 }
@@ -105,27 +113,23 @@ export async function startBackendFleet(
       child.send({ ...message, id });
     });
   const started = await ask({ cmd: 'start', specs });
-  let offsetMs = 0;
   return {
     backends: started.ready ?? [],
     reset: async () => {
-      // Estimates the child's clock offset from one round trip (the reply's clock is read halfway,
-      // give or take the IPC latency), so arrivals are reported on this process's clock.
-      const before = wallClock();
-      const reply = await ask({ cmd: 'reset' });
-      const after = wallClock();
-      offsetMs = (reply.clock ?? (before + after) / 2) - (before + after) / 2;
+      await ask({ cmd: 'reset' });
     },
     async collect() {
       const reply = await ask({ cmd: 'collect' });
-      // NGINX's $msec is gettimeofday(), like Date.now(); wallClock() may sit a little apart.
-      const realtimeOffset = Date.now() - wallClock();
+      // NGINX's $msec is CLOCK_REALTIME (gettimeofday, like Date.now()); moved onto sharedClock()
+      // with both clocks read here in one process (±1 ms: Date.now()'s resolution). Only the
+      // clock-based late estimate uses it, with a 50 ms tolerance.
+      const realtimeOffset = Date.now() - sharedClock();
       const sent = new Map(reply.sent ?? []);
       return new Map(
         (reply.arrivals ?? []).map(([endpoint, times]) => [
           endpoint,
           {
-            arrivals: times.map((t) => t - offsetMs),
+            arrivals: times,
             sent: (sent.get(endpoint) ?? []).map((t) => (t > 0 ? t - realtimeOffset : Number.NaN)),
           },
         ]),

@@ -3,7 +3,8 @@
  * store (a BehaviorSubject of upstreams), the real reconciler, the dynamic (or reload) applier, a
  * supervised NGINX (nginx-runner) with Debian's NDK + Lua + stream modules, and node backends on
  * 127.0.0.x (see backend-fleet.ts) that record when each request arrived. Every time here is
- * `wallClock()`, so arrival times (another process) and apply/push times compare directly.
+ * `sharedClock()` (CLOCK_MONOTONIC, one clock for all processes), so arrival times (another
+ * process) and apply/push times compare directly, with no offset estimate.
  */
 
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import { DynamicControlClient } from '../control-client.js';
 import { createDynamicApplier, type DynamicApplier, type DynamicPushInfo } from '../dynamic-applier.js';
 import { renderDynamicConfig, type StreamServices } from '../dynamic-render.js';
 import { dynamicLuaDir } from '../lua-path.js';
-import { wallClock } from './backend-fleet.js';
+import { sharedClock } from './backend-fleet.js';
 
 const MODULES = '/usr/lib/nginx/modules';
 
@@ -117,11 +118,11 @@ export interface Stack {
   readonly versions: VersionRecord[];
   /** Dynamic mode: the access log whose lines are the balancer's decisions (`<ip:port>@<live>/<used>,…`). */
   readonly decisionLog: string | undefined;
-  /** `wallClock()` at the end of every successful apply (both modes), with what it applied. */
+  /** `sharedClock()` at the end of every successful apply (both modes), with what it applied. */
   readonly applies: AppliedRecord[];
   /** Reloads confirmed by the runner. */
   reloads(): number;
-  /** Puts a new upstream set into the store; returns `wallClock()` of the change. */
+  /** Puts a new upstream set into the store; returns `sharedClock()` of the change. */
   set(upstreams: readonly Upstream[]): number;
   /** Master and current worker pids. */
   pids(): Promise<{ master: number; workers: number[] }>;
@@ -304,7 +305,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           runner,
           minReloadIntervalMs: options.minReloadIntervalMs ?? 0,
           onPushed: (info) => pushes.push(info),
-          now: wallClock,
+          now: sharedClock,
         });
   const inner: ConfigApplier = applier ?? createConfigApplier({ target: runner });
   const recording: ConfigApplier = {
@@ -313,7 +314,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (result.ok) {
         const meta = config.meta as { upstreams: readonly Upstream[] };
         applies.push({
-          at: wallClock(),
+          at: sharedClock(),
           hash: config.hash,
           endpoints: endpointsOfUpstreams(meta.upstreams),
         });
@@ -358,7 +359,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     applies,
     reloads: () => reloads,
     set(upstreams) {
-      const at = wallClock();
+      const at = sharedClock();
       state$.next(upstreams);
       return at;
     },
