@@ -205,4 +205,21 @@ describe('metrics middleware', () => {
     expect((err as AwsCallError).code).toBe(AWS_CALL_ERROR_CODES.unavailable);
     expect(await counterValue(metrics, { service: 'ecs', operation: 'ListTasks', outcome: 'error' })).toBe(1);
   });
+  it('sends each service to its own endpoint when per-service endpoints are given', async () => {
+    // ECS to the fake, EC2 to a port where nothing listens: only ECS may succeed.
+    clients = createAwsClients({
+      region: 'us-east-1',
+      logger: silentLogger,
+      maxAttempts: 1,
+      endpoint: 'http://127.0.0.1:1',
+      endpoints: { ecs: fake.url },
+      credentials: fake.clientConfig().credentials,
+    });
+    fake.ecs.addCluster('default');
+    const before = fake.calls('ecs', 'ListTasks');
+    await clients.ecs.send(new ListTasksCommand({ cluster: 'default' }));
+    expect(fake.calls('ecs', 'ListTasks')).toBe(before + 1);
+    const ec2 = clients.ec2;
+    await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-1'] }))).rejects.toThrow();
+  });
 });

@@ -29,6 +29,9 @@ export interface AwsClients {
   destroy(): void;
 }
 
+/** The services we call, named as in `AWS_ENDPOINT_URL_<SERVICE>` (lower case). */
+export type AwsServiceName = 'ecs' | 'ec2' | 'sqs' | 'eventbridge' | 's3';
+
 export interface AwsClientsOptions {
   /** AWS region, validated by the caller (from `AWS_REGION`). */
   readonly region: string;
@@ -45,6 +48,12 @@ export interface AwsClientsOptions {
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** One endpoint for every client (tests). Prefer the `AWS_ENDPOINT_URL*` variables. */
   readonly endpoint?: string;
+  /**
+   * Per-service endpoints, passed explicitly to each client (they win over `endpoint`). An explicit
+   * `endpoint` also stops the SQS client from sending requests to the QueueUrl's host, which
+   * emulators and VPC endpoints need (see daemon/aws.ts).
+   */
+  readonly endpoints?: Readonly<Partial<Record<AwsServiceName, string>>>;
   /** S3 path-style addressing, needed by S3 emulators on a custom endpoint. */
   readonly s3ForcePathStyle?: boolean;
 }
@@ -66,27 +75,30 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
     throw new RangeError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
   }
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const base = (timeoutMs: number) => ({
-    region: options.region,
-    maxAttempts,
-    retryMode: options.retryMode ?? 'standard',
-    // Without throwOnRequestTimeout the handler only logs a warning when the timeout passes and
-    // keeps waiting; with it the attempt fails and the SDK's retry policy takes over.
-    requestHandler: {
-      requestTimeout: timeoutMs,
-      connectionTimeout: CONNECTION_TIMEOUT_MS,
-      throwOnRequestTimeout: true,
-    },
-    ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-  });
+  const base = (timeoutMs: number, service: AwsServiceName) => {
+    const endpoint = options.endpoints?.[service] ?? options.endpoint;
+    return {
+      region: options.region,
+      maxAttempts,
+      retryMode: options.retryMode ?? 'standard',
+      // Without throwOnRequestTimeout the handler only logs a warning when the timeout passes and
+      // keeps waiting; with it the attempt fails and the SDK's retry policy takes over.
+      requestHandler: {
+        requestTimeout: timeoutMs,
+        connectionTimeout: CONNECTION_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
+      },
+      ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
+      ...(endpoint ? { endpoint } : {}),
+    };
+  };
 
-  const ecs = new ECSClient(base(requestTimeout));
-  const ec2 = new EC2Client(base(requestTimeout));
-  const sqs = new SQSClient(base(Math.max(requestTimeout, SQS_REQUEST_TIMEOUT_MS)));
-  const events = new EventBridgeClient(base(requestTimeout));
+  const ecs = new ECSClient(base(requestTimeout, 'ecs'));
+  const ec2 = new EC2Client(base(requestTimeout, 'ec2'));
+  const sqs = new SQSClient(base(Math.max(requestTimeout, SQS_REQUEST_TIMEOUT_MS), 'sqs'));
+  const events = new EventBridgeClient(base(requestTimeout, 'eventbridge'));
   const s3 = new S3Client({
-    ...base(Math.max(requestTimeout, S3_REQUEST_TIMEOUT_MS)),
+    ...base(Math.max(requestTimeout, S3_REQUEST_TIMEOUT_MS), 's3'),
     ...(options.s3ForcePathStyle ? { forcePathStyle: true } : {}),
   });
 
