@@ -6,7 +6,9 @@ import { DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '@ecs-ingress/types';
+import { parseDurationMs } from '../../config/duration.js';
 import { planInstanceId, resolveInstanceId } from '../instance-identity.js';
+import { type ProvisioningAction, reapStale } from '../provisioning.js';
 
 export interface ProvisioningCommandClients {
   readonly sqs: SQSClient;
@@ -71,14 +73,33 @@ export async function resolveClusterArn(ecs: ECSClient, cluster: string): Promis
   return arn;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `90`, `90s`, `15m`, `2h`, `1d` → milliseconds (a bare number is seconds). */
+/** A flag's duration in the grammar of the configuration variables (`90s`, `15m`, `2h`, or plain ms). */
 export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match)
-    throw new ConfigError(flag, `expected a duration like 90s, 15m, 2h or 1d, got ${JSON.stringify(text)}`);
-  const ms = Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000);
+  const ms = parseDurationMs(text);
+  if (ms === undefined)
+    throw new ConfigError(flag, `expected a duration like 90s, 15m or 2h, got ${JSON.stringify(text)}`);
   if (ms <= 0) throw new ConfigError(flag, 'must be greater than zero');
   return ms;
+}
+
+/** `--reap`: this cluster's stale queues and rules (never this instance's own); nothing without the flag. */
+export async function reapIfAsked(
+  clients: ProvisioningCommandClients,
+  options: {
+    readonly reap?: boolean;
+    readonly maxAge: string;
+    readonly prefix: string;
+    readonly instanceId: string;
+  },
+  clusterArn: string,
+): Promise<ProvisioningAction[]> {
+  if (!options.reap) return [];
+  return reapStale({
+    sqs: clients.sqs,
+    events: clients.events,
+    clusterArn,
+    prefix: options.prefix,
+    maxAgeMs: parseDuration(options.maxAge, '--max-age'),
+    ownInstanceId: options.instanceId,
+  });
 }

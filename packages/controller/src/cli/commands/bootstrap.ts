@@ -6,15 +6,11 @@ import {
   destroyCommandClients,
   type ProvisioningCommandClients,
   parseDuration,
+  reapIfAsked,
   resolveClusterArn,
 } from '../../aws/provisioning/command-support.js';
 import { DEFAULT_PREFIX } from '../../aws/provisioning/names.js';
-import {
-  ensureInstanceQueue,
-  formatAction,
-  type ProvisioningAction,
-  reapStale,
-} from '../../aws/provisioning.js';
+import { ensureInstanceQueue, formatAction, type ProvisioningAction } from '../../aws/provisioning.js';
 
 /** Flags of `ecs-ingress bootstrap`, as commander hands them over. */
 export interface BootstrapOptions {
@@ -47,7 +43,8 @@ export async function runBootstrap(
   clients: ProvisioningCommandClients,
   write: WriteLine,
 ): Promise<BootstrapResult> {
-  const maxAgeMs = options.reap ? parseDuration(options.maxAge, '--max-age') : 0;
+  // Flags are checked before anything is created or removed.
+  if (options.reap) parseDuration(options.maxAge, '--max-age');
   const clusterArn = await resolveClusterArn(clients.ecs, options.cluster);
   const provision = await ensureInstanceQueue({
     sqs: clients.sqs,
@@ -56,16 +53,7 @@ export async function runBootstrap(
     instanceId: options.instanceId,
     prefix: options.prefix,
   });
-  const reaped = options.reap
-    ? await reapStale({
-        sqs: clients.sqs,
-        events: clients.events,
-        clusterArn,
-        prefix: options.prefix,
-        maxAgeMs,
-        ownInstanceId: options.instanceId,
-      })
-    : [];
+  const reaped = await reapIfAsked(clients, options, clusterArn);
   const result: BootstrapResult = {
     clusterArn,
     instanceId: options.instanceId,

@@ -4,15 +4,11 @@ import {
   defaultCluster,
   type ProvisioningCommandClients,
   parseDuration,
+  reapIfAsked,
   resolveClusterArn,
 } from '../../aws/provisioning/command-support.js';
 import { DEFAULT_PREFIX } from '../../aws/provisioning/names.js';
-import {
-  formatAction,
-  type ProvisioningAction,
-  reapStale,
-  teardownInstanceQueue,
-} from '../../aws/provisioning.js';
+import { formatAction, type ProvisioningAction, teardownInstanceQueue } from '../../aws/provisioning.js';
 import { runQueueCommand, type WriteLine } from './bootstrap.js';
 
 /** Flags of `ecs-ingress teardown`. */
@@ -39,7 +35,8 @@ export async function runTeardown(
   clients: ProvisioningCommandClients,
   write: WriteLine,
 ): Promise<TeardownResult> {
-  const maxAgeMs = options.reap ? parseDuration(options.maxAge, '--max-age') : 0;
+  // Flags are checked before anything is created or removed.
+  if (options.reap) parseDuration(options.maxAge, '--max-age');
   const clusterArn = await resolveClusterArn(clients.ecs, options.cluster);
   const actions = await teardownInstanceQueue({
     sqs: clients.sqs,
@@ -48,16 +45,7 @@ export async function runTeardown(
     instanceId: options.instanceId,
     prefix: options.prefix,
   });
-  const reaped = options.reap
-    ? await reapStale({
-        sqs: clients.sqs,
-        events: clients.events,
-        clusterArn,
-        prefix: options.prefix,
-        maxAgeMs,
-        ownInstanceId: options.instanceId,
-      })
-    : [];
+  const reaped = await reapIfAsked(clients, options, clusterArn);
   const result: TeardownResult = { clusterArn, instanceId: options.instanceId, actions, reaped };
   if (options.json) write(JSON.stringify(result, null, 2));
   else for (const action of [...actions, ...reaped]) write(formatAction(action));
