@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { NginxReloadFailedError, NginxRunner } from '@ecs-ingress/nginx-runner';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildZip } from '../test-support/bundle-archives.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
+import { httpGet } from '../test-support/http.js';
 import { BundleManager } from './bundle-manager.js';
 import type { BundleRejectedError } from './errors.js';
 import { createNginxTester } from './nginx-tester.js';
@@ -44,19 +44,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function get(port: number): Promise<string> {
+  return (await httpGet({ port })).body;
 }
 
 function conf(upstreamsFile: string, body: string, listen: string): string {

@@ -7,11 +7,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpGet } from '../test-support/http.js';
 
 export const NGINX_BINARY = '/usr/sbin/nginx';
 export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
@@ -62,21 +63,9 @@ export async function startBackend(name: string, host = '127.0.0.1', port = 0): 
 }
 
 /** GET on a fresh connection. */
-export function get(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
-  return new Promise((res, rej) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      response.on('end', () => res({ status: response.statusCode ?? 0, body }));
-      response.on('error', rej);
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', rej);
-    req.end();
-  });
+export async function get(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+  const { status, body } = await httpGet(url, timeoutMs);
+  return { status, body };
 }
 
 /** The backend names answering `count` requests to `url` (non-200 answers as `<status>`). */

@@ -3,9 +3,9 @@
  * renderDynamicConfig → dynamic applier → NginxRunner / control endpoint, on loopback.
  */
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { httpGet } from '../test-support/http.js';
 import { type BackendFleet, startBackendFleet } from './test-support/backend-fleet.js';
 import { runChurn, WRK } from './test-support/churn.js';
 import { type Stack, startStack, startTcpBackend, upstreamOf } from './test-support/dynamic-stack.js';
@@ -14,27 +14,13 @@ const hasParts = ['/usr/sbin/nginx', '/usr/lib/nginx/modules/ngx_http_lua_module
 if (!hasParts) console.warn('SKIPPED: nginx or its Lua module is absent');
 
 /** One request on a fresh connection (a kept-alive one would stay on an old worker). */
-function get(port: number, path: string): Promise<{ status: number; body: string; noEndpoints?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => {
-        const header = res.headers['x-ecs-ingress-no-endpoints'];
-        resolve({
-          status: res.statusCode ?? 0,
-          body,
-          ...(typeof header === 'string' ? { noEndpoints: header } : {}),
-        });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
+async function get(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: string; noEndpoints?: string }> {
+  const { status, body, headers } = await httpGet({ port, path });
+  const header = headers['x-ecs-ingress-no-endpoints'];
+  return { status, body, ...(typeof header === 'string' ? { noEndpoints: header } : {}) };
 }
 
 async function bodies(port: number, path: string, count: number): Promise<Set<string>> {

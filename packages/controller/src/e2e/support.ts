@@ -5,7 +5,6 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import {
   taskDefinitionEvent,
   taskEvent,
 } from '../test-support/builders.js';
+import { httpGet } from '../test-support/http.js';
 
 export const NGINX_BINARY = '/usr/sbin/nginx';
 export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
@@ -107,21 +107,13 @@ stream {
 }
 
 /** GET through NGINX on a fresh connection. */
-export function get(port: number, path = '/', timeoutMs = 5_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+export async function get(
+  port: number,
+  path = '/',
+  timeoutMs = 5_000,
+): Promise<{ status: number; body: string }> {
+  const { status, body } = await httpGet({ port, path }, timeoutMs);
+  return { status, body };
 }
 
 /** Sends `payload` over a raw TCP connection and reads until the peer closes (the payload must make it close). */
