@@ -4,18 +4,24 @@
  * changes without a reload), and as a real controller process (`--once` exits 0 and says which
  * mode ran; SIGTERM mid-scenario quits NGINX gracefully, exits 0 and leaves no process behind).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DYNAMIC_MODE_REQUIREMENTS } from '../demo/demo-mode.js';
 import { type DemoSession, startDemo } from '../demo/run-demo.js';
 import { readScenarioLines, scenarioTasks } from '../demo/scenario.js';
 import { DEMO_FINAL_IPS } from '../demo/scenario-builder.js';
-import { childPids, eventually, freePort, get, hasNginx, pidAlive, tcpExchange } from './support.js';
+import {
+  type CliProcess,
+  childPids,
+  eventually,
+  freePort,
+  get,
+  hasNginx,
+  pidAlive,
+  spawnCli,
+  tcpExchange,
+} from './support.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const MAIN = 'packages/controller/src/cli/main.ts';
 const hasLua = DYNAMIC_MODE_REQUIREMENTS.every((r) => existsSync(r.path));
 /** The modes this machine can run: dynamic only with the Lua modules installed. */
 const MODES = hasLua ? (['reload', 'dynamic'] as const) : (['reload'] as const);
@@ -52,30 +58,10 @@ function appliedBlocks(lines: readonly string[]): { kind: 'reload' | 'push'; ser
   return blocks;
 }
 
-interface Controller {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Controller = CliProcess;
 
 function spawnDemo(args: string[]): Controller {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, 'demo', ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
+  return spawnCli(['demo', ...args]);
 }
 
 function nginxPidOf(stdout: string): number | undefined {

@@ -5,32 +5,26 @@
  * process group, so a controller killed by the default signal action would leave it running); the
  * kernel may merge two signals sent back to back, so `abortOnSignals` is also unit-tested.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type CliProcess,
   childPids,
   eventually,
   get,
   hasNginx,
   makeTestPrefix,
   pidAlive,
+  spawnCli,
   type TestPrefix,
 } from './support.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const MAIN = 'packages/controller/src/cli/main.ts';
 const SAMPLE = fileURLToPath(new URL('../../fixtures/sample-recording.jsonl', import.meta.url));
 
-interface Controller {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Controller = CliProcess;
 
 function spawnReplay(prefix: TestPrefix): Controller {
-  const args = [
+  return spawnCli([
     'replay',
     SAMPLE,
     '--nginx',
@@ -39,23 +33,7 @@ function spawnReplay(prefix: TestPrefix): Controller {
     prefix.dir,
     '--instant',
     '--hold',
-  ];
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
+  ]);
 }
 
 function nginxPidOf(stdout: string): number | undefined {
