@@ -64,6 +64,7 @@ describe('loadConfig', () => {
         streamUpstreamsFile: '/app/nginx/upstreams.stream.conf',
         controlListen: '127.0.0.1:10255',
         streamServices: 'none',
+        endpointDebounce: { minMs: 0, maxMs: 100 },
       },
       queue: {
         mode: 'none',
@@ -104,6 +105,8 @@ describe('loadConfig', () => {
       ECS_INGRESS_STREAM_UPSTREAMS_FILE: '/etc/x/stream.conf',
       ECS_INGRESS_STREAM_SERVICES: 'tcp-echo, redis,tcp-echo',
       ECS_INGRESS_DYNAMIC_CONTROL_LISTEN: 'unix:/run/ecs-ingress/control.sock',
+      ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN: '2ms',
+      ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX: '20ms',
       ECS_INGRESS_QUEUE_MODE: 'shared',
       ECS_INGRESS_QUEUE_URL: 'https://sqs.us-east-2.amazonaws.com/1/q',
       ECS_INGRESS_INSTANCE_ID: 'i-1',
@@ -142,6 +145,7 @@ describe('loadConfig', () => {
         streamUpstreamsFile: '/etc/x/stream.conf',
         controlListen: 'unix:/run/ecs-ingress/control.sock',
         streamServices: ['tcp-echo', 'redis'],
+        endpointDebounce: { minMs: 2, maxMs: 20 },
       },
       queue: {
         mode: 'shared',
@@ -376,6 +380,12 @@ describe('loadConfig', () => {
       { ...BASE, ECS_INGRESS_DEBOUNCE_MIN: '3s', ECS_INGRESS_DEBOUNCE_MAX: '1s' },
       'ECS_INGRESS_DEBOUNCE_MAX',
       /≥ ECS_INGRESS_DEBOUNCE_MIN/,
+    ],
+    [
+      'endpoint debounce inverted',
+      { ...BASE, ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN: '50ms', ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX: '10ms' },
+      'ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX',
+      /≥ ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN/,
     ],
     ['bad level', { ...BASE, ECS_INGRESS_LOG_LEVEL: 'verbose' }, 'ECS_INGRESS_LOG_LEVEL', /one of trace/],
     [

@@ -86,6 +86,8 @@ export interface DynamicModeConfig {
   readonly controlListen: string;
   /** ECS_INGRESS_STREAM_SERVICES. */
   readonly streamServices: StreamServices;
+  /** ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN / _MAX: the debounce of endpoint-only changes (a push, no reload). */
+  readonly endpointDebounce: { readonly minMs: number; readonly maxMs: number };
 }
 
 /** Default file names of dynamic mode, in the directory of ECS_INGRESS_UPSTREAMS_FILE. */
@@ -233,6 +235,18 @@ function readDynamic(r: Reader, upstreamsFile: string): DynamicModeConfig {
     controlListen = DEFAULT_DYNAMIC_CONTROL_LISTEN;
   }
 
+  const endpointDebounce = {
+    minMs: r.duration('ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN', 0, { allowZero: true }),
+    maxMs: r.duration('ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX', 100, { allowZero: true }),
+  };
+  if (endpointDebounce.maxMs < endpointDebounce.minMs) {
+    r.fail(
+      'ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX',
+      `must be ≥ ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN (${formatDurationMs(endpointDebounce.minMs)}), got ${formatDurationMs(endpointDebounce.maxMs)}`,
+    );
+    endpointDebounce.maxMs = endpointDebounce.minMs;
+  }
+
   const streamRaw = r.raw('ECS_INGRESS_STREAM_SERVICES');
   const streamServices = parseStreamServices(streamRaw);
   if (Array.isArray(streamServices)) {
@@ -244,10 +258,10 @@ function readDynamic(r: Reader, upstreamsFile: string): DynamicModeConfig {
         'ECS_INGRESS_STREAM_SERVICES',
         `must be none, all, or a comma-separated list of service names, got ${JSON.stringify(streamRaw)}`,
       );
-      return { ...files, controlListen, streamServices: 'none' };
+      return { ...files, controlListen, streamServices: 'none', endpointDebounce };
     }
   }
-  return { ...files, controlListen, streamServices };
+  return { ...files, controlListen, streamServices, endpointDebounce };
 }
 
 /**

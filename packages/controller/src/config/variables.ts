@@ -155,6 +155,17 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Longest wait from the first pending change to its apply.',
   },
   {
+    name: 'ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN',
+    default: '0',
+    description:
+      'Dynamic mode: quiet time before an endpoint-only change (a push to the Lua balancer, no reload) is pushed. 0: on the next event-loop turn, coalescing what arrived together; one push in flight, changes meanwhile go in one follow-up. Structural changes keep ECS_INGRESS_DEBOUNCE_MIN/MAX.',
+  },
+  {
+    name: 'ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX',
+    default: '100ms',
+    description: 'Dynamic mode: longest wait from the first pending endpoint-only change to its push.',
+  },
+  {
     name: 'ECS_INGRESS_MIN_RELOAD_INTERVAL',
     default: '1s',
     description: 'Minimum time between two NGINX reloads.',

@@ -110,6 +110,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     controlListen: config.dynamic.controlListen,
     luaPackagePath: dynamicLuaDir(),
     streamServices: config.dynamic.streamServices,
+    endpointDebounce: config.dynamic.endpointDebounce,
     metrics,
   };
   /** The files the bundle's `nginx -t` needs before NGINX starts, rendered from `upstreams`. */

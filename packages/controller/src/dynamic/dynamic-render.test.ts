@@ -4,6 +4,7 @@ import {
   type DynamicRenderOptions,
   dynamicMetaOf,
   hashEndpoints,
+  isEndpointOnlyChange,
   parseStreamServices,
   renderDynamic,
   renderDynamicConfig,
@@ -127,5 +128,34 @@ describe('parseStreamServices', () => {
     [' api , db,,api ', ['api', 'db']],
   ])('%j → %j', (value, expected) => {
     expect(parseStreamServices(value)).toEqual(expected);
+  });
+});
+
+describe('isEndpointOnlyChange (the reconciler quickChange of dynamic mode)', () => {
+  const meta = (upstreams: readonly Upstream[], options: Partial<DynamicRenderOptions> = {}) =>
+    renderDynamicConfig(upstreams, { ...OPTIONS, ...options }).meta;
+  it.each([
+    {
+      name: 'an endpoint moved',
+      next: [up('web', ['10.0.0.3', 80]), up('api', ['10.0.1.1', 8080])],
+      quick: true,
+    },
+    { name: 'a service lost every endpoint', next: [up('web'), up('api', ['10.0.1.1', 8080])], quick: true },
+    { name: 'a service appeared', next: [...BASE, up('new', ['10.0.2.1', 80])], quick: false },
+    { name: 'a service disappeared', next: [up('web', ['10.0.0.1', 80])], quick: false },
+  ])('$name → quick $quick', ({ next, quick }) => {
+    expect(isEndpointOnlyChange(renderDynamicConfig(next, OPTIONS), meta(BASE))).toBe(quick);
+  });
+
+  it.each([
+    { name: 'the baseline is not a dynamic render', baseline: { upstreams: BASE } },
+    { name: 'there is no baseline meta', baseline: undefined },
+    { name: 'the stream file changed', baseline: meta(BASE, { streamServices: 'all' }) },
+  ])('not quick when $name', ({ baseline }) => {
+    const next = renderDynamicConfig([up('web', ['10.0.0.3', 80]), up('api', ['10.0.1.1', 8080])], {
+      ...OPTIONS,
+      streamServices: 'none',
+    });
+    expect(isEndpointOnlyChange(next, baseline)).toBe(false);
   });
 });

@@ -163,6 +163,18 @@ export function dynamicMetaOf(config: { readonly meta?: unknown }): DynamicRende
 }
 
 /**
+ * The reconciler's `quickChange.isQuick` in dynamic mode: `next` differs from the baseline config
+ * (in flight or applied; `baselineMeta` is its meta) in endpoints only — same structural hash — so
+ * the dynamic applier pushes it without a reload. False when either was not rendered by
+ * `renderDynamicConfig`.
+ */
+export function isEndpointOnlyChange(next: { readonly meta?: unknown }, baselineMeta: unknown): boolean {
+  const to = dynamicMetaOf(next);
+  const from = dynamicMetaOf({ meta: baselineMeta });
+  return to !== undefined && from !== undefined && to.structuralHash === from.structuralHash;
+}
+
+/**
  * Parses `ECS_INGRESS_STREAM_SERVICES`: `none` (default when empty or unset), `all`, or a
  * comma-separated list of service names.
  */

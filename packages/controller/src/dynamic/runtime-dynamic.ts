@@ -7,7 +7,7 @@ import type { ApplyTarget } from '../reconciler/apply-config.js';
 import type { RenderedConfig } from '../reconciler/types.js';
 import { DynamicControlClient } from './control-client.js';
 import { createDynamicApplier, type DynamicApplier, type DynamicRunnerEvents } from './dynamic-applier.js';
-import { renderDynamicConfig, type StreamServices } from './dynamic-render.js';
+import { isEndpointOnlyChange, renderDynamicConfig, type StreamServices } from './dynamic-render.js';
 import { dynamicLuaDir } from './lua-path.js';
 
 /** `ECS_INGRESS_UPSTREAM_MODE`. */
@@ -25,6 +25,11 @@ export interface RuntimeDynamicOptions {
   /** `ECS_INGRESS_STREAM_SERVICES`; default `'none'`. */
   readonly streamServices?: StreamServices;
   readonly keepalive?: number;
+  /**
+   * `ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN` / `_MAX`: the reconciler's debounce for endpoint-only changes
+   * (a push, no reload). Default min 0 / max 100 ms: pushed on the next tick.
+   */
+  readonly endpointDebounce?: { readonly minMs: number; readonly maxMs: number };
   /** `createMetrics()` (its `dynamicUpdates` counter). */
   readonly metrics?: { readonly dynamicUpdates: { inc(labels: { result: string }): void } };
 }
@@ -35,7 +40,18 @@ export interface DynamicRuntimeParts {
   readonly applier: DynamicApplier;
   /** The reconciler must not space applies: the applier spaces reloads, pushes go at once. */
   readonly reconcilerMinReloadIntervalMs: 0;
+  /**
+   * The reconciler's `quickChange`: endpoint-only changes skip the (reload) debounce and wait
+   * `endpointDebounce` instead; structural ones keep the debounce and the applier's spacing.
+   */
+  readonly quickChange: {
+    readonly isQuick: typeof isEndpointOnlyChange;
+    readonly debounce: { readonly minMs: number; readonly maxMs: number };
+  };
 }
+
+/** Defaults of `RuntimeDynamicOptions.endpointDebounce` (and of ECS_INGRESS_ENDPOINT_DEBOUNCE_*). */
+export const DEFAULT_ENDPOINT_DEBOUNCE = { minMs: 0, maxMs: 100 } as const;
 
 /** The `http://…` or `unix:…` URL the control client uses for a preamble `listen` value. */
 export function controlUrlFor(controlListen: string): string {
@@ -79,5 +95,9 @@ export function createDynamicRuntimeParts(options: {
     },
     applier,
     reconcilerMinReloadIntervalMs: 0,
+    quickChange: {
+      isQuick: isEndpointOnlyChange,
+      debounce: { ...(dynamic.endpointDebounce ?? DEFAULT_ENDPOINT_DEBOUNCE) },
+    },
   };
 }

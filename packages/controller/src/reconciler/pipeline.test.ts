@@ -1,6 +1,12 @@
 import { Subject } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type AppliedChange, type ApplyFailure, createReconciler, type Reconciler } from './pipeline.js';
+import {
+  type AppliedChange,
+  type ApplyFailure,
+  createReconciler,
+  type Reconciler,
+  type ReconcilerOptions,
+} from './pipeline.js';
 import type { ApplyResult, ApplyStage, ConfigApplier, RenderedConfig } from './types.js';
 
 /** A state whose rendered bytes are `out`; `v` changes without changing the bytes. */
@@ -70,6 +76,7 @@ function setup(
     minReloadIntervalMs?: number;
     startWhen?: Subject<void> | Promise<void>;
     render?: (state: FakeState) => RenderedConfig;
+    quickChange?: ReconcilerOptions<FakeState>['quickChange'];
   } = {},
 ): Harness {
   const state$ = new Subject<FakeState>();
@@ -81,6 +88,7 @@ function setup(
     debounce: { minMs: options.minMs ?? 200, maxMs: options.maxMs ?? 2000 },
     minReloadIntervalMs: options.minReloadIntervalMs ?? 1000,
     ...(options.startWhen === undefined ? {} : { startWhen: options.startWhen }),
+    ...(options.quickChange === undefined ? {} : { quickChange: options.quickChange }),
   });
   const applied: AppliedChange[] = [];
   const failures: ApplyFailure[] = [];
@@ -485,5 +493,130 @@ describe('createReconciler: gate, flush, stop', () => {
         debounce: { minMs: 500, maxMs: 100 },
       }),
     ).toThrow(/debounce\.maxMs/);
+  });
+});
+
+/**
+ * Quick changes (dynamic mode's endpoint-only changes): outputs are `<structure>:<endpoints>` and a
+ * change is quick when the structure part equals the baseline's (meta = the structure).
+ */
+describe('createReconciler: quick changes', () => {
+  const structured = (state: FakeState): RenderedConfig => ({
+    hash: state.out,
+    files: [{ path: 'upstreams.conf', content: state.out }],
+    meta: state.out.split(':')[0],
+  });
+  const quickChange = {
+    isQuick: (next: RenderedConfig, baselineMeta: unknown) => next.meta === baselineMeta,
+    debounce: { minMs: 0, maxMs: 20 },
+  };
+  const quickSetup = (o: { durationMs?: number; failOn?: ReadonlyMap<string, ApplyStage> } = {}) => {
+    const h = setup({ render: structured, quickChange, durationMs: o.durationMs ?? 5, ...o });
+    h.reconciler.setInitialApplied('s:1', 's');
+    return h;
+  };
+  const timeline = (h: Harness) => h.calls.map((call) => [call.hash, call.at]);
+
+  it.each([
+    { change: 's:2', kind: 'endpoint-only', at: 0 },
+    { change: 't:1', kind: 'structural', at: 200 },
+  ])('a $kind change applies at $at (quick debounce 0 ms vs 200 ms)', async ({ change, at }) => {
+    const h = quickSetup();
+    h.emit(change);
+    await advance(5_000);
+    expect(timeline(h)).toEqual([[change, at]]);
+  });
+
+  it('quick changes in the same tick are coalesced into one apply', async () => {
+    const h = quickSetup();
+    h.emit('s:2');
+    h.emit('s:3');
+    h.emit('s:4');
+    await advance(5_000);
+    expect(timeline(h)).toEqual([['s:4', 0]]);
+  });
+
+  it('changes during a quick apply make one follow-up right after it, without reload spacing', async () => {
+    const h = quickSetup({ durationMs: 5 });
+    h.emit('s:2'); // applies at 0, ends at 5
+    await advance(1);
+    h.emit('s:3');
+    await advance(1);
+    h.emit('s:4');
+    await advance(5_000);
+    expect(timeline(h)).toEqual([
+      ['s:2', 0],
+      ['s:4', 5],
+    ]);
+    expect(h.maxConcurrent()).toBe(1);
+  });
+
+  it('a steady stream of quick changes still applies within the quick maxMs', async () => {
+    // Quick minMs 10 with a change every 5 ms: each change postpones the quiet time, maxMs caps it.
+    const h = setup({
+      render: structured,
+      durationMs: 0,
+      quickChange: { ...quickChange, debounce: { minMs: 10, maxMs: 20 } },
+    });
+    h.reconciler.setInitialApplied('s:1', 's');
+    for (let i = 2; i <= 10; i += 1) {
+      h.emit(`s:${i}`);
+      await advance(5);
+    }
+    await advance(5_000);
+    expect(h.calls[0]).toEqual({ hash: 's:5', at: 20, changedSince: 0 });
+    expect(h.reconciler.lastApplied()?.hash).toBe('s:10');
+  });
+
+  it('an endpoint change pending during a structural apply is quick against the config in flight', async () => {
+    const h = quickSetup({ durationMs: 500 });
+    h.emit('t:1'); // structural: applies at 200, ends at 700
+    await advance(300);
+    h.emit('t:2'); // quick against t:1 in flight: right after it, no 1,000 ms spacing
+    await advance(5_000);
+    expect(timeline(h)).toEqual([
+      ['t:1', 200],
+      ['t:2', 700],
+    ]);
+  });
+
+  it('is judged again when the structural apply in flight fails: then it is structural', async () => {
+    const h = quickSetup({ durationMs: 500, failOn: new Map([['t:1', 'reload']]) });
+    h.emit('t:1'); // fails at 700; s:1 stays applied
+    await advance(300);
+    h.emit('t:2'); // no longer quick against s:1: debounce long over, reload spacing applies
+    await advance(5_000);
+    expect(timeline(h)).toEqual([
+      ['t:1', 200],
+      ['t:2', 1_700],
+    ]);
+  });
+
+  it.each([
+    { name: 'nothing is applied yet', initial: false, isQuick: quickChange.isQuick },
+    {
+      name: 'isQuick throws',
+      initial: true,
+      isQuick: () => {
+        throw new Error('bug');
+      },
+    },
+  ])('a change is not quick when $name', async ({ initial, isQuick }) => {
+    const h = setup({ render: structured, quickChange: { ...quickChange, isQuick } });
+    if (initial) h.reconciler.setInitialApplied('s:1', 's');
+    h.emit('s:2');
+    await advance(5_000);
+    expect(timeline(h)).toEqual([['s:2', 200]]);
+  });
+
+  it('rejects a quick maximum wait below its quiet time', () => {
+    expect(() =>
+      createReconciler({
+        state$: new Subject<FakeState>(),
+        render,
+        applier: fakeApplier(0).applier,
+        quickChange: { isQuick: () => true, debounce: { minMs: 50, maxMs: 10 } },
+      }),
+    ).toThrow(/quickChange\.debounce\.maxMs/);
   });
 });

@@ -10,7 +10,13 @@
  * - an apply never starts less than `minReloadIntervalMs` after the previous one ENDED, so a storm
  *   cannot pile up generations of old NGINX workers. This spacing wins over `maxMs`;
  * - a config is recorded as applied only after the applier succeeded. A failed hash is not retried
- *   until a render produces different output (any different output, even the previous one).
+ *   until a render produces different output (any different output, even the previous one);
+ * - optional `quickChange`: a change the caller calls cheap (dynamic mode: endpoint-only, one
+ *   loopback POST, no reload) waits its own, much shorter debounce (default min 0 / max 100 ms) and
+ *   no reload spacing. With min 0 the apply starts on the scheduler's next turn (a 0 ms timer,
+ *   ≥ 1 ms in Node), so what arrives in the same tick is coalesced into one apply; the one-in-flight
+ *   and follow-up rules still hold. Whether a pending change is quick is judged against the config
+ *   in flight, else the applied one, and judged again when that baseline changes.
  *
  * Inputs and outputs are rxjs Observables; the scheduling core is a small state machine whose
  * timers run on an rxjs `SchedulerLike`, because `flush()` and the follow-up rule need to see and
@@ -92,6 +98,16 @@ export interface ReconcilerOptions<S> {
    * applied at once if it differs. Without it, the gate is open from the start.
    */
   startWhen?: ObservableInput<unknown>;
+  /**
+   * A second, shorter debounce for changes that are cheap to apply (see the file comment).
+   * `isQuick(next, baselineMeta)`: `baselineMeta` is the `meta` of the config in flight, else of
+   * the applied one; never asked while nothing is applied (the first apply is never quick). A throw
+   * counts as "not quick". Defaults: minMs 0, maxMs 100.
+   */
+  quickChange?: {
+    isQuick(next: RenderedConfig, baselineMeta: unknown): boolean;
+    debounce?: { minMs?: number; maxMs?: number };
+  };
   /** Timers run here (default `asyncScheduler`); tests pass a virtual one. */
   scheduler?: SchedulerLike;
   logger?: Logger;
@@ -127,6 +143,8 @@ export interface Reconciler {
 interface Pending {
   config: RenderedConfig;
   readonly firstPendingAt: number;
+  /** The latest state emission that changed the pending output (the quiet time counts from it). */
+  lastChangeAt: number;
   /** Its debounce expired (quiet or max): apply as soon as nothing in flight and spacing allow. */
   due: boolean;
 }
@@ -143,10 +161,22 @@ function nonNegative(variable: string, value: number): number {
   return value;
 }
 
+function debounceOf(
+  name: string,
+  given: { minMs?: number; maxMs?: number } | undefined,
+  defaultMin: number,
+  defaultMax: number,
+): { minMs: number; maxMs: number } {
+  const minMs = nonNegative(`${name}.minMs`, given?.minMs ?? defaultMin);
+  const maxMs = nonNegative(`${name}.maxMs`, given?.maxMs ?? defaultMax);
+  if (maxMs < minMs) throw new ConfigError(`${name}.maxMs`, `must be ≥ ${name}.minMs (${minMs})`);
+  return { minMs, maxMs };
+}
+
 export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
-  const minMs = nonNegative('debounce.minMs', options.debounce?.minMs ?? 200);
-  const maxMs = nonNegative('debounce.maxMs', options.debounce?.maxMs ?? 2000);
-  if (maxMs < minMs) throw new ConfigError('debounce.maxMs', `must be ≥ debounce.minMs (${minMs})`);
+  const slowWait = debounceOf('debounce', options.debounce, 200, 2000);
+  const quick = options.quickChange;
+  const quickWait = debounceOf('quickChange.debounce', quick?.debounce, 0, 100);
   const minReloadIntervalMs = nonNegative('minReloadIntervalMs', options.minReloadIntervalMs ?? 1000);
   const scheduler = options.scheduler ?? asyncScheduler;
   const now = options.now ?? (() => scheduler.now());
@@ -168,8 +198,8 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
   let inFlight: InFlight | undefined;
   let lastApplyEndAt: number | undefined;
   let stopped = false;
-  let quietTimer: Subscription | undefined;
-  let maxTimer: Subscription | undefined;
+  /** Fires when the pending change's debounce ends: min(last change + minMs, first + maxMs). */
+  let debounceTimer: Subscription | undefined;
   let spacingTimer: Subscription | undefined;
 
   /** Hooks are observers; one that throws must not wedge the pipeline. */
@@ -182,10 +212,30 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
   }
 
   function clearDebounce(): void {
-    quietTimer?.unsubscribe();
-    maxTimer?.unsubscribe();
-    quietTimer = undefined;
-    maxTimer = undefined;
+    debounceTimer?.unsubscribe();
+    debounceTimer = undefined;
+  }
+
+  /** Whether `config` is a quick change against what is in flight, else applied. */
+  function isQuick(config: RenderedConfig): boolean {
+    if (quick === undefined) return false;
+    const baseline = inFlight?.config ?? applied;
+    if (baseline === undefined) return false;
+    try {
+      return quick.isQuick(config, baseline.meta);
+    } catch (err) {
+      logger.warn({ err }, 'quickChange.isQuick threw; treated as a normal change');
+      return false;
+    }
+  }
+
+  /** (Re)starts the pending change's debounce with the wait its kind (quick or not) has now. */
+  function armDebounce(): void {
+    if (pending === undefined || pending.due) return;
+    const wait = isQuick(pending.config) ? quickWait : slowWait;
+    const dueAt = Math.min(pending.lastChangeAt + wait.minMs, pending.firstPendingAt + wait.maxMs);
+    clearDebounce();
+    debounceTimer = scheduler.schedule(markDue, Math.max(0, dueAt - now()));
   }
 
   function dropPending(): void {
@@ -233,15 +283,12 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
     }
     hook(() => metrics?.onRender(true));
     if (pending === undefined) {
-      pending = { config, firstPendingAt: at, due: false };
-      maxTimer = scheduler.schedule(markDue, maxMs);
+      pending = { config, firstPendingAt: at, lastChangeAt: at, due: false };
     } else {
       pending.config = config;
+      pending.lastChangeAt = at;
     }
-    if (!pending.due) {
-      quietTimer?.unsubscribe();
-      quietTimer = scheduler.schedule(markDue, minMs);
-    }
+    armDebounce();
   }
 
   function markDue(): void {
@@ -259,7 +306,8 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
       return;
     }
     if (!force && !pending.due) return;
-    if (!force && lastApplyEndAt !== undefined) {
+    // Spacing protects against piling up reloads; a quick change reloads nothing.
+    if (!force && lastApplyEndAt !== undefined && !isQuick(pending.config)) {
       const wait = lastApplyEndAt + minReloadIntervalMs - now();
       if (wait > 0) {
         spacingTimer?.unsubscribe();
@@ -331,6 +379,9 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
       hook(() => metrics?.onApply({ ok: false, ...failure }));
       failures$.next(failure);
     }
+    // The baseline moved (to this config, or back to the applied one): a change that was pending
+    // during the apply may have become quick or stopped being quick.
+    armDebounce();
     tryStart(false);
   }
 
@@ -411,6 +462,7 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
     setInitialApplied(hash, meta) {
       applied = { hash, at: now(), durationMs: 0, latencyMs: 0, meta };
       if (pending?.config.hash === hash) dropPending();
+      else armDebounce();
     },
   };
 }

@@ -231,7 +231,10 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     startWhen: gate,
     ...(options.debounce === undefined ? {} : { debounce: options.debounce }),
     ...(dynamicParts !== undefined
-      ? { minReloadIntervalMs: dynamicParts.reconcilerMinReloadIntervalMs }
+      ? {
+          minReloadIntervalMs: dynamicParts.reconcilerMinReloadIntervalMs,
+          quickChange: dynamicParts.quickChange,
+        }
       : options.minReloadIntervalMs === undefined
         ? {}
         : { minReloadIntervalMs: options.minReloadIntervalMs }),
