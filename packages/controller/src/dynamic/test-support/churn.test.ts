@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeDecisions } from './churn.js';
+import { balancerTimes, judgeDecisions } from './churn.js';
 
 const A = '127.0.0.2:4001';
 const B = '127.0.0.3:4002';
@@ -46,7 +46,28 @@ describe('judgeDecisions', () => {
     { name: 'no version part', log: `${A}@1`, decisions: 1, wrong: [`${A}@1`] },
     { name: 'garbage is wrong, not skipped', log: 'nonsense', decisions: 1, wrong: ['nonsense'] },
     { name: 'requests without a decision are skipped', log: '-\n\n-\n', decisions: 0, wrong: [] },
+    {
+      name: 'balancer times after the space are ignored',
+      log: `${A}@1/1 5000\n${B}@1/1,${A}@3/1 6000,6001\n- -`,
+      decisions: 3,
+      wrong: [`${A}@3/1`],
+    },
   ])('$name', ({ log, decisions, wrong }) => {
     expect(judgeDecisions(log, versions, 'web')).toEqual({ decisions, wrong });
+  });
+});
+
+describe('balancerTimes', () => {
+  it.each([
+    {
+      name: 'one time per try, per peer, sorted, µs to ms',
+      log: `${B}@1/1 9000\n${A}@1/1,${B}@1/1 7000,7500\n`,
+      expected: { [A]: [7], [B]: [7.5, 9] },
+    },
+    { name: 'lines without a decision or a time', log: '- -\n-\n\n', expected: {} },
+    { name: 'a line whose counts differ is skipped', log: `${A}@1/1,${B}@1/1 7000`, expected: {} },
+    { name: 'a time that is not a number is skipped', log: `${A}@1/1 x`, expected: {} },
+  ])('$name', ({ log, expected }) => {
+    expect(Object.fromEntries(balancerTimes(log))).toEqual(expected);
   });
 });

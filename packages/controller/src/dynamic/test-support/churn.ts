@@ -126,6 +126,15 @@ export interface ChurnResult {
   readonly changeToFirstMs: readonly number[];
   /** Per change: end of the apply (push or confirmed reload) → first request on the added backend. */
   readonly appliedToFirstMs: readonly number[];
+  /**
+   * Dynamic mode (empty in reload mode): the same two intervals ending when NGINX's balancer first
+   * chose the added backend (its FFI CLOCK_MONOTONIC stamp, dynamic-stack.ts), i.e. without the
+   * backend process's own queueing. Store change → first balanced; apply done → first balanced.
+   */
+  readonly changeToFirstBalancedMs: readonly number[];
+  /** Per change: store change → end of the apply that first put the added backend live. */
+  readonly changeToAppliedMs: readonly number[];
+  readonly appliedToFirstBalancedMs: readonly number[];
   /** Added backends that got no request before the store removed them again. */
   readonly neverServed: number;
   readonly reloads: number;
@@ -194,7 +203,8 @@ export function judgeDecisions(
   const wrong: string[] = [];
   const sorted = [...versions].sort((a, b) => a.version - b.version);
   for (const line of log.split('\n')) {
-    const text = line.trim();
+    // The decisions are the line's first field; the balancer times follow after a space.
+    const text = line.trim().split(' ')[0] ?? '';
     if (text === '' || text === '-') continue;
     for (const item of text.split(',')) {
       decisions += 1;
@@ -212,6 +222,32 @@ export function judgeDecisions(
     }
   }
   return { decisions, wrong };
+}
+
+/**
+ * Per peer, sorted: when NGINX's balancer chose it (ms on `sharedClock()`), from the decision
+ * log's lines `<decisions> <µs>,…` (one time per try, in the order of the decisions). A line whose
+ * counts differ is skipped rather than guessed at.
+ */
+export function balancerTimes(log: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const line of log.split('\n')) {
+    const [decisions = '', times = ''] = line.trim().split(' ');
+    if (decisions === '' || decisions === '-' || times === '' || times === '-') continue;
+    const items = decisions.split(',');
+    const stamps = times.split(',');
+    if (items.length !== stamps.length) continue;
+    items.forEach((item, i) => {
+      const peer = /^(\d+\.\d+\.\d+\.\d+:\d+)@/.exec(item)?.[1];
+      const us = Number(stamps[i]);
+      if (peer === undefined || !Number.isFinite(us)) return;
+      const list = out.get(peer) ?? [];
+      list.push(us / 1000);
+      out.set(peer, list);
+    });
+  }
+  for (const list of out.values()) list.sort((a, b) => a - b);
+  return out;
 }
 
 export function quantile(sorted: readonly number[], q: number): number {
@@ -280,10 +316,11 @@ export async function runChurn(
   const lateBy: number[] = [];
   // Decisions: written by NGINX when each request ends; wrk has stopped and the reconciler is
   // flushed, so the log is complete up to requests NGINX is still finishing.
+  const decisionText =
+    stack.decisionLog === undefined ? undefined : await readFile(stack.decisionLog, 'utf8');
   const judged =
-    stack.decisionLog === undefined
-      ? undefined
-      : judgeDecisions(await readFile(stack.decisionLog, 'utf8'), stack.versions, options.service);
+    decisionText === undefined ? undefined : judgeDecisions(decisionText, stack.versions, options.service);
+  const balancedAt = decisionText === undefined ? new Map<string, number[]>() : balancerTimes(decisionText);
   for (const backend of backends) {
     const record = arrivalsOf.get(backend.endpoint) ?? { arrivals: [], sent: [] };
     record.arrivals.forEach((t, i) => {
@@ -314,6 +351,9 @@ export async function runChurn(
   const changeToFirstMs: number[] = [];
   let neverServed = 0;
   const appliedToFirstMs: number[] = [];
+  const changeToFirstBalancedMs: number[] = [];
+  const appliedToFirstBalancedMs: number[] = [];
+  const changeToAppliedMs: number[] = [];
   for (let k = 1; k < desired.length; k += 1) {
     const entry = desired[k];
     const previous = desired[k - 1];
@@ -322,6 +362,8 @@ export async function runChurn(
       if (previous.set.has(endpoint)) continue;
       // Until the store removes it again; a backend that got nothing in that time never served.
       const until = desired.slice(k + 1).find((d) => !d.set.has(endpoint))?.at ?? Number.POSITIVE_INFINITY;
+      const putLive = applied.find((a) => a.at >= entry.at && a.set.has(endpoint));
+      if (putLive !== undefined && putLive.at < until) changeToAppliedMs.push(putLive.at - entry.at);
       const backend = backends.find((b) => b.endpoint === endpoint);
       const first = arrivalsOf.get(backend?.endpoint ?? '')?.arrivals.find((t) => t >= entry.at);
       if (first !== undefined && first < until) {
@@ -331,11 +373,21 @@ export async function runChurn(
         const live = applied.find((a) => a.at >= entry.at && a.set.has(endpoint));
         if (live !== undefined) appliedToFirstMs.push(Math.max(0, first - live.at));
       } else neverServed += 1;
+      const balanced = balancedAt.get(endpoint)?.find((t) => t >= entry.at);
+      if (balanced !== undefined && balanced < until) {
+        changeToFirstBalancedMs.push(balanced - entry.at);
+        // The balancer may pick the peer before this process has read the push's answer: floor 0.
+        const live = applied.find((a) => a.at >= entry.at && a.set.has(endpoint));
+        if (live !== undefined) appliedToFirstBalancedMs.push(Math.max(0, balanced - live.at));
+      }
     }
   }
   lag.sort((a, b) => a - b);
   changeToFirstMs.sort((a, b) => a - b);
   appliedToFirstMs.sort((a, b) => a - b);
+  changeToFirstBalancedMs.sort((a, b) => a - b);
+  changeToAppliedMs.sort((a, b) => a - b);
+  appliedToFirstBalancedMs.sort((a, b) => a - b);
   return {
     wrk: result,
     changes,
@@ -348,6 +400,9 @@ export async function runChurn(
     lateByMs: lateBy.sort((a, b) => a - b),
     changeToFirstMs,
     appliedToFirstMs,
+    changeToFirstBalancedMs,
+    appliedToFirstBalancedMs,
+    changeToAppliedMs,
     neverServed,
     reloads: stack.reloads() - reloadsBefore,
     maxWorkers,

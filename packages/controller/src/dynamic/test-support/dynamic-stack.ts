@@ -20,11 +20,42 @@ import { createReconciler, type Reconciler } from '../../reconciler/pipeline.js'
 import type { ConfigApplier, RenderedConfig } from '../../reconciler/types.js';
 import { DynamicControlClient } from '../control-client.js';
 import { createDynamicApplier, type DynamicApplier, type DynamicPushInfo } from '../dynamic-applier.js';
-import { renderDynamicConfig, type StreamServices } from '../dynamic-render.js';
+import { isEndpointOnlyChange, renderDynamicConfig, type StreamServices } from '../dynamic-render.js';
 import { dynamicLuaDir } from '../lua-path.js';
+import { DEFAULT_ENDPOINT_DEBOUNCE } from '../runtime-dynamic.js';
 import { sharedClock } from './backend-fleet.js';
 
 const MODULES = '/usr/lib/nginx/modules';
+
+/**
+ * Test/bench only (never in the rendered production files): wraps the balancer's `balance()` in
+ * each worker so every try that chose a peer also records WHEN, in µs on CLOCK_MONOTONIC read
+ * through LuaJIT's FFI — the clock of `sharedClock()` (Linux CLOCK_MONOTONIC = 1, one clock for
+ * every process) — in `ngx.ctx`; the log phase exports it next to the decisions. That is the
+ * proxy-side "first request on the new backend": the moment NGINX's balancer picked the peer,
+ * before the backend process (a busy node event loop) stamps the arrival. The rendered upstream
+ * blocks call `require("ecs_ingress.balancer").balance(name)` through the module table on every
+ * request, so replacing the field in init_worker is seen by all of them.
+ */
+const BALANCER_STAMP_LUA = `
+    local ffi = require("ffi")
+    pcall(ffi.cdef, "typedef struct { long tv_sec; long tv_nsec; } ecs_ingress_bench_ts;")
+    pcall(ffi.cdef, "int clock_gettime(int clk_id, ecs_ingress_bench_ts *tp);")
+    local C = ffi.C
+    local ts = ffi.new("ecs_ingress_bench_ts")
+    local floor = math.floor
+    local balancer = require("ecs_ingress.balancer")
+    local balance = balancer.balance
+    balancer.balance = function(name)
+      local ctx = ngx.ctx
+      local before = ctx.ecs_ingress_decisions
+      balance(name)
+      if ctx.ecs_ingress_decisions == before then return end
+      C.clock_gettime(1, ts)
+      local us = string.format("%d", tonumber(ts.tv_sec) * 1000000 + floor(tonumber(ts.tv_nsec) / 1000))
+      local previous = ctx.ecs_ingress_bench_balanced
+      ctx.ecs_ingress_bench_balanced = previous == nil and us or previous .. "," .. us
+    end`;
 
 /** A port that was free a moment ago on 127.0.0.1 (NGINX needs numbers in its config). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -78,6 +109,12 @@ export interface StackOptions {
   /** Adds `stream { server { listen …; proxy_pass <service>; } }`. */
   readonly streamProxyTo?: string;
   readonly debounce?: { readonly minMs: number; readonly maxMs: number };
+  /**
+   * Dynamic mode: the reconciler's debounce for endpoint-only changes, as the runtime wires it
+   * (default `DEFAULT_ENDPOINT_DEBOUNCE`, min 0 / max 100 ms); `false`: none, every change waits
+   * `debounce` (the behaviour before the endpoint debounce existed, for before/after benchmarks).
+   */
+  readonly endpointDebounce?: { readonly minMs: number; readonly maxMs: number } | false;
   /** Reload spacing (the dynamic applier's, or the reconciler's in reload mode). Default 0. */
   readonly minReloadIntervalMs?: number;
 }
@@ -116,7 +153,11 @@ export interface Stack {
   readonly pushes: DynamicPushInfo[];
   /** Dynamic mode: every confirmed push with its version and endpoint lists, in order. */
   readonly versions: VersionRecord[];
-  /** Dynamic mode: the access log whose lines are the balancer's decisions (`<ip:port>@<live>/<used>,…`). */
+  /**
+   * Dynamic mode: the access log of the balancer's decisions, one line per request:
+   * `<ip:port>@<live>/<used>,… <µs>,…` — per try the peer and versions, then (after a space) when
+   * the balancer chose it, in µs on `sharedClock()`'s clock (BALANCER_STAMP_LUA).
+   */
   readonly decisionLog: string | undefined;
   /** `sharedClock()` at the end of every successful apply (both modes), with what it applied. */
   readonly applies: AppliedRecord[];
@@ -201,16 +242,26 @@ function mainConfig(
       (t) => `  ${t}_temp_path ${join(prefix, 'tmp', t)};`,
     ),
     ...o.httpIncludes.map((file) => `  include ${file};`),
-    ...(o.decisionLog === undefined ? [] : ["  log_format ecs_ingress_decisions '$ecs_ingress_decisions';"]),
+    ...(o.decisionLog === undefined
+      ? []
+      : [
+          "  log_format ecs_ingress_decisions '$ecs_ingress_decisions $ecs_ingress_balanced';",
+          `  init_worker_by_lua_block {${BALANCER_STAMP_LUA}\n  }`,
+        ]),
     '  server {',
     `    listen 127.0.0.1:${o.httpPort};`,
     // One line per request: "<ip:port>@<live>/<used>" per try, from the balancer (balancer.lua
-    // decisions()). lua-nginx-module runs log_by_lua before the access log, so the variable is set.
+    // decisions()), then the balancer times of those tries. lua-nginx-module runs log_by_lua
+    // before the access log, so the variables are set.
     ...(o.decisionLog === undefined
       ? []
       : [
           '    set $ecs_ingress_decisions "-";',
-          '    log_by_lua_block { ngx.var.ecs_ingress_decisions = require("ecs_ingress.balancer").decisions() or "-" }',
+          '    set $ecs_ingress_balanced "-";',
+          '    log_by_lua_block {',
+          '      ngx.var.ecs_ingress_decisions = require("ecs_ingress.balancer").decisions() or "-"',
+          '      ngx.var.ecs_ingress_balanced = ngx.ctx.ecs_ingress_bench_balanced or "-"',
+          '    }',
           `    access_log ${o.decisionLog} ecs_ingress_decisions;`,
         ]),
     '    keepalive_requests 1000000;',
@@ -339,6 +390,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     render,
     applier: recording,
     debounce: options.debounce ?? { minMs: 5, maxMs: 50 },
+    // As the runtime wires dynamic mode (runtime-dynamic.ts): endpoint-only changes are pushed on
+    // the next tick, structural ones keep `debounce`.
+    ...(dynamic && options.endpointDebounce !== false
+      ? {
+          quickChange: {
+            isQuick: isEndpointOnlyChange,
+            debounce: { ...(options.endpointDebounce ?? DEFAULT_ENDPOINT_DEBOUNCE) },
+          },
+        }
+      : {}),
     // Dynamic mode: the applier spaces reloads (the reconciler's spacing would delay pushes too).
     minReloadIntervalMs: dynamic ? 0 : (options.minReloadIntervalMs ?? 0),
   });
