@@ -2,7 +2,8 @@
  * The store's hot path on a synthetic cluster (issue 2): 1,000 services, 10,000 tasks, 200,000
  * events of churn.
  *
- *   pnpm bench      (or: node --expose-gc --conditions=source --import tsx packages/controller/bench/store.bench.ts)
+ *   pnpm bench store.bench.ts     (compiled, with the image's node flags: scripts/bench.mjs)
+ *   ECS_INGRESS_V8_FLAGS=none pnpm bench store.bench.ts     (V8's default heap policy)
  *
  * Figures:
  * - events/s through parse + store: JSON text of an `ECS Task State Change` event (shaped like the
@@ -26,6 +27,7 @@
 import { cpus, loadavg } from 'node:os';
 import { renderUpstreams } from '@ecs-ingress/renderer';
 import { formatObservationLine, parseEventBody } from '@ecs-ingress/types';
+import { applyV8Flags, v8FlagsFromEnv } from '../src/runtime/v8-tuning.js';
 import { deriveUpstreams } from '../src/store/derive-upstreams.js';
 import { ClusterStore } from '../src/store/store.js';
 
@@ -50,6 +52,13 @@ const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/bench`;
 const T0 = Date.parse('2024-05-14T09:00:00.000Z');
 
 const gc = (globalThis as { gc?: () => void }).gc;
+
+// The heap settings the CLI applies at start-up (runtime/v8-tuning.ts), so the figures are the
+// daemon's; `ECS_INGRESS_V8_FLAGS=none` measures V8's defaults. The command-line part of the image's
+// settings (--max-semi-space-size) comes from scripts/bench.mjs.
+const v8Flags = v8FlagsFromEnv();
+applyV8Flags(v8Flags);
+const commandLineFlags = process.execArgv.filter((flag) => flag !== '--expose-gc');
 
 /** Heap in use after a full GC (needs `node --expose-gc`), in bytes; undefined without it. */
 function liveHeapBytes(): number | undefined {
@@ -406,6 +415,7 @@ const report = [
   `  machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${loadavg()
     .map((n) => fmt(n, 2))
     .join(' ')}`,
+  `  V8 flags: set at start-up ${v8Flags.join(' ') || '(none)'}; node command line ${commandLineFlags.join(' ') || '(none)'}`,
   `  populate: ${SERVICES * TASKS_PER_SERVICE} RUNNING events in ${fmt((populateParse + populateDispatch) / 1e6)} ms`,
   `  churn outcomes: ${JSON.stringify(churnOutcomes)}; live tasks at the end: ${store.snapshot().tasks.size}`,
   `  parse + store: ${fmt(eventsPerSecond, 0)} events/s (parse ${fmt(parseNs / 1e3 / CHURN_EVENTS, 2)} µs/event, dispatch ${fmt(dispatchNs / 1e3 / CHURN_EVENTS, 2)} µs/event)   target >= 100000`,

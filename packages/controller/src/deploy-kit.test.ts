@@ -742,6 +742,7 @@ describe('deploy/Dockerfile', () => {
       'tini',
       '--',
       'node',
+      '--max-semi-space-size=8',
       '/app/controller/dist/cli/main.js',
     ]);
     expect(JSON.parse(ops('CMD').at(-1)?.args ?? 'null')).toEqual(['run']);
