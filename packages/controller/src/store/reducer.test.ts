@@ -400,3 +400,127 @@ describe('reduce: task definitions, container instances, other events', () => {
     expect(counts).toEqual({ applied: 1, duplicate: 1, stale: 1, ignored: 1, invalid: 1 });
   });
 });
+
+describe('reduce: against a plain model, on random streams', () => {
+  // A direct transcription of the rules over plain Maps, with none of the reducer's shortcuts (one
+  // persistent map per collection, lookups skipped when a stored task makes them unnecessary). The
+  // reducer must agree with it on every outcome and on the final tasks, tombstones and services.
+  interface ModelTask {
+    version: number;
+    observedAt: number;
+    health: string | undefined;
+  }
+  interface Model {
+    tasks: Map<string, ModelTask>;
+    tombstones: Map<string, { version: number; expiresAt: number; reason: 'stopped' | 'absent' }>;
+    services: Set<string>;
+    clock: number;
+  }
+  const TTL = 5 * MIN;
+
+  function modelTask(model: Model, task: ReturnType<typeof aTask>): ReduceOutcome {
+    if (task.serviceName !== undefined) model.services.add(task.serviceName);
+    const tomb = model.tombstones.get(task.taskArn);
+    if (tomb !== undefined && tomb.expiresAt > model.clock) {
+      if (tomb.reason === 'stopped' || task.version <= tomb.version) return 'stale';
+      model.tombstones.delete(task.taskArn);
+    }
+    const stored = model.tasks.get(task.taskArn);
+    if (stored !== undefined && task.version < stored.version) return 'stale';
+    if (stored !== undefined && task.version === stored.version) {
+      if (task.source !== 'described' || stored.health === task.healthStatus) return 'duplicate';
+      stored.health = task.healthStatus;
+      return 'applied';
+    }
+    if (task.lastStatus === 'STOPPED') {
+      model.tasks.delete(task.taskArn);
+      model.tombstones.set(task.taskArn, {
+        version: task.version,
+        expiresAt: model.clock + TTL,
+        reason: 'stopped',
+      });
+      return 'applied';
+    }
+    const health = task.source === 'described' ? task.healthStatus : stored?.health;
+    model.tasks.set(task.taskArn, { version: task.version, observedAt: task.observedAt, health });
+    return 'applied';
+  }
+
+  function xorshift(seed: number): () => number {
+    let x = seed;
+    return () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 4294967296;
+    };
+  }
+
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: 400 events over 12 ARNs', (seed) => {
+    const random = xorshift(0x9e3779b9 ^ (seed * 0x85ebca6b));
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+    const model: Model = { tasks: new Map(), tombstones: new Map(), services: new Set(), clock: 0 };
+    let state = emptyState();
+    let at = T0;
+    const outcomes: [ReduceOutcome, ReduceOutcome][] = [];
+    for (let i = 0; i < 400; i++) {
+      at += Math.floor(random() * 40_000); // the TTL (5 min) runs out now and then
+      if (random() < 0.06) {
+        // A listing that began a little earlier, missing some tasks: absent tombstones.
+        const startedAt = at - Math.floor(random() * 20_000);
+        const listed = [...model.tasks.keys()].filter(() => random() < 0.6);
+        const tasks = listed.map((arn) =>
+          aTask({ taskArn: arn, version: model.tasks.get(arn)!.version, observedAt: startedAt }),
+        );
+        state = reduce(state, snapshotEvent({ startedAt, tasks }), { tombstoneTtlMs: TTL }).state;
+        model.clock = Math.max(model.clock, startedAt);
+        for (const arn of listed)
+          modelTask(
+            model,
+            aTask({ taskArn: arn, version: model.tasks.get(arn)!.version, observedAt: startedAt }),
+          );
+        for (const [arn, task] of [...model.tasks]) {
+          if (!listed.includes(arn) && task.observedAt < startedAt) {
+            model.tasks.delete(arn);
+            model.tombstones.set(arn, {
+              version: task.version,
+              expiresAt: model.clock + TTL,
+              reason: 'absent',
+            });
+          }
+        }
+        continue;
+      }
+      const task = aTask({
+        taskArn: taskArn(String(Math.floor(random() * 12))),
+        group: `service:svc-${Math.floor(random() * 200)}`, // many appear once, on a stored task's ARN
+        version: 1 + Math.floor(random() * 8),
+        lastStatus: random() < 0.15 ? 'STOPPED' : pick(['PENDING', 'RUNNING']),
+        observedAt: at,
+        ...(random() < 0.3
+          ? { source: 'described' as const, healthStatus: pick(['HEALTHY', 'UNHEALTHY'] as const) }
+          : {}),
+      });
+      const result = reduce(state, taskEvent(task), { tombstoneTtlMs: TTL });
+      state = result.state;
+      model.clock = Math.max(model.clock, at);
+      outcomes.push([result.outcome, modelTask(model, task)]);
+    }
+    expect(outcomes.filter(([real, expected]) => real !== expected)).toEqual([]);
+    expect(
+      Object.fromEntries(
+        listTasks(state).map((e) => [e.task.taskArn, [e.task.version, e.health?.taskStatus]]),
+      ),
+    ).toEqual(Object.fromEntries([...model.tasks].map(([arn, t]) => [arn, [t.version, t.health]])));
+    for (const arn of Array.from({ length: 12 }, (_, n) => taskArn(String(n)))) {
+      const tomb = model.tombstones.get(arn);
+      const inForce = tomb !== undefined && tomb.expiresAt > model.clock ? tomb : undefined;
+      expect([arn, getTombstone(state, arn)?.version]).toEqual([arn, inForce?.version]);
+      // The invariant the reducer's shortcut stands on.
+      if (getTask(state, arn) !== undefined) expect(getTombstone(state, arn)).toBeUndefined();
+    }
+    expect(knownServices(state)).toEqual([...model.services].sort());
+    // The streams do exercise every path.
+    expect(new Set(outcomes.map(([real]) => real))).toEqual(new Set(['applied', 'stale', 'duplicate']));
+  });
+});

@@ -298,19 +298,27 @@ function registerServices(work: Work, clusterArn: string, names: readonly unknow
 function applyTask(work: Work, task: TaskSnapshot, opts: ResolvedOptions): TaskOutcome {
   const arn = task.taskArn;
   const hash = hashKey(arn);
-  // A service seen even in a stale observation did exist: remember its upstream.
-  const service = serviceNameOf(task);
-  if (service !== undefined) registerService(work, task.clusterArn, service);
+  const entry = mapGet(work.tasks, arn, hash);
 
-  const tombstone = mapGet(work.tombstones, arn, hash);
-  if (tombstone !== undefined && tombstone.expiresAt > work.clock) {
-    if (tombstone.reason === 'stopped' || task.version <= tombstone.version) return 'stale';
-    // A newer observation than an `absent` tombstone: the listing missed a live task.
-    work.tombstones = mapDelete(work.tombstones, arn, hash);
+  // A service seen even in a stale observation did exist: remember its upstream. Services are never
+  // forgotten, so a stored task of the same service (the common case: a task's later events) means
+  // it is known already, and the lookup is skipped.
+  const service = serviceNameOf(task);
+  if (service !== undefined && (entry === undefined || serviceNameOf(entry.task) !== service)) {
+    registerService(work, task.clusterArn, service);
   }
 
-  const entry = mapGet(work.tasks, arn, hash);
-  if (entry !== undefined) {
+  if (entry === undefined) {
+    // Only an ARN without a live task can be tombstoned: a tombstone is set as its task leaves
+    // `tasks`, and a task is stored only once its ARN has no tombstone in force (an expired one may
+    // linger until the sweep, but the clock never goes back). So a stored task skips this lookup.
+    const tombstone = mapGet(work.tombstones, arn, hash);
+    if (tombstone !== undefined && tombstone.expiresAt > work.clock) {
+      if (tombstone.reason === 'stopped' || task.version <= tombstone.version) return 'stale';
+      // A newer observation than an `absent` tombstone: the listing missed a live task.
+      work.tombstones = mapDelete(work.tombstones, arn, hash);
+    }
+  } else {
     if (task.version < entry.task.version) return 'stale';
     if (task.version === entry.task.version) {
       if (task.source !== 'described') return 'duplicate';
