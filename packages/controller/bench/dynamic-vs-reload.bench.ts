@@ -3,7 +3,7 @@
  * run, on the same backends with the same churn.
  *
  *   node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts \
- *     [--duration 18] [--connections 50] [--threads 2] [--interval 200] [--no-append]
+ *     [--duration 18] [--connections 50] [--threads 2] [--interval 200] [--backend-nice 0] [--no-append]
  *
  * Each mode: a real NGINX (2 workers) supervised by nginx-runner, the real reconciler (debounce
  * min 5 ms / max 50 ms), 8 node backends on 127.0.0.2–9, one service whose endpoint set changes
@@ -41,9 +41,12 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     threads: { type: 'string', default: '2' },
     interval: { type: 'string', default: '200' },
+    'backend-nice': { type: 'string', default: '0' },
     'no-append': { type: 'boolean', default: false },
   },
 });
+// Read before anything runs: at the end the 1-minute average mostly shows this benchmark itself.
+const loadAtStart = loadavg()[0] ?? Number.NaN;
 const durationS = Number(values.duration);
 const connections = Number(values.connections);
 const threads = Number(values.threads);
@@ -63,8 +66,10 @@ const MODES: Mode[] = [
   { label: 'dynamic', options: { mode: 'dynamic', minReloadIntervalMs: 1000 } },
 ];
 
+const backendNice = Number(values['backend-nice']);
 const fleet = await startBackendFleet(
   Array.from({ length: 8 }, (_, i) => ({ name: `b${i}`, host: `127.0.0.${i + 2}` })),
+  { nice: backendNice },
 );
 const backends = fleet.backends;
 
@@ -163,7 +168,7 @@ console.log(verdict);
 if (!values['no-append']) {
   const path = fileURLToPath(new URL('../../../BENCHMARKS.md', import.meta.url));
   const existing = await readFile(path, 'utf8').catch(() => '');
-  const command = `node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts --duration ${durationS} --connections ${connections} --threads ${threads} --interval ${intervalMs}`;
+  const command = `node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts --duration ${durationS} --connections ${connections} --threads ${threads} --interval ${intervalMs}${backendNice === 0 ? '' : ` --backend-nice ${backendNice}`}`;
   const section = [
     existing === '' ? '# Benchmarks\n' : '',
     `## Endpoint churn: reload vs dynamic upstream mode (issue 7) — ${new Date().toISOString().slice(0, 10)}`,
@@ -176,12 +181,12 @@ if (!values['no-append']) {
     `process; one service whose endpoint set changes every ${intervalMs} ms (2 of 8 backends, one added`,
     `and one removed per change); wrk -t${threads} -c${connections} -d${durationS}s keep-alive; reconciler debounce`,
     'min 5 ms / max 50 ms, in dynamic mode endpoint-only changes min 0 / max 100 ms ("reload debounce" column:',
-    'without that, as before); wrk runs niced (nice 10). "(NGINX)" rows end when the balancer first chose',
+    `without that, as before); wrk runs niced (nice 10)${backendNice === 0 ? ', the backends are not' : `, the backends too (nice ${backendNice}: they model other hosts)`}. "(NGINX)" rows end when the balancer first chose`,
     'the new backend (bench-only FFI CLOCK_MONOTONIC stamp), "(backend stamp)" rows when the backend process',
     'stamped its arrival. Stale = reached',
     'a backend the store had already removed (lag from that change). "Apply done" = the push answer (dynamic)',
     `or the confirmed reload + commit (reload; new workers often serve before that, hence 0). Machine: nproc = ${availableParallelism()}, shared with`,
-    `other workloads (load average at start: ${loadavg()[0]?.toFixed(1)}).`,
+    `other workloads (1-min load average before the run: ${loadAtStart.toFixed(1)}).`,
     '',
     table,
     '',

@@ -87,9 +87,22 @@ interface Reply {
 /** Starts one child process serving a backend per spec (`host` must be a loopback address). */
 export async function startBackendFleet(
   specs: readonly { name: string; host: string }[],
+  options: {
+    /**
+     * Niceness of the child (default 0: not niced, so its arrival stamps are not delayed by the
+     * scheduler). A positive value models backends on other hosts, as wrk is niced for the
+     * clients: NGINX and the controller get the CPU first, and the backend-stamped times grow.
+     */
+    readonly nice?: number;
+  } = {},
 ): Promise<BackendFleet> {
-  // Not niced: a starved backend would stamp arrivals late and fake "late" requests.
-  const child: ChildProcess = spawn(process.execPath, ['-e', CHILD], {
+  const nice = options.nice ?? 0;
+  // `nice` execs node in place, so the IPC channel (an inherited fd named in the environment) works.
+  const [command, args] =
+    nice === 0
+      ? [process.execPath, ['-e', CHILD]]
+      : ['/usr/bin/nice', ['-n', String(nice), process.execPath, '-e', CHILD]];
+  const child: ChildProcess = spawn(command, args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let nextId = 0;
