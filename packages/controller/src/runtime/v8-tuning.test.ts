@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_V8_FLAGS, V8_FLAGS_VARIABLE, v8FlagsFromEnv } from './v8-tuning.js';
@@ -49,5 +50,31 @@ describe('v8FlagsFromEnv', () => {
     expect(result.status).toBe(0);
     if (stderr === '') expect(result.stderr).toBe('');
     else expect(result.stderr).toContain(stderr);
+  });
+
+  it.each([
+    [
+      'a bad value: exit 2 before any command runs',
+      'not-a-flag',
+      2,
+      /ECS_INGRESS_V8_FLAGS: "not-a-flag" is not a V8 flag/,
+    ],
+    ['the defaults: the command runs', undefined, 0, /^$/],
+  ])('the CLI with %s', (_name, value, status, stderr) => {
+    const cli = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (value === undefined) delete env[V8_FLAGS_VARIABLE];
+    else env[V8_FLAGS_VARIABLE] = value;
+    const result = spawnSync(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', cli, 'replay', '--help'],
+      {
+        encoding: 'utf8',
+        env,
+      },
+    );
+    expect(result.status).toBe(status);
+    expect(result.stderr).toMatch(stderr);
+    if (status === 0) expect(result.stdout).toContain('Usage: ecs-ingress replay');
   });
 });

@@ -38,7 +38,9 @@ const FLAG = /^--[a-z][a-z0-9_-]*(?:=[A-Za-z0-9._-]+)?$/;
  * otherwise its space-separated list.
  * @throws ConfigError naming the first token that is not a `--flag[=value]`
  */
-export function v8FlagsFromEnv(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+export function v8FlagsFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): readonly string[] {
   const raw = env[V8_FLAGS_VARIABLE]?.trim();
   if (raw === undefined || raw === '') return DEFAULT_V8_FLAGS;
   if (raw === 'none') return [];
