@@ -166,4 +166,66 @@ describe('DynamicControlClient', () => {
   ])('accepts a loopback control endpoint: %s', (endpoint) => {
     expect(() => new DynamicControlClient({ endpoint })).not.toThrow();
   });
+
+  describe('kept-alive connection', () => {
+    /**
+     * A control server that counts connections and, per `dropOnSocket(requestIndexOnSocket,
+     * requestIndexOverall)`, closes the connection as a request arrives instead of answering (what
+     * NGINX does to an idle keep-alive connection at its timeout, or a reload's old worker quitting).
+     */
+    async function countingControl(drop: (onSocket: number, overall: number) => boolean) {
+      const state = { connections: 0, requests: 0 };
+      const server = createServer((req, res) => {
+        const onSocket = ((req.socket as { served?: number }).served ?? 0) + 1;
+        (req.socket as { served?: number }).served = onSocket;
+        state.requests++;
+        if (drop(onSocket, state.requests)) {
+          req.socket.destroy();
+          return;
+        }
+        req.resume();
+        req.on('end', () => json(res, 200, { version: state.requests }));
+      });
+      server.on('connection', () => state.connections++);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      servers.push(server);
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port');
+      return { url: `http://127.0.0.1:${address.port}`, state };
+    }
+
+    it('sends consecutive pushes over one connection; close() drops it', async () => {
+      const fake = await countingControl(() => false);
+      const client = new DynamicControlClient({ endpoint: fake.url });
+      for (let i = 0; i < 3; i++) await client.pushEndpoints({ web: [`10.0.0.${i}:80`] });
+      expect(fake.state).toEqual({ connections: 1, requests: 3 });
+      client.close();
+      await client.pushEndpoints({ web: [] });
+      expect(fake.state).toEqual({ connections: 2, requests: 4 });
+      client.close();
+    });
+
+    it('retries once on a fresh connection when the kept-alive one is closed under the request', async () => {
+      // The second request on any connection is dropped: push 2 meets the closed socket, its
+      // retry opens connection 2 (first request there) and is answered.
+      const fake = await countingControl((onSocket) => onSocket === 2);
+      const client = new DynamicControlClient({ endpoint: fake.url });
+      await expect(client.pushEndpoints({ web: ['10.0.0.1:80'] })).resolves.toEqual({ version: 1 });
+      await expect(client.pushEndpoints({ web: ['10.0.0.2:80'] })).resolves.toEqual({ version: 3 });
+      expect(fake.state).toEqual({ connections: 2, requests: 3 });
+      client.close();
+    });
+
+    it('does not retry more than once: a fresh connection that fails is an error', async () => {
+      const fake = await countingControl((_onSocket, overall) => overall > 1);
+      const client = new DynamicControlClient({ endpoint: fake.url });
+      await client.pushEndpoints({ web: [] });
+      await expect(client.pushEndpoints({ web: [] })).rejects.toMatchObject({
+        code: 'ECS_INGRESS_DYNAMIC_PUSH_FAILED',
+        retryable: true,
+      });
+      expect(fake.state).toEqual({ connections: 2, requests: 3 });
+      client.close();
+    });
+  });
 });

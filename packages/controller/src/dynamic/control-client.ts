@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, type ClientRequest, request } from 'node:http';
 import type { Logger } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
 import { DynamicControlError, type DynamicControlOperation } from './errors.js';
@@ -12,6 +12,11 @@ export const DEFAULT_DYNAMIC_CONTROL_TIMEOUT_MS = 2_000;
  * server's `client_max_body_size` (1m by default) nor the Lua handler's limit (1 MiB by default).
  */
 export const DEFAULT_DYNAMIC_MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * How long an idle kept-alive connection to the control server is kept: shorter than NGINX's
+ * `keepalive_timeout` (75 s by default), so it is normally this side that closes it.
+ */
+const IDLE_CONNECTION_MS = 30_000;
 /** A control answer is small JSON; anything longer than this is not ours. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
@@ -44,6 +49,11 @@ export class DynamicControlClient {
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
+  /**
+   * One kept-alive connection: a push then costs one request on an open socket instead of a
+   * connect plus NGINX's accept, which on a saturated machine is one more wait for a busy worker.
+   */
+  private readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 1, timeout: IDLE_CONNECTION_MS });
 
   constructor(options: DynamicControlClientOptions) {
     this.target = parseEndpoint(options.endpoint);
@@ -137,7 +147,31 @@ export class DynamicControlClient {
     return bodies;
   }
 
-  private call(
+  /** Closes the kept-alive connection (the client stays usable: a later call opens a new one). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /**
+   * One request; when it fails on a reused kept-alive connection before any answer (NGINX closed the
+   * idle connection, a reload's old worker quit), once more on a fresh connection. Both calls are
+   * idempotent: a push carries full lists.
+   */
+  private async call(
+    operation: DynamicControlOperation,
+    method: 'GET' | 'POST',
+    body: string | undefined,
+  ): Promise<unknown> {
+    try {
+      return await this.attempt(operation, method, body);
+    } catch (err) {
+      if (!(err instanceof StaleConnectionError)) throw err;
+      this.logger.debug({ err: err.cause }, 'dynamic control connection was closed by NGINX; retrying');
+      return this.attempt(operation, method, body);
+    }
+  }
+
+  private attempt(
     operation: DynamicControlOperation,
     method: 'GET' | 'POST',
     body: string | undefined,
@@ -161,9 +195,11 @@ export class DynamicControlClient {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(body);
       }
-      const req = request(
-        { ...this.target, method, path: DYNAMIC_CONTROL_PATH, headers, agent: false },
+      let answered = false;
+      const req: ClientRequest = request(
+        { ...this.target, method, path: DYNAMIC_CONTROL_PATH, headers, agent: this.agent },
         (res) => {
+          answered = true;
           const chunks: Buffer[] = [];
           let length = 0;
           res.on('data', (chunk: Buffer) => {
@@ -207,12 +243,24 @@ export class DynamicControlClient {
       const timer = setTimeout(() => {
         req.destroy(new Error(`no answer within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      req.on('error', (cause) => {
+      req.on('error', (cause: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        if (!settled && !answered && req.reusedSocket && cause.code === 'ECONNRESET') {
+          settled = true;
+          reject(new StaleConnectionError(cause));
+          return;
+        }
         fail(cause.message, { retryable: true, cause });
       });
       req.end(body);
     });
+  }
+}
+
+/** A request that failed on a reused connection before any answer: `call` retries it once. */
+class StaleConnectionError extends Error {
+  constructor(cause: Error) {
+    super('kept-alive connection closed by the server', { cause });
   }
 }
 

@@ -38,6 +38,8 @@ export interface DynamicRuntimeParts {
   /** Renders a derivation; `extraMeta` is merged into the meta (the runtime's diagnostics). */
   render(upstreams: readonly Upstream[], extraMeta: Record<string, unknown>): RenderedConfig;
   readonly applier: DynamicApplier;
+  /** Closes the applier and the control client's kept-alive connection (at the runtime's stop). */
+  close(): void;
   /** The reconciler must not space applies: the applier spaces reloads, pushes go at once. */
   readonly reconcilerMinReloadIntervalMs: 0;
   /**
@@ -94,6 +96,10 @@ export function createDynamicRuntimeParts(options: {
       return { ...config, meta: { ...extraMeta, ...(config.meta as object) } };
     },
     applier,
+    close() {
+      applier.close();
+      client.close();
+    },
     reconcilerMinReloadIntervalMs: 0,
     quickChange: {
       isQuick: isEndpointOnlyChange,

@@ -392,7 +392,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     await ready.catch(() => undefined);
     await reconciler.stop();
     await runner.stop();
-    dynamicParts?.applier.close();
+    dynamicParts?.close();
     unlisten();
     for (const subscription of subscriptions) subscription.unsubscribe();
     applied$.complete();
