@@ -527,6 +527,24 @@ describe('createReconciler: quick changes', () => {
     expect(timeline(h)).toEqual([[change, at]]);
   });
 
+  it('a quick change due now starts in a microtask: no timer, no sleep before the push', async () => {
+    const h = quickSetup();
+    h.emit('s:2');
+    h.emit('s:3');
+    expect(h.calls).toEqual([]); // not synchronously: what the same code changes next is coalesced
+    for (let i = 0; i < 5; i++) await Promise.resolve(); // microtasks only; fake timers never advance
+    expect(hashes(h.calls)).toEqual(['s:3']);
+  });
+
+  it('a structural change due now still waits for the timer of its own debounce', async () => {
+    const h = quickSetup();
+    h.emit('t:1');
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    expect(h.calls).toEqual([]);
+    await advance(200);
+    expect(hashes(h.calls)).toEqual(['t:1']);
+  });
+
   it('quick changes in the same tick are coalesced into one apply', async () => {
     const h = quickSetup();
     h.emit('s:2');

@@ -13,9 +13,11 @@
  *   until a render produces different output (any different output, even the previous one);
  * - optional `quickChange`: a change the caller calls cheap (dynamic mode: endpoint-only, one
  *   loopback POST, no reload) waits its own, much shorter debounce (default min 0 / max 100 ms) and
- *   no reload spacing. With min 0 the apply starts on the scheduler's next turn (a 0 ms timer,
- *   ≥ 1 ms in Node), so what arrives in the same tick is coalesced into one apply; the one-in-flight
- *   and follow-up rules still hold. Whether a pending change is quick is judged against the config
+ *   no reload spacing. A debounce that is already over (min 0) is not a timer: the apply starts in a
+ *   microtask (`asapScheduler`), once the code that changed the state has run, so what a
+ *   synchronous batch of events changes is coalesced into one apply, and the process never sleeps
+ *   between a change and its push (a 0 ms timer is ≥ 1 ms in Node, and on a busy machine the
+ *   wake-up after it can take several more). The one-in-flight and follow-up rules still hold. Whether a pending change is quick is judged against the config
  *   in flight, else the applied one, and judged again when that baseline changes.
  *
  * Inputs and outputs are rxjs Observables; the scheduling core is a small state machine whose
@@ -30,6 +32,7 @@
 import type { Logger } from '@ecs-ingress/types';
 import { ConfigError, silentLogger } from '@ecs-ingress/types';
 import {
+  asapScheduler,
   asyncScheduler,
   from,
   type Observable,
@@ -108,7 +111,10 @@ export interface ReconcilerOptions<S> {
     isQuick(next: RenderedConfig, baselineMeta: unknown): boolean;
     debounce?: { minMs?: number; maxMs?: number };
   };
-  /** Timers run here (default `asyncScheduler`); tests pass a virtual one. */
+  /**
+   * Timers run here (default `asyncScheduler`; a debounce already over runs on `asapScheduler`);
+   * tests pass a virtual one, which then runs both.
+   */
   scheduler?: SchedulerLike;
   logger?: Logger;
   metrics?: ReconcilerMetrics;
@@ -179,6 +185,8 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
   const quickWait = debounceOf('quickChange.debounce', quick?.debounce, 0, 100);
   const minReloadIntervalMs = nonNegative('minReloadIntervalMs', options.minReloadIntervalMs ?? 1000);
   const scheduler = options.scheduler ?? asyncScheduler;
+  /** For work due now: a microtask, not a 0 ms timer (see the file comment). */
+  const soon = options.scheduler ?? asapScheduler;
   const now = options.now ?? (() => scheduler.now());
   const logger = (options.logger ?? silentLogger).child({ component: 'reconciler' });
   const { applier, render, metrics } = options;
@@ -235,7 +243,8 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
     const wait = isQuick(pending.config) ? quickWait : slowWait;
     const dueAt = Math.min(pending.lastChangeAt + wait.minMs, pending.firstPendingAt + wait.maxMs);
     clearDebounce();
-    debounceTimer = scheduler.schedule(markDue, Math.max(0, dueAt - now()));
+    const delay = Math.max(0, dueAt - now());
+    debounceTimer = (delay === 0 ? soon : scheduler).schedule(markDue, delay);
   }
 
   function dropPending(): void {
