@@ -3,7 +3,7 @@
  * run, on the same backends with the same churn.
  *
  *   node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts \
- *     [--duration 18] [--connections 50] [--threads 2] [--interval 200] [--backend-nice 0] [--no-append]
+ *     [--duration 18] [--connections 50] [--threads 2] [--interval 200] [--backend-nice 0] [--backend-processes 1] [--no-append]
  *
  * Each mode: a real NGINX (2 workers) supervised by nginx-runner, the real reconciler (debounce
  * min 5 ms / max 50 ms), 8 node backends on 127.0.0.2–9, one service whose endpoint set changes
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     interval: { type: 'string', default: '200' },
     'backend-nice': { type: 'string', default: '0' },
+    'backend-processes': { type: 'string', default: '1' },
     'no-append': { type: 'boolean', default: false },
   },
 });
@@ -67,9 +68,10 @@ const MODES: Mode[] = [
 ];
 
 const backendNice = Number(values['backend-nice']);
+const backendProcesses = Number(values['backend-processes']);
 const fleet = await startBackendFleet(
   Array.from({ length: 8 }, (_, i) => ({ name: `b${i}`, host: `127.0.0.${i + 2}` })),
-  { nice: backendNice },
+  { nice: backendNice, processes: backendProcesses },
 );
 const backends = fleet.backends;
 
@@ -168,7 +170,7 @@ console.log(verdict);
 if (!values['no-append']) {
   const path = fileURLToPath(new URL('../../../BENCHMARKS.md', import.meta.url));
   const existing = await readFile(path, 'utf8').catch(() => '');
-  const command = `node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts --duration ${durationS} --connections ${connections} --threads ${threads} --interval ${intervalMs}${backendNice === 0 ? '' : ` --backend-nice ${backendNice}`}`;
+  const command = `node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts --duration ${durationS} --connections ${connections} --threads ${threads} --interval ${intervalMs}${backendNice === 0 ? '' : ` --backend-nice ${backendNice}`}${backendProcesses === 1 ? '' : ` --backend-processes ${backendProcesses}`}`;
   const section = [
     existing === '' ? '# Benchmarks\n' : '',
     `## Endpoint churn: reload vs dynamic upstream mode (issue 7) — ${new Date().toISOString().slice(0, 10)}`,
@@ -177,8 +179,8 @@ if (!values['no-append']) {
     command,
     '```',
     '',
-    `NGINX ${'1.22 (Debian)'}, 2 workers, lua-nginx-module from Debian; 8 node backends on 127.0.0.2–9 in a child`,
-    `process; one service whose endpoint set changes every ${intervalMs} ms (2 of 8 backends, one added`,
+    `NGINX ${'1.22 (Debian)'}, 2 workers, lua-nginx-module from Debian; 8 node backends on 127.0.0.2–9 in ${backendProcesses === 1 ? 'a child' : `${backendProcesses} child`}`,
+    `${backendProcesses === 1 ? 'process' : 'processes'}; one service whose endpoint set changes every ${intervalMs} ms (2 of 8 backends, one added`,
     `and one removed per change); wrk -t${threads} -c${connections} -d${durationS}s keep-alive; reconciler debounce`,
     'min 5 ms / max 50 ms, in dynamic mode endpoint-only changes min 0 / max 100 ms ("reload debounce" column:',
     `without that, as before); wrk runs niced (nice 10)${backendNice === 0 ? ', the backends are not' : `, the backends too (nice ${backendNice}: they model other hosts)`}. "(NGINX)" rows end when the balancer first chose`,

@@ -158,7 +158,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN',
     default: '0',
     description:
-      'Dynamic mode: quiet time before an endpoint-only change (a push to the Lua balancer, no reload) is pushed. 0: on the next event-loop turn, coalescing what arrived together; one push in flight, changes meanwhile go in one follow-up. Structural changes keep ECS_INGRESS_DEBOUNCE_MIN/MAX.',
+      'Dynamic mode: quiet time before an endpoint-only change (a push to the Lua balancer, no reload) is pushed. 0: at once, as soon as the code that changed the state has run (a microtask), coalescing what changed together; one push in flight, changes meanwhile go in one follow-up. Structural changes keep ECS_INGRESS_DEBOUNCE_MIN/MAX.',
   },
   {
     name: 'ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX',

@@ -27,7 +27,7 @@ export interface RuntimeDynamicOptions {
   readonly keepalive?: number;
   /**
    * `ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN` / `_MAX`: the reconciler's debounce for endpoint-only changes
-   * (a push, no reload). Default min 0 / max 100 ms: pushed on the next tick.
+   * (a push, no reload). Default min 0 / max 100 ms: pushed at once (a microtask after the change).
    */
   readonly endpointDebounce?: { readonly minMs: number; readonly maxMs: number };
   /** `createMetrics()` (its `dynamicUpdates` counter). */

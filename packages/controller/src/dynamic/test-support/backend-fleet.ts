@@ -84,19 +84,16 @@ interface Reply {
   sent?: [string, number[]][];
 }
 
-/** Starts one child process serving a backend per spec (`host` must be a loopback address). */
-export async function startBackendFleet(
+interface FleetChild {
+  readonly ready: readonly FleetBackend[];
+  ask(message: Record<string, unknown>): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+async function startChild(
   specs: readonly { name: string; host: string }[],
-  options: {
-    /**
-     * Niceness of the child (default 0: not niced, so its arrival stamps are not delayed by the
-     * scheduler). A positive value models backends on other hosts, as wrk is niced for the
-     * clients: NGINX and the controller get the CPU first, and the backend-stamped times grow.
-     */
-    readonly nice?: number;
-  } = {},
-): Promise<BackendFleet> {
-  const nice = options.nice ?? 0;
+  nice: number,
+): Promise<FleetChild> {
   // `nice` execs node in place, so the IPC channel (an inherited fd named in the environment) works.
   const [command, args] =
     nice === 0
@@ -127,27 +124,8 @@ export async function startBackendFleet(
     });
   const started = await ask({ cmd: 'start', specs });
   return {
-    backends: started.ready ?? [],
-    reset: async () => {
-      await ask({ cmd: 'reset' });
-    },
-    async collect() {
-      const reply = await ask({ cmd: 'collect' });
-      // NGINX's $msec is CLOCK_REALTIME (gettimeofday, like Date.now()); moved onto sharedClock()
-      // with both clocks read here in one process (±1 ms: Date.now()'s resolution). Only the
-      // clock-based late estimate uses it, with a 50 ms tolerance.
-      const realtimeOffset = Date.now() - sharedClock();
-      const sent = new Map(reply.sent ?? []);
-      return new Map(
-        (reply.arrivals ?? []).map(([endpoint, times]) => [
-          endpoint,
-          {
-            arrivals: times,
-            sent: (sent.get(endpoint) ?? []).map((t) => (t > 0 ? t - realtimeOffset : Number.NaN)),
-          },
-        ]),
-      );
-    },
+    ready: started.ready ?? [],
+    ask,
     close: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.disconnect();
@@ -155,6 +133,64 @@ export async function startBackendFleet(
         await exited;
         clearTimeout(killer);
       }
+    },
+  };
+}
+
+/**
+ * Starts child processes serving a backend per spec (`host` must be a loopback address): one by
+ * default, or `processes` of them with the specs dealt round-robin (so one busy event loop does not
+ * queue every backend's arrivals).
+ */
+export async function startBackendFleet(
+  specs: readonly { name: string; host: string }[],
+  options: {
+    /**
+     * Niceness of the children (default 0: not niced, so their arrival stamps are not delayed by
+     * the scheduler). A positive value models backends on other hosts, as wrk is niced for the
+     * clients: NGINX and the controller get the CPU first, and the backend-stamped times grow.
+     */
+    readonly nice?: number;
+    /** Child processes to spread the backends over (default 1). */
+    readonly processes?: number;
+  } = {},
+): Promise<BackendFleet> {
+  const nice = options.nice ?? 0;
+  const processes = Math.max(1, Math.min(options.processes ?? 1, specs.length));
+  const groups = Array.from({ length: processes }, (_, p) => specs.filter((_, i) => i % processes === p));
+  const children: FleetChild[] = [];
+  try {
+    for (const group of groups) children.push(await startChild(group, nice));
+  } catch (err) {
+    await Promise.all(children.map((child) => child.close()));
+    throw err;
+  }
+  const byName = new Map(children.flatMap((child) => child.ready.map((b) => [b.name, b] as const)));
+  return {
+    backends: specs.map((spec) => byName.get(spec.name)).filter((b): b is FleetBackend => b !== undefined),
+    reset: async () => {
+      await Promise.all(children.map((child) => child.ask({ cmd: 'reset' })));
+    },
+    async collect() {
+      const replies = await Promise.all(children.map((child) => child.ask({ cmd: 'collect' })));
+      // NGINX's $msec is CLOCK_REALTIME (gettimeofday, like Date.now()); moved onto sharedClock()
+      // with both clocks read here in one process (±1 ms: Date.now()'s resolution). Only the
+      // clock-based late estimate uses it, with a 50 ms tolerance.
+      const realtimeOffset = Date.now() - sharedClock();
+      const out = new Map<string, { arrivals: number[]; sent: number[] }>();
+      for (const reply of replies) {
+        const sent = new Map(reply.sent ?? []);
+        for (const [endpoint, times] of reply.arrivals ?? []) {
+          out.set(endpoint, {
+            arrivals: times,
+            sent: (sent.get(endpoint) ?? []).map((t) => (t > 0 ? t - realtimeOffset : Number.NaN)),
+          });
+        }
+      }
+      return out;
+    },
+    close: async () => {
+      await Promise.all(children.map((child) => child.close()));
     },
   };
 }
