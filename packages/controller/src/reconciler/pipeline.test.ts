@@ -110,6 +110,10 @@ function setup(
 }
 
 const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+/** Lets pending microtasks run (the deferred render, an apply due now) without moving fake time. */
+async function microtasks(): Promise<void> {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+}
 const hashes = (calls: readonly { hash: string }[]) => calls.map((call) => call.hash);
 
 beforeEach(() => {
@@ -282,17 +286,45 @@ describe('createReconciler: one apply in flight', () => {
     });
     current = undefined;
     state$.next({ v: 1, out: 'a' }); // changed
+    await microtasks();
     state$.next({ v: 2, out: 'a' }); // same as pending
     await advance(300); // a in flight
     state$.next({ v: 3, out: 'a' }); // same as in flight
+    await microtasks();
     state$.next({ v: 4, out: 'b' }); // changed
     await advance(5_000);
     state$.next({ v: 5, out: 'b' }); // same as applied
+    await microtasks();
     expect(renders).toEqual([true, false, false, true, false]);
     expect(outcomes).toEqual([
       ['a', true],
       ['b', true],
     ]);
+    await reconciler.stop();
+  });
+
+  it('renders a synchronous burst of states once, after the code that emitted it', async () => {
+    const state$ = new Subject<FakeState>();
+    const rendered: number[] = [];
+    const reconciler = createReconciler<FakeState>({
+      state$,
+      render: (state) => {
+        rendered.push(state.v);
+        return render(state);
+      },
+      applier: fakeApplier(5).applier,
+    });
+    current = undefined;
+    for (let v = 1; v <= 10; v++) state$.next({ v, out: `o${v}` });
+    expect(rendered).toEqual([]); // nothing rendered while the burst is being dispatched
+    await microtasks();
+    expect(rendered).toEqual([10]); // the latest state, once
+    state$.next({ v: 11, out: 'o11' });
+    const flushing = reconciler.flush(); // renders what is waiting before it decides
+    expect(rendered).toEqual([10, 11]);
+    await advance(1_000);
+    await flushing;
+    expect(reconciler.lastApplied()?.hash).toBe('o11');
     await reconciler.stop();
   });
 
@@ -532,14 +564,14 @@ describe('createReconciler: quick changes', () => {
     h.emit('s:2');
     h.emit('s:3');
     expect(h.calls).toEqual([]); // not synchronously: what the same code changes next is coalesced
-    for (let i = 0; i < 5; i++) await Promise.resolve(); // microtasks only; fake timers never advance
+    await microtasks(); // microtasks only; fake timers never advance
     expect(hashes(h.calls)).toEqual(['s:3']);
   });
 
   it('a structural change due now still waits for the timer of its own debounce', async () => {
     const h = quickSetup();
     h.emit('t:1');
-    for (let i = 0; i < 5; i++) await Promise.resolve();
+    await microtasks();
     expect(h.calls).toEqual([]);
     await advance(200);
     expect(hashes(h.calls)).toEqual(['t:1']);

@@ -200,6 +200,10 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
   let gatedState: { value: S } | undefined;
   /** Latest state seen with the gate open, for `retryFailed()`. */
   let latestState: { value: S } | undefined;
+  /** The render of `latestState` waiting for the code that changed it to finish (see `renderSoon`). */
+  let renderAction: Subscription | undefined;
+  /** When the first of the changes that render will cover arrived. */
+  let renderFrom: number | undefined;
   let applied: AppliedChange | undefined;
   let failedHash: string | undefined;
   let pending: Pending | undefined;
@@ -394,6 +398,28 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
     tryStart(false);
   }
 
+  /**
+   * Renders the latest state in a microtask rather than at every emission: a burst of events
+   * dispatched by one piece of code (an SQS receive's ten messages, a snapshot's listing) costs one
+   * derivation and render instead of one per event — a full render of a large cluster takes
+   * milliseconds, the store takes microseconds per event. Nothing waits longer than the code that
+   * dispatched the events.
+   */
+  function renderSoon(at: number): void {
+    renderFrom ??= at;
+    renderAction ??= soon.schedule(renderNow);
+  }
+
+  /** The deferred render, now (a microtask, or `flush()` wanting it before it decides). */
+  function renderNow(): void {
+    renderAction?.unsubscribe();
+    renderAction = undefined;
+    const at = renderFrom;
+    renderFrom = undefined;
+    if (stopped || !gateOpen || latestState === undefined || at === undefined) return;
+    consider(latestState.value, at);
+  }
+
   function openGate(): void {
     if (gateOpen || stopped) return;
     gateOpen = true;
@@ -417,7 +443,7 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
           return;
         }
         latestState = { value: state };
-        consider(state, now());
+        renderSoon(now());
       },
       error: (err: unknown) => {
         logger.error({ code: 'ECS_INGRESS_STATE_STREAM_FAILED', err }, 'state stream failed');
@@ -445,6 +471,7 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
     failures$: failures$.asObservable(),
     lastApplied: () => applied,
     async flush() {
+      if (renderAction !== undefined) renderNow();
       // Bounded: the apply in flight, a follow-up the schedule may start, then our forced one.
       for (let round = 0; round < 2 && inFlight !== undefined; round += 1) await inFlight.done;
       tryStart(true);
@@ -455,6 +482,8 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
       if (stopped) return;
       stopped = true;
       inputs.unsubscribe();
+      renderAction?.unsubscribe();
+      renderAction = undefined;
       dropPending();
       spacingTimer?.unsubscribe();
       const current = inFlight;
