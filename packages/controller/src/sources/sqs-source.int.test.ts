@@ -45,7 +45,7 @@ function newClient(endpoint = fq.endpoint): { sqs: SQSClient; calls: RecordedCal
       };
       calls.push(call);
       const result = await next(args);
-      call.output = result.output as RecordedCall['output'];
+      call.output = result.output as NonNullable<RecordedCall['output']>;
       return result;
     },
     { step: 'initialize', name: 'recordCalls' },
