@@ -328,6 +328,33 @@ describe('createReconciler: one apply in flight', () => {
     await reconciler.stop();
   });
 
+  it('in a storm, spaces renders by 4 × the last render’s duration, and renders the latest state last', async () => {
+    const state$ = new Subject<FakeState>();
+    const renderedAt: number[] = [];
+    const reconciler = createReconciler<FakeState>({
+      state$,
+      render: (state) => {
+        renderedAt.push(Date.now());
+        vi.setSystemTime(Date.now() + 5); // a render of a large cluster: 5 ms
+        return render(state);
+      },
+      applier: fakeApplier(0).applier,
+    });
+    current = undefined;
+    let last = '';
+    for (let t = 0; t < 100; t += 2) {
+      last = `o${t}`;
+      state$.next({ v: t, out: last }); // one batch every 2 ms
+      await advance(2);
+    }
+    await advance(5_000);
+    const gaps = renderedAt.slice(1).map((at, i) => at - renderedAt[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(25); // 5 ms render + 4 × 5 ms
+    expect(renderedAt.length).toBeLessThan(10); // instead of 50
+    expect(reconciler.lastApplied()?.hash).toBe(last);
+    await reconciler.stop();
+  });
+
   it('reports latency from the first pending change to the end of the apply', async () => {
     const h = setup({ durationMs: 50 });
     h.emit('a');

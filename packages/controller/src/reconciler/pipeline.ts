@@ -179,6 +179,9 @@ function debounceOf(
   return { minMs, maxMs };
 }
 
+/** A render waits at least this many times the previous render's duration after it (see `renderSoon`). */
+const RENDER_SPACING_FACTOR = 4;
+
 export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
   const slowWait = debounceOf('debounce', options.debounce, 200, 2000);
   const quick = options.quickChange;
@@ -204,6 +207,8 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
   let renderAction: Subscription | undefined;
   /** When the first of the changes that render will cover arrived. */
   let renderFrom: number | undefined;
+  let lastRenderEndAt = Number.NEGATIVE_INFINITY;
+  let lastRenderMs = 0;
   let applied: AppliedChange | undefined;
   let failedHash: string | undefined;
   let pending: Pending | undefined;
@@ -402,22 +407,29 @@ export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
    * Renders the latest state in a microtask rather than at every emission: a burst of events
    * dispatched by one piece of code (an SQS receive's ten messages, a snapshot's listing) costs one
    * derivation and render instead of one per event — a full render of a large cluster takes
-   * milliseconds, the store takes microseconds per event. Nothing waits longer than the code that
-   * dispatched the events.
+   * milliseconds, the store takes microseconds per event. And never sooner than
+   * RENDER_SPACING_FACTOR × the last render's duration after it ended: in a storm the controller
+   * spends at most ~1/(1 + factor) of its time rendering (a 5 ms render of 1,000 services: one
+   * every 25 ms at most), while a small cluster's sub-millisecond renders are not held back at all.
    */
   function renderSoon(at: number): void {
     renderFrom ??= at;
-    renderAction ??= soon.schedule(renderNow);
+    if (renderAction !== undefined) return;
+    const wait = lastRenderEndAt + RENDER_SPACING_FACTOR * lastRenderMs - now();
+    renderAction = wait > 0 ? scheduler.schedule(renderNow, wait) : soon.schedule(renderNow);
   }
 
-  /** The deferred render, now (a microtask, or `flush()` wanting it before it decides). */
+  /** The deferred render, now (a microtask or the spacing timer, or `flush()` wanting it first). */
   function renderNow(): void {
     renderAction?.unsubscribe();
     renderAction = undefined;
     const at = renderFrom;
     renderFrom = undefined;
     if (stopped || !gateOpen || latestState === undefined || at === undefined) return;
+    const started = now();
     consider(latestState.value, at);
+    lastRenderEndAt = now();
+    lastRenderMs = lastRenderEndAt - started;
   }
 
   function openGate(): void {
