@@ -12,8 +12,8 @@ import {
 import { DEFAULT_PREFIX } from '../../aws/provisioning/names.js';
 import { ensureInstanceQueue, formatAction, type ProvisioningAction } from '../../aws/provisioning.js';
 
-/** Flags of `ecs-ingress bootstrap`, as commander hands them over. */
-export interface BootstrapOptions {
+/** Flags of `ecs-ingress bootstrap` and `teardown`, as commander hands them over. */
+export interface QueueCommandOptions {
   readonly cluster: string;
   readonly instanceId: string;
   readonly region?: string;
@@ -22,6 +22,9 @@ export interface BootstrapOptions {
   readonly maxAge: string;
   readonly json?: boolean;
 }
+
+/** Flags of `ecs-ingress bootstrap`. */
+export type BootstrapOptions = QueueCommandOptions;
 
 export interface BootstrapResult {
   readonly clusterArn: string;
@@ -73,11 +76,31 @@ export async function runBootstrap(
 }
 
 export function registerBootstrap(program: Command): void {
+  registerQueueCommand(
+    program,
+    'bootstrap',
+    "Create (idempotently) this instance's SQS queue and the EventBridge rule that feeds it the cluster's ECS events, and print what was created.",
+    runBootstrap,
+  );
+}
+
+/**
+ * Registers a command on this instance's queue and rule (`bootstrap`, `teardown`): the same flags,
+ * the instance id resolved as the daemon does, clients built and released by `runQueueCommand`.
+ */
+export function registerQueueCommand(
+  program: Command,
+  name: string,
+  description: string,
+  run: (
+    options: QueueCommandOptions,
+    clients: ProvisioningCommandClients,
+    write: WriteLine,
+  ) => Promise<unknown>,
+): void {
   program
-    .command('bootstrap')
-    .description(
-      "Create (idempotently) this instance's SQS queue and the EventBridge rule that feeds it the cluster's ECS events, and print what was created.",
-    )
+    .command(name)
+    .description(description)
     .option('--cluster <name|arn>', 'ECS cluster (env AWS_CLUSTER_NAME)', defaultCluster())
     .option(
       '--instance-id <id>',
@@ -92,19 +115,17 @@ export function registerBootstrap(program: Command): void {
       '1h',
     )
     .option('--json', 'print the result as JSON instead of one line per action', false)
-    .action(async (options: Omit<BootstrapOptions, 'instanceId'> & { instanceId?: string }) => {
-      await runQueueCommand('bootstrap', options.region, async (clients) =>
-        runBootstrap(
-          { ...options, instanceId: await commandInstanceId(options.instanceId) },
-          clients,
-          (line) => process.stdout.write(`${line}\n`),
+    .action(async (options: Omit<QueueCommandOptions, 'instanceId'> & { instanceId?: string }) => {
+      await runQueueCommand(name, options.region, async (clients) =>
+        run({ ...options, instanceId: await commandInstanceId(options.instanceId) }, clients, (line) =>
+          process.stdout.write(`${line}\n`),
         ),
       );
     });
 }
 
 /** Builds clients, runs, reports a failure on stderr with exit code 1, and always releases the clients. */
-export async function runQueueCommand(
+async function runQueueCommand(
   name: string,
   region: string | undefined,
   body: (clients: ProvisioningCommandClients) => Promise<unknown>,

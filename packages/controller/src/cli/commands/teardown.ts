@@ -1,26 +1,15 @@
 import type { Command } from 'commander';
 import {
-  commandInstanceId,
-  defaultCluster,
   type ProvisioningCommandClients,
   parseDuration,
   reapIfAsked,
   resolveClusterArn,
 } from '../../aws/provisioning/command-support.js';
-import { DEFAULT_PREFIX } from '../../aws/provisioning/names.js';
 import { formatAction, type ProvisioningAction, teardownInstanceQueue } from '../../aws/provisioning.js';
-import { runQueueCommand, type WriteLine } from './bootstrap.js';
+import { type QueueCommandOptions, registerQueueCommand, type WriteLine } from './bootstrap.js';
 
 /** Flags of `ecs-ingress teardown`. */
-export interface TeardownOptions {
-  readonly cluster: string;
-  readonly instanceId: string;
-  readonly region?: string;
-  readonly prefix: string;
-  readonly reap?: boolean;
-  readonly maxAge: string;
-  readonly json?: boolean;
-}
+export type TeardownOptions = QueueCommandOptions;
 
 export interface TeardownResult {
   readonly clusterArn: string;
@@ -53,32 +42,10 @@ export async function runTeardown(
 }
 
 export function registerTeardown(program: Command): void {
-  program
-    .command('teardown')
-    .description(
-      "Delete this instance's EventBridge rule (and its targets) and SQS queue, and print what was removed.",
-    )
-    .option('--cluster <name|arn>', 'ECS cluster (env AWS_CLUSTER_NAME)', defaultCluster())
-    .option(
-      '--instance-id <id>',
-      'container instance id or host id (default: env ECS_INGRESS_INSTANCE_ID, else on ECS the container instance from the ECS agent, else the host name)',
-    )
-    .option('--region <region>', 'AWS region (env AWS_REGION)')
-    .option('--prefix <prefix>', 'name prefix of queues and rules', DEFAULT_PREFIX)
-    .option('--reap', 'also delete stale queues and rules of this cluster', false)
-    .option(
-      '--max-age <duration>',
-      'heartbeat age after which a queue and rule are stale (with --reap)',
-      '1h',
-    )
-    .option('--json', 'print the result as JSON instead of one line per action', false)
-    .action(async (options: Omit<TeardownOptions, 'instanceId'> & { instanceId?: string }) => {
-      await runQueueCommand('teardown', options.region, async (clients) =>
-        runTeardown(
-          { ...options, instanceId: await commandInstanceId(options.instanceId) },
-          clients,
-          (line) => process.stdout.write(`${line}\n`),
-        ),
-      );
-    });
+  registerQueueCommand(
+    program,
+    'teardown',
+    "Delete this instance's EventBridge rule (and its targets) and SQS queue, and print what was removed.",
+    runTeardown,
+  );
 }
