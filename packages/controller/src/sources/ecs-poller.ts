@@ -40,6 +40,7 @@ import type { Metrics } from '../http/metrics.js';
 import {
   CallTally,
   chunks,
+  DESCRIBE_TASKS_PER_CALL,
   EcsReferenceResolver,
   logDescribeFailures,
   mapLimit,
@@ -49,8 +50,6 @@ import type { EventSink } from './sqs-source.js';
 
 /** ListTasks / ListServices return at most 100 ARNs a page. */
 const LIST_PAGE_SIZE = 100;
-/** DescribeTasks takes at most 100 tasks per call. */
-const DESCRIBE_TASKS_PER_CALL = 100;
 /**
  * Guard against a paginator that never ends (a service bug, a fake gone wrong): 1,000 pages is
  * 100,000 tasks, far above ECS's per-cluster quotas (5,000 services; tasks bounded by instances).

@@ -35,6 +35,8 @@ import type { EventSink } from './sqs-source.js';
  */
 export type ObservationHook = (kind: ObservationKind, detail: unknown, timeMs: number) => void;
 
+/** DescribeTasks takes at most 100 tasks per call (the poller's listing and the health checker). */
+export const DESCRIBE_TASKS_PER_CALL = 100;
 /** DescribeContainerInstances takes at most 100 container instances per call. */
 const CONTAINER_INSTANCES_PER_CALL = 100;
 /**

@@ -23,14 +23,13 @@ import type { Metrics } from '../http/metrics.js';
 import {
   CallTally,
   chunks,
+  DESCRIBE_TASKS_PER_CALL,
   type EcsReferenceResolver,
   logDescribeFailures,
   type ObservationHook,
 } from './ecs-references.js';
 import type { EventSink } from './sqs-source.js';
 
-/** DescribeTasks takes at most 100 tasks per call. */
-const DESCRIBE_TASKS_PER_CALL = 100;
 const DEFAULT_INTERVAL_MS = 2_000;
 const DEFAULT_MAX_BACKOFF_MS = 30_000;
 
