@@ -34,6 +34,7 @@ import { DynamicControlClient } from './dynamic/control-client.js';
 import { renderDynamic } from './dynamic/dynamic-render.js';
 import { dynamicLuaDir } from './dynamic/lua-path.js';
 import { createMetrics } from './http/metrics.js';
+import { freePort } from './net/free-port.js';
 
 const SRC_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(SRC_DIR, '../../..');
@@ -281,13 +282,6 @@ function listen(server: Server): Promise<number> {
     server.once('error', fail);
     server.listen(0, '127.0.0.1', () => ok((server.address() as AddressInfo).port));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  const port = await listen(server);
-  await new Promise((ok) => server.close(ok));
-  return port;
 }
 
 function send(

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NginxReloadFailedError, NginxRunner } from '@ecs-ingress/nginx-runner';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../net/free-port.js';
 import { buildZip } from '../test-support/bundle-archives.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 import { httpGet } from '../test-support/http.js';
@@ -35,13 +36,6 @@ function portOf(server: Server): number {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
-}
-
-async function freePort(): Promise<number> {
-  const server = await listenOnLoopback();
-  const port = portOf(server);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function get(port: number): Promise<string> {

@@ -8,28 +8,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../net/free-port.js';
 import { httpGet } from '../test-support/http.js';
+
+export { freePort };
 
 export const NGINX_BINARY = '/usr/sbin/nginx';
 export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
 const MAIN = join(REPO_ROOT, 'packages/controller/src/cli/main.ts');
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(0, host, res);
-  });
-  const address = server.address();
-  await new Promise<void>((res) => server.close(() => res()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 export interface Backend {
   readonly name: string;

@@ -8,7 +8,6 @@
  * Lua balancer, no reload), else `reload`; `mode` forces one. The output says which runs and why.
  */
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,6 +15,7 @@ import { checkControlListen } from '@ecs-ingress/renderer';
 import type { ClusterEvent, Logger } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
 import type { RuntimeDynamicOptions, UpstreamMode } from '../dynamic/runtime-dynamic.js';
+import { freePort } from '../net/free-port.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { paceRecording, readRecording } from '../sources/replay-source.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
@@ -67,18 +67,6 @@ export interface DemoSession {
 
 /** The first loopback address given to a task; 127.0.0.1 stays NGINX's. */
 const FIRST_BACKEND_OCTET = 11;
-
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 /** Placeholder IP → 127.0.0.x, and one backend group per placeholder port. */
 async function startBackends(

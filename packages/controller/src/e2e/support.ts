@@ -6,11 +6,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TaskObservedEvent, TaskSnapshot } from '@ecs-ingress/types';
+import { freePort } from '../net/free-port.js';
 import {
   aContainerDefinition,
   aPortMapping,
@@ -24,21 +25,11 @@ import {
 } from '../test-support/builders.js';
 import { httpGet } from '../test-support/http.js';
 
+export { freePort };
+
 export const NGINX_BINARY = '/usr/sbin/nginx';
 export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 export const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 export interface TestPrefix {
   readonly dir: string;

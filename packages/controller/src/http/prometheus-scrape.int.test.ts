@@ -5,11 +5,11 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../net/free-port.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type HttpServer, startHttpServer } from './server.js';
 import { type ExercisedValues, exerciseMetrics } from './test-support/exercise-metrics.js';
@@ -28,19 +28,6 @@ function findExecutable(name: string): string | undefined {
 }
 
 const prometheusBin = findExecutable('prometheus');
-
-/** A port free right now (Prometheus takes no port 0); a lost race is retried with another one. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -7,26 +7,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dynamicLuaDir } from '../dynamic/lua-path.js';
+import { freePort } from '../net/free-port.js';
+
+export { freePort };
 
 const NGINX = '/usr/sbin/nginx';
 const MODULES = '/usr/lib/nginx/modules';
-
-/** A port that was free a moment ago on 127.0.0.1 (NGINX needs a number in its config). */
-export async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 export interface Backend {
   readonly name: string;

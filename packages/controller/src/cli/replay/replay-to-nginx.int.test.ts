@@ -2,32 +2,18 @@
  * `replay --nginx` against the real NGINX from the OS packages, on loopback with a temp prefix.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '@ecs-ingress/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../net/free-port.js';
 import { defaultReplayModel } from './default-model.js';
 import { replayToNginx } from './replay-to-nginx.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const SAMPLE = join(FIXTURES, 'sample-recording.jsonl');
 const GOLDEN = join(FIXTURES, 'sample-recording.upstreams.conf');
-
-/** A free loopback port (NGINX cannot listen on port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 function nginxConf(httpPort: number, streamPort: number): string {
   return `load_module /usr/lib/nginx/modules/ngx_stream_module.so;

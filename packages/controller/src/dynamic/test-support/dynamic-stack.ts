@@ -15,6 +15,7 @@ import { NginxRunner } from '@ecs-ingress/nginx-runner';
 import { renderUpstreams } from '@ecs-ingress/renderer';
 import type { Upstream } from '@ecs-ingress/types';
 import { BehaviorSubject } from 'rxjs';
+import { freePort } from '../../net/free-port.js';
 import { createConfigApplier } from '../../reconciler/apply-config.js';
 import { createReconciler, type Reconciler } from '../../reconciler/pipeline.js';
 import type { ConfigApplier, RenderedConfig } from '../../reconciler/types.js';
@@ -24,6 +25,8 @@ import { isEndpointOnlyChange, renderDynamicConfig, type StreamServices } from '
 import { dynamicLuaDir } from '../lua-path.js';
 import { DEFAULT_ENDPOINT_DEBOUNCE } from '../runtime-dynamic.js';
 import { sharedClock } from './backend-fleet.js';
+
+export { freePort };
 
 const MODULES = '/usr/lib/nginx/modules';
 
@@ -56,19 +59,6 @@ const BALANCER_STAMP_LUA = `
       local previous = ctx.ecs_ingress_bench_balanced
       ctx.ecs_ingress_bench_balanced = previous == nil and us or previous .. "," .. us
     end`;
-
-/** A port that was free a moment ago on 127.0.0.1 (NGINX needs numbers in its config). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** A TCP server that writes `name\n` to every connection and closes it. */
 export async function startTcpBackend(
