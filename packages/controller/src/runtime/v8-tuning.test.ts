@@ -60,6 +60,8 @@ describe('v8FlagsFromEnv', () => {
       /ECS_INGRESS_V8_FLAGS: "not-a-flag" is not a V8 flag/,
     ],
     ['the defaults: the command runs', undefined, 0, /^$/],
+    // Well-formed but unknown to V8: V8 itself complains, which shows the CLI handed it over.
+    ['a flag V8 lacks: applied, V8 says so', '--no-such-v8-flag', 0, /unrecognized flag --no-such-v8-flag/],
   ])('the CLI with %s', (_name, value, status, stderr) => {
     const cli = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
     const env: NodeJS.ProcessEnv = { ...process.env };

@@ -56,15 +56,7 @@ export function v8FlagsFromEnv(
   return flags;
 }
 
-let active: readonly string[] = [];
-
-/** Sets `flags` on this process's V8 (remembered for `activeV8Flags`). */
+/** Sets `flags` on this process's V8 (the daemon logs them from its configuration). */
 export function applyV8Flags(flags: readonly string[]): void {
   for (const flag of flags) setFlagsFromString(flag);
-  active = [...active, ...flags];
-}
-
-/** The flags `applyV8Flags` set in this process, for the start-up log. */
-export function activeV8Flags(): readonly string[] {
-  return active;
 }
