@@ -10,7 +10,7 @@
  *   createMetrics() defines.
  */
 
-import { accessSync, existsSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
@@ -24,7 +24,7 @@ import {
   type Server,
 } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
@@ -35,6 +35,7 @@ import { renderDynamic } from './dynamic/dynamic-render.js';
 import { dynamicLuaDir } from './dynamic/lua-path.js';
 import { createMetrics } from './http/metrics.js';
 import { freePort } from './net/free-port.js';
+import { findOnPath } from './test-support/find-on-path.js';
 
 const SRC_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(SRC_DIR, '../../..');
@@ -52,19 +53,6 @@ function readDeploy(path: string): string {
 /** `${NAME}`: a placeholder in the JSON files (envsubst) or a CloudFormation !Sub variable. */
 function placeholder(name: string): string {
   return `\${${name}}`;
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,26 +4,12 @@
  * Node's default metrics are prom-client's names and may draw lint complaints of their own: those
  * are printed, not failed on.
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findOnPath } from '../test-support/find-on-path.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type HttpServer, startHttpServer } from './server.js';
 import { exerciseMetrics } from './test-support/exercise-metrics.js';
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/bin']) {
-    if (dir === '') continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
 
 const promtool = findOnPath('promtool');
 

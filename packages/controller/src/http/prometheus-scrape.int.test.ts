@@ -3,31 +3,18 @@
  * and the series are read back through Prometheus's HTTP API: proves the exposition is parsed by
  * the real thing, with the names, labels and values the tests recorded.
  */
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../net/free-port.js';
+import { findOnPath } from '../test-support/find-on-path.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type HttpServer, startHttpServer } from './server.js';
 import { type ExercisedValues, exerciseMetrics } from './test-support/exercise-metrics.js';
 
-function findExecutable(name: string): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/bin']) {
-    if (dir === '') continue;
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-const prometheusBin = findExecutable('prometheus');
+const prometheusBin = findOnPath('prometheus');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
