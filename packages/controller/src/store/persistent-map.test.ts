@@ -64,6 +64,42 @@ describe('PersistentMap', () => {
     expect(mapValues(map)).toEqual([]);
   });
 
+  it('matches a plain Map over random sets and deletes, within crowded buckets too, never changing old versions', () => {
+    // Keys sharing their last 24 characters (the hashed part) all land in one bucket.
+    const sharedTail = '/0123456789abcdef01234567';
+    const pool = [
+      ...Array.from({ length: 12 }, (_, i) => `crowded-${i}${sharedTail}`),
+      ...Array.from({ length: 200 }, (_, i) => `arn:aws:ecs:us-east-1:1:task/c/${(i * 7919).toString(16)}`),
+    ];
+    let seed = 0x2545f491;
+    const next = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    let map: PersistentMap<number> = emptyMap();
+    const model = new Map<string, number>();
+    const history: Array<[PersistentMap<number>, Map<string, number>]> = [];
+    for (let step = 0; step < 5_000; step++) {
+      const key = pool[next(pool.length)]!;
+      if (next(3) === 0) {
+        map = mapDelete(map, key);
+        model.delete(key);
+      } else {
+        map = mapSet(map, key, step);
+        model.set(key, step);
+      }
+      if (step % 250 === 0) history.push([map, new Map(model)]);
+    }
+    history.push([map, model]);
+    for (const [version, expected] of history) {
+      expect(version.size).toBe(expected.size);
+      for (const key of pool) expect(mapGet(version, key)).toBe(expected.get(key));
+      expect(mapKeys(version)).toEqual([...expected.keys()].sort());
+    }
+  });
+
   it('builds from entries, later entries winning', () => {
     const map = mapFromEntries([
       ['x', 1],

@@ -13,7 +13,9 @@
  *
  * Shape: root → level 1 → level 2 → bucket. The three array levels take 5 bits each of a 32-bit
  * FNV-1a hash of the key (32^3 = 32,768 buckets, so 10,000 keys average 0.3 per bucket); a bucket
- * holds the [key, value] pairs whose hashes share those 15 bits.
+ * holds the keys whose hashes share those 15 bits and their values, flat: `[key0, value0, key1,
+ * value1, …]` (one array per bucket rather than one `[key, value]` pair each: a pair is two heap
+ * objects, 64 bytes, per key and per update).
  */
 
 const BITS = 5;
@@ -22,8 +24,8 @@ const MASK = WIDTH - 1;
 /** Array levels above the buckets. */
 const DEPTH = 3;
 
-type Entry<V> = readonly [key: string, value: V];
-type Bucket<V> = readonly Entry<V>[];
+/** Keys at even indexes, each followed by its value. */
+type Bucket = readonly unknown[];
 /** Level 0 and 1 hold child nodes, level 2 holds buckets; typed loosely and narrowed by depth. */
 type Node = readonly unknown[];
 
@@ -83,10 +85,9 @@ export function mapGet<V>(map: PersistentMap<V>, key: string, hash?: number): V 
     node = (node as Node)[slot(h, level)];
     if (node === undefined) return undefined;
   }
-  const bucket = node as Bucket<V>;
-  for (let i = 0; i < bucket.length; i++) {
-    const entry = bucket[i]!;
-    if (entry[0] === key) return entry[1];
+  const bucket = node as Bucket;
+  for (let i = 0; i < bucket.length; i += 2) {
+    if (bucket[i] === key) return bucket[i + 1] as V;
   }
   return undefined;
 }
@@ -106,32 +107,43 @@ export function mapSet<V>(
   value: V,
   hash: number = hashKey(key),
 ): PersistentMap<V> {
-  const path: (Node | undefined)[] = new Array(DEPTH);
-  let node: unknown = map.root;
-  for (let level = 0; level < DEPTH; level++) {
-    path[level] = node as Node | undefined;
-    node = node === undefined ? undefined : (node as Node)[slot(hash, level)];
-  }
-  const bucket = (node as Bucket<V> | undefined) ?? [];
-  let index = -1;
-  for (let i = 0; i < bucket.length; i++) {
-    if (bucket[i]![0] === key) {
-      index = i;
-      break;
+  // The three levels spelled out: no path array to allocate per update.
+  const root = map.root;
+  const s0 = slot(hash, 0);
+  const s1 = slot(hash, 1);
+  const s2 = slot(hash, 2);
+  const l1 = root === undefined ? undefined : (root[s0] as Node | undefined);
+  const l2 = l1 === undefined ? undefined : (l1[s1] as Node | undefined);
+  const bucket = l2 === undefined ? undefined : (l2[s2] as Bucket | undefined);
+  let nextBucket: unknown[];
+  let added = true;
+  if (bucket === undefined) {
+    nextBucket = [key, value];
+  } else {
+    let index = -1;
+    for (let i = 0; i < bucket.length; i += 2) {
+      if (bucket[i] === key) {
+        index = i;
+        break;
+      }
+    }
+    if (index >= 0) {
+      if (bucket[index + 1] === value) return map;
+      added = false;
+      nextBucket = bucket.slice();
+      nextBucket[index + 1] = value;
+    } else {
+      nextBucket = bucket.slice();
+      nextBucket.push(key, value);
     }
   }
-  if (index >= 0 && bucket[index]![1] === value) return map;
-  const entry: Entry<V> = [key, value];
-  const nextBucket = bucket.slice();
-  if (index >= 0) nextBucket[index] = entry;
-  else nextBucket.push(entry);
-  let child: unknown = nextBucket;
-  for (let level = DEPTH - 1; level >= 0; level--) {
-    const copy = path[level] === undefined ? newNode() : path[level]!.slice();
-    copy[slot(hash, level)] = child;
-    child = copy;
-  }
-  return { size: index >= 0 ? map.size : map.size + 1, root: child as Node };
+  const nextL2 = l2 === undefined ? newNode() : l2.slice();
+  nextL2[s2] = nextBucket;
+  const nextL1 = l1 === undefined ? newNode() : l1.slice();
+  nextL1[s1] = nextL2;
+  const nextRoot = root === undefined ? newNode() : root.slice();
+  nextRoot[s0] = nextL1;
+  return { size: added ? map.size + 1 : map.size, root: nextRoot };
 }
 
 /** A map without `key`. Returns the same map when the key is absent. */
@@ -140,28 +152,40 @@ export function mapDelete<V>(
   key: string,
   hash: number = hashKey(key),
 ): PersistentMap<V> {
-  if (map.root === undefined) return map;
-  const path: Node[] = new Array(DEPTH);
-  let node: unknown = map.root;
-  for (let level = 0; level < DEPTH; level++) {
-    if (node === undefined) return map;
-    path[level] = node as Node;
-    node = (node as Node)[slot(hash, level)];
+  const root = map.root;
+  if (root === undefined) return map;
+  const s0 = slot(hash, 0);
+  const s1 = slot(hash, 1);
+  const s2 = slot(hash, 2);
+  const l1 = root[s0] as Node | undefined;
+  if (l1 === undefined) return map;
+  const l2 = l1[s1] as Node | undefined;
+  if (l2 === undefined) return map;
+  const bucket = l2[s2] as Bucket | undefined;
+  if (bucket === undefined) return map;
+  let index = -1;
+  for (let i = 0; i < bucket.length; i += 2) {
+    if (bucket[i] === key) {
+      index = i;
+      break;
+    }
   }
-  if (node === undefined) return map;
-  const bucket = node as Bucket<V>;
-  const index = bucket.findIndex(([k]) => k === key);
   if (index < 0) return map;
   if (map.size === 1) return EMPTY;
   // Emptied nodes are left in place (as `undefined` slots or empty buckets pruned to undefined):
   // pruning whole levels would save little, since levels 0 and 1 hold at most 33 arrays.
-  let child: unknown = bucket.length === 1 ? undefined : bucket.filter((_, i) => i !== index);
-  for (let level = DEPTH - 1; level >= 0; level--) {
-    const copy = path[level]!.slice();
-    copy[slot(hash, level)] = child;
-    child = copy;
+  let nextBucket: unknown[] | undefined;
+  if (bucket.length > 2) {
+    nextBucket = bucket.slice();
+    nextBucket.splice(index, 2);
   }
-  return { size: map.size - 1, root: child as Node };
+  const nextL2 = l2.slice();
+  nextL2[s2] = nextBucket;
+  const nextL1 = l1.slice();
+  nextL1[s1] = nextL2;
+  const nextRoot = root.slice();
+  nextRoot[s0] = nextL1;
+  return { size: map.size - 1, root: nextRoot };
 }
 
 /** Calls `fn` for every entry, in hash order (stable for equal key sets, but not sorted). */
@@ -173,15 +197,12 @@ export function mapForEach<V>(map: PersistentMap<V>, fn: (value: V, key: string)
     const l1 = root[a] as readonly (Node | undefined)[] | undefined;
     if (l1 === undefined) continue;
     for (let b = 0; b < WIDTH; b++) {
-      const l2 = l1[b] as readonly (Bucket<V> | undefined)[] | undefined;
+      const l2 = l1[b] as readonly (Bucket | undefined)[] | undefined;
       if (l2 === undefined) continue;
       for (let c = 0; c < WIDTH; c++) {
         const bucket = l2[c];
         if (bucket === undefined) continue;
-        for (let i = 0; i < bucket.length; i++) {
-          const entry = bucket[i]!;
-          fn(entry[1], entry[0]);
-        }
+        for (let i = 0; i < bucket.length; i += 2) fn(bucket[i + 1] as V, bucket[i] as string);
       }
     }
   }
@@ -214,14 +235,11 @@ export function mapForEachChunk<V>(map: PersistentMap<V>, fn: (chunk: MapChunk<V
 
 /** Calls `fn` for every entry of one chunk, in hash order. */
 export function chunkForEach<V>(chunk: MapChunk<V>, fn: (value: V, key: string) => void): void {
-  const buckets = chunk as unknown as readonly (Bucket<V> | undefined)[];
+  const buckets = chunk as unknown as readonly (Bucket | undefined)[];
   for (let c = 0; c < WIDTH; c++) {
     const bucket = buckets[c];
     if (bucket === undefined) continue;
-    for (let i = 0; i < bucket.length; i++) {
-      const entry = bucket[i]!;
-      fn(entry[1], entry[0]);
-    }
+    for (let i = 0; i < bucket.length; i += 2) fn(bucket[i + 1] as V, bucket[i] as string);
   }
 }
 

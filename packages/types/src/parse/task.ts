@@ -15,6 +15,7 @@ import type {
   TaskSnapshot,
 } from '../domain.js';
 import { EventParseError } from '../errors.js';
+import { intern } from './intern.js';
 import { isRecord, requireRecord, schemaError } from './schema-error.js';
 import { readTimestamp } from './timestamps.js';
 
@@ -223,27 +224,28 @@ function toSnapshot(
   source: TaskObservationSource,
   path: string,
 ): TaskSnapshot {
+  // Strings shared by many tasks are interned (see intern.ts); per-task ones (ARN, IP) are not.
+  const eni = t.attachments ? eniAddress(t.attachments, path) : undefined;
   const task: Mutable<TaskSnapshot> = {
     taskArn: t.taskArn,
-    clusterArn: t.clusterArn,
-    taskDefinitionArn: t.taskDefinitionArn,
+    clusterArn: intern(t.clusterArn),
+    taskDefinitionArn: intern(t.taskDefinitionArn),
     lastStatus: t.lastStatus,
     desiredStatus: t.desiredStatus,
     version: t.version,
-    containers: t.containers ? t.containers.map((c, i) => toContainer(c, path, i)) : [],
+    containers: t.containers ? t.containers.map((c, i) => toContainer(c, path, i, eni)) : NO_CONTAINERS,
     observedAt,
     source,
   };
   if (t.group) {
-    task.group = t.group;
-    const serviceName = serviceNameFromGroup(t.group);
-    if (serviceName !== undefined) task.serviceName = serviceName;
+    task.group = intern(t.group);
+    const serviceName = serviceNameFromGroup(task.group);
+    if (serviceName !== undefined) task.serviceName = intern(serviceName);
   }
   const health = toHealth(t.healthStatus);
   if (health !== undefined) task.healthStatus = health;
-  if (t.launchType) task.launchType = t.launchType;
-  if (t.containerInstanceArn) task.containerInstanceArn = t.containerInstanceArn;
-  const eni = t.attachments ? eniAddress(t.attachments, path) : undefined;
+  if (t.launchType) task.launchType = intern(t.launchType);
+  if (t.containerInstanceArn) task.containerInstanceArn = intern(t.containerInstanceArn);
   if (eni !== undefined) task.eniPrivateIpv4Address = eni;
   if (t.stoppedReason) task.stoppedReason = t.stoppedReason;
   if (t.stopCode) task.stopCode = t.stopCode;
@@ -307,16 +309,27 @@ function optionalTrimmed(value: unknown, path: string, field: string): string | 
   return trimmed === '' ? undefined : trimmed;
 }
 
-function toContainer(c: ContainerInput, path: string, index: number): ContainerSnapshot {
+/** Shared empty lists (frozen): most containers publish no binding (awsvpc). */
+const NO_CONTAINERS: readonly ContainerSnapshot[] = Object.freeze([]);
+const NO_BINDINGS: readonly NetworkBinding[] = Object.freeze([]);
+
+/** @param eni the task's ENI address: a container reporting the same one shares that string */
+function toContainer(
+  c: ContainerInput,
+  path: string,
+  index: number,
+  eni: string | undefined,
+): ContainerSnapshot {
+  const bindings = c.networkBindings;
   const container: Mutable<ContainerSnapshot> = {
-    name: c.name,
-    networkBindings: c.networkBindings ? c.networkBindings.map(toBinding) : [],
+    name: intern(c.name),
+    networkBindings: bindings && bindings.length > 0 ? bindings.map(toBinding) : NO_BINDINGS,
   };
   if (c.lastStatus) container.lastStatus = c.lastStatus;
   const health = toHealth(c.healthStatus);
   if (health !== undefined) container.healthStatus = health;
   const address = c.networkInterfaces ? containerAddress(c.networkInterfaces, path, index) : undefined;
-  if (address !== undefined) container.privateIpv4Address = address;
+  if (address !== undefined) container.privateIpv4Address = address === eni ? eni : address;
   return container;
 }
 

@@ -34,6 +34,54 @@ describe('toEpochMs', () => {
   });
 });
 
+describe('toEpochMs on EventBridge timestamps (the fast path)', () => {
+  it('agrees with Date.parse on random dates over years 0000–9999, month ends and leap days included', () => {
+    let seed = 0x9e3779b9;
+    const next = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    const checked: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const year = i % 4 === 0 ? [1900, 2000, 2024, 2100, 0, 9999][next(6)]! : next(10_000);
+      const month = 1 + next(12);
+      const day = 1 + next(31); // days the month lacks too: the fast path must leave them to Date.parse
+      const time = `${pad(next(24), 2)}:${pad(next(60), 2)}:${pad(next(60), 2)}`;
+      const text = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${time}${i % 2 ? `.${pad(next(1000), 3)}` : ''}Z`;
+      const reference = Date.parse(text);
+      const expected = Number.isNaN(reference) ? undefined : reference;
+      if (toEpochMs(text) !== expected) checked.push(`${text}: ${toEpochMs(text)} vs ${expected}`);
+    }
+    expect(checked).toEqual([]);
+  });
+
+  it.each([
+    ['leap day of a leap year', '2024-02-29T12:00:00Z', Date.UTC(2024, 1, 29, 12)],
+    ['leap day of a century leap year', '2000-02-29T00:00:00.001Z', Date.UTC(2000, 1, 29, 0, 0, 0, 1)],
+    ['the epoch', '1970-01-01T00:00:00.000Z', 0],
+    ['before the epoch', '1969-12-31T23:59:59.999Z', -1],
+    ['last instant of a year', '2023-12-31T23:59:59.999Z', Date.UTC(2023, 11, 31, 23, 59, 59, 999)],
+  ])('%s', (_label, text, expected) => {
+    expect(toEpochMs(text)).toBe(expected);
+  });
+
+  it.each([
+    ['29 February of a common year', '2023-02-29T00:00:00Z'],
+    ['29 February of a century common year', '1900-02-29T00:00:00Z'],
+    ['31 April', '2024-04-31T00:00:00Z'],
+    ['hour 24', '2024-01-01T24:00:00Z'],
+  ])('leaves %s to Date.parse, which judges it as for any other string', (_label, text) => {
+    expect(toEpochMs(text)).toBe(Date.parse(text));
+  });
+
+  it('rejects a letter among the digits', () => {
+    expect(toEpochMs('2024-01-0xT00:00:00Z')).toBeUndefined();
+  });
+});
+
 describe('readTimestamp', () => {
   it('treats absent and null as absent', () => {
     expect(readTimestamp(undefined, 'time')).toBeUndefined();
