@@ -344,15 +344,23 @@ function feed(texts: readonly string[], outcomes: Record<string, number>): [numb
   return [Number(t1 - t0), Number(t2 - t1)];
 }
 
-/** Takes `count` texts from `source` in batches of BATCH and feeds them; returns [parse ns, dispatch ns, bytes]. */
+/** Events per segment of the churn whose own events/s is reported too (how steady the machine was). */
+const SEGMENT = 20_000;
+
+/**
+ * Takes `count` texts from `source` in batches of BATCH and feeds them; returns [parse ns, dispatch
+ * ns, bytes]. With `segments`, also pushes the events/s of every SEGMENT events.
+ */
 function feedFrom(
   source: Iterator<string>,
   count: number,
   outcomes: Record<string, number>,
+  segments?: number[],
 ): [number, number, number] {
   let parseNs = 0;
   let dispatchNs = 0;
   let bytes = 0;
+  let segmentStartNs = 0;
   for (let done = 0; done < count; ) {
     const texts: string[] = [];
     for (let i = 0; i < BATCH && done < count; i++, done++) {
@@ -363,6 +371,10 @@ function feedFrom(
     const [parse, dispatch] = feed(texts, outcomes);
     parseNs += parse;
     dispatchNs += dispatch;
+    if (segments !== undefined && done % SEGMENT === 0) {
+      segments.push(SEGMENT / ((parseNs + dispatchNs - segmentStartNs) / 1e9));
+      segmentStartNs = parseNs + dispatchNs;
+    }
   }
   return [parseNs, dispatchNs, bytes];
 }
@@ -380,7 +392,9 @@ const [populateParse, populateDispatch] = feedFrom(
 // Churn.
 const events = churn(live);
 const churnOutcomes: Record<string, number> = {};
-const [parseNs, dispatchNs, bytes] = feedFrom(events, CHURN_EVENTS, churnOutcomes);
+const segments: number[] = [];
+const [parseNs, dispatchNs, bytes] = feedFrom(events, CHURN_EVENTS, churnOutcomes, segments);
+segments.sort((a, b) => a - b);
 const storeHeap = liveHeapBytes();
 
 // Derive + render: once cold (verdicts of the final state never computed), then after every few
@@ -436,6 +450,7 @@ const report = [
   `  populate: ${SERVICES * TASKS_PER_SERVICE} RUNNING events in ${fmt((populateParse + populateDispatch) / 1e6)} ms`,
   `  churn outcomes: ${JSON.stringify(churnOutcomes)}; live tasks at the end: ${store.snapshot().tasks.size}`,
   `  parse + store: ${fmt(eventsPerSecond, 0)} events/s (parse ${fmt(parseNs / 1e3 / CHURN_EVENTS, 2)} µs/event, dispatch ${fmt(dispatchNs / 1e3 / CHURN_EVENTS, 2)} µs/event)   target >= 100000`,
+  `  – per ${SEGMENT} events: min ${fmt(segments[0] ?? 0, 0)}, median ${fmt(percentile(segments, 50), 0)}, max ${fmt(segments[segments.length - 1] ?? 0, 0)} events/s (how steady the machine was during the churn)`,
   `  machine speed now: JSON.parse alone of the same texts ${fmt(jsonParseUs, 2)} µs/event (${fmt(1e6 / jsonParseUs, 0)} events/s, the ceiling of any JSON-based parse); parse + store costs ${fmt((parseNs + dispatchNs) / 1e3 / CHURN_EVENTS / jsonParseUs, 2)}× that`,
   `  derive + render (${rendered.upstreamCount} upstreams, ${rendered.serverCount} servers, ${fmt(rendered.text.length / 1024, 0)} KB), ${EVENTS_BETWEEN_RENDERS} churn events before each: median ${fmt(percentile(totalMs, 50), 2)} ms, p99 ${fmt(percentile(totalMs, 99), 2)} ms over ${RENDER_RUNS} runs (derive median ${fmt(percentile(deriveMs, 50), 2)} ms, render median ${fmt(percentile(renderMs, 50), 2)} ms); cold first render ${fmt(coldMs, 2)} ms   target <= 20`,
   `  peak RSS: ${fmt(maxRssMb)} MB (${mb(startRss)} MB before the first event)   target <= 150` +

@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import type { ClusterEvent } from '../domain.js';
 import { EventParseError } from '../errors.js';
+import { readTaskEvent } from './json-tape.js';
 import { OBSERVATION_SOURCE, parseObservation } from './observation.js';
 import { requireRecord, schemaError } from './schema-error.js';
 import { parseTaskAt } from './task.js';
@@ -64,6 +65,22 @@ const snsSchema = z.object({
  *   `not-json:Message`, `unknown-observation-type`, `nested-sns`
  */
 export function parseEventBody(text: string): ParsedEnvelope {
+  // Task state changes, nearly every message, take the scanner route (json-tape.ts): the checks
+  // below, on an object holding just the fields they read. What it declines, and any error (worded
+  // by the JSON.parse route, the reference), goes the JSON.parse way.
+  const fields = readTaskEvent(text);
+  if (fields !== undefined) {
+    try {
+      return parseEventObject(fields);
+    } catch {
+      // fall through: the JSON.parse route throws the authoritative error
+    }
+  }
+  return parseEventBodyWithJsonParse(text);
+}
+
+/** `parseEventBody` by `JSON.parse` alone: the reference the scanner route is tested against. */
+export function parseEventBodyWithJsonParse(text: string): ParsedEnvelope {
   let obj: unknown;
   try {
     obj = JSON.parse(text);

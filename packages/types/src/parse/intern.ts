@@ -21,15 +21,33 @@ const HASHED_TAIL = 12;
 
 /** A string equal to `value`: an earlier copy when the table holds one. */
 export function intern(value: string): string {
-  const length = value.length;
-  let hash = length;
-  for (let i = length > HASHED_TAIL ? length - HASHED_TAIL : 0; i < length; i++) {
-    hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193);
-  }
-  const slot = (hash ^ (hash >>> 15)) & (SLOTS - 1);
+  const slot = slotOf(value);
   const cached = table[slot];
   // `===` on strings compares their characters, so an equal copy is found whatever its origin.
   if (cached === value) return cached;
   table[slot] = value;
   return value;
+}
+
+/**
+ * As `intern`, for a `value` that must not be kept as it is (a substring of a large text, which V8
+ * may represent as a view that keeps the whole text alive): on a miss, `copy(value)` is stored and
+ * returned instead.
+ */
+export function internCopy(value: string, copy: (value: string) => string): string {
+  const slot = slotOf(value);
+  const cached = table[slot];
+  if (cached === value) return cached;
+  const own = copy(value);
+  table[slot] = own;
+  return own;
+}
+
+function slotOf(value: string): number {
+  const length = value.length;
+  let hash = length;
+  for (let i = length > HASHED_TAIL ? length - HASHED_TAIL : 0; i < length; i++) {
+    hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193);
+  }
+  return (hash ^ (hash >>> 15)) & (SLOTS - 1);
 }
