@@ -3,7 +3,7 @@ import { intern } from './intern.js';
 
 describe('intern', () => {
   it('always returns a string equal to its argument, however the table slots are shared', () => {
-    // 20,000 distinct strings through a 4,096-slot table: slots are reused and overwritten all the time.
+    // 20,000 distinct strings through a 16,384-slot table: slots are reused and overwritten all the time.
     const wrong: string[] = [];
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 20_000; i++) {

@@ -13,7 +13,7 @@
  * grow: a miss only means one more copy, never a wrong answer.
  */
 
-const SLOTS = 4096;
+const SLOTS = 16_384;
 const table: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
 
 /** Characters hashed, from the end: ARNs and service names differ in their tail. */

@@ -6,6 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { EventParseError } from '../errors.js';
 import { fixtureJson } from '../test-support/fixtures.js';
+import { seededRandom } from '../test-support/random.js';
 import { parseEventBody, parseEventBodyWithJsonParse } from './event-body.js';
 import { jsonScannerAvailable, readTaskEvent } from './json-tape.js';
 
@@ -238,13 +239,7 @@ describe('parseEventBody: the scanner route gives what the JSON.parse route give
       '\n',
       '\u0001',
     ];
-    let seed = 0x1234567;
-    const next = (n: number) => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) % n;
-    };
+    const next = seededRandom(0x1234567);
     let scanned = 0;
     let valid = 0;
     for (let i = 0; i < 3_000; i++) {

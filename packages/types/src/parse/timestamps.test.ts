@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventParseError } from '../errors.js';
+import { seededRandom } from '../test-support/random.js';
 import { readTimestamp, toEpochMs } from './timestamps.js';
 
 const MS = Date.UTC(2020, 0, 23, 17, 57, 58, 103); // 2020-01-23T17:57:58.103Z
@@ -36,13 +37,7 @@ describe('toEpochMs', () => {
 
 describe('toEpochMs on EventBridge timestamps (the fast path)', () => {
   it('agrees with Date.parse on random dates over years 0000–9999, month ends and leap days included', () => {
-    let seed = 0x9e3779b9;
-    const next = (n: number) => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) % n;
-    };
+    const next = seededRandom(0x9e3779b9);
     const pad = (n: number, width: number) => String(n).padStart(width, '0');
     const checked: string[] = [];
     for (let i = 0; i < 20_000; i++) {
