@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EventParseError } from '../errors.js';
 import { fixtureJson } from '../test-support/fixtures.js';
 import { seededRandom } from '../test-support/random.js';
@@ -288,5 +288,23 @@ describe('parseEventBody: what the store keeps does not keep the message text al
     // Each text is ~201 KB: keeping them would grow the heap by ~200 MB.
     expect(grown).toBeLessThan(20_000_000);
     kept = [];
+  });
+});
+
+describe('parseEventBody without WebAssembly', () => {
+  it('reads every body through JSON.parse, with the same results', async () => {
+    vi.resetModules();
+    vi.stubGlobal('WebAssembly', undefined);
+    try {
+      const fresh = (await import('./event-body.js')) as typeof import('./event-body.js');
+      const tape = (await import('./json-tape.js')) as typeof import('./json-tape.js');
+      expect(tape.jsonScannerAvailable()).toBe(false);
+      const text = JSON.stringify(base());
+      expect(tape.readTaskEvent(text)).toBeUndefined();
+      expect(fresh.parseEventBody(text)).toEqual(parseEventBodyWithJsonParse(text));
+    } finally {
+      vi.unstubAllGlobals();
+      vi.resetModules();
+    }
   });
 });

@@ -146,8 +146,7 @@ function copyString(value: string): string {
 }
 
 /** Thrown inside the reader when a field is not of a type it reads exactly as JSON.parse would. */
-class Decline extends Error {}
-const DECLINE = new Decline();
+const DECLINE = new Error('declined');
 
 /**
  * For the text of an `ECS Task State Change` event (as an SQS body carries it), an object with the
@@ -157,14 +156,13 @@ const DECLINE = new Decline();
 export function readTaskEvent(text: string): Record<string, unknown> | undefined {
   const s = getScanner();
   if (s === null || text.length > s.maxInput) return undefined;
-  const { read, written } = encoder.encodeInto(text, s.bytes.subarray(0, s.maxInput));
-  if (read !== text.length) return undefined;
-  if (s.scan(written) < 0) return undefined;
   try {
+    const { read, written } = encoder.encodeInto(text, s.bytes.subarray(0, s.maxInput));
+    if (read !== text.length || s.scan(written) < 0) return undefined;
     return new TapeReader(s, text).envelope();
-  } catch (error) {
-    if (error === DECLINE) return undefined;
-    throw error;
+  } catch {
+    // DECLINE, or anything unforeseen (a WebAssembly trap): the JSON.parse route reads the text.
+    return undefined;
   }
 }
 
