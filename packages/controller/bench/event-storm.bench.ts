@@ -20,6 +20,7 @@ import type { RenderedConfig } from '../src/reconciler/types.js';
 import { deriveUpstreams } from '../src/store/derive-upstreams.js';
 import type { ClusterState } from '../src/store/state.js';
 import { ClusterStore } from '../src/store/store.js';
+import { xorshift } from '../src/test-support/xorshift.js';
 
 const SERVICES = 1_000;
 const TASKS_PER_SERVICE = 10;
@@ -114,13 +115,7 @@ renders = 0;
 renderMs = 0;
 
 // The storm: a random task is replaced (old one STOPPED, new one RUNNING), 2 events per step.
-let random = 0x2545f491;
-const next = () => {
-  random ^= random << 13;
-  random ^= random >>> 17;
-  random ^= random << 5;
-  return (random >>> 0) / 4294967296;
-};
+const next = xorshift(0x2545f491);
 const started = performance.now();
 for (let done = 0; done < STORM_EVENTS; ) {
   for (let i = 0; i < BATCH / 2; i++, done += 2) {

@@ -35,6 +35,7 @@ import { formatObservationLine, parseEventBody } from '@ecs-ingress/types';
 import { applyV8Flags, v8FlagsFromEnv } from '../src/runtime/v8-tuning.js';
 import { deriveUpstreams } from '../src/store/derive-upstreams.js';
 import { ClusterStore } from '../src/store/store.js';
+import { xorshift } from '../src/test-support/xorshift.js';
 
 const SERVICES = 1_000;
 const TASKS_PER_SERVICE = 10;
@@ -264,13 +265,7 @@ function taskEventText(
  * duplicate and 1 in 50 arrives after a newer one (stale), as ECS and SQS deliver them.
  */
 function* churn(live: Task[]): Generator<string> {
-  let random = 0x2545f491;
-  const next = () => {
-    random ^= random << 13;
-    random ^= random >>> 17;
-    random ^= random << 5;
-    return (random >>> 0) / 4294967296;
-  };
+  const next = xorshift(0x2545f491);
   let at = T0 + 60_000;
   let previous = '';
   const pending: string[] = [];

@@ -183,6 +183,48 @@ function num(p: i32): i32 {
   return load<u8>(p + 3) == d && load<u8>(p + 4) == 0x65;
 }
 
+/**
+ * The object (`{`, `object`) or array (`[`) at `p`, whose tape entry is `at`: scans its members or
+ * elements, then writes the entry; returns the index after its end, or -1.
+ */
+function container(p: i32, at: i32, key: i32, depth: i32, object: bool): i32 {
+  if (depth >= MAX_DEPTH) return -1;
+  const close: i32 = object ? 0x7d : 0x5d;
+  let q = ws(p + 1);
+  if (q < len && load<u8>(q) == close) {
+    q++;
+  } else {
+    while (true) {
+      let id = 0;
+      if (object) {
+        if (q >= len || load<u8>(q) != 0x22) return -1;
+        const ke = str(q + 1);
+        if (ke < 0) return -1;
+        id = lookup(q + 1, ke);
+        q = ws(ke + 1);
+        if (q >= len || load<u8>(q) != 0x3a) return -1;
+        q = ws(q + 1);
+      }
+      q = value(q, id, depth + 1);
+      if (q < 0) return -1;
+      q = ws(q);
+      if (q >= len) return -1;
+      const d = <i32>load<u8>(q);
+      if (d == 0x2c) {
+        q = ws(q + 1);
+        continue;
+      }
+      if (d == close) {
+        q++;
+        break;
+      }
+      return -1;
+    }
+  }
+  put(at, object ? KIND_OBJECT : KIND_ARRAY, key, p, q);
+  return q;
+}
+
 function value(p: i32, key: i32, depth: i32): i32 {
   if (p >= len || count >= MAX_TAPE) return -1;
   const at = count++;
@@ -193,64 +235,8 @@ function value(p: i32, key: i32, depth: i32): i32 {
     put(at, KIND_STRING, key, p + 1, e);
     return e + 1;
   }
-  if (c == 0x7b) {
-    if (depth >= MAX_DEPTH) return -1;
-    let q = ws(p + 1);
-    if (q < len && load<u8>(q) == 0x7d) {
-      q++;
-    } else {
-      while (true) {
-        if (q >= len || load<u8>(q) != 0x22) return -1;
-        const ke = str(q + 1);
-        if (ke < 0) return -1;
-        const id = lookup(q + 1, ke);
-        q = ws(ke + 1);
-        if (q >= len || load<u8>(q) != 0x3a) return -1;
-        q = value(ws(q + 1), id, depth + 1);
-        if (q < 0) return -1;
-        q = ws(q);
-        if (q >= len) return -1;
-        const d = load<u8>(q);
-        if (d == 0x2c) {
-          q = ws(q + 1);
-          continue;
-        }
-        if (d == 0x7d) {
-          q++;
-          break;
-        }
-        return -1;
-      }
-    }
-    put(at, KIND_OBJECT, key, p, q);
-    return q;
-  }
-  if (c == 0x5b) {
-    if (depth >= MAX_DEPTH) return -1;
-    let q = ws(p + 1);
-    if (q < len && load<u8>(q) == 0x5d) {
-      q++;
-    } else {
-      while (true) {
-        q = value(q, 0, depth + 1);
-        if (q < 0) return -1;
-        q = ws(q);
-        if (q >= len) return -1;
-        const d = load<u8>(q);
-        if (d == 0x2c) {
-          q = ws(q + 1);
-          continue;
-        }
-        if (d == 0x5d) {
-          q++;
-          break;
-        }
-        return -1;
-      }
-    }
-    put(at, KIND_ARRAY, key, p, q);
-    return q;
-  }
+  if (c == 0x7b) return container(p, at, key, depth, true);
+  if (c == 0x5b) return container(p, at, key, depth, false);
   if (c == 0x74) {
     if (!lit(p, 0x74, 0x72, 0x75, 0x65, 4)) return -1;
     put(at, KIND_TRUE, key, p, p + 4);

@@ -18,7 +18,7 @@ const source = join(pkg, 'assembly', 'json-scanner.ts');
 const target = join(pkg, 'src', 'parse', 'json-scanner.wasm.ts');
 
 /** The compiler options; the memory base keeps the compiler's data clear of the scanner's areas. */
-export const ASC_OPTIONS = [
+const ASC_OPTIONS = [
   '--optimizeLevel',
   '3',
   '--shrinkLevel',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { xorshift } from '../test-support/xorshift.js';
 import {
   emptyMap,
   mapDelete,
@@ -71,13 +72,8 @@ describe('PersistentMap', () => {
       ...Array.from({ length: 12 }, (_, i) => `crowded-${i}${sharedTail}`),
       ...Array.from({ length: 200 }, (_, i) => `arn:aws:ecs:us-east-1:1:task/c/${(i * 7919).toString(16)}`),
     ];
-    let seed = 0x2545f491;
-    const next = (n: number) => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) % n;
-    };
+    const random = xorshift(0x2545f491);
+    const next = (n: number) => Math.floor(random() * n);
     let map: PersistentMap<number> = emptyMap();
     const model = new Map<string, number>();
     const history: Array<[PersistentMap<number>, Map<string, number>]> = [];

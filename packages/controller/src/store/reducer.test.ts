@@ -17,6 +17,7 @@ import {
   taskDefinitionEvent,
   taskEvent,
 } from '../test-support/builders.js';
+import { xorshift } from '../test-support/xorshift.js';
 import { type ReduceOutcome, type ReducerOptions, reduce, reduceAll } from './reducer.js';
 import { type ClusterState, emptyState, getTask, getTombstone, knownServices, listTasks } from './state.js';
 
@@ -444,16 +445,6 @@ describe('reduce: against a plain model, on random streams', () => {
     const health = task.source === 'described' ? task.healthStatus : stored?.health;
     model.tasks.set(task.taskArn, { version: task.version, observedAt: task.observedAt, health });
     return 'applied';
-  }
-
-  function xorshift(seed: number): () => number {
-    let x = seed;
-    return () => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) / 4294967296;
-    };
   }
 
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i: 400 events over 12 ARNs', (seed) => {

@@ -21,13 +21,10 @@ const HASHED_TAIL = 12;
 
 /** A string equal to `value`: an earlier copy when the table holds one. */
 export function intern(value: string): string {
-  const slot = slotOf(value);
-  const cached = table[slot];
-  // `===` on strings compares their characters, so an equal copy is found whatever its origin.
-  if (cached === value) return cached;
-  table[slot] = value;
-  return value;
+  return internCopy(value, itself);
 }
+
+const itself = (value: string): string => value;
 
 /**
  * As `intern`, for a `value` that must not be kept as it is (a substring of a large text, which V8
@@ -37,6 +34,7 @@ export function intern(value: string): string {
 export function internCopy(value: string, copy: (value: string) => string): string {
   const slot = slotOf(value);
   const cached = table[slot];
+  // `===` on strings compares their characters, so an equal copy is found whatever its origin.
   if (cached === value) return cached;
   const own = copy(value);
   table[slot] = own;

@@ -266,11 +266,6 @@ class TapeReader {
     throw DECLINE;
   }
 
-  /** The entry of the first element or member of the container at `entry`, and the end (exclusive). */
-  #first(entry: number): number {
-    return entry + 1;
-  }
-
   envelope(): Record<string, unknown> | undefined {
     let source = -1;
     let detailType = -1;
@@ -279,7 +274,7 @@ class TapeReader {
     let time: string | number | null | undefined;
     // Members in order, so later duplicates win, as with JSON.parse.
     const end = this.#next(0);
-    for (let m = this.#first(0); m < end; m = this.#next(m)) {
+    for (let m = 1; m < end; m = this.#next(m)) {
       switch (this.#key(m)) {
         case ID.source:
           source = m;
@@ -337,7 +332,7 @@ class TapeReader {
     let updatedAt: string | number | null | undefined;
     let createdAt: string | number | null | undefined;
     const end = this.#next(entry);
-    for (let m = this.#first(entry); m < end; m = this.#next(m)) {
+    for (let m = entry + 1; m < end; m = this.#next(m)) {
       switch (this.#key(m)) {
         case ID.taskArn:
           taskArn = this.#nullishKept(m, false);
@@ -416,7 +411,7 @@ class TapeReader {
     if (kind !== KIND_ARRAY) throw DECLINE;
     const out: unknown[] = [];
     const end = this.#next(entry);
-    for (let e = this.#first(entry); e < end; e = this.#next(e)) {
+    for (let e = entry + 1; e < end; e = this.#next(e)) {
       switch (what) {
         case LIST_ATTACHMENTS:
           out.push(this.#attachment(e));
@@ -442,7 +437,7 @@ class TapeReader {
     let type: string | null | undefined;
     let details: unknown[] | null | undefined;
     const end = this.#next(entry);
-    for (let m = this.#first(entry); m < end; m = this.#next(m)) {
+    for (let m = entry + 1; m < end; m = this.#next(m)) {
       const key = this.#key(m);
       if (key === ID.type) type = this.#nullishString(m);
       else if (key === ID.details) details = this.#list(m, LIST_DETAILS);
@@ -456,7 +451,7 @@ class TapeReader {
     let nameAt = -1;
     let valueAt = -1;
     const end = this.#next(entry);
-    for (let m = this.#first(entry); m < end; m = this.#next(m)) {
+    for (let m = entry + 1; m < end; m = this.#next(m)) {
       const key = this.#key(m);
       if (key === ID.name) nameAt = m;
       else if (key === ID.value) valueAt = m;
@@ -476,7 +471,7 @@ class TapeReader {
     let networkInterfaces: unknown[] | null | undefined;
     let networkBindings: unknown[] | null | undefined;
     const end = this.#next(entry);
-    for (let m = this.#first(entry); m < end; m = this.#next(m)) {
+    for (let m = entry + 1; m < end; m = this.#next(m)) {
       switch (this.#key(m)) {
         case ID.name:
           if (this.#kind(m) !== KIND_STRING) throw DECLINE;
@@ -504,7 +499,7 @@ class TapeReader {
     if (this.#kind(entry) !== KIND_OBJECT) return null;
     let privateIpv4Address: string | null | undefined;
     const end = this.#next(entry);
-    for (let m = this.#first(entry); m < end; m = this.#next(m)) {
+    for (let m = entry + 1; m < end; m = this.#next(m)) {
       if (this.#key(m) === ID.privateIpv4Address) privateIpv4Address = this.#nullishKept(m, false);
     }
     return { privateIpv4Address };
@@ -517,7 +512,7 @@ class TapeReader {
     let hostPort: number | null | undefined;
     let protocol: string | null | undefined;
     const end = this.#next(entry);
-    for (let m = this.#first(entry); m < end; m = this.#next(m)) {
+    for (let m = entry + 1; m < end; m = this.#next(m)) {
       switch (this.#key(m)) {
         case ID.bindIP:
           bindIP = this.#nullishKept(m, false);
