@@ -6,16 +6,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const packages = ['types', 'renderer', 'nginx-runner', 'controller'];
+// The repository's own scripts (setup, runtime) first, then every package.
+const suites = [
+  ['scripts', join(root, 'scripts')],
+  ...['types', 'renderer', 'nginx-runner', 'controller'].map((p) => [
+    `@ecs-ingress/${p}`,
+    join(root, 'packages', p),
+  ]),
+];
 const outDir = mkdtempSync(join(tmpdir(), 'ecs-ingress-tests-'));
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 let exitCode = 0;
-for (const pkg of packages) {
-  const dir = join(root, 'packages', pkg);
-  const out = join(outDir, `${pkg}.json`);
-  process.stdout.write(`\n=== @ecs-ingress/${pkg}\n`);
+process.stdout.write(`Node.js ${process.version}\n`);
+for (const [name, dir] of suites) {
+  const out = join(outDir, `${name.replace(/\W/g, '_')}.json`);
+  process.stdout.write(`\n=== ${name}\n`);
   const r = spawnSync(
     'pnpm',
     [
@@ -37,7 +44,7 @@ for (const pkg of packages) {
     skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   } else {
     exitCode = 1;
-    process.stdout.write(`no report for ${pkg}\n`);
+    process.stdout.write(`no report for ${name}\n`);
   }
 }
 if (passed === 0) exitCode = 1;

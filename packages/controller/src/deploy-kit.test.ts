@@ -345,7 +345,7 @@ describe('example NGINX bundle serving on loopback', () => {
     // Default execa pipes, as the nginx-runner uses: UNIX sockets, which NGINX cannot open() by path.
     const child = execa(NGINX, [...nginxArgs(staged), '-g', 'daemon off;'], { reject: false });
     stopNginx = async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.nodeChildProcess.exitCode === null) child.kill('SIGTERM');
       await child;
     };
     // Wait for the listener: bounded, 100 tries of 50 ms.
@@ -355,10 +355,10 @@ describe('example NGINX bundle serving on loopback', () => {
         () => false,
       );
       if (up) return;
-      if (child.exitCode !== null) break;
+      if (child.nodeChildProcess.exitCode !== null) break;
       await new Promise((ok) => setTimeout(ok, 50));
     }
-    const early = child.exitCode !== null ? (await child).stderr : '';
+    const early = child.nodeChildProcess.exitCode !== null ? (await child).stderr : '';
     const log = await readFile(join(staged.dir, 'error.log'), 'utf8').catch(() => '');
     throw new Error(`nginx did not start: ${String(early)} ${log}`);
   });
@@ -611,16 +611,21 @@ describe.skipIf(!hasLua)('example NGINX bundle for dynamic mode (deploy/bundle-d
       const client = new DynamicControlClient({ endpoint: `http://127.0.0.1:${controlPort}` });
       // Bounded: 100 tries of 50 ms for the control server (init_by_lua ran: the modules loaded).
       let pushed = false;
-      for (let attempt = 0; attempt < 100 && !pushed && child.exitCode === null; attempt += 1) {
+      for (
+        let attempt = 0;
+        attempt < 100 && !pushed && child.nodeChildProcess.exitCode === null;
+        attempt += 1
+      ) {
         pushed = await client.pushEndpoints({ web: [`127.0.0.1:${webPort}`], api: [] }).then(
           () => true,
           () => false,
         );
         if (!pushed) await new Promise((ok) => setTimeout(ok, 50));
       }
-      expect(pushed, `nginx: ${child.exitCode === null ? 'running' : String((await child).stderr)}`).toBe(
-        true,
-      );
+      expect(
+        pushed,
+        `nginx: ${child.nodeChildProcess.exitCode === null ? 'running' : String((await child).stderr)}`,
+      ).toBe(true);
       const site = await send(ports.http, { host: 'app.example.com', path: '/' });
       expect(site.status).toBe(200);
       expect(site.body.toString()).toBe('web');
@@ -637,7 +642,7 @@ describe.skipIf(!hasLua)('example NGINX bundle for dynamic mode (deploy/bundle-d
       });
       expect(ping).toBe('ping');
     } finally {
-      if (child.exitCode === null) child.kill('SIGTERM');
+      if (child.nodeChildProcess.exitCode === null) child.kill('SIGTERM');
       await child;
       await Promise.all([web, echo].map((server) => new Promise((ok) => server.close(ok))));
     }

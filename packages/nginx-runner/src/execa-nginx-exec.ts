@@ -135,7 +135,7 @@ export class ExecaNginxExec implements NginxExec {
     // Resolve on the process's own exit, not on its pipes closing: workers orphaned by a killed
     // master keep our stdout/stderr pipes open, and we must not wait for them to act on the exit.
     const exited = new Promise<NginxExitInfo>((resolve) => {
-      subprocess.once('exit', (code, signal) => {
+      subprocess.nodeChildProcess.once('exit', (code, signal) => {
         // Give the last lines (a failed start's [emerg]) a moment to arrive; bounded.
         void Promise.race([outputDone, sleep(OUTPUT_DRAIN_MS)]).then(() => {
           if (!signalExists(-pid, 0)) liveGroups.delete(pid);

@@ -77,7 +77,7 @@ describe.skipIf(!existsSync(NGINX))('config bundle end to end (fauxqs S3 + real 
     await chmod(tmp, 0o755);
     fauxqs = await startFauxqsServer();
     client = new S3Client(fauxqs.s3Config());
-    await client.send(new CreateBucketCommand({ Bucket: 'b' }));
+    await client.send(new CreateBucketCommand({ Bucket: 'bundle-e2e' }));
   });
   afterEach(async () => {
     await runner?.stop();
@@ -99,12 +99,12 @@ describe.skipIf(!existsSync(NGINX))('config bundle end to end (fauxqs S3 + real 
     const put = async (files: Record<string, string>) =>
       client.send(
         new PutObjectCommand({
-          Bucket: 'b',
+          Bucket: 'bundle-e2e',
           Key: 'bundle.zip',
           Body: await buildZip(Object.entries(files).map(([name, content]) => ({ name, content }))),
         }),
       );
-    const source = new S3BundleSource({ client, bucket: 'b', key: 'bundle.zip' });
+    const source = new S3BundleSource({ client, bucket: 'bundle-e2e', key: 'bundle.zip' });
     const manager = new BundleManager({
       workDir: join(tmp, 'work'),
       upstreamsFile,

@@ -160,7 +160,11 @@ describe('SqsSource against fauxqs', () => {
       hooks: { onDispatched: (_e, _o, sent, received) => dispatched.push({ sent, received }) },
     });
 
-    await vi.waitFor(() => expect(depth(q.name)).toBe(0), waitOpts);
+    // The queue empties when the messages are received (in flight) and deleted; wait for both.
+    await vi.waitFor(() => {
+      expect(depth(q.name)).toBe(0);
+      expect(source.stats().messagesDeleted).toBe(2);
+    }, waitOpts);
     expect(sink.taskArns().sort()).toEqual([
       `${CLUSTER_ARN.replace(':cluster/', ':task/')}/task1`,
       `${CLUSTER_ARN.replace(':cluster/', ':task/')}/task2`,

@@ -98,25 +98,23 @@ describe('fauxqs with the real SQS client', () => {
     expect(attrs.Attributes?.KmsMasterKeyId).toBe('alias/aws/sqs');
   });
 
-  // Gap: fauxqs 1.9.2 accepts SqsManagedSseEnabled (SSE-SQS) on CreateQueue but SetQueueAttributes rejects
-  // it, with the query-compatible code AWS.SimpleQueueService.InvalidAttributeName as the error name.
-  it('SqsManagedSseEnabled: accepted by CreateQueue, rejected by SetQueueAttributes', async () => {
+  // fauxqs 2 keeps SqsManagedSseEnabled (SSE-SQS) from CreateQueue and SetQueueAttributes alike
+  // (1.x rejected it on SetQueueAttributes), as SQS does.
+  it('SqsManagedSseEnabled: accepted by CreateQueue and SetQueueAttributes', async () => {
     const created = await sqs.send(
       new CreateQueueCommand({ QueueName: 'sse-sqs', Attributes: { SqsManagedSseEnabled: 'true' } }),
     );
     expect(created.QueueUrl).toBeDefined();
-    const err = await sqs
-      .send(
-        new SetQueueAttributesCommand({
-          QueueUrl: created.QueueUrl,
-          Attributes: { SqsManagedSseEnabled: 'true' },
-        }),
-      )
-      .then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
-    expect(err?.name).toBe('AWS.SimpleQueueService.InvalidAttributeName');
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: created.QueueUrl,
+        Attributes: { SqsManagedSseEnabled: 'false' },
+      }),
+    );
+    const attrs = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: created.QueueUrl, AttributeNames: ['All'] }),
+    );
+    expect(attrs.Attributes?.SqsManagedSseEnabled).toBe('false');
   });
 
   it('a missing queue is QueueDoesNotExist', async () => {

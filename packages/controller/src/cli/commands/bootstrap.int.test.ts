@@ -116,7 +116,7 @@ describe('ecs-ingress bootstrap / teardown as a process', () => {
       ECS_INGRESS_INSTANCE_ID: 'i-proc',
     };
     const cli = (...args: string[]) =>
-      execa('node', ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
+      execa(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
         cwd: PACKAGE_DIR,
         env,
         extendEnv: false,

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests of the repository's own scripts (setup, runtime): they install pnpm from the npm registry
+// into scratch prefixes, so they get generous timeouts.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 60_000,
+  },
+});
