@@ -43,7 +43,7 @@ for (const file of files) {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      target: 'node24',
       conditions: ['source'],
       // Bundled CommonJS dependencies (zod, rxjs) may call require(); give the ESM bundle one.
       banner: {

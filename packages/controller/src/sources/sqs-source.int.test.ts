@@ -233,7 +233,10 @@ describe('SqsSource against fauxqs', () => {
       cluster,
       hooks: { onOtherCluster: (arn) => others.push(arn) },
     });
-    await vi.waitFor(() => expect(depth(q.name)).toBe(0), waitOpts);
+    await vi.waitFor(() => {
+      expect(depth(q.name)).toBe(0);
+      expect(source.stats().messagesDeleted).toBe(2);
+    }, waitOpts);
     expect(sink.taskArns()).toEqual([`${CLUSTER_ARN.replace(':cluster/', ':task/')}/task2`]);
     expect(others).toEqual([OTHER_CLUSTER_ARN]);
     expect(source.stats()).toMatchObject({ otherClusterEvents: 1, messagesDeleted: 2 });
