@@ -7,5 +7,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // For the test that measures what parsed events keep alive (parse/event-body-hostile.test.ts).
+    execArgv: ['--expose-gc'],
   },
 });

@@ -16,7 +16,6 @@
 import { z } from 'zod';
 import type { ClusterEvent } from '../domain.js';
 import { EventParseError } from '../errors.js';
-import { readTaskEvent } from './json-tape.js';
 import { OBSERVATION_SOURCE, parseObservation } from './observation.js';
 import { requireRecord, schemaError } from './schema-error.js';
 import { parseTaskAt } from './task.js';
@@ -65,22 +64,6 @@ const snsSchema = z.object({
  *   `not-json:Message`, `unknown-observation-type`, `nested-sns`
  */
 export function parseEventBody(text: string): ParsedEnvelope {
-  // Task state changes, nearly every message, take the scanner route (json-tape.ts): the checks
-  // below, on an object holding just the fields they read. What it declines, and any error (worded
-  // by the JSON.parse route, the reference), goes the JSON.parse way.
-  const fields = readTaskEvent(text);
-  if (fields !== undefined) {
-    try {
-      return parseEventObject(fields);
-    } catch {
-      // fall through: the JSON.parse route throws the authoritative error
-    }
-  }
-  return parseEventBodyWithJsonParse(text);
-}
-
-/** `parseEventBody` by `JSON.parse` alone: the reference the scanner route is tested against. */
-export function parseEventBodyWithJsonParse(text: string): ParsedEnvelope {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -138,28 +121,10 @@ function parseSns(record: Record<string, unknown>): ParsedEnvelope {
   return { ...parseEnvelope(innerRecord), sns };
 }
 
-/** The envelope fields `envelopeSchema` checks, read without zod when they certainly pass it. */
-type Envelope = z.infer<typeof envelopeSchema>;
-
-function readEnvelope(record: Record<string, unknown>): Envelope {
-  const id = record.id;
-  if (
-    typeof record.source === 'string' &&
-    record.source !== '' &&
-    typeof record['detail-type'] === 'string' &&
-    record['detail-type'] !== '' &&
-    (id === undefined || id === null || typeof id === 'string')
-  ) {
-    // Every message passes here; zod's copy of the envelope is left to the odd one out.
-    return record as Envelope;
-  }
+function parseEnvelope(record: Record<string, unknown>): ParsedEnvelope {
   const parsed = envelopeSchema.safeParse(record);
   if (!parsed.success) throw schemaError(parsed.error, record, '', 'event');
-  return parsed.data;
-}
-
-function parseEnvelope(record: Record<string, unknown>): ParsedEnvelope {
-  const envelope = readEnvelope(record);
+  const envelope = parsed.data;
   const source = envelope.source;
   const detailType = envelope['detail-type'];
   const time = readTimestamp(envelope.time, 'time');

@@ -15,7 +15,6 @@ import type {
   TaskSnapshot,
 } from '../domain.js';
 import { EventParseError } from '../errors.js';
-import { intern } from './intern.js';
 import { isRecord, requireRecord, schemaError } from './schema-error.js';
 import { readTimestamp } from './timestamps.js';
 
@@ -108,114 +107,10 @@ export function parseTaskAt(
   source: TaskObservationSource,
   path: string,
 ): TaskSnapshot {
-  const record = requireRecord(obj, path, 'task');
-  // Fast path: the plain checks below accept only what `taskSchema` accepts, and `toSnapshot` reads
-  // only the fields they checked, so the result is the same; anything else (including every
-  // invalid task) goes through zod, which produces the exact error.
-  if (isPlainTask(record)) return toSnapshot(record, observedAt, source, path);
-  return parseTaskWithSchema(obj, observedAt, source, path);
-}
-
-/** `parseTaskAt` without the fast path (the reference the fast path is tested against). */
-export function parseTaskWithSchema(
-  obj: unknown,
-  observedAt: number,
-  source: TaskObservationSource,
-  path: string,
-): TaskSnapshot {
   requireRecord(obj, path, 'task');
   const parsed = taskSchema.safeParse(obj);
   if (!parsed.success) throw schemaError(parsed.error, obj, path, 'task');
   return toSnapshot(parsed.data, observedAt, source, path);
-}
-
-// ---- fast path ------------------------------------------------------------------------------------
-// Profiling the store benchmark put zod's walk of a task event at half the cost of parsing it
-// (JSON.parse being the other half). These predicates mirror the schemas above field by field and
-// are deliberately no looser: when in doubt they say no and zod decides.
-
-function isNullishString(value: unknown): boolean {
-  return value === undefined || value === null || typeof value === 'string';
-}
-
-function isNonEmptyString(value: unknown): boolean {
-  return typeof value === 'string' && value.length > 0;
-}
-
-/** `optionalPort`: absent, null, or an integer 0..65535. */
-function isNullishPort(value: unknown): boolean {
-  return (
-    value === undefined ||
-    value === null ||
-    (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65535)
-  );
-}
-
-function isNullishArray(value: unknown): boolean {
-  return value === undefined || value === null || Array.isArray(value);
-}
-
-/** True only when `taskSchema.safeParse(value)` certainly succeeds. */
-function isPlainTask(t: Record<string, unknown>): t is TaskInput {
-  const version = t.version;
-  if (
-    !isNonEmptyString(t.taskArn) ||
-    !isNonEmptyString(t.clusterArn) ||
-    !isNonEmptyString(t.taskDefinitionArn) ||
-    !isNonEmptyString(t.lastStatus) ||
-    !isNonEmptyString(t.desiredStatus) ||
-    typeof version !== 'number' ||
-    !Number.isSafeInteger(version) ||
-    version < 0 ||
-    !isNullishString(t.group) ||
-    !isNullishString(t.healthStatus) ||
-    !isNullishString(t.launchType) ||
-    !isNullishString(t.containerInstanceArn) ||
-    !isNullishString(t.stoppedReason) ||
-    !isNullishString(t.stopCode)
-  ) {
-    return false;
-  }
-  const attachments = t.attachments;
-  if (attachments !== undefined && attachments !== null) {
-    if (!Array.isArray(attachments)) return false;
-    for (let i = 0; i < attachments.length; i++) {
-      const a: unknown = attachments[i];
-      if (!isRecord(a) || !isNullishString(a.type) || !isNullishArray(a.details)) return false;
-    }
-  }
-  const containers = t.containers;
-  if (containers !== undefined && containers !== null) {
-    if (!Array.isArray(containers)) return false;
-    for (let i = 0; i < containers.length; i++) {
-      const c: unknown = containers[i];
-      if (
-        !isRecord(c) ||
-        typeof c.name !== 'string' ||
-        !isNullishString(c.lastStatus) ||
-        !isNullishString(c.healthStatus) ||
-        !isNullishArray(c.networkInterfaces)
-      ) {
-        return false;
-      }
-      const bindings = c.networkBindings;
-      if (bindings === undefined || bindings === null) continue;
-      if (!Array.isArray(bindings)) return false;
-      for (let j = 0; j < bindings.length; j++) {
-        const b: unknown = bindings[j];
-        if (
-          !isRecord(b) ||
-          !isNullishString(b.bindIP) ||
-          !isNullishPort(b.containerPort) ||
-          !isNullishPort(b.hostPort) ||
-          !isNullishString(b.protocol)
-        ) {
-          return false;
-        }
-      }
-    }
-  }
-  return true;
 }
 
 function toSnapshot(
@@ -224,12 +119,11 @@ function toSnapshot(
   source: TaskObservationSource,
   path: string,
 ): TaskSnapshot {
-  // Strings shared by many tasks are interned (see intern.ts); per-task ones (ARN, IP) are not.
   const eni = t.attachments ? eniAddress(t.attachments, path) : undefined;
   const task: Mutable<TaskSnapshot> = {
     taskArn: t.taskArn,
-    clusterArn: intern(t.clusterArn),
-    taskDefinitionArn: intern(t.taskDefinitionArn),
+    clusterArn: t.clusterArn,
+    taskDefinitionArn: t.taskDefinitionArn,
     lastStatus: t.lastStatus,
     desiredStatus: t.desiredStatus,
     version: t.version,
@@ -238,14 +132,14 @@ function toSnapshot(
     source,
   };
   if (t.group) {
-    task.group = intern(t.group);
+    task.group = t.group;
     const serviceName = serviceNameFromGroup(task.group);
-    if (serviceName !== undefined) task.serviceName = intern(serviceName);
+    if (serviceName !== undefined) task.serviceName = serviceName;
   }
   const health = toHealth(t.healthStatus);
   if (health !== undefined) task.healthStatus = health;
-  if (t.launchType) task.launchType = intern(t.launchType);
-  if (t.containerInstanceArn) task.containerInstanceArn = intern(t.containerInstanceArn);
+  if (t.launchType) task.launchType = t.launchType;
+  if (t.containerInstanceArn) task.containerInstanceArn = t.containerInstanceArn;
   if (eni !== undefined) task.eniPrivateIpv4Address = eni;
   if (t.stoppedReason) task.stoppedReason = t.stoppedReason;
   if (t.stopCode) task.stopCode = t.stopCode;
@@ -322,7 +216,7 @@ function toContainer(
 ): ContainerSnapshot {
   const bindings = c.networkBindings;
   const container: Mutable<ContainerSnapshot> = {
-    name: intern(c.name),
+    name: c.name,
     networkBindings: bindings && bindings.length > 0 ? bindings.map(toBinding) : NO_BINDINGS,
   };
   if (c.lastStatus) container.lastStatus = c.lastStatus;
