@@ -3,13 +3,13 @@
  * events of churn.
  *
  *   pnpm bench store.bench.ts     (compiled, with the image's node flags: scripts/bench.mjs)
- *   ECS_INGRESS_V8_FLAGS=none pnpm bench store.bench.ts     (V8's default heap policy)
+ *   node --expose-gc .bench-out/store.bench.mjs     (the same bundle with V8's default heap policy)
  *
  * Figures:
  * - events/s through parse + store: JSON text of an `ECS Task State Change` event (shaped like the
  *   AWS documentation's example: ENI attachment with 5 details, container with network interfaces,
- *   overrides, attributes; ~1.85 KB) → `parseEventBody` (which reads task state changes through the
- *   WebAssembly scanner, json-tape.ts) → `ClusterStore.dispatch`, the daemon's per-message path.
+ *   overrides, attributes; ~1.85 KB) → `parseEventBody` (`JSON.parse` + zod) →
+ *   `ClusterStore.dispatch`, the daemon's per-message path.
  *   Only parse and dispatch are timed; making the text is not. Also per 20,000-event segment (min,
  *   median, max), to show how steady the machine was.
  * - ms to derive + render the full upstreams file (`deriveUpstreams` + `renderUpstreams` of the
@@ -21,7 +21,8 @@
  *   parsing with `JSON.parse` would cost before storing anything.
  * - peak RSS (`process.resourceUsage().maxRSS`) of the whole process, and the heap the store
  *   retains (heap in use after a full GC, minus the same figure before the store existed).
- * Targets (issue 2, on a 2-core machine): >= 100,000 events/s, <= 20 ms per render, <= 150 MB RSS.
+ * Targets (on a 2-core machine): >= 20,000 events/s (issue 15; issue 2 asked for 100,000, more than
+ * ECS can send), <= 20 ms per render, <= 150 MB RSS (issue 2).
  *
  * The event texts are made lazily, 10 at a time (as an SQS receive brings them), from a template of
  * the JSON text with the varying values substituted: the run never holds more than a few KB of
@@ -32,7 +33,6 @@
 import { cpus, loadavg } from 'node:os';
 import { renderUpstreams } from '@ecs-ingress/renderer';
 import { formatObservationLine, parseEventBody } from '@ecs-ingress/types';
-import { applyV8Flags, v8FlagsFromEnv } from '../src/runtime/v8-tuning.js';
 import { deriveUpstreams } from '../src/store/derive-upstreams.js';
 import { ClusterStore } from '../src/store/store.js';
 import { xorshift } from '../src/test-support/xorshift.js';
@@ -47,6 +47,8 @@ const CHURN_EVENTS = 200_000;
  */
 const BATCH = 10;
 const RENDER_RUNS = 200;
+/** Issue 15: ECS sends a few hundred events/s at most (~20 task launches/s per account and Region). */
+const EVENTS_PER_SECOND_TARGET = 20_000;
 /** Churn events applied between two timed renders. */
 const EVENTS_BETWEEN_RENDERS = 20;
 /** Recorded-clock spacing of the churn: 1,000 events per second of ECS time. */
@@ -59,11 +61,8 @@ const T0 = Date.parse('2024-05-14T09:00:00.000Z');
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-// The heap settings the CLI applies at start-up (runtime/v8-tuning.ts), so the figures are the
-// daemon's; `ECS_INGRESS_V8_FLAGS=none` measures V8's defaults. The command-line part of the image's
-// settings (--max-semi-space-size) comes from scripts/bench.mjs.
-const v8Flags = v8FlagsFromEnv();
-applyV8Flags(v8Flags);
+// The image's heap settings are node command-line flags (deploy/Dockerfile); scripts/bench.mjs
+// passes the same ones, so the figures are the daemon's.
 const commandLineFlags = process.execArgv.filter((flag) => flag !== '--expose-gc');
 
 /** Heap in use after a full GC (needs `node --expose-gc`), in bytes; undefined without it. */
@@ -445,10 +444,10 @@ const report = [
   `  machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${loadavg()
     .map((n) => fmt(n, 2))
     .join(' ')}`,
-  `  V8 flags: set at start-up ${v8Flags.join(' ') || '(none)'}; node command line ${commandLineFlags.join(' ') || '(none)'}`,
+  `  node flags: ${commandLineFlags.join(' ') || '(none: V8 defaults)'}`,
   `  populate: ${SERVICES * TASKS_PER_SERVICE} RUNNING events in ${fmt((populateParse + populateDispatch) / 1e6)} ms`,
   `  churn outcomes: ${JSON.stringify(churnOutcomes)}; live tasks at the end: ${store.snapshot().tasks.size}`,
-  `  parse + store: ${fmt(eventsPerSecond, 0)} events/s (parse ${fmt(parseNs / 1e3 / CHURN_EVENTS, 2)} µs/event, dispatch ${fmt(dispatchNs / 1e3 / CHURN_EVENTS, 2)} µs/event)   target >= 100000`,
+  `  parse + store: ${fmt(eventsPerSecond, 0)} events/s (parse ${fmt(parseNs / 1e3 / CHURN_EVENTS, 2)} µs/event, dispatch ${fmt(dispatchNs / 1e3 / CHURN_EVENTS, 2)} µs/event)   target >= ${EVENTS_PER_SECOND_TARGET}`,
   `  – per ${SEGMENT} events: min ${fmt(segments[0] ?? 0, 0)}, median ${fmt(percentile(segments, 50), 0)}, max ${fmt(segments[segments.length - 1] ?? 0, 0)} events/s (how steady the machine was during the churn)`,
   `  machine speed now: JSON.parse alone of the same texts ${fmt(jsonParseUs, 2)} µs/event (${fmt(1e6 / jsonParseUs, 0)} events/s: parsing with JSON.parse alone, storing nothing); parse + store costs ${fmt((parseNs + dispatchNs) / 1e3 / CHURN_EVENTS / jsonParseUs, 2)}× that`,
   `  derive + render (${rendered.upstreamCount} upstreams, ${rendered.serverCount} servers, ${fmt(rendered.text.length / 1024, 0)} KB), ${EVENTS_BETWEEN_RENDERS} churn events before each: median ${fmt(percentile(totalMs, 50), 2)} ms, p99 ${fmt(percentile(totalMs, 99), 2)} ms over ${RENDER_RUNS} runs (derive median ${fmt(percentile(deriveMs, 50), 2)} ms, render median ${fmt(percentile(renderMs, 50), 2)} ms); cold first render ${fmt(coldMs, 2)} ms   target <= 20`,
@@ -460,7 +459,7 @@ const report = [
 process.stdout.write(`${report.join('\n')}\n`);
 
 const failed = [
-  eventsPerSecond < 100_000 ? 'events/s' : '',
+  eventsPerSecond < EVENTS_PER_SECOND_TARGET ? 'events/s' : '',
   percentile(totalMs, 99) > 20 ? 'render p99' : '',
   maxRssMb > 150 ? 'RSS' : '',
 ].filter((name) => name !== '');

@@ -9,17 +9,27 @@
  * ~50 MB of RSS in a thread of its own), started with the image's node flags.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = join(pkg, 'bench');
-/** The node flags of the image's ENTRYPOINT (deploy/Dockerfile), for the compiled benchmarks. */
-const IMAGE_NODE_FLAGS = ['--max-semi-space-size=8'];
+/** The node flags of the image's ENTRYPOINT (read from deploy/Dockerfile), for the compiled benchmarks. */
+const IMAGE_NODE_FLAGS = imageNodeFlags(join(pkg, '..', '..', 'deploy', 'Dockerfile'));
 /** Benchmarks of the controller process itself: compiled, with the image's flags. */
 const COMPILED = new Set(['store.bench.ts']);
+
+/** The `--` options between `node` and the script in the Dockerfile's exec-form ENTRYPOINT. */
+function imageNodeFlags(dockerfile) {
+  const line = readFileSync(dockerfile, 'utf8')
+    .split('\n')
+    .findLast((l) => l.startsWith('ENTRYPOINT '));
+  if (line === undefined) throw new Error(`bench: no ENTRYPOINT in ${dockerfile}`);
+  const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
+  return argv.slice(argv.indexOf('node') + 1).filter((arg) => arg.startsWith('--'));
+}
 
 const wanted = process.argv.slice(2).map((name) => basename(name));
 const files = readdirSync(benchDir)

@@ -730,6 +730,8 @@ describe('deploy/Dockerfile', () => {
       '--',
       'node',
       '--max-semi-space-size=8',
+      '--no-allocation-site-pretenuring',
+      '--heap-growing-percent=50',
       '/app/controller/dist/cli/main.js',
     ]);
     expect(JSON.parse(ops('CMD').at(-1)?.args ?? 'null')).toEqual(['run']);

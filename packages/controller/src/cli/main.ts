@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { applyV8Flags, v8FlagsFromEnv } from '../runtime/v8-tuning.js';
 import { registerBootstrap } from './commands/bootstrap.js';
 import { registerDemo } from './commands/demo.js';
 import { registerRecord } from './commands/record.js';
@@ -23,11 +22,4 @@ export function buildProgram(): Command {
   return program;
 }
 
-// Heap settings first, before any command allocates (see runtime/v8-tuning.ts for the figures).
-try {
-  applyV8Flags(v8FlagsFromEnv());
-} catch (err) {
-  process.stderr.write(`ecs-ingress: ${(err as Error).message}\n`);
-  process.exit(2);
-}
 await buildProgram().parseAsync(process.argv);

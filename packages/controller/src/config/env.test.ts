@@ -83,7 +83,6 @@ describe('loadConfig', () => {
       tombstoneTtlMs: 900_000,
       http: { host: '0.0.0.0', port: 10_254 },
       logLevel: 'info',
-      v8Flags: ['--no-allocation-site-pretenuring', '--heap-growing-percent=50'],
     });
     expect(config.bundle.s3).toBeUndefined();
     expect(config.bundle.dir).toBeUndefined();
@@ -127,9 +126,7 @@ describe('loadConfig', () => {
       ECS_INGRESS_HTTP_HOST: '127.0.0.1',
       ECS_INGRESS_HTTP_PORT: '0',
       ECS_INGRESS_LOG_LEVEL: 'DEBUG',
-      ECS_INGRESS_V8_FLAGS: '--max-old-space-size=300  --heap-growing-percent=40',
     });
-    expect(config.v8Flags).toEqual(['--max-old-space-size=300', '--heap-growing-percent=40']);
     expect(config).toMatchObject({
       clusterName: 'prod',
       region: 'us-east-2',
@@ -391,12 +388,6 @@ describe('loadConfig', () => {
       /≥ ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN/,
     ],
     ['bad level', { ...BASE, ECS_INGRESS_LOG_LEVEL: 'verbose' }, 'ECS_INGRESS_LOG_LEVEL', /one of trace/],
-    [
-      'bad V8 flag',
-      { ...BASE, ECS_INGRESS_V8_FLAGS: '--x=1 $(id)' },
-      'ECS_INGRESS_V8_FLAGS',
-      /not a V8 flag/,
-    ],
     [
       'bad upstream mode',
       { ...BASE, ECS_INGRESS_UPSTREAM_MODE: 'lua' },

@@ -12,7 +12,6 @@ import { planInstanceId } from '../aws/instance-identity.js';
 import { DEFAULT_PREFIX } from '../aws/provisioning/names.js';
 import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-render.js';
 import { isLogLevel, type LogLevel } from '../log/logger.js';
-import { DEFAULT_V8_FLAGS, v8FlagsFromEnv } from '../runtime/v8-tuning.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 
 export type QueueMode = 'per-instance' | 'shared' | 'none';
@@ -74,11 +73,6 @@ export interface DaemonConfig {
   readonly tombstoneTtlMs: number;
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: LogLevel;
-  /**
-   * ECS_INGRESS_V8_FLAGS: the V8 heap flags the CLI set at start-up (runtime/v8-tuning.ts), before
-   * this configuration was read; here for validation in one place and for the start-up log.
-   */
-  readonly v8Flags: readonly string[];
 }
 
 export interface DynamicModeConfig {
@@ -387,14 +381,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       );
   }
 
-  let v8Flags: readonly string[] = DEFAULT_V8_FLAGS;
-  try {
-    v8Flags = v8FlagsFromEnv(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    r.errors.push(err);
-  }
-
   const upstreamsFile = r.path('ECS_INGRESS_UPSTREAMS_FILE', '/app/nginx/upstreams.conf');
   const config: DaemonConfig = {
     clusterName,
@@ -433,7 +419,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       port: r.port('ECS_INGRESS_HTTP_PORT', 10_254),
     },
     logLevel,
-    v8Flags,
   };
   if (r.errors.length > 0) throw new ConfigErrors(r.errors);
   return config;

@@ -191,12 +191,6 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: 'info',
     description: 'trace, debug, info, warn, error, fatal or silent.',
   },
-  {
-    name: 'ECS_INGRESS_V8_FLAGS',
-    default: '--no-allocation-site-pretenuring --heap-growing-percent=50',
-    description:
-      'V8 heap flags the CLI sets at start-up (space-separated `--name[=value]`; `none`: V8 defaults). They cut the store benchmark’s peak RSS from ~250 to ~155 MB (BENCHMARKS.md). The image also starts node with `--max-semi-space-size=8`, which only the command line can set.',
-  },
 ];
 
 /** The variables by name. */

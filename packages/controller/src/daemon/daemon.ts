@@ -146,7 +146,6 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       cluster,
       queueMode: config.queue.mode,
       upstreamMode: config.upstreamMode,
-      v8Flags: config.v8Flags,
       ...(dynamicMode
         ? {
             files: [
