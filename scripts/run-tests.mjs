@@ -23,18 +23,20 @@ process.stdout.write(`Node.js ${process.version}\n`);
 for (const [name, dir] of suites) {
   const out = join(outDir, `${name.replace(/\W/g, '_')}.json`);
   process.stdout.write(`\n=== ${name}\n`);
+  // scripts/ is no package for `pnpm exec` to run in: its suite runs from the root, with --root.
   const r = spawnSync(
     'pnpm',
     [
       'exec',
       'vitest',
       'run',
+      `--root=${dir}`,
       '--passWithNoTests',
       '--reporter=default',
       '--reporter=json',
       `--outputFile.json=${out}`,
     ],
-    { cwd: dir, stdio: 'inherit' },
+    { cwd: name === 'scripts' ? root : dir, stdio: 'inherit' },
   );
   if (r.status !== 0) exitCode = 1;
   if (existsSync(out)) {
