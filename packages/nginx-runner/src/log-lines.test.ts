@@ -69,6 +69,42 @@ describe('forwardNginxLine', () => {
       ['error', { stream: 'stderr', nginxLevel: 'crit', nginxPid: 9 }, 'out of memory'],
     ]);
   });
+
+  it.each([
+    [
+      '2024/05/01 12:00:00 [error] 31#31: *5 open() "/usr/share/nginx/html/favicon.ico" failed (2: No such file or directory), client: 127.0.0.1, server: _, request: "GET /favicon.ico HTTP/1.1", host: "127.0.0.1:8080"',
+      'info',
+    ],
+    [
+      '2024/05/01 12:00:00 [error] 31#31: *6 open() "/srv/a.txt/b" failed (20: Not a directory), client: 127.0.0.1, server: _, request: "GET /a.txt/b HTTP/1.1"',
+      'info',
+    ],
+    // Not a client's 404: NGINX cannot open a file it needs itself.
+    [
+      '2024/05/01 12:00:00 [error] 31#31: open() "/app/nginx/upstreams.conf" failed (2: No such file or directory)',
+      'error',
+    ],
+    [
+      '2024/05/01 12:00:00 [error] 31#31: *7 open() "/srv/x" failed (13: Permission denied), client: 127.0.0.1, server: _, request: "GET /x HTTP/1.1"',
+      'error',
+    ],
+  ])('a client 404 goes at info, other errors at error: %s', (raw, level) => {
+    const calls: string[] = [];
+    const record = (name: string) => (): void => {
+      calls.push(name);
+    };
+    const logger: Logger = {
+      trace: record('trace'),
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+      fatal: record('fatal'),
+      child: () => logger,
+    };
+    forwardNginxLine(logger, parseNginxLogLine(raw));
+    expect(calls).toEqual([level]);
+  });
 });
 
 describe('failureLinesOf', () => {

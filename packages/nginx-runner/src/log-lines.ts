@@ -86,12 +86,29 @@ export function isFailureLine(line: NginxLogLine): boolean {
   return line.nginxLevel === 'emerg' || line.nginxLevel === 'alert' || line.nginxLevel === 'crit';
 }
 
+/**
+ * A client asked for a file that is not there: NGINX answers 404 and logs `open() "…" failed
+ * (2: No such file or directory)` (or `20: Not a directory`) at `[error]`, with the client and the
+ * request. That is the client's mistake, already in the access log, not a fault of the proxy: such
+ * lines are forwarded at `info`, without an error code, so that error-level alerting and log
+ * searches for codes only see real faults. (`log_not_found off;` in a bundle silences them.)
+ */
+export function isClientNotFoundLine(line: NginxLogLine): boolean {
+  return (
+    line.nginxLevel === 'error' &&
+    / open\(\) ".*" failed \((2: No such file or directory|20: Not a directory)\), client: /.test(
+      ` ${line.message}`,
+    )
+  );
+}
+
 /** Writes one parsed line to `logger` (which should already carry `{ component: 'nginx' }`). */
 export function forwardNginxLine(logger: Logger, line: NginxLogLine): void {
   const fields: Record<string, unknown> = { stream: line.stream };
   if (line.nginxLevel !== undefined) fields.nginxLevel = line.nginxLevel;
   if (line.pid !== undefined) fields.nginxPid = line.pid;
-  logger[loggerLevelFor(line.nginxLevel)](fields, line.message);
+  const level = isClientNotFoundLine(line) ? 'info' : loggerLevelFor(line.nginxLevel);
+  logger[level](fields, line.message);
 }
 
 /** The emerg/alert/crit lines of an `nginx -t` (or any) output, verbatim. */

@@ -1,8 +1,11 @@
 /**
- * When NGINX dies unexpectedly: restart after an exponentially growing delay, and give up (crash
+ * When NGINX dies unexpectedly: restart after an exponentially growing, jittered delay (the shared
+ * `backoffDelay`), and give up (crash
  * loop) after too many restarts within a sliding window. Pure bookkeeping over timestamps, so the
  * policy is tested without processes or timers.
  */
+
+import { backoffDelay } from '@ecs-ingress/types';
 
 export interface RestartBackoff {
   /** Delay before the first restart in a window. */
@@ -28,7 +31,11 @@ export type RestartDecision =
 export class RestartPolicy {
   private readonly restarts: number[] = [];
 
-  constructor(private readonly backoff: RestartBackoff = DEFAULT_RESTART_BACKOFF) {}
+  /** @param random jitter source in [0, 1) (tests pass `() => 1`: the delay is then the base). */
+  constructor(
+    private readonly backoff: RestartBackoff = DEFAULT_RESTART_BACKOFF,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** Called on each unexpected exit: what to do now. Records the restart it allows. */
   onCrash(now: number): RestartDecision {
@@ -40,7 +47,7 @@ export class RestartPolicy {
     }
     this.restarts.push(now);
     const attempt = this.restarts.length;
-    const delayMs = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (attempt - 1));
+    const delayMs = backoffDelay(attempt, this.backoff, this.random);
     return { action: 'restart', delayMs, attempt };
   }
 

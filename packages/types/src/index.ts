@@ -1,3 +1,5 @@
+export type { BackoffPolicy } from './backoff.js';
+export { backoffDelay } from './backoff.js';
 export type {
   ClusterEvent,
   ClusterSnapshotEvent,

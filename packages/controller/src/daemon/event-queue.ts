@@ -12,11 +12,12 @@
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Logger } from '@ecs-ingress/types';
+import { backoffDelay, type Logger } from '@ecs-ingress/types';
 import { BehaviorSubject, type Observable, of, switchMap } from 'rxjs';
 import type { ProvisioningAction, QueueProvision } from '../aws/provisioning/types.js';
 import { ensureInstanceQueue, reapStale, useSharedQueue } from '../aws/provisioning.js';
 import type { QueueMode } from '../config/env.js';
+import { errorFields } from '../log/error-fields.js';
 
 /** What the event queue needs to know; a subset of the daemon's configuration. */
 export interface EventQueueSettings {
@@ -118,7 +119,8 @@ export class EventQueue {
         const delay = this.backoff();
         this.logger.error(
           {
-            err,
+            // Retried every few seconds: the error without its stack (errorFields), once per line.
+            error: errorFields(err),
             code: (err as { code?: unknown }).code ?? 'ECS_INGRESS_PROVISIONING_FAILED',
             retryInMs: delay,
           },
@@ -212,9 +214,11 @@ export class EventQueue {
   }
 
   private backoff(): number {
-    const initial = this.o.retry?.initialMs ?? 1000;
-    const max = Math.max(initial, this.o.retry?.maxMs ?? 60_000);
-    const base = Math.min(max, initial * 2 ** Math.min(this.attempts - 1, 20));
-    return Math.round(base / 2 + (base / 2) * (this.o.random ?? Math.random)());
+    const initialMs = this.o.retry?.initialMs ?? 1000;
+    return backoffDelay(
+      this.attempts,
+      { initialMs, maxMs: this.o.retry?.maxMs ?? 60_000 },
+      this.o.random ?? Math.random,
+    );
   }
 }

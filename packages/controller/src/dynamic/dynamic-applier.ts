@@ -25,7 +25,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@ecs-ingress/types';
-import { silentLogger } from '@ecs-ingress/types';
+import { backoffDelay, silentLogger } from '@ecs-ingress/types';
+import { errorFields } from '../log/error-fields.js';
 import { type ApplyTarget, applyConfig } from '../reconciler/apply-config.js';
 import type { ApplyContext, ApplyResult, ConfigApplier, RenderedConfig } from '../reconciler/types.js';
 import type { DynamicControlClient } from './control-client.js';
@@ -72,7 +73,7 @@ export interface DynamicApplierOptions {
   readonly minReloadIntervalMs?: number;
   /** Push attempts per apply (first try included). Default 5. */
   readonly pushAttempts?: number;
-  /** First retry delay, doubled per attempt up to `retryMaxDelayMs`. Default 50. */
+  /** First retry delay, doubled per attempt up to `retryMaxDelayMs` (the shared `backoffDelay`). Default 50. */
   readonly retryBaseDelayMs?: number;
   /** Default 1000. */
   readonly retryMaxDelayMs?: number;
@@ -156,7 +157,6 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
     full: boolean,
   ): Promise<Error | undefined> {
     const names = Object.keys(services);
-    let delay = baseDelay;
     for (let attempt = 1; ; attempt += 1) {
       try {
         const { version } = await options.client.pushEndpoints(services);
@@ -195,9 +195,9 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
           return error;
         }
         options.metrics?.dynamicUpdates.inc({ result: 'retried' });
-        logger.warn({ attempt, delayMs: delay, err: error }, 'endpoint push failed, retrying');
+        const delay = backoffDelay(attempt, { initialMs: baseDelay, maxMs: maxDelay });
+        logger.warn({ attempt, delayMs: delay, error: errorFields(error) }, 'endpoint push failed, retrying');
         await sleep(delay);
-        delay = Math.min(maxDelay, delay * 2);
       }
     }
   }

@@ -85,6 +85,24 @@ describe('createLogger', () => {
     expect(typeof (lines[0]?.err as { stack?: unknown } | undefined)?.stack).toBe('string');
   });
 
+  it('logs an err below error level without its stack, cause and code kept (retry lines)', () => {
+    const { logger, lines } = capture();
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    logger.warn(
+      { err: new EcsIngressError('ECS_INGRESS_X', 'sync failed', { cause }), attempt: 3 },
+      'retrying',
+    );
+    logger.info(new Error('plain') as never, 'an Error first');
+    expect(lines[0]).toMatchObject({
+      attempt: 3,
+      error: { code: 'ECS_INGRESS_X', message: 'sync failed', cause: { code: 'ECONNREFUSED' } },
+    });
+    expect(lines[0]).not.toHaveProperty('code');
+    expect(lines[0]).not.toHaveProperty('err');
+    expect(JSON.stringify(lines)).not.toContain('stack');
+    expect(lines[1]?.error).toMatchObject({ message: 'plain' });
+  });
+
   it('leaves lines below error untouched (no code invented)', () => {
     const { logger, lines } = capture();
     logger.warn({ reason: 'x' }, 'a warning');

@@ -1,5 +1,6 @@
 import { ConfigError, type Logger } from '@ecs-ingress/types';
 import { type DestinationStream, type LogFn as PinoLogFn, pino } from 'pino';
+import { errorFields } from './error-fields.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LEVELS)[number];
@@ -54,6 +55,9 @@ export interface CreateLoggerOptions {
  *   forwarded through the runner's `child({ component: 'nginx' })` with `nginxLevel` and `stream`;
  * - an error is logged as `logger.error({ code: err.code, err }, msg)`, or with `errorFields(err)`
  *   when the error must not carry its stack;
+ * - below `error` (a retry, a warning) an `err` is logged without its stack (`errorFields`): a
+ *   source that retries every few seconds must not print a stack each time; it goes out as
+ *   `error: { code, message, name?, cause? }`; error lines keep `err` with its stack;
  * - every `error`/`fatal` line carries `code`: when the caller gave none, it is taken from
  *   `err.code`, else NGINX's lines get `ECS_INGRESS_NGINX_LOG_ERROR` and any other line
  *   `ECS_INGRESS_UNCLASSIFIED`.
@@ -71,7 +75,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
       hooks: {
         logMethod(args, method, level) {
           if (level < PINO_ERROR_LEVEL) {
-            method.apply(this, args);
+            method.apply(this, withoutStack(args) as Parameters<PinoLogFn>);
             return;
           }
           const component = this.bindings().component;
@@ -81,6 +85,18 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     },
     destination,
   ) as unknown as Logger;
+}
+
+/** The arguments of a call below error level, an `err` (or an Error first argument) as `error` fields without stack. */
+function withoutStack(args: unknown[]): unknown[] {
+  const [first, ...rest] = args;
+  // Under `error`, not `err`: pino's err serializer would take the fields for an error again.
+  if (first instanceof Error) return [{ error: errorFields(first) }, ...rest];
+  if (typeof first === 'object' && first !== null && (first as { err?: unknown }).err !== undefined) {
+    const { err, ...fields } = first as Record<string, unknown>;
+    return [{ ...fields, error: errorFields(err) }, ...rest];
+  }
+  return args;
 }
 
 /** The arguments of an error-level call, with `code` added to the merge object when missing. */

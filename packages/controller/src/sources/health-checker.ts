@@ -12,6 +12,7 @@
  */
 import { DescribeTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import {
+  backoffDelay,
   EventParseError,
   type Logger,
   parseDescribedTask,
@@ -203,11 +204,14 @@ export class HealthChecker {
     }
   }
 
-  /** The interval, or after failures interval·2^n capped, with ±20 % jitter so daemons spread out. */
+  /** The interval, or after n failures the shared backoff from interval·2 (jittered, capped). */
   private nextDelay(): number {
-    const base = Math.min(this.maxBackoffMs, this.intervalMs * 2 ** Math.min(this.failures, 20));
-    if (this.failures === 0) return base;
-    return Math.round(base * (0.8 + 0.4 * this.random()));
+    if (this.failures === 0) return this.intervalMs;
+    return backoffDelay(
+      this.failures + 1,
+      { initialMs: this.intervalMs, maxMs: this.maxBackoffMs },
+      this.random,
+    );
   }
 
   private sleep(ms: number): Promise<void> {

@@ -12,7 +12,7 @@
  * retried with backoff (1 s doubling to 30 s, jittered), forever: the daemon keeps serving its
  * last good configuration while AWS is unreachable, and `firstSync` resolves once a sync succeeds.
  */
-import { EcsIngressError, type Logger, silentLogger } from '@ecs-ingress/types';
+import { backoffDelay, EcsIngressError, type Logger, silentLogger } from '@ecs-ingress/types';
 import {
   BehaviorSubject,
   catchError,
@@ -221,9 +221,7 @@ export class SourceSupervisor {
     }).pipe(
       retry({
         delay: (err: unknown, attempt: number) => {
-          const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 20));
-          // Equal jitter: at least half the backoff, so retries never bunch up at zero.
-          const delayMs = Math.round(base / 2 + (base / 2) * this.random());
+          const delayMs = backoffDelay(attempt, { initialMs, maxMs }, this.random);
           this.logger.warn(
             { err, code: (err as { code?: unknown }).code, attempt, retryInMs: delayMs },
             'full sync failed; retrying',

@@ -15,6 +15,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
+  backoffDelay,
   type ClusterEvent,
   EventParseError,
   type Logger,
@@ -74,7 +75,7 @@ export interface SqsSourceOptions {
    * back until the queue's redrive policy moves them to its dead-letter queue.
    */
   readonly malformed?: 'delete' | 'leave';
-  /** Receive-error backoff, full jitter: sleep random(0, min(cap, base·2^attempt)). Default 1 s / 30 s. */
+  /** Receive-error backoff (the shared `backoffDelay`): base doubling to cap, jittered. Default 1 s / 30 s. */
   readonly backoff?: { readonly baseMs?: number; readonly capMs?: number };
   /** For tests: the jitter source (default Math.random) and the clock (default Date.now). */
   readonly random?: () => number;
@@ -360,9 +361,7 @@ export class SqsSource {
   }
 
   private backoffDelay(attempt: number): number {
-    // Full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter"); 2^attempt capped to avoid overflow.
-    const ceiling = Math.min(this.capMs, this.baseMs * 2 ** Math.min(attempt, 30));
-    return Math.floor(this.random() * ceiling);
+    return backoffDelay(attempt + 1, { initialMs: this.baseMs, maxMs: this.capMs }, this.random);
   }
 }
 
