@@ -103,6 +103,22 @@ describe('createLogger', () => {
     expect(lines[1]?.error).toMatchObject({ message: 'plain' });
   });
 
+  it('writes one component key: the innermost child’s, other bindings kept (record logs)', () => {
+    const raw: string[] = [];
+    const logger = createLogger({ level: 'debug', stream: { write: (line: string) => raw.push(line) } });
+    const nested = logger.child({ component: 'recorder', run: 7 }).child({ component: 'ecs-poller' });
+    nested.debug({ calls: 2 }, 'listed');
+    logger.child({ component: 'recorder' }).child({ page: 1 }).info('plain child');
+    expect(raw[0]?.match(/"component"/g)).toHaveLength(1);
+    expect(JSON.parse(raw[0] ?? '{}')).toMatchObject({
+      component: 'ecs-poller',
+      run: 7,
+      calls: 2,
+      level: 'debug',
+    });
+    expect(JSON.parse(raw[1] ?? '{}')).toMatchObject({ component: 'recorder', page: 1 });
+  });
+
   it('leaves lines below error untouched (no code invented)', () => {
     const { logger, lines } = capture();
     logger.warn({ reason: 'x' }, 'a warning');

@@ -66,7 +66,7 @@ export interface CreateLoggerOptions {
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const destination = options.stream ?? pino.destination({ dest: options.destination ?? 1, sync: true });
-  return pino(
+  const root = pino(
     {
       level: options.level ?? 'info',
       base: { app: 'ecs-ingress' },
@@ -84,7 +84,18 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
       },
     },
     destination,
-  ) as unknown as Logger;
+  );
+  // pino appends a child's bindings to its parent's as text, so a part handed a logger that already
+  // names a component (the recorder's, passed on to the poller) would print `component` twice. A
+  // child that names a component is made from the root with the merged bindings instead: the
+  // innermost component wins, the other bindings stay.
+  const childOf = root.child;
+  root.child = function child(this: typeof root, bindings, childOptions) {
+    if (this === root || !('component' in bindings)) return childOf.call(this, bindings, childOptions);
+    const merged = { ...this.bindings(), ...bindings };
+    return childOf.call(root, merged, { level: this.level, ...childOptions });
+  } as typeof root.child;
+  return root as unknown as Logger;
 }
 
 /** The arguments of a call below error level, an `err` (or an Error first argument) as `error` fields without stack. */
