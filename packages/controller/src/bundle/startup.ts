@@ -33,6 +33,8 @@ export async function resolveStartupBundle(options: {
   manager: BundleManager;
   fetch: () => Promise<BundleCandidate | undefined>;
   logger?: Logger;
+  /** Rewrites a refusal with what the user must change (the daemon's dynamic-layout hint). */
+  explain?: (rejection: BundleRejectedError) => BundleRejectedError;
 }): Promise<StartupBundle> {
   const logger = (options.logger ?? silentLogger).child({ component: 'bundle' });
   let rejection: BundleRejectedError | undefined;
@@ -51,6 +53,7 @@ export async function resolveStartupBundle(options: {
             },
           );
   }
+  if (rejection !== undefined && options.explain !== undefined) rejection = options.explain(rejection);
   const lastGood = await options.manager.current();
   if (lastGood !== undefined) {
     if (rejection !== undefined) {
@@ -69,7 +72,7 @@ export async function resolveStartupBundle(options: {
   }
   const what = rejection !== undefined ? describe(rejection) : 'no config bundle was found.';
   throw new NoValidBundleError(
-    `cannot start: no valid NGINX config bundle and no last known good one in ${options.manager.workDir}: ${what}`,
+    `no valid NGINX config bundle and no last known good one in ${options.manager.workDir}: ${what}`,
     { ...(rejection !== undefined ? { rejection, cause: rejection } : {}) },
   );
 }

@@ -21,9 +21,9 @@
  * An AWS error never ends the daemon: every source retries with backoff and the last good config
  * keeps serving. Only a missing valid config (no bundle, NGINX cannot start) is fatal.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { NginxRunner } from '@ecs-ingress/nginx-runner';
+import { NginxRunner, writeFileAtomic } from '@ecs-ingress/nginx-runner';
 import { renderUpstreams } from '@ecs-ingress/renderer';
 import type { Logger, Upstream } from '@ecs-ingress/types';
 import type { Subscription } from 'rxjs';
@@ -55,6 +55,7 @@ import { ApplyGate } from './apply-gate.js';
 import { createDaemonClients } from './aws.js';
 import { bundleSourceFor, retryUnlessRefused, watchBundles } from './bundle-watch.js';
 import { EventQueue } from './event-queue.js';
+import { checkStartupPaths, explainDynamicLayout, httpListenConfigError } from './startup-checks.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
 export interface DaemonDeps {
@@ -126,6 +127,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         }).files
       : [{ path: config.upstreamsFile, content: renderUpstreams(upstreams).text }];
 
+  // Wrong paths fail here, each naming its variable, before anything starts (exit 2).
+  await checkStartupPaths(config);
   const http = await startHttpServer({
     host: config.http.host,
     port: config.http.port,
@@ -138,6 +141,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       upstreamsFile: httpUpstreamsFile,
       ...(dynamicMode ? { dynamicFiles: [config.dynamic.streamUpstreamsFile] } : {}),
     }),
+  }).catch((err: unknown) => {
+    throw httpListenConfigError(config, err);
   });
 
   logger.info(
@@ -267,13 +272,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         { upstreams: lastGood.upstreams.length },
         'starting from the last known good upstreams file',
       );
-      await writeAtomically(config.upstreamsFile, lastGoodText);
+      await writeFileAtomic(config.upstreamsFile, lastGoodText);
     } else {
       progress.phase = 'waiting-for-first-sync';
       await firstSync;
       if (stopping) return;
       for (const file of startupFiles(derive(store.snapshot()).upstreams)) {
-        await writeAtomically(file.path, file.content);
+        await writeFileAtomic(file.path, file.content);
       }
     }
     if (stopping) return;
@@ -289,7 +294,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     });
     const source = bundleSourceFor(config, clients.s3, logger, metrics);
     bundleSource = source;
-    const startup = await resolveStartupBundle({ manager, fetch: () => source.check(), logger });
+    const startup = await resolveStartupBundle({
+      manager,
+      fetch: () => source.check(),
+      logger,
+      explain: (rejection) => explainDynamicLayout(config, rejection),
+    });
     if (stopping) return;
     // Started from the last known good because the new bundle could not be read (not refused):
     // the watch must retry it rather than take it as seen.
@@ -414,11 +424,4 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       return stopped;
     },
   };
-}
-
-/** Writes through a temporary file and a rename, so NGINX never reads half a file. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
 }

@@ -148,7 +148,8 @@ describe('ecs-ingress bootstrap / teardown as a process', () => {
     expect(fq.server.inspectQueue(name)).toBeUndefined();
 
     const failed = await cli('bootstrap', '--cluster', 'missing', '--prefix', 'proc-');
-    expect(failed.exitCode).toBe(1);
+    // A cluster that does not exist is a configuration error: exit 2 in the CLI's scheme.
+    expect(failed.exitCode).toBe(2);
     expect(failed.stderr).toMatch(/ecs-ingress bootstrap: .*missing.*not found/);
   });
 });

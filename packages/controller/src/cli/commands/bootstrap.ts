@@ -11,6 +11,7 @@ import {
 } from '../../aws/provisioning/command-support.js';
 import { DEFAULT_PREFIX } from '../../aws/provisioning/names.js';
 import { ensureInstanceQueue, formatAction, type ProvisioningAction } from '../../aws/provisioning.js';
+import { exitCodeFor } from '../exit-codes.js';
 
 /** Flags of `ecs-ingress bootstrap` and `teardown`, as commander hands them over. */
 export interface QueueCommandOptions {
@@ -124,7 +125,10 @@ export function registerQueueCommand(
     });
 }
 
-/** Builds clients, runs, reports a failure on stderr with exit code 1, and always releases the clients. */
+/**
+ * Builds clients, runs, reports a failure on stderr (exit 2 for a wrong flag or configuration, 1
+ * for a failure while running), and always releases the clients.
+ */
 async function runQueueCommand(
   name: string,
   region: string | undefined,
@@ -136,7 +140,7 @@ async function runQueueCommand(
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`ecs-ingress ${name}: ${message}\n`);
-    process.exitCode = 1;
+    process.exitCode = exitCodeFor(err);
   } finally {
     destroyCommandClients(clients);
   }

@@ -4,8 +4,9 @@
  * `<dir>/upstreams.conf`. Nothing reads the wall clock (the store runs on the recorded clock), so
  * the same recording always gives the same bytes.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '@ecs-ingress/nginx-runner';
 import { renderUpstreams } from '@ecs-ingress/renderer';
 import { type Logger, silentLogger } from '@ecs-ingress/types';
 import { readRecording } from '../../sources/replay-source.js';
@@ -76,7 +77,9 @@ export async function replayToFile<S>(
     options.stderr(`upstream ${JSON.stringify(skipped.name)} skipped: ${skipped.reason}`);
   }
   const path = join(resolve(options.outDir), UPSTREAMS_FILE_NAME);
-  await writeAtomically(path, rendered.text);
+  await mkdir(dirname(path), { recursive: true });
+  // The runner's atomic write (temp file, fsync, rename): a reader never sees half a file.
+  await writeFileAtomic(path, rendered.text);
 
   const pending = [
     derived.awaitingHealth?.length ? `${derived.awaitingHealth.length} awaiting health` : '',
@@ -94,18 +97,4 @@ export async function replayToFile<S>(
     serverCount: rendered.serverCount,
     exitCode: 0,
   };
-}
-
-/** Temp file + rename in the same directory, so a reader never sees half a file. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = resolve(path, '..');
-  await mkdir(dir, { recursive: true });
-  const temp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(temp, text, 'utf8');
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }

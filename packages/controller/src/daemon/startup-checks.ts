@@ -1,0 +1,178 @@
+/**
+ * What `run` checks before it starts anything, so that a wrong path fails at once with the
+ * variable to fix, instead of surfacing later as a bundle fetch failure or a bare NGINX error:
+ *  - ECS_INGRESS_NGINX_BINARY is an executable file;
+ *  - NGINX_CONFIG_DIR (when set) is a directory;
+ *  - ECS_INGRESS_WORK_DIR and the directories of the files ecs-ingress writes
+ *    (ECS_INGRESS_UPSTREAMS_FILE, or the three dynamic-mode files) exist or can be created, and are
+ *    writable.
+ * Every problem is reported, each naming its variable (`ConfigErrors`, exit code 2).
+ * Also here: the explanations of two start-up failures that only NGINX or the OS can detect: the
+ * HTTP port in use, and a reload-layout bundle in dynamic mode.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConfigError } from '@ecs-ingress/types';
+import { BundleRejectedError } from '../bundle/errors.js';
+import { ConfigErrors, type DaemonConfig } from '../config/env.js';
+
+/** Node's errno codes, as words a reader understands. */
+const FS_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'does not exist',
+  ENOTDIR: 'has a parent that is not a directory',
+  EACCES: 'is not accessible (permission denied)',
+  EPERM: 'is not accessible (operation not permitted)',
+  EEXIST: 'exists and is not a directory',
+  EISDIR: 'is a directory',
+  EROFS: 'is on a read-only file system',
+  ENOSPC: 'is on a full file system',
+};
+
+/** `/x does not exist (ENOENT)`: a file system error as a phrase about `path`. */
+export function describeFsError(path: string, error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const reason = typeof code === 'string' ? FS_REASONS[code] : undefined;
+  if (reason !== undefined) return `${path} ${reason} (${code})`;
+  return `${path}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** Throws `ConfigErrors` (every problem found, each naming its variable) when a path is unusable. */
+export async function checkStartupPaths(config: DaemonConfig): Promise<void> {
+  const problems = await Promise.all([
+    checkExecutable('ECS_INGRESS_NGINX_BINARY', config.nginxBinary),
+    config.bundle.dir === undefined ? undefined : checkDirectory('NGINX_CONFIG_DIR', config.bundle.dir),
+    checkWritableDir('ECS_INGRESS_WORK_DIR', config.workDir),
+    ...ownFiles(config).map(([variable, file]) => checkWritableDir(variable, dirname(file), file)),
+  ]);
+  const errors = problems.filter((p): p is ConfigError => p !== undefined);
+  if (errors.length > 0) throw new ConfigErrors(errors);
+}
+
+/** The files ecs-ingress writes, by the variable that names them. */
+function ownFiles(config: DaemonConfig): [string, string][] {
+  if (config.upstreamMode !== 'dynamic') return [['ECS_INGRESS_UPSTREAMS_FILE', config.upstreamsFile]];
+  return [
+    ['ECS_INGRESS_DYNAMIC_PREAMBLE_FILE', config.dynamic.preambleFile],
+    ['ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE', config.dynamic.httpUpstreamsFile],
+    ['ECS_INGRESS_STREAM_UPSTREAMS_FILE', config.dynamic.streamUpstreamsFile],
+  ];
+}
+
+async function checkExecutable(variable: string, path: string): Promise<ConfigError | undefined> {
+  try {
+    if (!(await stat(path)).isFile()) return new ConfigError(variable, `${path} is not a file`);
+    await access(path, constants.X_OK);
+    return undefined;
+  } catch (error) {
+    const hint =
+      (error as { code?: unknown }).code === 'ENOENT'
+        ? ': install NGINX (Debian: apt-get install nginx) or point the variable at it'
+        : '';
+    return new ConfigError(variable, `the NGINX executable ${describeFsError(path, error)}${hint}`);
+  }
+}
+
+async function checkDirectory(variable: string, path: string): Promise<ConfigError | undefined> {
+  try {
+    if (!(await stat(path)).isDirectory()) return new ConfigError(variable, `${path} is not a directory`);
+    await access(path, constants.R_OK | constants.X_OK);
+    return undefined;
+  } catch (error) {
+    return new ConfigError(variable, `the bundle directory ${describeFsError(path, error)}`);
+  }
+}
+
+/** `dir` exists (or is created) as a writable directory; `file`, when given, is not a directory. */
+async function checkWritableDir(
+  variable: string,
+  dir: string,
+  file?: string,
+): Promise<ConfigError | undefined> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    return new ConfigError(variable, `cannot create the directory ${describeFsError(dir, error)}`);
+  }
+  try {
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    return new ConfigError(variable, `cannot write in ${describeFsError(dir, error)}`);
+  }
+  if (file !== undefined) {
+    const isDir = await stat(file).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (isDir) return new ConfigError(variable, `${file} is a directory; it must be a file path`);
+  }
+  return undefined;
+}
+
+/** The HTTP endpoints' address could not be bound: say which variables choose it. */
+export function httpListenConfigError(config: DaemonConfig, error: unknown): HttpStartError {
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? cause.code : undefined;
+  const where = `${config.http.host}:${config.http.port}`;
+  if (code === 'EADDRINUSE') {
+    return new HttpStartError(
+      'ECS_INGRESS_HTTP_PORT',
+      `${where} is already in use (EADDRINUSE): another process (another ecs-ingress?) listens there; choose a free port with ECS_INGRESS_HTTP_PORT`,
+      error,
+    );
+  }
+  if (code === 'EACCES') {
+    return new HttpStartError(
+      'ECS_INGRESS_HTTP_PORT',
+      `no permission to listen on ${where} (EACCES): ports below 1024 need CAP_NET_BIND_SERVICE; choose another with ECS_INGRESS_HTTP_PORT`,
+      error,
+    );
+  }
+  return new HttpStartError(
+    'ECS_INGRESS_HTTP_HOST',
+    `cannot listen on ${where}${code === undefined ? '' : ` (${code})`}: check ECS_INGRESS_HTTP_HOST and ECS_INGRESS_HTTP_PORT`,
+    error,
+  );
+}
+
+/** The HTTP endpoints could not start; `variable` says what to change. Exit code 1 (runtime). */
+export class HttpStartError extends Error {
+  readonly code = 'ECS_INGRESS_HTTP_LISTEN_FAILED';
+  constructor(
+    readonly variable: string,
+    message: string,
+    cause: unknown,
+  ) {
+    super(`${variable}: ${message}`, { cause });
+    this.name = 'HttpStartError';
+  }
+}
+
+/**
+ * In dynamic mode, a bundle in the reload-mode layout includes ECS_INGRESS_UPSTREAMS_FILE, which
+ * this mode does not write: NGINX then only says `open() "…/upstreams.conf" failed`. This returns
+ * the refusal with the includes a dynamic bundle needs; other refusals are returned as they are.
+ */
+export function explainDynamicLayout(config: DaemonConfig, error: BundleRejectedError): BundleRejectedError {
+  if (config.upstreamMode !== 'dynamic') return error;
+  const opensReloadFile = error.nginxErrors.some(
+    (line) =>
+      line.includes(`open() "${config.upstreamsFile}" failed`) &&
+      !line.includes(config.dynamic.httpUpstreamsFile),
+  );
+  if (!opensReloadFile) return error;
+  const needed =
+    `ECS_INGRESS_UPSTREAM_MODE=dynamic, but the bundle includes ${config.upstreamsFile} ` +
+    '(ECS_INGRESS_UPSTREAMS_FILE, the reload-mode layout), which dynamic mode does not write. ' +
+    `A dynamic-mode bundle loads the NDK and Lua modules and includes, in http, ${config.dynamic.preambleFile} ` +
+    `(ECS_INGRESS_DYNAMIC_PREAMBLE_FILE) then ${config.dynamic.httpUpstreamsFile} (ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE), ` +
+    `and in stream ${config.dynamic.streamUpstreamsFile} (ECS_INGRESS_STREAM_UPSTREAMS_FILE); see deploy/bundle-dynamic. ` +
+    'Or run the bundle in reload mode: ECS_INGRESS_UPSTREAM_MODE=reload';
+  const explained = new BundleRejectedError(error.reason, needed, {
+    cause: error,
+    nginxErrors: error.nginxErrors,
+    ...(error.bundleId === undefined ? {} : { bundleId: error.bundleId }),
+  });
+  explained.inspectDir = error.inspectDir;
+  return explained;
+}
