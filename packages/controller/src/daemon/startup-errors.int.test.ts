@@ -70,7 +70,9 @@ describe.skipIf(!hasNginx)('run: start-up errors name their variable', () => {
       ECS_INGRESS_WORK_DIR: join(file, 'work'),
     });
     expect(code).toBe(2);
-    expect(output).toMatch(/NGINX_CONFIG_DIR: the bundle directory .*missing-bundle does not exist \(ENOENT\)/);
+    expect(output).toMatch(
+      /NGINX_CONFIG_DIR: the bundle directory .*missing-bundle does not exist \(ENOENT\)/,
+    );
     expect(output).toMatch(/ECS_INGRESS_WORK_DIR: cannot create the directory .*not-a-dir\/work /);
   });
 
