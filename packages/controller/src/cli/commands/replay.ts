@@ -1,8 +1,10 @@
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ReplaySpeed } from '../../sources/replay-source.js';
+import { EXIT_USAGE, type ExitCode, exitCodeFor } from '../exit-codes.js';
 import { defaultReplayModel } from '../replay/default-model.js';
-import { replayToFile } from '../replay/replay-to-file.js';
+import { checkOutDir, checkRecordingPath } from '../replay/replay-input.js';
+import { replayToFile, UPSTREAMS_FILE_NAME } from '../replay/replay-to-file.js';
 
 /** Flags of `ecs-ingress replay`, as commander hands them over. */
 export interface ReplayCommandOptions {
@@ -27,8 +29,12 @@ export interface ReplayCommandIo {
   readonly signal?: AbortSignal;
 }
 
-/** Exit codes: 0 done; 1 `--strict` met an invalid line, or NGINX failed; 2 usage or I/O error. */
-export type ReplayExitCode = 0 | 1 | 2;
+/**
+ * Exit codes (the CLI's scheme): 0 done; 1 `--strict` met an invalid line, NGINX failed, or the
+ * output could not be written; 2 usage: a wrong flag, or a recording or `--out` path that is
+ * missing, of the wrong kind, or holds no valid line.
+ */
+export type ReplayExitCode = ExitCode;
 
 const HELP_AFTER = `
 Recording format (JSONL, one object per line):
@@ -49,8 +55,12 @@ Output:
   --nginx prints one line per applied change: the upstreams that changed, servers added (+) and
   removed (-), and how long the reload took.
 
+  A file with no valid line at all (empty, binary, a document) fails with exit 2 and nothing is written.
+
 Exit codes:
-  0 done; 1 --strict met an invalid line (nothing written) or NGINX failed; 2 usage or I/O error.
+  0 done; 1 --strict met an invalid line (nothing written), NGINX failed, or the output could not be
+  written; 2 usage: a wrong flag, or a recording or --out path that is missing, of the wrong kind
+  (a directory, a file where a directory is needed), or holds no valid line.
 
 Examples:
   ecs-ingress replay packages/controller/fixtures/sample-recording.jsonl --out /tmp/replay
@@ -153,7 +163,9 @@ export async function runReplayCommand(
     return 2;
   }
   try {
+    await checkRecordingPath(file);
     if (options.out !== undefined) {
+      await checkOutDir(resolve(options.out), UPSTREAMS_FILE_NAME);
       const result = await replayToFile(defaultReplayModel, {
         file,
         outDir: options.out,
@@ -184,7 +196,10 @@ export async function runReplayCommand(
     });
   } catch (error) {
     io.stderr(`ecs-ingress replay: ${describeError(error)}`);
-    return 2;
+    // Our input and output errors carry codes; a raw fs error from reading the recording is the
+    // path the user gave (2); anything else failed while running (1).
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && !code.startsWith('ECS_INGRESS_') ? EXIT_USAGE : exitCodeFor(error);
   }
 }
 

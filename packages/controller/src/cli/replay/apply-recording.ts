@@ -45,7 +45,56 @@ const EXCERPT_CHARS = 80;
 export function formatInvalidLine(report: InvalidLineReport, raw?: string): string {
   const excerpt =
     raw === undefined ? '' : ` — ${raw.length > EXCERPT_CHARS ? `${raw.slice(0, EXCERPT_CHARS)}…` : raw}`;
-  return `line ${report.lineNo}: invalid (${report.reason}): ${report.message}${excerpt}`;
+  // A binary file's bytes (in the excerpt, and quoted by JSON.parse's message) must not reach the
+  // terminal as control sequences.
+  return withoutControlChars(
+    `line ${report.lineNo}: invalid (${report.reason}): ${report.message}${excerpt}`,
+  );
+}
+
+/** C0 (tab aside) and C1 control characters, and DEL: never in JSON text unescaped. */
+function isControlChar(code: number): boolean {
+  return (code < 0x20 && code !== 0x09) || (code >= 0x7f && code <= 0x9f);
+}
+
+/** `text` with each control character replaced by U+FFFD. */
+export function withoutControlChars(text: string): string {
+  let out = '';
+  for (const char of text) out += isControlChar(char.charCodeAt(0)) ? '\ufffd' : char;
+  return out;
+}
+
+/** True when `raw` holds a control character or an undecodable byte (U+FFFD): a binary file. */
+export function looksBinary(raw: string): boolean {
+  for (const char of raw) {
+    const code = char.charCodeAt(0);
+    if (code === 0xfffd || (isControlChar(code) && code !== 0x0d)) return true;
+  }
+  return false;
+}
+
+/** Invalid lines reported one by one; past this (a binary file, a wrong file), only a count. */
+export const MAX_INVALID_REPORTS = 100;
+
+/**
+ * Reports invalid lines on `stderr`, the first `MAX_INVALID_REPORTS` one by one, and remembers
+ * whether one looked binary. `finish()` prints how many more were not shown.
+ */
+export function invalidLineReporter(stderr: (line: string) => void) {
+  let reported = 0;
+  let binary = false;
+  return {
+    report(report: InvalidLineReport, raw?: string): void {
+      if (raw !== undefined && looksBinary(raw)) binary = true;
+      reported += 1;
+      if (reported <= MAX_INVALID_REPORTS) stderr(formatInvalidLine(report, raw));
+    },
+    finish(): void {
+      if (reported > MAX_INVALID_REPORTS)
+        stderr(`… ${reported - MAX_INVALID_REPORTS} more invalid lines not shown`);
+    },
+    sawBinary: () => binary,
+  };
 }
 
 /**

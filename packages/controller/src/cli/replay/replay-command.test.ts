@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,7 +131,76 @@ describe('replay usage errors (exit 2)', () => {
   it('a missing recording', async () => {
     const result = await replay(join(dir, 'missing.jsonl'), { out: dir });
     expect(result.code).toBe(2);
-    expect(result.stderr.join('\n')).toMatch(/ENOENT/);
+    expect(result.stderr.join('\n')).toMatch(
+      /cannot read the recording: .*missing\.jsonl does not exist \(ENOENT\)/,
+    );
+  });
+});
+
+describe('replay: input that is not a recording, and paths of the wrong kind', () => {
+  async function expectNothingWritten(out: string) {
+    await expect(stat(join(out, 'upstreams.conf'))).rejects.toMatchObject({ code: 'ENOENT' });
+  }
+
+  it('a binary file fails (exit 2, "looks like a binary file"), reports a bounded number of lines, writes nothing', async () => {
+    const file = join(dir, 'image.png');
+    const bytes = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + 7) % 256;
+    await writeFile(file, bytes);
+    const out = join(dir, 'out');
+    const result = await replay(file, { out });
+    expect(result.code).toBe(2);
+    expect(result.stderr.at(-1)).toMatch(
+      /image\.png is not a recording \(it looks like a binary file\): none of its \d+ lines/,
+    );
+    expect(result.stderr.length).toBeLessThanOrEqual(102);
+    const text = result.stderr.join('\n');
+    expect([...text].filter((c) => c.charCodeAt(0) < 0x20 && c !== '\n')).toEqual([]);
+    await expectNothingWritten(out);
+  });
+
+  it('a Markdown file fails (exit 2, not a recording) and writes nothing', async () => {
+    const file = join(dir, 'README.md');
+    await writeFile(file, '# Incident notes\n\nThe web service lost two tasks at 09:00.\n\n- step one\n');
+    const out = join(dir, 'out');
+    const result = await replay(file, { out });
+    expect(result.code).toBe(2);
+    expect(result.stderr.at(-1)).toBe(
+      `ecs-ingress replay: ${file} is not a recording: none of its 3 lines is an ECS event or an ecs-ingress observation (JSONL, one object per line; see replay --help) [ECS_INGRESS_REPLAY_INPUT_INVALID]`,
+    );
+    await expectNothingWritten(out);
+  });
+
+  it('an empty file fails (exit 2)', async () => {
+    const file = join(dir, 'empty.jsonl');
+    await writeFile(file, '\n\n');
+    const result = await replay(file, { out: join(dir, 'out') });
+    expect(result.code).toBe(2);
+    expect(result.stderr.join('\n')).toMatch(/empty\.jsonl is empty: nothing to replay/);
+  });
+
+  it('a recording that is a directory names it (not a raw EISDIR)', async () => {
+    const result = await replay(dir, { out: join(dir, 'out') });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toEqual([
+      `ecs-ingress replay: the recording ${dir} is a directory, not a JSONL file [ECS_INGRESS_REPLAY_INPUT_INVALID]`,
+    ]);
+  });
+
+  it('--out naming a file names it (not a raw EEXIST)', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const result = await replay(SAMPLE, { out: file });
+    expect(result.code).toBe(2);
+    expect(result.stderr.join('\n')).toMatch(/--out .*a-file: exists and is not a directory/);
+  });
+
+  it('--out whose upstreams.conf is a directory names that path (not a raw EISDIR)', async () => {
+    const out = join(dir, 'out');
+    await mkdir(join(out, 'upstreams.conf'), { recursive: true });
+    const result = await replay(SAMPLE, { out });
+    expect(result.code).toBe(2);
+    expect(result.stderr.join('\n')).toContain(`${join(out, 'upstreams.conf')} is a directory`);
   });
 });
 

@@ -8,15 +8,17 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@ecs-ingress/nginx-runner';
 import { renderUpstreams } from '@ecs-ingress/renderer';
-import { type Logger, silentLogger } from '@ecs-ingress/types';
+import { EcsIngressError, type Logger, silentLogger } from '@ecs-ingress/types';
+import { describeFsError } from '../../daemon/startup-checks.js';
 import { readRecording } from '../../sources/replay-source.js';
 import {
   applyLine,
   emptyCounts,
   formatCounts,
-  formatInvalidLine,
+  invalidLineReporter,
   type ReplayCounts,
 } from './apply-recording.js';
+import { nothingValidError } from './replay-input.js';
 import type { ReplayModel } from './replay-model.js';
 
 export const UPSTREAMS_FILE_NAME = 'upstreams.conf';
@@ -47,7 +49,10 @@ export interface ReplayToFileResult {
   readonly exitCode: 0 | 1;
 }
 
-/** Runs the offline replay. Rejects only on I/O errors (unreadable recording, unwritable directory). */
+/**
+ * Runs the offline replay. Rejects on I/O errors (unreadable recording, unwritable directory: a
+ * `ReplayOutputError` naming the path) and with `ReplayInputError` when no line was valid.
+ */
 export async function replayToFile<S>(
   model: ReplayModel<S>,
   options: ReplayToFileOptions,
@@ -55,12 +60,15 @@ export async function replayToFile<S>(
   const store = model.createStore();
   const counts = emptyCounts();
   const readOptions = options.cluster === undefined ? {} : { cluster: options.cluster };
+  const invalidLines = invalidLineReporter(options.stderr);
   for await (const line of readRecording(options.file, readOptions)) {
     const { invalid } = applyLine(store, line, counts);
-    if (invalid !== undefined) {
-      options.stderr(formatInvalidLine(invalid, line.kind === 'invalid' ? line.raw : undefined));
-    }
+    if (invalid !== undefined) invalidLines.report(invalid, line.kind === 'invalid' ? line.raw : undefined);
   }
+  invalidLines.finish();
+  // A wrong file (binary, a document, empty) must not "replay" into an empty upstreams file.
+  const nothingValid = nothingValidError(options.file, counts, invalidLines.sawBinary());
+  if (nothingValid !== undefined) throw nothingValid;
 
   if (options.strict === true && counts.invalid > 0) {
     options.stdout(`replay: ${formatCounts(counts)}; --strict: nothing written`);
@@ -77,9 +85,14 @@ export async function replayToFile<S>(
     options.stderr(`upstream ${JSON.stringify(skipped.name)} skipped: ${skipped.reason}`);
   }
   const path = join(resolve(options.outDir), UPSTREAMS_FILE_NAME);
-  await mkdir(dirname(path), { recursive: true });
-  // The runner's atomic write (temp file, fsync, rename): a reader never sees half a file.
-  await writeFileAtomic(path, rendered.text);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    // The runner's atomic write (temp file, fsync, rename): a reader never sees half a file.
+    await writeFileAtomic(path, rendered.text);
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    throw new ReplayOutputError(`cannot write ${describeFsError(path, cause)}`, { cause: error });
+  }
 
   const pending = [
     derived.awaitingHealth?.length ? `${derived.awaitingHealth.length} awaiting health` : '',
@@ -97,4 +110,11 @@ export async function replayToFile<S>(
     serverCount: rendered.serverCount,
     exitCode: 0,
   };
+}
+
+/** `--out` could not be written (a full disk, no permission): exit code 1, the path named. */
+export class ReplayOutputError extends EcsIngressError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ECS_INGRESS_REPLAY_OUTPUT_FAILED', message, options);
+  }
 }

@@ -170,6 +170,24 @@ describe('replay --nginx', () => {
     expect(out.stderr.join('\n')).toMatch(/nginx -t/);
     expect(startedPids).toEqual([]);
   });
+
+  it('a file with no valid line (Markdown) exits 2 and never starts NGINX', async () => {
+    const notes = join(dir, 'notes.md');
+    await writeFile(notes, '# Incident\n\nweb lost two tasks\n');
+    const out = io();
+    const code = await replayToNginx(defaultReplayModel, {
+      file: notes,
+      nginxConf: join(dir, 'nginx.conf'),
+      upstreamsFile: join(dir, 'upstreams.conf'),
+      speed: 'instant',
+      hold: false,
+      ...out.sinks,
+    });
+    expect(code).toBe(2);
+    expect(out.stderr.at(-1)).toMatch(/notes\.md is not a recording: none of its 2 lines/);
+    expect(startedPids).toEqual([]);
+    await expect(readFile(join(dir, 'upstreams.conf'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });
 
 describe('replay --nginx over a previous run', () => {

@@ -17,7 +17,8 @@ import { createLogger, type LogLevel, logLevelFromEnv } from '../../log/logger.j
 import type { ApplyFailure } from '../../reconciler/pipeline.js';
 import { type RuntimeAppliedChange, type RuntimeStartInfo, startRuntime } from '../../runtime/runtime.js';
 import { paceRecording, type ReplaySpeed, readRecording } from '../../sources/replay-source.js';
-import { applyLine, emptyCounts, formatCounts, formatInvalidLine } from './apply-recording.js';
+import { applyLine, emptyCounts, formatCounts, invalidLineReporter } from './apply-recording.js';
+import { nothingValidError, ReplayInputError } from './replay-input.js';
 import type { ReplayModel } from './replay-model.js';
 
 export interface ReplayToNginxOptions {
@@ -50,9 +51,13 @@ export interface ReplayToNginxOptions {
 
 /**
  * Runs the live replay; resolves with the exit code once NGINX has stopped.
- * 0: done (or interrupted); 1: NGINX did not start, an apply failed, or `strict` met an invalid line.
+ * 0: done (or interrupted); 1: NGINX did not start, an apply failed, or `strict` met an invalid line;
+ * 2: nothing valid in the recording (NGINX is not started).
  */
-export async function replayToNginx<S>(model: ReplayModel<S>, options: ReplayToNginxOptions): Promise<0 | 1> {
+export async function replayToNginx<S>(
+  model: ReplayModel<S>,
+  options: ReplayToNginxOptions,
+): Promise<0 | 1 | 2> {
   const store = model.createStore();
   const logger = options.logger ?? createLogger({ level: quietLevel(), destination: 2 });
   const ownPrefix = options.prefix === undefined;
@@ -104,6 +109,7 @@ export async function replayToNginx<S>(model: ReplayModel<S>, options: ReplayToN
 
   const counts = emptyCounts();
   let interrupted = false;
+  let inputInvalid = false;
   try {
     const readOptions = options.cluster === undefined ? {} : { cluster: options.cluster };
     const paced = paceRecording(readRecording(options.file, readOptions), {
@@ -116,14 +122,19 @@ export async function replayToNginx<S>(model: ReplayModel<S>, options: ReplayToN
         await sleep(ms, signal);
       },
     });
+    const invalidLines = invalidLineReporter(options.stderr);
     for await (const line of paced) {
       if (line.clock !== undefined) clock = line.clock;
       const { invalid } = applyLine(store, line, counts);
-      if (invalid !== undefined) {
-        options.stderr(formatInvalidLine(invalid, line.kind === 'invalid' ? line.raw : undefined));
-      }
+      if (invalid !== undefined) invalidLines.report(invalid, line.kind === 'invalid' ? line.raw : undefined);
     }
+    invalidLines.finish();
     interrupted = options.signal?.aborted === true;
+    // A wrong file (binary, a document, empty): say so, and never start NGINX on nothing.
+    const nothingValid = interrupted
+      ? undefined
+      : nothingValidError(options.file, counts, invalidLines.sawBinary());
+    if (nothingValid !== undefined) throw nothingValid;
     if (!interrupted) {
       await ensureStarted();
       // The last lines may still sit in the debounce; apply them now rather than after max wait.
@@ -141,12 +152,14 @@ export async function replayToNginx<S>(model: ReplayModel<S>, options: ReplayToN
     }
   } catch (error) {
     options.stderr(`ecs-ingress replay: ${error instanceof Error ? error.message : String(error)}`);
-    failures += 1;
+    if (error instanceof ReplayInputError) inputInvalid = true;
+    else failures += 1;
   } finally {
     await runtime.stop();
     if (ownPrefix) await rm(prefix, { recursive: true, force: true });
   }
   options.stdout('nginx stopped');
+  if (inputInvalid) return 2;
   if (failures > 0) return 1;
   if (options.strict === true && counts.invalid > 0) return 1;
   return 0;
