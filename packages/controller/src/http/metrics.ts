@@ -56,10 +56,24 @@ export interface Metrics {
   readonly dynamicUpdates: Counter<'result'>;
 }
 
+/**
+ * prom-client's default gauges named `_total`, which `promtool check metrics` refuses ("non-counter
+ * metrics should not have _total suffix"). Each is the sum of the labelled gauge of the same name
+ * without the suffix (`sum(nodejs_active_handles)`), so dropping them loses nothing.
+ */
+export const DROPPED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
 /** Create all metrics on a fresh registry; `defaults` adds Node's process metrics. */
 export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaults !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaults !== false) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   const secondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
   return {
