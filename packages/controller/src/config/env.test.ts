@@ -81,7 +81,8 @@ describe('loadConfig', () => {
       debounce: { minMs: 200, maxMs: 2000 },
       minReloadIntervalMs: 1000,
       tombstoneTtlMs: 900_000,
-      http: { host: '0.0.0.0', port: 10_254 },
+      // The debug endpoints (every task ARN and IP) on loopback unless configured.
+      http: { host: '0.0.0.0', port: 10_254, debug: { host: '127.0.0.1', port: 10_256 } },
       logLevel: 'info',
     });
     expect(config.bundle.s3).toBeUndefined();
@@ -241,6 +242,26 @@ describe('loadConfig', () => {
       );
     },
   );
+
+  it.each([
+    ['0.0.0.0:9000', { debug: { host: '0.0.0.0', port: 9000 } }],
+    ['[::1]:10256', { debug: { host: '::1', port: 10_256 } }],
+    ['localhost:0', { debug: { host: 'localhost', port: 0 } }],
+    ['off', {}],
+  ])('ECS_INGRESS_DEBUG_LISTEN=%s', (value, expected) => {
+    const { http } = loadConfig({ ...BASE, ECS_INGRESS_DEBUG_LISTEN: value });
+    expect({ ...http, host: undefined, port: undefined }).toEqual({
+      host: undefined,
+      port: undefined,
+      ...expected,
+    });
+  });
+
+  it.each(['10256', '127.0.0.1', '127.0.0.1:99999', 'on'])('ECS_INGRESS_DEBUG_LISTEN refuses %s', (value) => {
+    const errors = errorsOf({ ...BASE, ECS_INGRESS_DEBUG_LISTEN: value });
+    expect(errors.map((e) => e.variable)).toEqual(['ECS_INGRESS_DEBUG_LISTEN']);
+    expect(errors[0]?.message).toMatch(/must be <host>:<port>.* or off/);
+  });
 
   it.each([
     '0.0.0.0:10255',

@@ -71,7 +71,12 @@ export interface DaemonConfig {
   readonly debounce: { readonly minMs: number; readonly maxMs: number };
   readonly minReloadIntervalMs: number;
   readonly tombstoneTtlMs: number;
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** ECS_INGRESS_DEBUG_LISTEN: where /debug/state and /debug/upstreams listen; undefined: `off`. */
+    readonly debug?: { readonly host: string; readonly port: number };
+  };
   readonly logLevel: LogLevel;
 }
 
@@ -108,6 +113,28 @@ export class ConfigErrors extends EcsIngressError {
       `invalid configuration:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`,
     );
   }
+}
+
+/** Default of ECS_INGRESS_DEBUG_LISTEN: loopback only, the port after the dynamic control one. */
+export const DEFAULT_DEBUG_LISTEN = '127.0.0.1:10256';
+
+/**
+ * ECS_INGRESS_DEBUG_LISTEN: `<host>:<port>` (`[<ipv6>]:<port>`) or `off`. The debug endpoints list
+ * every task ARN and IP: loopback unless the operator names another address.
+ */
+function debugListen(r: Reader): { debug?: { host: string; port: number } } {
+  const value = r.string('ECS_INGRESS_DEBUG_LISTEN', DEFAULT_DEBUG_LISTEN);
+  if (value === 'off') return {};
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65_535) {
+    r.fail(
+      'ECS_INGRESS_DEBUG_LISTEN',
+      `must be <host>:<port> (e.g. 127.0.0.1:10256, [::1]:10256, 0.0.0.0:10256) or off, got ${JSON.stringify(value)}`,
+    );
+    return { debug: { host: '127.0.0.1', port: 10_256 } };
+  }
+  return { debug: { host: match[1] ?? match[2] ?? '127.0.0.1', port } };
 }
 
 /** The endpoint variable names, per client, as the SDK's service ids spell them. */
@@ -417,6 +444,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     http: {
       host: r.string('ECS_INGRESS_HTTP_HOST', '0.0.0.0'),
       port: r.port('ECS_INGRESS_HTTP_PORT', 10_254),
+      ...debugListen(r),
     },
     logLevel,
   };

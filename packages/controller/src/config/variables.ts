@@ -183,9 +183,16 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'ECS_INGRESS_HTTP_HOST',
     default: '0.0.0.0',
-    description: 'Bind address of /metrics, /healthz, /readyz and /debug/*.',
+    description:
+      'Bind address of /metrics, /healthz and /readyz (Prometheus and the load balancer reach them).',
   },
-  { name: 'ECS_INGRESS_HTTP_PORT', default: '10254', description: 'Port of the HTTP endpoints.' },
+  { name: 'ECS_INGRESS_HTTP_PORT', default: '10254', description: 'Port of /metrics, /healthz and /readyz.' },
+  {
+    name: 'ECS_INGRESS_DEBUG_LISTEN',
+    default: '127.0.0.1:10256',
+    description:
+      '`<host>:<port>` of /debug/state and /debug/upstreams (every task ARN and IP address), or `off`. Loopback by default: `curl 127.0.0.1:10256/debug/state` on the host; name another address only on purpose. The same address as ECS_INGRESS_HTTP_HOST:ECS_INGRESS_HTTP_PORT serves everything on one listener.',
+  },
   {
     name: 'ECS_INGRESS_LOG_LEVEL',
     default: 'info',

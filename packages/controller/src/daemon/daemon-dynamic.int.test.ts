@@ -186,7 +186,7 @@ describe.skipIf(!hasParts)('ecs-ingress run, ECS_INGRESS_UPSTREAM_MODE=dynamic (
     aws.ecs.updateTask(taskA.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' });
     await routesTo(bundle, 'web', ['web-b'], daemon);
     // /debug/upstreams shows what NGINX routes to: the pushed set, not the server-less http file.
-    const debug = (await get(`${daemon.adminUrl}/debug/upstreams`)).body;
+    const debug = (await get(`${daemon.debugUrl}/debug/upstreams`)).body;
     expect(debug).toMatch(
       new RegExp(`# web: endpoints pushed \\(version \\d+\\)\\n127\\.0\\.0\\.1:${webB.port}\\n`),
     );

@@ -208,7 +208,14 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     // The per-instance queue and rule exist, tagged, and the queue URL is what the daemon consumes.
     const name = instanceResourceName('ecs-ingress-', cluster, instanceId);
     expect(aws.events.rule(name)).toBeDefined();
-    const state = JSON.parse((await get(`${daemon.adminUrl}/debug/state`)).body) as { queueUrl?: string };
+    const state = JSON.parse((await get(`${daemon.debugUrl}/debug/state`)).body) as { queueUrl?: string };
+    // The debug endpoints list every task: only on their own loopback listener, not beside /metrics.
+    expect(await get(`${daemon.adminUrl}/debug/state`)).toMatchObject({
+      status: 404,
+      body: expect.stringContaining('ECS_INGRESS_DEBUG_LISTEN'),
+    });
+    expect((await get(`${daemon.adminUrl}/metrics`)).status).toBe(200);
+    expect((await get(`${daemon.debugUrl}/metrics`)).status).toBe(404);
     const queueUrl = state.queueUrl;
     expect(queueUrl).toMatch(new RegExp(`${name}$`));
     expect(fq.server.inspectQueue(name)).toBeDefined();
@@ -251,7 +258,7 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     expect(metricValue(text, 'ecs_ingress_events_applied_total{outcome="invalid"}')).toBeGreaterThanOrEqual(
       1,
     );
-    expect((await get(`${daemon.adminUrl}/debug/upstreams`)).body).not.toContain(`:${stranger.port};`);
+    expect((await get(`${daemon.debugUrl}/debug/upstreams`)).body).not.toContain(`:${stranger.port};`);
 
     // Health arrives through DescribeTasks: api is admitted.
     aws.ecs.updateTask(apiTask.taskArn!, {

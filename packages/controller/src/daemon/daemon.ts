@@ -39,7 +39,7 @@ import { dynamicLuaDir } from '../dynamic/lua-path.js';
 import type { RuntimeDynamicOptions } from '../dynamic/runtime-dynamic.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
 import { reconcilerMetrics, recordStoreOutcome } from '../http/metrics-hooks.js';
-import { type HttpServer, startHttpServer } from '../http/server.js';
+import type { HttpServer } from '../http/server.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
 import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
@@ -55,7 +55,8 @@ import { ApplyGate } from './apply-gate.js';
 import { createDaemonClients } from './aws.js';
 import { bundleSourceFor, retryUnlessRefused, watchBundles } from './bundle-watch.js';
 import { EventQueue } from './event-queue.js';
-import { checkStartupPaths, explainDynamicLayout, httpListenConfigError } from './startup-checks.js';
+import { startDaemonEndpoints } from './http-endpoints.js';
+import { checkStartupPaths, explainDynamicLayout } from './startup-checks.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
 export interface DaemonDeps {
@@ -70,7 +71,10 @@ export interface DaemonDeps {
 }
 
 export interface Daemon {
+  /** /metrics, /healthz, /readyz (and /debug/* when ECS_INGRESS_DEBUG_LISTEN is the same address). */
   readonly http: HttpServer;
+  /** /debug/state, /debug/upstreams on their own (loopback) listener; undefined when off or shared. */
+  readonly debugHttp: HttpServer | undefined;
   readonly store: ClusterStore;
   readonly metrics: Metrics;
   readonly progress: Readonly<DaemonProgress>;
@@ -129,9 +133,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   // Wrong paths fail here, each naming its variable, before anything starts (exit 2).
   await checkStartupPaths(config);
-  const http = await startHttpServer({
-    host: config.http.host,
-    port: config.http.port,
+  const endpoints = await startDaemonEndpoints(config, {
     metrics,
     logger,
     status: daemonStatus({
@@ -141,13 +143,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       upstreamsFile: httpUpstreamsFile,
       ...(dynamicMode ? { dynamicFiles: [config.dynamic.streamUpstreamsFile] } : {}),
     }),
-  }).catch((err: unknown) => {
-    throw httpListenConfigError(config, err);
   });
+  const http = endpoints.main;
 
   logger.info(
     {
       url: http.url,
+      ...(endpoints.debug === undefined ? {} : { debugUrl: endpoints.debug.url }),
       cluster,
       queueMode: config.queue.mode,
       upstreamMode: config.upstreamMode,
@@ -400,7 +402,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         gate.complete();
       },
     },
-    { name: 'http', run: () => http.close() },
+    { name: 'http', run: () => endpoints.close() },
     {
       name: 'aws-clients',
       run: async () => {
@@ -412,6 +414,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   let stopped: Promise<number> | undefined;
   return {
     http,
+    debugHttp: endpoints.debug,
     store,
     metrics,
     progress,

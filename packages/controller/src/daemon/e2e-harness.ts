@@ -209,8 +209,10 @@ stream {
 
 export interface DaemonProcess {
   readonly child: ChildProcess;
-  /** `http://127.0.0.1:<port>` of /healthz, /readyz, /metrics, /debug/*. */
+  /** `http://127.0.0.1:<port>` of /healthz, /readyz, /metrics. */
   readonly adminUrl: string;
+  /** `http://127.0.0.1:<port>` of /debug/state, /debug/upstreams (ECS_INGRESS_DEBUG_LISTEN). */
+  readonly debugUrl: string;
   /** Everything the daemon wrote (JSON log lines, NGINX's lines). */
   output(): string;
   /** Resolves with the exit code (or signal name) once the process exited. */
@@ -222,6 +224,7 @@ export interface DaemonProcess {
 /** Spawns `ecs-ingress run` with `env` added to a minimal environment. */
 export async function spawnDaemon(env: Record<string, string>): Promise<DaemonProcess> {
   const adminPort = await freePort();
+  const debugPort = await freePort();
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, 'run'], {
     cwd: REPO_ROOT,
     env: {
@@ -233,6 +236,7 @@ export async function spawnDaemon(env: Record<string, string>): Promise<DaemonPr
       AWS_EC2_METADATA_DISABLED: 'true',
       ECS_INGRESS_HTTP_HOST: '127.0.0.1',
       ECS_INGRESS_HTTP_PORT: String(adminPort),
+      ECS_INGRESS_DEBUG_LISTEN: `127.0.0.1:${debugPort}`,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -250,6 +254,7 @@ export async function spawnDaemon(env: Record<string, string>): Promise<DaemonPr
   return {
     child,
     adminUrl: `http://127.0.0.1:${adminPort}`,
+    debugUrl: `http://127.0.0.1:${debugPort}`,
     output: () => output,
     exited,
     async kill(graceMs = 20_000) {

@@ -109,28 +109,39 @@ async function checkWritableDir(
   return undefined;
 }
 
-/** The HTTP endpoints' address could not be bound: say which variables choose it. */
-export function httpListenConfigError(config: DaemonConfig, error: unknown): HttpStartError {
+/**
+ * An HTTP listener's address could not be bound: say which variable chooses it. `debugVariable`:
+ * the debug listener's (ECS_INGRESS_DEBUG_LISTEN) rather than the main one's.
+ */
+export function httpListenConfigError(
+  config: DaemonConfig,
+  error: unknown,
+  debugVariable?: 'ECS_INGRESS_DEBUG_LISTEN',
+): HttpStartError {
   const cause = (error as { cause?: { code?: unknown } }).cause;
   const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  const where = `${config.http.host}:${config.http.port}`;
+  const address = debugVariable === undefined ? config.http : (config.http.debug ?? config.http);
+  const where = `${address.host}:${address.port}`;
+  const portVariable = debugVariable ?? 'ECS_INGRESS_HTTP_PORT';
   if (code === 'EADDRINUSE') {
     return new HttpStartError(
-      'ECS_INGRESS_HTTP_PORT',
-      `${where} is already in use (EADDRINUSE): another process (another ecs-ingress?) listens there; choose a free port with ECS_INGRESS_HTTP_PORT`,
+      portVariable,
+      `${where} is already in use (EADDRINUSE): another process (another ecs-ingress?) listens there; choose a free port with ${portVariable}`,
       error,
     );
   }
   if (code === 'EACCES') {
     return new HttpStartError(
-      'ECS_INGRESS_HTTP_PORT',
-      `no permission to listen on ${where} (EACCES): ports below 1024 need CAP_NET_BIND_SERVICE; choose another with ECS_INGRESS_HTTP_PORT`,
+      portVariable,
+      `no permission to listen on ${where} (EACCES): ports below 1024 need CAP_NET_BIND_SERVICE; choose another with ${portVariable}`,
       error,
     );
   }
+  const hostVariable = debugVariable ?? 'ECS_INGRESS_HTTP_HOST';
+  const check = debugVariable ?? 'ECS_INGRESS_HTTP_HOST and ECS_INGRESS_HTTP_PORT';
   return new HttpStartError(
-    'ECS_INGRESS_HTTP_HOST',
-    `cannot listen on ${where}${code === undefined ? '' : ` (${code})`}: check ECS_INGRESS_HTTP_HOST and ECS_INGRESS_HTTP_PORT`,
+    hostVariable,
+    `cannot listen on ${where}${code === undefined ? '' : ` (${code})`}: check ${check}`,
     error,
   );
 }

@@ -83,6 +83,28 @@ describe('startHttpServer routes', () => {
     expect(await res.text()).toContain(fragment);
   });
 
+  it.each([
+    ['probes', ['/metrics', '/healthz', '/readyz'], ['/debug/state', '/debug/upstreams']],
+    ['debug', ['/debug/state', '/debug/upstreams'], ['/metrics', '/healthz', '/readyz']],
+  ] as const)('a %s listener serves only its routes', async (endpoints, served, notServed) => {
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      endpoints,
+      debugElsewhere: 'the debug endpoints listen on 127.0.0.1:10256 (ECS_INGRESS_DEBUG_LISTEN)',
+      metrics: createMetrics({ defaults: false }),
+      status: fakeStatus(),
+    });
+    servers.push(server);
+    for (const path of served) expect((await fetch(`${server.url}${path}`)).status, path).toBe(200);
+    for (const path of notServed) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status, path).toBe(404);
+      // The probes listener says where the debug endpoints went.
+      if (path.startsWith('/debug/')) expect(await res.text()).toContain('ECS_INGRESS_DEBUG_LISTEN');
+    }
+  });
+
   it('/metrics uses the registry’s own content type', async () => {
     const { server, metrics } = await start();
     const res = await fetch(`${server.url}/metrics`);

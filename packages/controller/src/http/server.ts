@@ -36,9 +36,20 @@ export interface StatusProvider {
   debugUpstreams(): string | Promise<string>;
 }
 
+/**
+ * Which routes a listener serves: `probes` = /metrics, /healthz, /readyz (reachable by Prometheus
+ * and load balancers); `debug` = /debug/state, /debug/upstreams (every task ARN and IP: the daemon
+ * binds them to loopback by default); `all` = both, on one listener.
+ */
+export type HttpEndpoints = 'all' | 'probes' | 'debug';
+
 export interface HttpServerOptions {
   /** Default `0.0.0.0`; tests use `127.0.0.1`. */
   host?: string;
+  /** Default `all`. */
+  endpoints?: HttpEndpoints;
+  /** The 404 body for /debug/* on a `probes` listener: where the debug endpoints are instead. */
+  debugElsewhere?: string;
   /** Default 10254; 0 picks a free port (tests). */
   port?: number;
   metrics: Metrics;
@@ -127,7 +138,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
 
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url }, 'HTTP endpoints listening');
+  logger.info({ url, endpoints: options.endpoints ?? 'all' }, 'HTTP endpoints listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -153,9 +164,15 @@ async function handle(
   // No route takes a body; draining it keeps the connection reusable.
   req.resume();
   const path = pathOf(req.url);
-  const route = path === undefined ? undefined : ROUTES.get(path);
+  const route =
+    path === undefined || !serves(options.endpoints ?? 'all', path) ? undefined : ROUTES.get(path);
   if (route === undefined) {
-    send(req, res, { status: 404, contentType: TEXT_TYPE, body: 'not found\n' });
+    const debugHint = path?.startsWith('/debug/') === true ? options.debugElsewhere : undefined;
+    send(req, res, {
+      status: 404,
+      contentType: TEXT_TYPE,
+      body: `not found${debugHint ? `: ${debugHint}` : ''}\n`,
+    });
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -196,6 +213,11 @@ function send(
     ...extra,
   });
   res.end(req.method === 'HEAD' ? undefined : reply.body);
+}
+
+function serves(endpoints: HttpEndpoints, path: string): boolean {
+  if (endpoints === 'all') return true;
+  return path.startsWith('/debug/') === (endpoints === 'debug');
 }
 
 /** The path of a request target, without the query; undefined when it does not parse. */
