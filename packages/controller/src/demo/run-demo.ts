@@ -14,13 +14,18 @@ import { Readable } from 'node:stream';
 import { checkControlListen } from '@ecs-ingress/renderer';
 import type { ClusterEvent, Logger } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
+import { type DaemonProgress, daemonStatus } from '../daemon/status.js';
 import type { RuntimeDynamicOptions, UpstreamMode } from '../dynamic/runtime-dynamic.js';
+import { createMetrics } from '../http/metrics.js';
+import { reconcilerMetrics, recordStoreOutcome } from '../http/metrics-hooks.js';
+import type { HttpServer } from '../http/server.js';
 import { freePort } from '../net/free-port.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { paceRecording, readRecording } from '../sources/replay-source.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
 import { ClusterStore } from '../store/store.js';
 import { type BackendGroup, type DemoBackend, startBackendGroup } from './backends.js';
+import { startDemoEndpoints } from './demo-endpoints.js';
 import { type DemoModeChoice, decideDemoMode } from './demo-mode.js';
 import { demoNginxConf } from './nginx-conf.js';
 import { readScenarioLines, rewriteScenarioLine, type ScenarioTask, scenarioTasks } from './scenario.js';
@@ -45,6 +50,11 @@ export interface DemoOptions {
   readonly mode?: DemoModeChoice;
   /** Existence check for the mode decision (tests). Default `fs.existsSync`. */
   readonly exists?: (path: string) => boolean;
+  /**
+   * Port of /metrics, /healthz, /readyz and /debug/* on 127.0.0.1, as the daemon serves them
+   * (the CLI's default is the daemon's 10254, which deploy/prometheus scrapes). Default 0: a free one.
+   */
+  readonly adminPort?: number;
 }
 
 /** The TCP service of the demo's stream server (its `stream` file holds only this one). */
@@ -59,6 +69,8 @@ export interface DemoSession {
   readonly backends: readonly DemoBackend[];
   readonly runtime: Runtime;
   readonly store: ClusterStore;
+  /** `http://127.0.0.1:<port>` of /metrics, /healthz, /readyz, /debug/state, /debug/upstreams. */
+  readonly adminUrl: string;
   /** Resolves when every scenario line was dispatched and the last change applied. */
   readonly finished: Promise<void>;
   /** Stops the replay, NGINX (gracefully) and the backends, removes the prefix. Idempotent. */
@@ -160,6 +172,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
   const { groups, ips, ports } = await startBackends(scenarioTasks(lines));
   const backends = groups.flatMap((g) => g.backends);
   let prefix: string | undefined;
+  let admin: HttpServer | undefined;
   try {
     const streamPort = options.streamPort ?? (await freePort());
     prefix = await mkdtemp(join(tmpdir(), 'ecs-ingress-demo-'));
@@ -196,7 +209,23 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       out(`  backend ${b.service.padEnd(4)} task ${b.shortId} on ${b.host}:${b.port}`);
     out(`  NGINX prefix ${prefix}`);
 
-    const store = new ClusterStore();
+    // The daemon's metrics and endpoints, fed by the replay instead of AWS (status.ts reads `progress`).
+    const metrics = createMetrics();
+    const progress: DaemonProgress = { phase: 'waiting-for-first-sync', sourceMode: () => 'replay' };
+    const store = new ClusterStore({ onOutcome: (outcome) => recordStoreOutcome(metrics, outcome) });
+    admin = await startDemoEndpoints({
+      port: options.adminPort ?? 0,
+      metrics,
+      logger,
+      status: daemonStatus({
+        progress,
+        state: () => store.snapshot(),
+        cluster: DEMO_CLUSTER_ARN,
+        upstreamsFile,
+        ...(dynamic === undefined ? {} : { dynamicFiles: [dynamic.streamUpstreamsFile] }),
+      }),
+    });
+    out(`  Metrics and debug: ${admin.url}/metrics  ${admin.url}/debug/state  ${admin.url}/debug/upstreams`);
     let snapshotSeen!: () => void;
     const snapshotDone = new Promise<void>((resolve) => {
       snapshotSeen = resolve;
@@ -212,7 +241,11 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       derive: (state) => deriveUpstreams(state, { clusterArn: DEMO_CLUSTER_ARN }),
       startWhen: snapshotDone,
       logger,
-      ...(dynamic === undefined ? {} : { upstreamMode: 'dynamic' as const, dynamic }),
+      reconcilerMetrics: reconcilerMetrics(metrics),
+      metrics,
+      ...(dynamic === undefined
+        ? {}
+        : { upstreamMode: 'dynamic' as const, dynamic: { ...dynamic, metrics } }),
       ...(options.debounce === undefined ? {} : { debounce: options.debounce }),
       ...(options.minReloadIntervalMs === undefined
         ? {}
@@ -247,6 +280,14 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       },
     });
 
+    progress.phase = 'starting-nginx';
+    progress.runner = runtime.runner;
+    progress.pushedEndpoints = () => runtime.pushedEndpoints();
+    const ready = () => {
+      progress.firstSyncAt ??= Date.now();
+      progress.configAppliedAt ??= Date.now();
+      progress.phase = 'running';
+    };
     const abort = new AbortController();
     const rewritten = lines.map((line) => rewriteScenarioLine(line, { ips, ports }));
     const finished = (async () => {
@@ -272,6 +313,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
             snapshotSeen();
             // The story goes on once NGINX serves the first render.
             await runtime.ready;
+            ready();
           }
         }
       }
@@ -279,6 +321,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       // A scenario without a snapshot still gets NGINX started at its end.
       snapshotSeen();
       await runtime.ready;
+      ready();
       await runtime.flush();
       out('');
       out('  Scenario finished.');
@@ -286,11 +329,14 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
     finished.catch(() => undefined);
 
     const dir = prefix;
+    const http = admin;
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
         abort.abort();
+        progress.phase = 'stopping';
         await runtime.stop();
+        await http.close();
         await finished.catch(() => undefined);
         await Promise.all(groups.map((g) => g.close()));
         await rm(dir, { recursive: true, force: true });
@@ -305,10 +351,12 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       backends,
       runtime,
       store,
+      adminUrl: http.url,
       finished,
       stop,
     };
   } catch (error) {
+    await admin?.close();
     await Promise.all(groups.map((g) => g.close()));
     if (prefix !== undefined) await rm(prefix, { recursive: true, force: true });
     throw error;

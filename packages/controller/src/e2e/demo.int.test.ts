@@ -61,7 +61,8 @@ function appliedBlocks(lines: readonly string[]): { kind: 'reload' | 'push'; ser
 type Controller = CliProcess;
 
 function spawnDemo(args: string[]): Controller {
-  return spawnCli(['demo', ...args]);
+  // A free admin port: the default 10254 may be a daemon's on a shared machine.
+  return spawnCli(['demo', '--admin-port', '0', ...args]);
 }
 
 function nginxPidOf(stdout: string): number | undefined {
@@ -105,6 +106,14 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
       if (mode === 'dynamic') expect(pushes.length).toBeGreaterThan(0);
       else expect(pushes).toEqual([]);
       expect(lines.filter((l) => l.includes('dropped'))).toHaveLength(3);
+      // The daemon's endpoints, fed by the demo: metrics true, ready, and the debug views.
+      const metricsText = await (await fetch(`${session.adminUrl}/metrics`)).text();
+      expect(metricsText).toMatch(/^ecs_ingress_events_applied_total\{[^}]*\} [1-9]/m);
+      expect(metricsText).toMatch(/^ecs_ingress_upstreams 2$/m);
+      expect((await fetch(`${session.adminUrl}/readyz`)).status).toBe(200);
+      const state = (await (await fetch(`${session.adminUrl}/debug/state`)).json()) as { phase: string };
+      expect(state.phase).toBe('running');
+      expect(await (await fetch(`${session.adminUrl}/debug/upstreams`)).text()).toContain('upstream web');
       expect(await servedIds(session.httpPort, '/web/', 9)).toEqual(finalShortIds('web'));
       expect(await servedIds(session.httpPort, '/api/', 6)).toEqual(finalShortIds('api'));
       const reply = await tcpExchange(session.streamPort, 'GET / HTTP/1.0\r\n\r\n');

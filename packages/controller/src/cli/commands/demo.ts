@@ -12,6 +12,13 @@ function portOption(value: string): number {
   return port;
 }
 
+function adminPortOption(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError('must be a port, 0..65535 (0: a free one)');
+  return port;
+}
+
 function speedOption(value: string): number {
   const speed = Number(value);
   if (!Number.isFinite(speed) || speed <= 0) throw new InvalidArgumentError('must be a number > 0');
@@ -27,6 +34,7 @@ interface DemoCommandOptions {
   mode: DemoModeChoice;
   port: number;
   streamPort?: number;
+  adminPort: number;
   speed: number;
   once?: boolean;
   nginxBinary: string;
@@ -42,6 +50,12 @@ export function registerDemo(program: Command): void {
     )
     .option('--port <port>', 'HTTP port of the demo NGINX on 127.0.0.1', portOption, 8080)
     .option('--stream-port <port>', 'TCP (stream) proxy port on 127.0.0.1 (default: a free one)', portOption)
+    .option(
+      '--admin-port <port>',
+      "the daemon's /metrics, /healthz, /readyz and /debug/* on 127.0.0.1 (0: a free port)",
+      adminPortOption,
+      10254,
+    )
     .option('--speed <x>', 'replay speed factor (2 = twice as fast)', speedOption, 1)
     .option(
       '--mode <mode>',
@@ -64,6 +78,7 @@ export function registerDemo(program: Command): void {
         logger,
         nginxBinary: opts.nginxBinary,
         mode: opts.mode,
+        adminPort: opts.adminPort,
         ...(opts.streamPort === undefined ? {} : { streamPort: opts.streamPort }),
       }).catch((error: unknown) => {
         process.stderr.write(`ecs-ingress demo: ${(error as Error).message}\n`);
