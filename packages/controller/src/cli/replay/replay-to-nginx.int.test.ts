@@ -108,11 +108,11 @@ describe('replay --nginx', () => {
     // Every change of the story shows up in some reload line, whatever the debounce merged.
     const changes = reloads.join('\n');
     for (const change of [
-      /web [^;\n]*\+10\.0\.1\.112:8080/,
-      /web [^;\n]*-10\.0\.1\.23:8080/,
-      /legacy -10\.0\.3\.21:32769/,
-      /api [^;\n]*-10\.0\.2\.18:3000/,
-      /api [^;\n]*\+10\.0\.1\.66:3000/,
+      /web [^;\n]*\+192\.0\.2\.112:8080/,
+      /web [^;\n]*-192\.0\.2\.23:8080/,
+      /legacy -192\.0\.2\.21:32769/,
+      /api [^;\n]*-192\.0\.2\.18:3000/,
+      /api [^;\n]*\+192\.0\.2\.66:3000/,
     ]) {
       expect(changes).toMatch(change);
     }

@@ -181,7 +181,7 @@ function formatStarted(info: RuntimeStartInfo, clock: number | undefined, upstre
   return `${stamp(clock)} nginx started (pid ${info.pid}) from ${from}: ${info.upstreams.length} upstreams, ${servers} servers in ${upstreamsFile}`;
 }
 
-/** `[09:00:47Z] reload 41 ms: web +10.0.1.112:8080 -10.0.1.23:8080; +upstream worker` */
+/** `[09:00:47Z] reload 41 ms: web +192.0.2.112:8080 -192.0.2.23:8080; +upstream worker` */
 export function formatApplied(change: RuntimeAppliedChange, clock: number | undefined): string {
   const took = change.reloadDurationMs ?? change.durationMs;
   return `${stamp(clock)} reload ${Math.round(took)} ms: ${describeDiff(change.diff)}`;
