@@ -107,3 +107,81 @@ export async function startBackendGroup(
     cause: lastError,
   });
 }
+
+/** A recorded task address to stand in for: its placeholder IP and port, and what to answer. */
+export interface BackendTarget {
+  readonly ip: string;
+  readonly port: number;
+  readonly service: string;
+  readonly shortId: string;
+}
+
+export interface LocalBackends {
+  readonly groups: readonly BackendGroup[];
+  /** Recorded IP → 127.x address. */
+  readonly ips: ReadonlyMap<string, string>;
+  /** Recorded port → the port its backends bound. */
+  readonly ports: ReadonlyMap<number, number>;
+  close(): Promise<void>;
+}
+
+/** The first loopback address given to a task; 127.0.0.1 stays NGINX's. */
+const FIRST_BACKEND_OCTET = 11;
+
+/** The `n`-th loopback address from 127.0.0.11 on, skipping .0, .1 and .255 in every /24. */
+function loopbackAddress(n: number): string {
+  const perBlock = 254 - FIRST_BACKEND_OCTET + 1;
+  const block = Math.floor(n / perBlock);
+  return `127.${Math.floor(block / 256)}.${block % 256}.${FIRST_BACKEND_OCTET + (n % perBlock)}`;
+}
+
+/**
+ * One stub backend per recorded address, on loopback: each recorded IP gets a 127.x address (the
+ * same last octet when it is free, easier to follow: 192.0.2.14 → 127.0.0.14), and the targets of
+ * one recorded port share one bound port (ports map per recorded port, like awsvpc container
+ * ports). The same IP and port twice (a task replaced at the same address) is one backend.
+ */
+export async function startLocalBackends(targets: readonly BackendTarget[]): Promise<LocalBackends> {
+  const ips = new Map<string, string>();
+  const used = new Set<string>();
+  let next = 0;
+  for (const target of targets) {
+    if (ips.has(target.ip)) continue;
+    const octet = Number(target.ip.split('.')[3]);
+    let host = `127.0.0.${octet}`;
+    if (!(octet >= FIRST_BACKEND_OCTET && octet <= 254) || used.has(host)) {
+      while (used.has(loopbackAddress(next))) next += 1;
+      host = loopbackAddress(next);
+    }
+    used.add(host);
+    ips.set(target.ip, host);
+  }
+  const byPort = new Map<number, Map<string, BackendTarget>>();
+  for (const target of targets) {
+    const members = byPort.get(target.port) ?? new Map<string, BackendTarget>();
+    if (!members.has(target.ip)) members.set(target.ip, target);
+    byPort.set(target.port, members);
+  }
+  const groups: BackendGroup[] = [];
+  const ports = new Map<number, number>();
+  const close = async () => {
+    await Promise.all(groups.map((g) => g.close()));
+  };
+  try {
+    for (const [recorded, members] of byPort) {
+      const group = await startBackendGroup(
+        [...members.values()].map((t) => ({
+          host: ips.get(t.ip) as string,
+          service: t.service,
+          shortId: t.shortId,
+        })),
+      );
+      groups.push(group);
+      ports.set(recorded, group.port);
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { groups, ips, ports, close };
+}

@@ -24,7 +24,7 @@ import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { paceRecording, readRecording } from '../sources/replay-source.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
 import { ClusterStore } from '../store/store.js';
-import { type BackendGroup, type DemoBackend, startBackendGroup } from './backends.js';
+import { type DemoBackend, startLocalBackends } from './backends.js';
 import { startDemoEndpoints } from './demo-endpoints.js';
 import { type DemoModeChoice, decideDemoMode } from './demo-mode.js';
 import { demoNginxConf } from './nginx-conf.js';
@@ -75,47 +75,6 @@ export interface DemoSession {
   readonly finished: Promise<void>;
   /** Stops the replay, NGINX (gracefully) and the backends, removes the prefix. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** The first loopback address given to a task; 127.0.0.1 stays NGINX's. */
-const FIRST_BACKEND_OCTET = 11;
-
-/** Placeholder IP → 127.0.0.x, and one backend group per placeholder port. */
-async function startBackends(
-  tasks: readonly ScenarioTask[],
-): Promise<{ groups: BackendGroup[]; ips: Map<string, string>; ports: Map<number, number> }> {
-  const ips = new Map<string, string>();
-  const used = new Set<string>();
-  let next = FIRST_BACKEND_OCTET;
-  for (const task of tasks) {
-    if (ips.has(task.ip)) continue;
-    // Keep the placeholder's last octet when it is free (10.0.1.14 → 127.0.0.14): easier to follow.
-    const octet = Number(task.ip.split('.')[3]);
-    let host = `127.0.0.${octet}`;
-    if (!(octet >= FIRST_BACKEND_OCTET && octet <= 254) || used.has(host)) {
-      while (used.has(`127.0.0.${next}`)) next += 1;
-      host = `127.0.0.${next}`;
-    }
-    used.add(host);
-    ips.set(task.ip, host);
-  }
-  const byPort = new Map<number, ScenarioTask[]>();
-  for (const task of tasks) byPort.set(task.port, [...(byPort.get(task.port) ?? []), task]);
-  const groups: BackendGroup[] = [];
-  const ports = new Map<number, number>();
-  try {
-    for (const [placeholder, members] of byPort) {
-      const group = await startBackendGroup(
-        members.map((t) => ({ host: ips.get(t.ip)!, service: t.service, shortId: t.shortId })),
-      );
-      groups.push(group);
-      ports.set(placeholder, group.port);
-    }
-  } catch (error) {
-    await Promise.all(groups.map((g) => g.close()));
-    throw error;
-  }
-  return { groups, ips, ports };
 }
 
 function describeEvent(event: ClusterEvent): string {
@@ -169,7 +128,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
   // Before anything starts: a forced, unavailable dynamic mode fails here, with what is missing.
   const decision = decideDemoMode(options.mode ?? 'auto', options.exists);
   const lines = readScenarioLines(options.scenarioFile);
-  const { groups, ips, ports } = await startBackends(scenarioTasks(lines));
+  const { groups, ips, ports } = await startLocalBackends(scenarioTasks(lines));
   const backends = groups.flatMap((g) => g.backends);
   let prefix: string | undefined;
   let admin: HttpServer | undefined;

@@ -19,6 +19,7 @@ export interface ReplayCommandOptions {
   readonly hold?: boolean;
   readonly cluster?: string;
   readonly strict?: boolean;
+  readonly localBackends?: boolean;
 }
 
 /** Where the command writes, one call per line; and a signal that ends `--hold` (tests). */
@@ -65,6 +66,12 @@ Exit codes:
 Examples:
   ecs-ingress replay packages/controller/fixtures/sample-recording.jsonl --out /tmp/replay
   ecs-ingress replay incident.jsonl --cluster prod --nginx ./nginx.conf --speed 10 --hold
+  ecs-ingress replay incident.jsonl --nginx ./nginx.conf --local-backends --hold   # stubs on 127.x
+
+--local-backends: a recording routes to the addresses of the recorded cluster, which --nginx would
+really proxy to from this machine. With it, every address the recording ever routes to is served by
+a stub on loopback that answers "<service> task <id> <address>" (the demo's backends), and NGINX
+only sees the 127.x addresses. The mapping is printed first.
 `;
 
 export function registerReplay(program: Command): void {
@@ -105,6 +112,10 @@ export function registerReplay(program: Command): void {
       ).argParser(positiveNumber('--max-gap')),
     )
     .option('--hold', 'with --nginx: keep NGINX serving after the last line until SIGINT/SIGTERM')
+    .option(
+      '--local-backends',
+      'with --nginx: serve every recorded address from a small stub on 127.x (nothing is proxied to the recorded hosts)',
+    )
     .option(
       '--cluster <name|arn>',
       'keep one cluster: an ARN matches exactly, a name the last segment of the ARN',
@@ -190,6 +201,7 @@ export async function runReplayCommand(
       ...(options.prefix === undefined ? {} : { prefix: resolve(options.prefix) }),
       ...(options.maxGap === undefined ? {} : { maxGapMs: options.maxGap * 1000 }),
       ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+      ...(options.localBackends === true ? { localBackends: true } : {}),
       stdout: io.stdout,
       stderr: io.stderr,
       ...(io.signal === undefined ? {} : { signal: io.signal }),
@@ -208,9 +220,9 @@ function checkUsage(options: ReplayCommandOptions): string | undefined {
     return 'give exactly one of --out <dir> (offline) or --nginx <nginx.conf> (live)';
   }
   if (options.out !== undefined) {
-    const liveOnly = (['upstreamsFile', 'prefix', 'speed', 'instant', 'maxGap', 'hold'] as const).filter(
-      (key) => options[key] !== undefined,
-    );
+    const liveOnly = (
+      ['upstreamsFile', 'prefix', 'speed', 'instant', 'maxGap', 'hold', 'localBackends'] as const
+    ).filter((key) => options[key] !== undefined);
     if (liveOnly.length > 0) {
       return `${liveOnly.map(flagName).join(', ')} only applies with --nginx`;
     }

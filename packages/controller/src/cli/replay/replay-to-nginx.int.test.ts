@@ -217,3 +217,60 @@ describe('replay --nginx over a previous run', () => {
     expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
   });
 });
+
+describe('replay --nginx --local-backends', () => {
+  it('serves the sample recording from 127.x stubs only, even over a last known good file with recorded addresses', async () => {
+    const options = {
+      file: SAMPLE,
+      nginxConf: join(dir, 'nginx.conf'),
+      upstreamsFile: join(dir, 'upstreams.conf'),
+      speed: 'instant' as const,
+    };
+    // A first replay without stubs leaves a last known good file routing to 192.0.2.x.
+    expect(await replayToNginx(defaultReplayModel, { ...options, hold: false, ...io().sinks })).toBe(0);
+
+    const out = io();
+    const controller = new AbortController();
+    const done = replayToNginx(defaultReplayModel, {
+      ...options,
+      hold: true,
+      localBackends: true,
+      signal: controller.signal,
+      ...out.sinks,
+    });
+    for (let i = 0; i < 300 && !out.stdout.some((line) => line.startsWith('holding:')); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    try {
+      expect(out.stdout.some((line) => line.startsWith('holding:'))).toBe(true);
+      expect(out.stdout).toContain(
+        'local backends: the last known good upstreams file routes to recorded addresses; not used',
+      );
+      expect(out.stdout.find((line) => line.includes('nginx started'))).toMatch(/from the recorded state/);
+      // Every address the sample ever routes to has a stub: web 6, api 3, legacy 3 (two on one instance).
+      const mapping = out.stdout.filter((line) => / → 127\./.test(line));
+      expect(mapping).toHaveLength(12);
+      expect(mapping.every((line) => /^ {2}192\.0\.2\.\d+:\d+ → 127\.\d+\.\d+\.\d+:\d+ \(/.test(line))).toBe(
+        true,
+      );
+
+      // What NGINX was given: loopback only (the DOWN placeholder is 127.0.0.1:80 too).
+      const written = await readFile(join(dir, 'upstreams.conf'), 'utf8');
+      const servers = [...written.matchAll(/^\s*server ([\d.]+):\d+/gm)].map((m) => m[1] as string);
+      expect(servers.length).toBeGreaterThanOrEqual(8);
+      expect(servers.filter((address) => !address.startsWith('127.'))).toEqual([]);
+      expect(written).not.toContain('192.0.2.');
+
+      // Requests through NGINX reach the stubs of the final web tasks, and only them.
+      const answers = new Set<string>();
+      for (let i = 0; i < 9; i++) answers.add(await (await fetch(`http://127.0.0.1:${httpPort}/`)).text());
+      expect(answers.size).toBe(3);
+      for (const body of answers) expect(body).toMatch(/^web task [0-9a-f]{8} 127\.\d+\.\d+\.\d+:\d+\n$/);
+    } finally {
+      controller.abort();
+    }
+    expect(await done).toBe(0);
+    expect(out.stdout.at(-1)).toBe('nginx stopped');
+    expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
+  });
+});

@@ -11,13 +11,16 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lastGoodPathOf, NginxRunner } from '@ecs-ingress/nginx-runner';
 import type { UpstreamDiff } from '@ecs-ingress/renderer';
 import type { Logger } from '@ecs-ingress/types';
 import { createLogger, type LogLevel, logLevelFromEnv } from '../../log/logger.js';
 import type { ApplyFailure } from '../../reconciler/pipeline.js';
 import { type RuntimeAppliedChange, type RuntimeStartInfo, startRuntime } from '../../runtime/runtime.js';
+import { parseRenderedUpstreams } from '../../runtime/upstreams-text.js';
 import { paceRecording, type ReplaySpeed, readRecording } from '../../sources/replay-source.js';
 import { applyLine, emptyCounts, formatCounts, invalidLineReporter } from './apply-recording.js';
+import { type ReplayBackends, startReplayBackends } from './local-backends.js';
 import { nothingValidError, ReplayInputError } from './replay-input.js';
 import type { ReplayModel } from './replay-model.js';
 
@@ -38,6 +41,8 @@ export interface ReplayToNginxOptions {
   /** Longest wait between two lines, in recorded ms. */
   readonly maxGapMs?: number;
   readonly cluster?: string;
+  /** Serve every recorded address from a stub on 127.x (local-backends.ts): nothing leaves the machine. */
+  readonly localBackends?: boolean;
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
   /** Ends the replay (between lines) or the hold; NGINX is then stopped cleanly. */
@@ -60,6 +65,7 @@ export async function replayToNginx<S>(
 ): Promise<0 | 1 | 2> {
   const store = model.createStore();
   const logger = options.logger ?? createLogger({ level: quietLevel(), destination: 2 });
+  const backends = options.localBackends === true ? await localBackends(model, options) : undefined;
   const ownPrefix = options.prefix === undefined;
   const prefix = options.prefix ?? (await mkdtemp(join(tmpdir(), 'ecs-ingress-replay-')));
   // NGINX opens <prefix>/logs/error.log before it reads the config unless told otherwise.
@@ -80,8 +86,13 @@ export async function replayToNginx<S>(
     },
     upstreamsFile: options.upstreamsFile,
     store,
-    derive: (state: S) =>
-      model.derive(state, options.cluster === undefined ? {} : { clusterArn: options.cluster }),
+    derive: (state: S) => {
+      const derived = model.derive(
+        state,
+        options.cluster === undefined ? {} : { clusterArn: options.cluster },
+      );
+      return backends === undefined ? derived : backends.map(derived);
+    },
     startWhen: gate,
     logger,
     ...(options.debounce === undefined ? {} : { debounce: options.debounce }),
@@ -156,6 +167,7 @@ export async function replayToNginx<S>(
     else failures += 1;
   } finally {
     await runtime.stop();
+    await backends?.close();
     if (ownPrefix) await rm(prefix, { recursive: true, force: true });
   }
   options.stdout('nginx stopped');
@@ -163,6 +175,30 @@ export async function replayToNginx<S>(
   if (failures > 0) return 1;
   if (options.strict === true && counts.invalid > 0) return 1;
   return 0;
+}
+
+/**
+ * Starts the stubs and prints the mapping. A last known good upstreams file that routes outside
+ * loopback (an earlier replay without --local-backends) is set aside first: NGINX would start on it.
+ */
+async function localBackends<S>(
+  model: ReplayModel<S>,
+  options: ReplayToNginxOptions,
+): Promise<ReplayBackends> {
+  const lastGood = await NginxRunner.lastKnownGood(options.upstreamsFile);
+  const routesOut = parseRenderedUpstreams(lastGood ?? '')?.upstreams.some((u) =>
+    u.servers.some((s) => !s.address.startsWith('127.')),
+  );
+  if (routesOut === true) {
+    await rm(lastGoodPathOf(options.upstreamsFile), { force: true });
+    options.stdout(
+      'local backends: the last known good upstreams file routes to recorded addresses; not used',
+    );
+  }
+  const backends = await startReplayBackends(model, options.file, options.cluster);
+  options.stdout(`local backends: ${backends.lines.length} recorded addresses served on loopback`);
+  for (const line of backends.lines) options.stdout(`  ${line}`);
+  return backends;
 }
 
 /** The CLI is for people: only warnings and errors as JSON on stderr unless the level is set. */
