@@ -28,7 +28,7 @@ import { type DemoBackend, startLocalBackends } from './backends.js';
 import { startDemoEndpoints } from './demo-endpoints.js';
 import { type DemoModeChoice, decideDemoMode } from './demo-mode.js';
 import { demoNginxConf } from './nginx-conf.js';
-import { readScenarioLines, rewriteScenarioLine, type ScenarioTask, scenarioTasks } from './scenario.js';
+import { readScenarioLines, rewriteScenarioLine, scenarioTasks } from './scenario.js';
 import { DEMO_CLUSTER_ARN } from './scenario-builder.js';
 
 export interface DemoOptions {
