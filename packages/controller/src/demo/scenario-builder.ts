@@ -5,7 +5,7 @@
  * and a test checks that the two still agree. Regenerate with
  * `node --conditions=source --import tsx packages/controller/src/demo/scenario-builder.ts > packages/controller/fixtures/demo-scenario.jsonl`.
  *
- * Addresses are awsvpc placeholders (10.0.1.x for web, 10.0.2.x for api, container ports 8080 and
+ * Addresses are awsvpc placeholders from 192.0.2.0/24, documentation only (192.0.2.1x for web, 192.0.2.2x for api, container ports 8080 and
  * 9000); the demo maps them onto loopback backends it starts (demo/scenario.ts).
  *
  * Story (~30 s): web and api start; web scales out; a rolling deployment replaces web's tasks with
@@ -150,16 +150,16 @@ export function buildDemoScenario(): string[] {
     capacityProvider: DemoTask['capacityProvider'] = 'FARGATE',
   ): DemoTask => ({ id, service, def, ip, createdAt, capacityProvider });
 
-  const webA = task('0a1b2c3d4e5f40718293a4b5c6d7e8f9', 'web', web1, '10.0.1.11', 1);
-  const webB = task('1b2c3d4e5f60718293a4b5c6d7e8f90a', 'web', web1, '10.0.1.12', 1);
-  const webC = task('2c3d4e5f6071829304b5c6d7e8f90a1b', 'web', web1, '10.0.1.13', 8);
-  const webD = task('3d4e5f607182930415c6d7e8f90a1b2c', 'web', web2, '10.0.1.14', 11);
-  const webE = task('4e5f60718293041526d7e8f90a1b2c3d', 'web', web2, '10.0.1.15', 11);
-  const webF = task('5f6071829304152637e8f90a1b2c3d4e', 'web', web2, '10.0.1.16', 14.5);
-  const apiA = task('6071829304152637480f90a1b2c3d4e5', 'api', api, '10.0.2.21', 3, 'FARGATE_SPOT');
-  const apiB = task('71829304152637485910a1b2c3d4e5f6', 'api', api, '10.0.2.22', 3);
-  const apiC = task('8293041526374859601a1b2c3d4e5f60', 'api', api, '10.0.2.23', 21.5);
-  const apiD = task('93041526374859607a2b1c3d4e5f6071', 'api', api, '10.0.2.24', 26, 'FARGATE_SPOT');
+  const webA = task('0a1b2c3d4e5f40718293a4b5c6d7e8f9', 'web', web1, '192.0.2.11', 1);
+  const webB = task('1b2c3d4e5f60718293a4b5c6d7e8f90a', 'web', web1, '192.0.2.12', 1);
+  const webC = task('2c3d4e5f6071829304b5c6d7e8f90a1b', 'web', web1, '192.0.2.13', 8);
+  const webD = task('3d4e5f607182930415c6d7e8f90a1b2c', 'web', web2, '192.0.2.14', 11);
+  const webE = task('4e5f60718293041526d7e8f90a1b2c3d', 'web', web2, '192.0.2.15', 11);
+  const webF = task('5f6071829304152637e8f90a1b2c3d4e', 'web', web2, '192.0.2.16', 14.5);
+  const apiA = task('6071829304152637480f90a1b2c3d4e5', 'api', api, '192.0.2.21', 3, 'FARGATE_SPOT');
+  const apiB = task('71829304152637485910a1b2c3d4e5f6', 'api', api, '192.0.2.22', 3);
+  const apiC = task('8293041526374859601a1b2c3d4e5f60', 'api', api, '192.0.2.23', 21.5);
+  const apiD = task('93041526374859607a2b1c3d4e5f6071', 'api', api, '192.0.2.24', 26, 'FARGATE_SPOT');
 
   const pending: Change = { lastStatus: 'PENDING', desiredStatus: 'RUNNING', version: 1 };
   const activating: Change = { lastStatus: 'ACTIVATING', desiredStatus: 'RUNNING', version: 2 };
@@ -280,8 +280,8 @@ export function buildDemoScenario(): string[] {
 
 /** Final admitted tasks per service, for tests: web D, E, F and api C, D. */
 export const DEMO_FINAL_IPS: Readonly<Record<string, readonly string[]>> = {
-  web: ['10.0.1.14', '10.0.1.15', '10.0.1.16'],
-  api: ['10.0.2.23', '10.0.2.24'],
+  web: ['192.0.2.14', '192.0.2.15', '192.0.2.16'],
+  api: ['192.0.2.23', '192.0.2.24'],
 };
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,6 +1,6 @@
 /**
  * The bundled demo scenario and how it is mapped onto loopback. The scenario keeps realistic awsvpc
- * addresses (10.0.x.y, container ports 8080/9000); the demo starts one backend per task address on
+ * addresses (192.0.2.x, documentation only; container ports 8080/9000); the demo starts one backend per task address on
  * 127.0.0.x and rewrites every line before the store sees it: each placeholder IP becomes its
  * backend's loopback address, each placeholder container port the port those backends bound.
  * Rewriting the JSON (not the parsed events) keeps the replay path identical to `ecs-ingress replay`.
