@@ -125,6 +125,20 @@ describe('ecs-ingress CLI', () => {
       { ...DEAD_AWS, ECS_INGRESS_QUEUE_MODE: 'sometimes' },
       /ECS_INGRESS_QUEUE_MODE/,
     ],
+    [
+      'demo: a missing NGINX binary',
+      2,
+      ['demo', '--nginx-binary', '/nonexistent/nginx', '--admin-port', '0'],
+      {},
+      /--nginx-binary: the NGINX executable \/nonexistent\/nginx does not exist \(ENOENT\)/,
+    ],
+    [
+      'replay --nginx: a missing NGINX binary',
+      2,
+      ['replay', SAMPLE, '--nginx', 'nginx.conf', '--nginx-binary', '/nonexistent/nginx'],
+      {},
+      /--nginx-binary: the NGINX executable \/nonexistent\/nginx does not exist \(ENOENT\)/,
+    ],
     ['demo: a bad --port', 2, ['demo', '--port', '0'], {}, /must be a port, 1\.\.65535/],
     ['demo: a bad --mode', 2, ['demo', '--mode', 'fast'], {}, /must be reload, dynamic or auto/],
     [

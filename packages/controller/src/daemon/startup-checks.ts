@@ -59,7 +59,8 @@ function ownFiles(config: DaemonConfig): [string, string][] {
   ];
 }
 
-async function checkExecutable(variable: string, path: string): Promise<ConfigError | undefined> {
+/** The NGINX executable named by `variable` (a variable or a flag) exists and can run; else why not. */
+export async function checkExecutable(variable: string, path: string): Promise<ConfigError | undefined> {
   try {
     if (!(await stat(path)).isFile()) return new ConfigError(variable, `${path} is not a file`);
     await access(path, constants.X_OK);
@@ -67,7 +68,7 @@ async function checkExecutable(variable: string, path: string): Promise<ConfigEr
   } catch (error) {
     const hint =
       (error as { code?: unknown }).code === 'ENOENT'
-        ? ': install NGINX (Debian: apt-get install nginx) or point the variable at it'
+        ? `: install NGINX (Debian: apt-get install nginx) or point ${variable} at it`
         : '';
     return new ConfigError(variable, `the NGINX executable ${describeFsError(path, error)}${hint}`);
   }

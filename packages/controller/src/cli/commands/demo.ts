@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { checkExecutable } from '../../daemon/startup-checks.js';
 import type { DemoModeChoice } from '../../demo/demo-mode.js';
 import { startDemo } from '../../demo/run-demo.js';
 import { createLogger, logLevelFromEnv } from '../../log/logger.js';
 import { installShutdownHandlers } from '../../runtime/shutdown.js';
+import { EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 
 function portOption(value: string): number {
   const port = Number(value);
@@ -71,6 +73,12 @@ export function registerDemo(program: Command): void {
       const level = process.env.ECS_INGRESS_LOG_LEVEL ? logLevelFromEnv() : 'warn';
       const logger = createLogger({ level, destination: 2 });
       const out = (line: string) => process.stdout.write(`${line}\n`);
+      const binary = await checkExecutable('--nginx-binary', opts.nginxBinary);
+      if (binary !== undefined) {
+        process.stderr.write(`ecs-ingress demo: ${binary.message}\n`);
+        process.exitCode = EXIT_USAGE;
+        return;
+      }
       const session = await startDemo({
         port: opts.port,
         speed: opts.speed,
@@ -82,7 +90,7 @@ export function registerDemo(program: Command): void {
         ...(opts.streamPort === undefined ? {} : { streamPort: opts.streamPort }),
       }).catch((error: unknown) => {
         process.stderr.write(`ecs-ingress demo: ${(error as Error).message}\n`);
-        process.exit(1);
+        process.exit(exitCodeFor(error));
       });
       const shutdown = installShutdownHandlers({ steps: [{ name: 'demo', run: session.stop }], logger });
       try {

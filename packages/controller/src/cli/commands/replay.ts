@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { checkExecutable } from '../../daemon/startup-checks.js';
 import type { ReplaySpeed } from '../../sources/replay-source.js';
 import { EXIT_USAGE, type ExitCode, exitCodeFor } from '../exit-codes.js';
 import { defaultReplayModel } from '../replay/default-model.js';
@@ -188,6 +189,8 @@ export async function runReplayCommand(
       return result.exitCode;
     }
     const nginxConf = resolve(options.nginx ?? '');
+    const binary = await checkExecutable('--nginx-binary', options.nginxBinary ?? '/usr/sbin/nginx');
+    if (binary !== undefined) throw binary;
     const { replayToNginx } = await import('../replay/replay-to-nginx.js');
     const speed: ReplaySpeed = options.instant === true ? 'instant' : (options.speed ?? 1);
     return await replayToNginx(defaultReplayModel, {
