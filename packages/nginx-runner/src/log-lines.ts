@@ -93,7 +93,7 @@ export function isFailureLine(line: NginxLogLine): boolean {
  * lines are forwarded at `info`, without an error code, so that error-level alerting and log
  * searches for codes only see real faults. (`log_not_found off;` in a bundle silences them.)
  */
-export function isClientNotFoundLine(line: NginxLogLine): boolean {
+function isClientNotFoundLine(line: NginxLogLine): boolean {
   return (
     line.nginxLevel === 'error' &&
     / open\(\) ".*" failed \((2: No such file or directory|20: Not a directory)\), client: /.test(

@@ -5,7 +5,7 @@
  * user was in INIT_CWD; it is trusted only when our own script is what runs (npm_lifecycle_event),
  * so a CLI started by some other script, with a stale INIT_CWD inherited, keeps its real cwd.
  */
-export const CLI_SCRIPT_NAME = 'ecs-ingress';
+const CLI_SCRIPT_NAME = 'ecs-ingress';
 
 export function userCwd(env: Readonly<Record<string, string | undefined>>, cwd: string): string {
   const init = env.INIT_CWD;

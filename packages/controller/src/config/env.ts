@@ -116,7 +116,7 @@ export class ConfigErrors extends EcsIngressError {
 }
 
 /** Default of ECS_INGRESS_DEBUG_LISTEN: loopback only, the port after the dynamic control one. */
-export const DEFAULT_DEBUG_LISTEN = '127.0.0.1:10256';
+const DEFAULT_DEBUG_LISTEN = '127.0.0.1:10256';
 
 /**
  * ECS_INGRESS_DEBUG_LISTEN: `<host>:<port>` (`[<ipv6>]:<port>`) or `off`. The debug endpoints list

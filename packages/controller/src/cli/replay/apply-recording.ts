@@ -58,7 +58,7 @@ function isControlChar(code: number): boolean {
 }
 
 /** `text` with each control character replaced by U+FFFD. */
-export function withoutControlChars(text: string): string {
+function withoutControlChars(text: string): string {
   let out = '';
   for (const char of text) out += isControlChar(char.charCodeAt(0)) ? '\ufffd' : char;
   return out;
@@ -74,7 +74,7 @@ export function looksBinary(raw: string): boolean {
 }
 
 /** Invalid lines reported one by one; past this (a binary file, a wrong file), only a count. */
-export const MAX_INVALID_REPORTS = 100;
+const MAX_INVALID_REPORTS = 100;
 
 /**
  * Reports invalid lines on `stderr`, the first `MAX_INVALID_REPORTS` one by one, and remembers

@@ -15,7 +15,7 @@ import { applyLine, emptyCounts } from './apply-recording.js';
 import type { ReplayDerivation, ReplayModel } from './replay-model.js';
 
 /** Every endpoint a recording's states derive, once per address:port, in first-seen order. */
-export async function recordedEndpoints<S>(
+async function recordedEndpoints<S>(
   model: ReplayModel<S>,
   file: string,
   cluster?: string,

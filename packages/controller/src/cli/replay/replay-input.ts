@@ -52,7 +52,7 @@ export async function checkOutDir(dir: string, name: string): Promise<void> {
 }
 
 /** Lines the store could make sense of: applied, stale or duplicate, or well-formed but ignored. */
-export function validLineCount(counts: ReplayCounts): number {
+function validLineCount(counts: ReplayCounts): number {
   return counts.applied + counts.staleOrDuplicate + counts.ignored;
 }
 

@@ -113,7 +113,7 @@ export async function replayToFile<S>(
 }
 
 /** `--out` could not be written (a full disk, no permission): exit code 1, the path named. */
-export class ReplayOutputError extends EcsIngressError {
+class ReplayOutputError extends EcsIngressError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ECS_INGRESS_REPLAY_OUTPUT_FAILED', message, options);
   }
