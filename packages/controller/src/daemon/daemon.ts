@@ -56,7 +56,7 @@ import { createDaemonClients } from './aws.js';
 import { bundleSourceFor, retryUnlessRefused, watchBundles } from './bundle-watch.js';
 import { EventQueue } from './event-queue.js';
 import { startDaemonEndpoints } from './http-endpoints.js';
-import { checkStartupPaths, explainDynamicLayout } from './startup-checks.js';
+import { checkStartupPaths, explainStartupRejection } from './startup-checks.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
 export interface DaemonDeps {
@@ -300,7 +300,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       manager,
       fetch: () => source.check(),
       logger,
-      explain: (rejection) => explainDynamicLayout(config, rejection),
+      explain: (rejection) => explainStartupRejection(config, rejection),
     });
     if (stopping) return;
     // Started from the last known good because the new bundle could not be read (not refused):

@@ -161,11 +161,46 @@ export class HttpStartError extends Error {
 }
 
 /**
+ * The start-up bundle's refusal with the variables to check: where the bundle comes from when it
+ * could not be read, NGINX_CONFIG_FILE_NAME when the main file is missing, and the includes a
+ * dynamic-mode bundle needs (explainDynamicLayout). Other refusals are returned as they are.
+ */
+export function explainStartupRejection(
+  config: DaemonConfig,
+  error: BundleRejectedError,
+): BundleRejectedError {
+  const { s3, dir, mainFileName } = config.bundle;
+  if (error.reason === 'unreadable' || error.reason === 'missing-main-file') {
+    const where =
+      s3 !== undefined
+        ? `NGINX_CONFIG_BUNDLE_S3_BUCKET=${s3.bucket}, NGINX_CONFIG_BUNDLE_S3_KEY=${s3.key} (and s3:GetObject in the task role's policy)`
+        : dir !== undefined
+          ? `NGINX_CONFIG_DIR=${dir}`
+          : 'the built-in default bundle';
+    const check =
+      error.reason === 'missing-main-file' ? `NGINX_CONFIG_FILE_NAME=${mainFileName} and ${where}` : where;
+    return rewrap(error, `${error.message}; check ${check}`);
+  }
+  return explainDynamicLayout(config, error);
+}
+
+/** The same refusal (reason, NGINX's lines, bundle id, kept tree) with a clearer message. */
+function rewrap(error: BundleRejectedError, message: string): BundleRejectedError {
+  const explained = new BundleRejectedError(error.reason, message, {
+    cause: error,
+    nginxErrors: error.nginxErrors,
+    ...(error.bundleId === undefined ? {} : { bundleId: error.bundleId }),
+  });
+  explained.inspectDir = error.inspectDir;
+  return explained;
+}
+
+/**
  * In dynamic mode, a bundle in the reload-mode layout includes ECS_INGRESS_UPSTREAMS_FILE, which
  * this mode does not write: NGINX then only says `open() "…/upstreams.conf" failed`. This returns
  * the refusal with the includes a dynamic bundle needs; other refusals are returned as they are.
  */
-export function explainDynamicLayout(config: DaemonConfig, error: BundleRejectedError): BundleRejectedError {
+function explainDynamicLayout(config: DaemonConfig, error: BundleRejectedError): BundleRejectedError {
   if (config.upstreamMode !== 'dynamic') return error;
   const opensReloadFile = error.nginxErrors.some(
     (line) =>
@@ -180,11 +215,5 @@ export function explainDynamicLayout(config: DaemonConfig, error: BundleRejected
     `(ECS_INGRESS_DYNAMIC_PREAMBLE_FILE) then ${config.dynamic.httpUpstreamsFile} (ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE), ` +
     `and in stream ${config.dynamic.streamUpstreamsFile} (ECS_INGRESS_STREAM_UPSTREAMS_FILE); see deploy/bundle-dynamic. ` +
     'Or run the bundle in reload mode: ECS_INGRESS_UPSTREAM_MODE=reload';
-  const explained = new BundleRejectedError(error.reason, needed, {
-    cause: error,
-    nginxErrors: error.nginxErrors,
-    ...(error.bundleId === undefined ? {} : { bundleId: error.bundleId }),
-  });
-  explained.inspectDir = error.inspectDir;
-  return explained;
+  return rewrap(error, needed);
 }
