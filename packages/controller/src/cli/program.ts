@@ -5,7 +5,7 @@ import { registerRecord } from './commands/record.js';
 import { registerReplay } from './commands/replay.js';
 import { registerRun } from './commands/run.js';
 import { registerTeardown } from './commands/teardown.js';
-import { EXIT_CODES_HELP, EXIT_FAILURE, type ExitCode, exitCodeFor } from './exit-codes.js';
+import { EXIT_CODES_HELP, EXIT_FAILURE, exitCodeFor } from './exit-codes.js';
 import { cliVersion } from './version.js';
 
 /** `ecs-ingress <command>`: every command lives in its own file under ./commands. */
@@ -30,14 +30,15 @@ export function buildProgram(): Command {
 
 /**
  * Parses `argv` and runs the command; resolves with the exit code the process should end with:
- * the code a command set (`process.exitCode`), 2 for commander's usage errors, 0 for `--help` and
- * `--version`, 1 for an unexpected failure (reported on stderr).
+ * the code a command set (`process.exitCode`: 0, 1, 2, or 128+N for a command stopped by signal N
+ * before it finished), 2 for commander's usage errors, 0 for `--help` and `--version`, 1 for an
+ * unexpected failure (reported on stderr).
  */
 export async function runCli(
   argv: readonly string[],
   program: Command = buildProgram(),
   stderr: (text: string) => void = (text) => process.stderr.write(text),
-): Promise<ExitCode> {
+): Promise<number> {
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
@@ -46,5 +47,5 @@ export async function runCli(
     return exitCodeFor(error) === 2 ? 2 : EXIT_FAILURE;
   }
   const code = Number(process.exitCode ?? 0);
-  return code === 0 || code === 1 || code === 2 ? code : EXIT_FAILURE;
+  return Number.isInteger(code) && code >= 0 && code <= 255 ? code : EXIT_FAILURE;
 }
