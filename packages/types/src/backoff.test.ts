@@ -11,6 +11,8 @@ describe('backoffDelay', () => {
     [4, 800],
     [5, 1_000],
     [40, 1_000],
+    // "Wait the longest": a problem retrying soon cannot fix.
+    [Number.POSITIVE_INFINITY, 1_000],
   ])('attempt %i: at most the base %i ms', (attempt, base) => {
     expect(backoffDelay(attempt, policy, () => 1)).toBe(base);
   });
