@@ -43,18 +43,17 @@ import { type HttpServer, startHttpServer } from '../http/server.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
 import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
-import { EcsPoller } from '../sources/ecs-poller.js';
-import { HealthChecker } from '../sources/health-checker.js';
 import { SourceSupervisor } from '../sources/source-supervisor.js';
-import { SqsSource, type SqsSourceHooks } from '../sources/sqs-source.js';
+import type { SqsSourceHooks } from '../sources/sqs-source.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
-import { mapHas } from '../store/persistent-map.js';
 import type { ClusterState } from '../store/state.js';
 import { ClusterStore } from '../store/store.js';
 import { ApplyGate } from './apply-gate.js';
 import { createDaemonClients } from './aws.js';
 import { bundleSourceFor, retryUnlessRefused, watchBundles } from './bundle-watch.js';
-import { EventQueue } from './event-queue.js';
+import type { EventQueue } from './event-queue.js';
+import { untilServing } from './readiness.js';
+import { createDaemonSources } from './sources.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
 export interface DaemonDeps {
@@ -164,54 +163,21 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     deps.clients ??
     createDaemonClients({ region: config.region, endpoints: config.endpoints, logger, metrics });
 
-  const poller = new EcsPoller({
-    ecs: clients.ecs,
-    ec2: clients.ec2,
-    cluster,
-    sink: store,
+  const { poller, syncs, health, references, createQueue } = createDaemonSources({
+    config,
+    clients,
+    store,
+    derive,
     logger,
     metrics,
-    isKnownTaskDefinition: (arn) => mapHas(store.snapshot().taskDefinitions, arn),
-    isKnownContainerInstance: (arn) => mapHas(store.snapshot().containerInstances, arn),
+    ...(deps.sqsHooks ? { sqsHooks: deps.sqsHooks } : {}),
+    ...(deps.sqsWaitTimeSeconds === undefined ? {} : { sqsWaitTimeSeconds: deps.sqsWaitTimeSeconds }),
+    onSync: (outcome) => {
+      progress.lastSyncError = outcome.ok ? undefined : errorCode(outcome.error);
+    },
   });
-  /** Built in start(), once the instance id is resolved (it names the per-instance queue). */
-  const createQueue = (instanceId: string) =>
-    new EventQueue({
-      settings: { ...config.queue, instanceId },
-      sqs: clients.sqs,
-      events: clients.events,
-      clusterArn: () => poller.clusterArn(),
-      consume: (queueUrl) =>
-        new SqsSource({
-          sqs: clients.sqs,
-          queueUrl,
-          sink: store,
-          cluster,
-          logger,
-          metrics,
-          malformed: config.queue.malformed,
-          ...(deps.sqsHooks ? { hooks: deps.sqsHooks } : {}),
-          ...(deps.sqsWaitTimeSeconds === undefined ? {} : { waitTimeSeconds: deps.sqsWaitTimeSeconds }),
-        }),
-      // The queue came up late: events before it were never delivered, so list the cluster again.
-      onLateStart: () =>
-        void poller
-          .fullSync()
-          .catch((err: unknown) => logger.warn({ err }, 'resync after the queue came up failed')),
-      logger,
-    });
   let queue: EventQueue | undefined;
   progress.queueUrl = () => queue?.queueUrl;
-  const health = new HealthChecker({
-    ecs: clients.ecs,
-    cluster,
-    sink: store,
-    references: poller.references,
-    awaitingHealth: () => derive(store.snapshot()).awaitingHealth,
-    logger,
-    metrics,
-    intervalMs: config.healthCheckIntervalMs,
-  });
   let supervisor: SourceSupervisor | undefined;
   const gate = new ApplyGate(store.state$);
   let runtime: Runtime | undefined;
@@ -243,7 +209,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     await q.start();
     if (stopping) return;
     supervisor = new SourceSupervisor({
-      poller,
+      poller: syncs,
       queueHealthy$: q.healthy$,
       resyncIntervalMs: config.resyncIntervalMs,
       pollIntervalMs: config.pollIntervalMs,
@@ -255,6 +221,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     progress.sourceMode = () => sup.currentMode;
     supervisor.start();
     health.start();
+    references.start();
     const firstSync = supervisor.firstSync.then(() => {
       progress.firstSyncAt = Date.now();
     });
@@ -330,9 +297,19 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     await activated.confirm();
     if (stopping) return;
 
+    // Started from the last known good file: it serves, but it is not what ECS says yet.
+    if (progress.firstSyncAt === undefined) progress.phase = 'serving-last-known-good';
     await firstSync;
-    await rt.flush();
     if (stopping) return;
+    progress.phase = 'applying-first-sync';
+    if (
+      !(await untilServing(
+        rt,
+        () => store.snapshot(),
+        () => stopping,
+      ))
+    )
+      return;
     progress.configAppliedAt = Date.now();
     progress.phase = 'running';
     logger.info({ bundleId: startup.bundle.id, queueUrl: q.queueUrl, instanceId }, 'ecs-ingress ready');
@@ -369,6 +346,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       run: async () => {
         await supervisor?.stop();
         await health.stop();
+        await references.stop();
       },
     },
     {
@@ -414,6 +392,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       return stopped;
     },
   };
+}
+
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'ECS_INGRESS_SYNC_FAILED';
 }
 
 /** Writes through a temporary file and a rename, so NGINX never reads half a file. */

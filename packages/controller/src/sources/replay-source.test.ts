@@ -43,7 +43,8 @@ function taskLine(clusterArn: string, time: string, version = 1, id = 'a1'): str
 const containerInstanceLine = formatObservationLine(
   'Container Instance',
   {
-    containerInstanceArn: 'arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0000000000000000000000000000abc0',
+    containerInstanceArn:
+      'arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0000000000000000000000000000abc0',
     ec2InstanceId: 'i-0abc',
     privateIpAddress: '10.0.0.5',
   },

@@ -85,7 +85,7 @@ class RecordingSink implements EventSink {
 }
 
 function taskEvent(n: number, clusterArn = CLUSTER_ARN): Record<string, unknown> {
-  const taskArn = `${clusterArn.replace(':cluster/', ':task/')}/task${n}`;
+  const taskArn = `${clusterArn.replace(':cluster/', ':task/')}/${String(n).padStart(32, '0')}`;
   return {
     version: '0',
     id: randomUUID(),
@@ -166,8 +166,8 @@ describe('SqsSource against fauxqs', () => {
       expect(source.stats().messagesDeleted).toBe(2);
     }, waitOpts);
     expect(sink.taskArns().sort()).toEqual([
-      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/task1`,
-      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/task2`,
+      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/${'1'.padStart(32, '0')}`,
+      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/${'2'.padStart(32, '0')}`,
     ]);
     expect(dispatched).toHaveLength(2);
     for (const d of dispatched) {
@@ -237,7 +237,9 @@ describe('SqsSource against fauxqs', () => {
       expect(depth(q.name)).toBe(0);
       expect(source.stats().messagesDeleted).toBe(2);
     }, waitOpts);
-    expect(sink.taskArns()).toEqual([`${CLUSTER_ARN.replace(':cluster/', ':task/')}/task2`]);
+    expect(sink.taskArns()).toEqual([
+      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/${'2'.padStart(32, '0')}`,
+    ]);
     expect(others).toEqual([OTHER_CLUSTER_ARN]);
     expect(source.stats()).toMatchObject({ otherClusterEvents: 1, messagesDeleted: 2 });
   });

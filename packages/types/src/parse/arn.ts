@@ -123,6 +123,6 @@ export function requireEcsArn(value: unknown, kind: EcsArnKind, path: string): s
 const SERVICE_NAME = new RegExp(`^${NAME}$`);
 
 /** True for a name ECS accepts for a service, cluster or family: 1..255 of [A-Za-z0-9_-]. */
-export function isEcsName(value: unknown): value is string {
+export function isEcsName(value: unknown): boolean {
   return typeof value === 'string' && SERVICE_NAME.test(value);
 }
