@@ -91,18 +91,18 @@ describe('daemonStatus probes', () => {
       'applying-first-sync',
     ],
     ['serving the sync', { phase: 'running', firstSyncAt: 1, configAppliedAt: 2 }, true, 'running'],
-  ])('%s: /readyz %s with its phase; /healthz 200', (_what, progress, ready, phase) => {
+  ])('%s: /readyz %s with its phase; /healthz 200', async (_what, progress, ready, phase) => {
     const s = probes(progress);
-    const readyz = s.readyz();
+    const readyz = await s.readyz();
     expect(readyz.ok).toBe(ready);
     expect(readyz.details).toMatchObject({ phase });
-    const healthz = s.healthz();
+    const healthz = await s.healthz();
     expect(healthz.ok).toBe(true);
     expect(healthz.details).toMatchObject({ phase });
   });
 
-  it('names the failing sync in /readyz', () => {
-    const readyz = probes({
+  it('names the failing sync in /readyz', async () => {
+    const readyz = await probes({
       phase: 'serving-last-known-good',
       lastSyncError: 'ECS_INGRESS_AWS_THROTTLED',
     }).readyz();
