@@ -175,7 +175,9 @@ export class EcsReferenceResolver {
       waits.push(
         this.singleFlight(chunk, () =>
           this.limit.run(async () => {
-            resolved += await this.fetchContainerInstances(chunk, tally);
+            // Not `resolved += await …`: that reads `resolved` before the await, racing the other chunks.
+            const n = await this.fetchContainerInstances(chunk, tally);
+            resolved += n;
           }),
         ),
       );

@@ -116,6 +116,7 @@ interface Work {
   containerInstances: PersistentMap<ContainerInstanceView>;
   tombstones: PersistentMap<Tombstone>;
   services: Readonly<Record<string, PersistentMap<string>>>;
+  listedServices: Readonly<Record<string, PersistentMap<string>>>;
   clock: number;
   nextTombstoneSweepAt: number;
 }
@@ -135,7 +136,9 @@ type TaskOutcome = 'applied' | 'stale' | 'duplicate' | 'invalid';
  *   (an event seen after the listing began is newer than the listing); removed tasks get an
  *   `absent` tombstone that refuses observations up to their version.
  * - Tasks of standalone groups are stored like any other; the derivation decides what routes.
- * - Services are remembered per cluster from task groups, snapshots and `services` events, forever.
+ * - Services are remembered per cluster from task groups, snapshots and `services` events. Listed
+ *   ones (snapshot, `services` event) forever; one only task events named is forgotten by a
+ *   snapshot that lists services without it while no live task of the cluster names it.
  */
 export function reduce(state: ClusterState, event: ClusterEvent, options?: ReducerOptions): ReduceResult {
   const opts = options === undefined ? DEFAULTS : resolvedOptions(options);
@@ -165,7 +168,7 @@ export function reduce(state: ClusterState, event: ClusterEvent, options?: Reduc
         break;
       }
       advanceClock(work, event.observedAt);
-      outcome = registerServices(work, event.clusterArn, event.services) ? 'applied' : 'duplicate';
+      outcome = registerListed(work, event.clusterArn, event.services) ? 'applied' : 'duplicate';
       break;
     case 'ignored':
       if (isTime(event.observedAt)) advanceClock(work, event.observedAt);
@@ -182,6 +185,7 @@ export function reduce(state: ClusterState, event: ClusterEvent, options?: Reduc
     work.services !== state.services;
   const same =
     !changed &&
+    work.listedServices === state.listedServices &&
     work.tombstones === state.tombstones &&
     work.clock === state.clock &&
     work.nextTombstoneSweepAt === state.nextTombstoneSweepAt;
@@ -288,10 +292,39 @@ function registerService(work: Work, clusterArn: string, name: string): boolean 
   return true;
 }
 
-function registerServices(work: Work, clusterArn: string, names: readonly unknown[]): boolean {
+/** Names an API listing gave: known, and marked listed (kept forever). @returns true when one is new */
+function registerListed(work: Work, clusterArn: string, names: readonly unknown[]): boolean {
   let added = false;
-  for (const name of names) if (nonEmpty(name) && registerService(work, clusterArn, name)) added = true;
+  let listed = work.listedServices[clusterArn] ?? emptyMap<string>();
+  const before = listed;
+  for (const name of names) {
+    if (!nonEmpty(name)) continue;
+    if (registerService(work, clusterArn, name)) added = true;
+    if (mapGet(listed, name) === undefined) listed = mapSet(listed, name, name);
+  }
+  if (listed !== before) work.listedServices = { ...work.listedServices, [clusterArn]: listed };
   return added;
+}
+
+/** Forgets the cluster's services no listing named that no live task names either. */
+function forgetUnlisted(work: Work, clusterArn: string): void {
+  const known = work.services[clusterArn];
+  if (known === undefined) return;
+  const listed = work.listedServices[clusterArn] ?? emptyMap<string>();
+  const unlisted: string[] = [];
+  mapForEach(known, (name) => {
+    if (mapGet(listed, name) === undefined) unlisted.push(name);
+  });
+  if (unlisted.length === 0) return;
+  const withTasks = new Set<string>();
+  mapForEach(work.tasks, (entry) => {
+    if (entry.task.clusterArn !== clusterArn) return;
+    const service = serviceNameOf(entry.task);
+    if (service !== undefined) withTasks.add(service);
+  });
+  let next = known;
+  for (const name of unlisted) if (!withTasks.has(name)) next = mapDelete(next, name);
+  if (next !== known) work.services = { ...work.services, [clusterArn]: next };
 }
 
 /** One task observation. The clock has already been advanced to its time. */
@@ -300,9 +333,9 @@ function applyTask(work: Work, task: TaskSnapshot, opts: ResolvedOptions): TaskO
   const hash = hashKey(arn);
   const entry = mapGet(work.tasks, arn, hash);
 
-  // A service seen even in a stale observation did exist: remember its upstream. Services are never
-  // forgotten, so a stored task of the same service (the common case: a task's later events) means
-  // it is known already, and the lookup is skipped.
+  // A service seen even in a stale observation did exist: remember its upstream. Services are only
+  // forgotten by a snapshot, so a stored task of the same service (the common case: a task's later
+  // events) means it is known already, and the lookup is skipped.
   const service = serviceNameOf(task);
   if (service !== undefined && (entry === undefined || serviceNameOf(entry.task) !== service)) {
     registerService(work, task.clusterArn, service);
@@ -405,9 +438,8 @@ function applySnapshot(work: Work, event: ClusterSnapshotEvent, opts: ResolvedOp
     advanceClock(work, task.observedAt);
   }
   for (const task of tasks) if (isValidTask(task)) applyTask(work, task, opts);
-  if (event.services !== undefined && Array.isArray(event.services)) {
-    registerServices(work, clusterArn, event.services);
-  }
+  const listsServices = event.services !== undefined && Array.isArray(event.services);
+  if (listsServices) registerListed(work, clusterArn, event.services as readonly unknown[]);
   // Tasks the listing did not contain are gone, unless observed at or after the listing began:
   // an event that raced the listing is newer than it. Ties are kept (a wrongly kept task is fixed
   // by its STOPPED event or the next resync; a wrongly removed one would drop a live backend).
@@ -421,6 +453,7 @@ function applySnapshot(work: Work, event: ClusterSnapshotEvent, opts: ResolvedOp
     work.tasks = mapDelete(work.tasks, task.taskArn);
     setTombstone(work, task, 'absent', opts.absentTombstoneTtlMs, opts);
   }
+  if (listsServices) forgetUnlisted(work, clusterArn);
   const modified =
     work.tasks !== before.tasks || work.services !== before.services || work.tombstones !== before.tombstones;
   return modified ? 'applied' : 'duplicate';
