@@ -49,7 +49,9 @@ const cis: string[] = [];
 for (let i = 0; i < INSTANCES; i++) {
   const ec2Id = `i-${(0xa000 + i).toString(16)}`;
   fake.ec2.putInstance(ec2Id, `127.0.1.${10 + i}`);
-  cis.push(fake.ecs.putContainerInstance(containerInstanceArnFor(cluster, `ci-${i}`), ec2Id).containerInstanceArn!);
+  cis.push(
+    fake.ecs.putContainerInstance(containerInstanceArnFor(cluster, `ci-${i}`), ec2Id).containerInstanceArn!,
+  );
 }
 let port = 32768;
 const place = (s: number, td: string, k: number): Task =>
@@ -112,13 +114,17 @@ for (let s = 0; s < SERVICES; s++) {
   }
 }
 for (let i = 0; i < bodies.length; i += RECEIVE) {
-  for (const body of bodies.slice(i, i + RECEIVE)) for (const event of parseEventBody(body).events) store.dispatch(event);
+  for (const body of bodies.slice(i, i + RECEIVE))
+    for (const event of parseEventBody(body).events) store.dispatch(event);
   // One SQS receive after another: the sources' timers and callbacks run in between.
   await new Promise((r) => setImmediate(r));
 }
 const newArns = new Set(fresh.map((t) => t.taskArn!));
 const routedNew = () =>
-  derive(store.snapshot()).upstreams.reduce((n, u) => n + u.servers.filter((e) => newArns.has(e.taskArn)).length, 0);
+  derive(store.snapshot()).upstreams.reduce(
+    (n, u) => n + u.servers.filter((e) => newArns.has(e.taskArn)).length,
+    0,
+  );
 for (let i = 0; i < 1_000 && (routedNew() < fresh.length || servers() !== fresh.length); i++) {
   await new Promise((r) => setTimeout(r, 10));
 }
@@ -129,7 +135,9 @@ ecs.destroy();
 ec2.destroy();
 await fake.close();
 if (routedNew() !== fresh.length || servers() !== fresh.length) {
-  throw new Error(`after the deploy: ${routedNew()} of ${fresh.length} new tasks route, ${servers()} servers`);
+  throw new Error(
+    `after the deploy: ${routedNew()} of ${fresh.length} new tasks route, ${servers()} servers`,
+  );
 }
 
 const total = Object.values(counts).reduce((a, b) => a + b, 0);

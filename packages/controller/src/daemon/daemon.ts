@@ -163,7 +163,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     deps.clients ??
     createDaemonClients({ region: config.region, endpoints: config.endpoints, logger, metrics });
 
-  const { poller, syncs, health, references, createQueue } = createDaemonSources({
+  const { syncs, health, references, createQueue } = createDaemonSources({
     config,
     clients,
     store,

@@ -101,7 +101,7 @@ export function daemonStatus(o: DaemonStatusOptions): StatusProvider {
 }
 
 /** The phase as the probes show it: serving last known good says whether AWS answers. */
-export function shownPhase(p: Readonly<DaemonProgress>): string {
+function shownPhase(p: Readonly<DaemonProgress>): string {
   return p.phase === 'serving-last-known-good' && p.lastSyncError !== undefined
     ? 'serving-last-known-good-aws-unreachable'
     : p.phase;

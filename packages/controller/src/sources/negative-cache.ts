@@ -33,8 +33,8 @@ interface Entry {
   readonly kind: FailureKind;
 }
 
-export const DEFAULT_PERMANENT_BACKOFF: BackoffPolicy = { initialMs: 60_000, maxMs: 60 * 60_000 };
-export const DEFAULT_TRANSIENT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000 };
+const DEFAULT_PERMANENT_BACKOFF: BackoffPolicy = { initialMs: 60_000, maxMs: 60 * 60_000 };
+const DEFAULT_TRANSIENT_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000 };
 
 export class NegativeCache {
   private readonly entries = new Map<string, Entry>();
