@@ -84,6 +84,14 @@ class RecordingSink implements EventSink {
   }
 }
 
+/** A task event whose task id holds `;`, `{`, `}`, `$` and a newline. */
+function hostileTaskEvent(): string {
+  const event = taskEvent(8);
+  const detail = event.detail as Record<string, unknown>;
+  detail.taskArn = `${CLUSTER_ARN.replace(':cluster/', ':task/')}/0123456789abcdef;{}$\n"0123456789`;
+  return JSON.stringify(event);
+}
+
 function taskEvent(n: number, clusterArn = CLUSTER_ARN): Record<string, unknown> {
   const taskArn = `${clusterArn.replace(':cluster/', ':task/')}/${String(n).padStart(32, '0')}`;
   return {
@@ -190,6 +198,8 @@ describe('SqsSource against fauxqs', () => {
     ['delete', '{"hello":"world"}', 'missing-field:source', 0],
     ['leave', 'not json at all', 'not-json', 1],
     ['leave', '{"hello":"world"}', 'missing-field:source', 1],
+    // Well-formed, but the task id holds what no ECS task id holds: refused before the store.
+    ['delete', hostileTaskEvent(), 'invalid-arn:detail.taskArn', 0],
   ] as const)(
     'malformed=%s, body %j → counted as %s, %i left in the queue',
     async (mode, body, reason, left) => {
