@@ -7,15 +7,8 @@ import type {
   TaskSnapshot,
 } from '@ecs-ingress/types';
 import { freeze } from 'immer';
-import {
-  emptyMap,
-  hashKey,
-  mapDelete,
-  mapForEach,
-  mapGet,
-  mapSet,
-  type PersistentMap,
-} from './persistent-map.js';
+import { hashKey, mapDelete, mapForEach, mapGet, mapSet, type PersistentMap } from './persistent-map.js';
+import { forgetUnlisted, registerListed, registerService } from './service-names.js';
 import {
   type ClusterState,
   serviceNameOf,
@@ -282,49 +275,6 @@ function setTombstone(
     opts,
   );
   work.tombstones = mapSet(work.tombstones, task.taskArn, tombstone);
-}
-
-function registerService(work: Work, clusterArn: string, name: string): boolean {
-  const known = work.services[clusterArn] ?? emptyMap<string>();
-  if (mapGet(known, name) !== undefined) return false;
-  // A new object per new service (rare: once per service), so the old state keeps its record.
-  work.services = { ...work.services, [clusterArn]: mapSet(known, name, name) };
-  return true;
-}
-
-/** Names an API listing gave: known, and marked listed (kept forever). @returns true when one is new */
-function registerListed(work: Work, clusterArn: string, names: readonly unknown[]): boolean {
-  let added = false;
-  let listed = work.listedServices[clusterArn] ?? emptyMap<string>();
-  const before = listed;
-  for (const name of names) {
-    if (!nonEmpty(name)) continue;
-    if (registerService(work, clusterArn, name)) added = true;
-    if (mapGet(listed, name) === undefined) listed = mapSet(listed, name, name);
-  }
-  if (listed !== before) work.listedServices = { ...work.listedServices, [clusterArn]: listed };
-  return added;
-}
-
-/** Forgets the cluster's services no listing named that no live task names either. */
-function forgetUnlisted(work: Work, clusterArn: string): void {
-  const known = work.services[clusterArn];
-  if (known === undefined) return;
-  const listed = work.listedServices[clusterArn] ?? emptyMap<string>();
-  const unlisted: string[] = [];
-  mapForEach(known, (name) => {
-    if (mapGet(listed, name) === undefined) unlisted.push(name);
-  });
-  if (unlisted.length === 0) return;
-  const withTasks = new Set<string>();
-  mapForEach(work.tasks, (entry) => {
-    if (entry.task.clusterArn !== clusterArn) return;
-    const service = serviceNameOf(entry.task);
-    if (service !== undefined) withTasks.add(service);
-  });
-  let next = known;
-  for (const name of unlisted) if (!withTasks.has(name)) next = mapDelete(next, name);
-  if (next !== known) work.services = { ...work.services, [clusterArn]: next };
 }
 
 /** One task observation. The clock has already been advanced to its time. */
