@@ -49,10 +49,17 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-function setup() {
+function setup(transientBackoffMs = 1_000) {
   const store = new ClusterStore();
   const { hook, seen } = recordObservations();
-  const references = new EcsReferenceResolver({ ecs, ec2, cluster: 'prod', sink: store, observe: hook });
+  const references = new EcsReferenceResolver({
+    ecs,
+    ec2,
+    cluster: 'prod',
+    sink: store,
+    observe: hook,
+    negativeCache: { transient: { initialMs: transientBackoffMs, maxMs: transientBackoffMs * 8 } },
+  });
   const calls: Record<string, number>[] = [];
   const watcher = new ReferenceWatcher<ClusterState>({
     state$: store.state$,
@@ -138,5 +145,26 @@ describe('ReferenceWatcher', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
     expect(deriveUpstreams(store.snapshot()).missingTaskDefinitions).toEqual([ghost]);
+  });
+
+  it('retries by itself once the backoff after a throttled lookup ends (no further event needed)', async () => {
+    const { event, servers } = setup(100);
+    const td = fake.ecs.putTaskDefinition(
+      buildTaskDefinition({
+        family: 'web',
+        revision: 5,
+        networkMode: 'awsvpc',
+        containers: [{ name: 'app', containerPort: 8080 }],
+      }),
+    );
+    fake.inject({ service: 'ecs', operation: 'DescribeTaskDefinition', kind: 'throttle', times: 1 });
+    event(buildAwsvpcTask({ cluster: 'prod', ip: '127.0.0.41', taskDefinitionArn: td.taskDefinitionArn! }));
+    await eventually('the retried lookup to route the task', () =>
+      servers().length === 1 ? true : undefined,
+    );
+    expect(fake.requests('ecs', 'DescribeTaskDefinition').map((c) => c.fault ?? 'ok')).toEqual([
+      'throttle',
+      'ok',
+    ]);
   });
 });

@@ -47,6 +47,7 @@ export class ReferenceWatcher<S> {
   private latest: { value: S } | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private retryAt = 0;
   private readonly rounds = new Set<Promise<void>>();
   private lastCheckEnd = 0;
   private lastCheckMs = 0;
@@ -126,8 +127,10 @@ export class ReferenceWatcher<S> {
   private armRetry(arns: readonly string[]): void {
     if (this.stopped) return;
     const at = this.o.references.nextRetryAt(arns);
-    if (at === undefined) return;
+    // One timer, for the earliest retry: a check then re-arms it for what still waits.
+    if (at === undefined || (this.retryTimer !== undefined && this.retryAt <= at)) return;
     clearTimeout(this.retryTimer);
+    this.retryAt = at;
     this.retryTimer = setTimeout(
       () => {
         this.retryTimer = undefined;
