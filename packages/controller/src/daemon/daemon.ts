@@ -4,16 +4,18 @@
  *  2. AWS clients; the event queue (per-instance: ensure queue + rule, reap stale ones, heartbeat;
  *     shared; none). The queue comes BEFORE the first listing, so no change between the listing and
  *     the queue's creation is lost; events buffer into the store from then on;
- *  3. the source supervisor (first full sync with retries, then resyncs / fallback polling) and the
- *     health checker (tasks awaiting health, derived from the state);
+ *  3. the source supervisor (first full sync with retries, then resyncs / fallback polling), the
+ *     health checker (tasks awaiting health, derived from the state) and the reference watcher
+ *     (what routable tasks lack, fetched at once; daemon/sources.ts);
  *  4. upstreams for the bundle test: the last known good file when there is one (NGINX then starts
  *     at once, even while AWS is unreachable), else the render of the first sync's state. In
  *     `dynamic` upstream mode (issue 7) always the first sync's render, as the three files the
  *     bundle includes (preamble, http upstreams, stream upstreams): the runtime starts no last good
  *     config in that mode, since endpoints live in NGINX's shared memory, not in a file;
  *  5. the bundle: `resolveStartupBundle` — none valid and no last known good → fatal, exit ≠ 0;
- *  6. the runtime (NGINX with the real upstreams) through the ApplyGate; readiness once the first
- *     sync is in and a config reflecting it is applied;
+ *  6. the runtime (NGINX with the real upstreams) through the ApplyGate; readiness once NGINX
+ *     serves the config rendered from the first sync's state (readiness.ts); from the last known
+ *     good file meanwhile: phase `serving-last-known-good`;
  *  7. bundle watching: new bundles through the same single-flight path as upstream changes.
  * Shutdown (SIGTERM/SIGINT): bundle watch, sources, queue (+ teardown of per-instance resources),
  * runtime (apply in flight finishes, NGINX quits gracefully), HTTP, clients.
@@ -302,14 +304,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     await firstSync;
     if (stopping) return;
     progress.phase = 'applying-first-sync';
-    if (
-      !(await untilServing(
-        rt,
-        () => store.snapshot(),
-        () => stopping,
-      ))
-    )
-      return;
+    // Ready once NGINX serves the render of a state holding that sync (readiness.ts), not before.
+    const serving = await untilServing(
+      rt,
+      () => store.snapshot(),
+      () => stopping,
+    );
+    if (!serving) return;
     progress.configAppliedAt = Date.now();
     progress.phase = 'running';
     logger.info({ bundleId: startup.bundle.id, queueUrl: q.queueUrl, instanceId }, 'ecs-ingress ready');
