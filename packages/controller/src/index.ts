@@ -188,10 +188,11 @@ export {
   runShutdownSteps,
   startRuntime,
 } from './runtime/index.js';
+export { CallTally } from './sources/aws-batches.js';
 export type { EcsPollerOptions, SyncReport } from './sources/ecs-poller.js';
 export { ClusterNotFoundError, EcsPoller, serviceNameFromArn } from './sources/ecs-poller.js';
 export type { EcsReferenceResolverOptions, ObservationHook } from './sources/ecs-references.js';
-export { CallTally, EcsReferenceResolver } from './sources/ecs-references.js';
+export { EcsReferenceResolver } from './sources/ecs-references.js';
 export type { HealthCheckerOptions, HealthCheckReport } from './sources/health-checker.js';
 export { HealthChecker } from './sources/health-checker.js';
 export type {

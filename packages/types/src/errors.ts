@@ -21,8 +21,9 @@ export class EventParseError extends EcsIngressError {
   /** Short machine-friendly reason, e.g. `not-json`, `missing-field:detail.taskArn`. */
   readonly reason: string;
 
-  constructor(reason: string, message: string, options?: { cause?: unknown }) {
-    super('ECS_INGRESS_EVENT_INVALID', message, options);
+  /** `code` defaults to ECS_INGRESS_EVENT_INVALID; subclasses name a narrower one. */
+  constructor(reason: string, message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'ECS_INGRESS_EVENT_INVALID', message, options);
     this.reason = reason;
   }
 }

@@ -25,6 +25,8 @@ export type {
 export { ConfigError, EcsIngressError, EventParseError } from './errors.js';
 export type { LogFn, Logger } from './logger.js';
 export { silentLogger } from './logger.js';
+export type { EcsArn, EcsArnKind } from './parse/arn.js';
+export { InvalidArnError, isEcsArn, isEcsName, parseEcsArn } from './parse/arn.js';
 export { parseContainerInstance } from './parse/container-instance.js';
 export type { ParsedEnvelope } from './parse/event-body.js';
 export { parseEventBody, parseEventObject } from './parse/event-body.js';

@@ -369,13 +369,25 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
         ECS_INGRESS_BUNDLE_CHECK_INTERVAL: '300ms',
       }),
     );
-    // NGINX serves the last known good file; not ready (no sync yet); healthy.
+    // NGINX serves the last known good file; healthy, not ready, and /readyz says why.
     await routesTo(bundle, 'web', ['web-a'], daemon);
-    expect((await get(`${daemon.adminUrl}/readyz`)).status).toBe(503);
+    const readyz = await eventually('/readyz to say AWS is unreachable', async () => {
+      const r = await get(`${daemon.adminUrl}/readyz`);
+      const phase = (JSON.parse(r.body) as { details?: { phase?: string } }).details?.phase;
+      return phase === 'serving-last-known-good-aws-unreachable' ? r : undefined;
+    });
+    expect(readyz.status).toBe(503);
+    expect(JSON.parse(readyz.body).details.lastSyncError).toMatch(/^ECS_INGRESS_/);
     expect((await get(`${daemon.adminUrl}/healthz`)).status).toBe(200);
+    // AWS is back: the first 200 from /readyz comes only once NGINX serves the sync's render (web-b),
+    // never while the last known good (web-a, a task long gone) still serves.
     outage.clear();
-    await readyOrFail(daemon);
-    await routesTo(bundle, 'web', ['web-b'], daemon);
+    await eventually(
+      '/readyz 200',
+      async () => ((await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined),
+      { rounds: 1500, intervalMs: 20 },
+    );
+    expect(await servedBy(`${bundle.url}/web`, 8)).toEqual(['web-b']);
 
     // A new bundle in the directory goes live (staged, nginx -t, flipped, reloaded through the gate);
     // a broken one after it is refused and the running config keeps serving.

@@ -4,16 +4,18 @@
  *  2. AWS clients; the event queue (per-instance: ensure queue + rule, reap stale ones, heartbeat;
  *     shared; none). The queue comes BEFORE the first listing, so no change between the listing and
  *     the queue's creation is lost; events buffer into the store from then on;
- *  3. the source supervisor (first full sync with retries, then resyncs / fallback polling) and the
- *     health checker (tasks awaiting health, derived from the state);
+ *  3. the source supervisor (first full sync with retries, then resyncs / fallback polling), the
+ *     health checker (tasks awaiting health, derived from the state) and the reference watcher
+ *     (what routable tasks lack, fetched at once; daemon/sources.ts);
  *  4. upstreams for the bundle test: the last known good file when there is one (NGINX then starts
  *     at once, even while AWS is unreachable), else the render of the first sync's state. In
  *     `dynamic` upstream mode (issue 7) always the first sync's render, as the three files the
  *     bundle includes (preamble, http upstreams, stream upstreams): the runtime starts no last good
  *     config in that mode, since endpoints live in NGINX's shared memory, not in a file;
  *  5. the bundle: `resolveStartupBundle` — none valid and no last known good → fatal, exit ≠ 0;
- *  6. the runtime (NGINX with the real upstreams) through the ApplyGate; readiness once the first
- *     sync is in and a config reflecting it is applied;
+ *  6. the runtime (NGINX with the real upstreams) through the ApplyGate; readiness once NGINX
+ *     serves the config rendered from the first sync's state (readiness.ts); from the last known
+ *     good file meanwhile: phase `serving-last-known-good`;
  *  7. bundle watching: new bundles through the same single-flight path as upstream changes.
  * Shutdown (SIGTERM/SIGINT): bundle watch, sources, queue (+ teardown of per-instance resources),
  * runtime (apply in flight finishes, NGINX quits gracefully), HTTP, clients.
@@ -43,19 +45,18 @@ import type { HttpServer } from '../http/server.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
 import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
-import { EcsPoller } from '../sources/ecs-poller.js';
-import { HealthChecker } from '../sources/health-checker.js';
 import { SourceSupervisor } from '../sources/source-supervisor.js';
-import { SqsSource, type SqsSourceHooks } from '../sources/sqs-source.js';
+import type { SqsSourceHooks } from '../sources/sqs-source.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
-import { mapHas } from '../store/persistent-map.js';
 import type { ClusterState } from '../store/state.js';
 import { ClusterStore } from '../store/store.js';
 import { ApplyGate } from './apply-gate.js';
 import { createDaemonClients } from './aws.js';
 import { bundleSourceFor, retryUnlessRefused, watchBundles } from './bundle-watch.js';
-import { EventQueue } from './event-queue.js';
+import type { EventQueue } from './event-queue.js';
 import { startDaemonEndpoints } from './http-endpoints.js';
+import { untilServing } from './readiness.js';
+import { createDaemonSources } from './sources.js';
 import { checkStartupPaths, explainStartupRejection } from './startup-checks.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
@@ -171,54 +172,21 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     deps.clients ??
     createDaemonClients({ region: config.region, endpoints: config.endpoints, logger, metrics });
 
-  const poller = new EcsPoller({
-    ecs: clients.ecs,
-    ec2: clients.ec2,
-    cluster,
-    sink: store,
+  const { syncs, health, references, createQueue } = createDaemonSources({
+    config,
+    clients,
+    store,
+    derive,
     logger,
     metrics,
-    isKnownTaskDefinition: (arn) => mapHas(store.snapshot().taskDefinitions, arn),
-    isKnownContainerInstance: (arn) => mapHas(store.snapshot().containerInstances, arn),
+    ...(deps.sqsHooks ? { sqsHooks: deps.sqsHooks } : {}),
+    ...(deps.sqsWaitTimeSeconds === undefined ? {} : { sqsWaitTimeSeconds: deps.sqsWaitTimeSeconds }),
+    onSync: (outcome) => {
+      progress.lastSyncError = outcome.ok ? undefined : errorCode(outcome.error);
+    },
   });
-  /** Built in start(), once the instance id is resolved (it names the per-instance queue). */
-  const createQueue = (instanceId: string) =>
-    new EventQueue({
-      settings: { ...config.queue, instanceId },
-      sqs: clients.sqs,
-      events: clients.events,
-      clusterArn: () => poller.clusterArn(),
-      consume: (queueUrl) =>
-        new SqsSource({
-          sqs: clients.sqs,
-          queueUrl,
-          sink: store,
-          cluster,
-          logger,
-          metrics,
-          malformed: config.queue.malformed,
-          ...(deps.sqsHooks ? { hooks: deps.sqsHooks } : {}),
-          ...(deps.sqsWaitTimeSeconds === undefined ? {} : { waitTimeSeconds: deps.sqsWaitTimeSeconds }),
-        }),
-      // The queue came up late: events before it were never delivered, so list the cluster again.
-      onLateStart: () =>
-        void poller
-          .fullSync()
-          .catch((err: unknown) => logger.warn({ err }, 'resync after the queue came up failed')),
-      logger,
-    });
   let queue: EventQueue | undefined;
   progress.queueUrl = () => queue?.queueUrl;
-  const health = new HealthChecker({
-    ecs: clients.ecs,
-    cluster,
-    sink: store,
-    references: poller.references,
-    awaitingHealth: () => derive(store.snapshot()).awaitingHealth,
-    logger,
-    metrics,
-    intervalMs: config.healthCheckIntervalMs,
-  });
   let supervisor: SourceSupervisor | undefined;
   const gate = new ApplyGate(store.state$);
   let runtime: Runtime | undefined;
@@ -250,7 +218,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     await q.start();
     if (stopping) return;
     supervisor = new SourceSupervisor({
-      poller,
+      poller: syncs,
       queueHealthy$: q.healthy$,
       resyncIntervalMs: config.resyncIntervalMs,
       pollIntervalMs: config.pollIntervalMs,
@@ -262,6 +230,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     progress.sourceMode = () => sup.currentMode;
     supervisor.start();
     health.start();
+    references.start();
     const firstSync = supervisor.firstSync.then(() => {
       progress.firstSyncAt = Date.now();
     });
@@ -342,9 +311,18 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     await activated.confirm();
     if (stopping) return;
 
+    // Started from the last known good file: it serves, but it is not what ECS says yet.
+    if (progress.firstSyncAt === undefined) progress.phase = 'serving-last-known-good';
     await firstSync;
-    await rt.flush();
     if (stopping) return;
+    progress.phase = 'applying-first-sync';
+    // Ready once NGINX serves the render of a state holding that sync (readiness.ts), not before.
+    const serving = await untilServing(
+      rt,
+      () => store.snapshot(),
+      () => stopping,
+    );
+    if (!serving) return;
     progress.configAppliedAt = Date.now();
     progress.phase = 'running';
     logger.info({ bundleId: startup.bundle.id, queueUrl: q.queueUrl, instanceId }, 'ecs-ingress ready');
@@ -381,6 +359,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       run: async () => {
         await supervisor?.stop();
         await health.stop();
+        await references.stop();
       },
     },
     {
@@ -427,4 +406,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       return stopped;
     },
   };
+}
+
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'ECS_INGRESS_SYNC_FAILED';
 }

@@ -138,8 +138,22 @@ describe('record', () => {
     ]);
 
     // Events: a task starts, another stops, plus a body that is not JSON and another cluster's event.
+    // web2 runs a revision registered after the sync: fetched on demand, and recorded for replay.
+    const webV2 = aws.ecs.putTaskDefinition(
+      buildTaskDefinition({
+        family: 'web',
+        revision: 2,
+        networkMode: 'awsvpc',
+        containers: [{ name: 'app', containerPort: 8081 }],
+      }),
+    );
     const web2 = aws.ecs.putTask(
-      buildAwsvpcTask({ cluster, service: 'web', ip: '10.0.0.2', taskDefinitionArn: web.taskDefinitionArn! }),
+      buildAwsvpcTask({
+        cluster,
+        service: 'web',
+        ip: '10.0.0.2',
+        taskDefinitionArn: webV2.taskDefinitionArn!,
+      }),
     );
     const web2Body = taskChangeBody(web2);
     await sendBody(c.sqs, queueUrl!, web2Body);
@@ -161,7 +175,7 @@ describe('record', () => {
       { name: 'api', servers: ['10.0.1.1:9000'] },
       { name: 'idle', servers: [] },
       { name: 'legacy', servers: ['10.1.0.1:32768'] },
-      { name: 'web', servers: ['10.0.0.2:8080'] },
+      { name: 'web', servers: ['10.0.0.2:8081'] },
     ];
     await eventually('the live store to see every change', () => {
       const now = upstreamsOf(recording.store, clusterArn);
@@ -177,7 +191,7 @@ describe('record', () => {
     expect(result.reason).toBe('stopped');
     expect(result.events).toBe(4);
     expect(result.observations['Cluster Snapshot']).toBeGreaterThanOrEqual(1);
-    expect(result.observations['Task Definition']).toBe(3);
+    expect(result.observations['Task Definition']).toBe(4);
     expect(result.observations['Container Instance']).toBe(1);
     expect(result.observations['Task Described']).toBeGreaterThanOrEqual(1);
     const text = await readFile(out, 'utf8');

@@ -19,6 +19,7 @@ import { formatObservationLine, type Logger, type ObservationKind, silentLogger 
 import type { ProvisioningAction } from '../aws/provisioning/types.js';
 import { EcsPoller } from '../sources/ecs-poller.js';
 import { HealthChecker } from '../sources/health-checker.js';
+import { ReferenceWatcher } from '../sources/reference-watcher.js';
 import { SourceSupervisor } from '../sources/source-supervisor.js';
 import { SqsSource } from '../sources/sqs-source.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
@@ -142,6 +143,14 @@ export function startRecording(options: RecorderOptions): Recording {
     observe,
     ...(options.healthCheckIntervalMs === undefined ? {} : { intervalMs: options.healthCheckIntervalMs }),
   });
+  // What events reference and the store lacks is fetched at once and recorded as observations, so
+  // a replay routes a new revision exactly when the live daemon did.
+  const references = new ReferenceWatcher({
+    state$: store.state$,
+    missing: (state) => deriveUpstreams(state, { clusterArn: poller.knownClusterArn ?? options.cluster }),
+    references: poller.references,
+    logger,
+  });
   const queue = new EventQueue({
     settings: options.queue,
     sqs: options.sqs,
@@ -177,6 +186,7 @@ export function startRecording(options: RecorderOptions): Recording {
     });
     supervisor.start();
     health.start();
+    references.start();
     await supervisor.firstSync;
     logger.info({ lines: writer.lines }, 'first full sync recorded');
   })();
@@ -190,6 +200,7 @@ export function startRecording(options: RecorderOptions): Recording {
       await started.catch(() => undefined);
       await supervisor?.stop();
       await health.stop();
+      await references.stop();
       // Stops the SQS source (after its deletes) and removes a per-instance queue and rule.
       let teardown: ProvisioningAction[] = [];
       try {

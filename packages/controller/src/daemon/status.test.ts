@@ -65,3 +65,47 @@ describe('daemonStatus /debug/upstreams', () => {
     expect(text).not.toContain('endpoints pushed (version');
   });
 });
+
+describe('daemonStatus probes', () => {
+  const probes = (progress: DaemonProgress) =>
+    daemonStatus({ progress, state: emptyState, cluster: 'c', upstreamsFile: join(tmp, 'none') });
+
+  it.each<[string, DaemonProgress, boolean, string]>([
+    ['waiting for the first sync', { phase: 'waiting-for-first-sync' }, false, 'waiting-for-first-sync'],
+    [
+      'serving last known good, sync under way',
+      { phase: 'serving-last-known-good' },
+      false,
+      'serving-last-known-good',
+    ],
+    [
+      'serving last known good, AWS unreachable',
+      { phase: 'serving-last-known-good', lastSyncError: 'ECS_INGRESS_AWS_UNAVAILABLE' },
+      false,
+      'serving-last-known-good-aws-unreachable',
+    ],
+    [
+      'sync in, its config not live yet',
+      { phase: 'applying-first-sync', firstSyncAt: 1 },
+      false,
+      'applying-first-sync',
+    ],
+    ['serving the sync', { phase: 'running', firstSyncAt: 1, configAppliedAt: 2 }, true, 'running'],
+  ])('%s: /readyz %s with its phase; /healthz 200', async (_what, progress, ready, phase) => {
+    const s = probes(progress);
+    const readyz = await s.readyz();
+    expect(readyz.ok).toBe(ready);
+    expect(readyz.details).toMatchObject({ phase });
+    const healthz = await s.healthz();
+    expect(healthz.ok).toBe(true);
+    expect(healthz.details).toMatchObject({ phase });
+  });
+
+  it('names the failing sync in /readyz', async () => {
+    const readyz = await probes({
+      phase: 'serving-last-known-good',
+      lastSyncError: 'ECS_INGRESS_AWS_THROTTLED',
+    }).readyz();
+    expect(readyz.details).toMatchObject({ lastSyncError: 'ECS_INGRESS_AWS_THROTTLED' });
+  });
+});

@@ -4,7 +4,10 @@
  * - /healthz: the process answers and NGINX is alive — or not started yet (a daemon waiting for its
  *   first sync while AWS is unreachable is healthy: killing it would not help). It fails when the
  *   NGINX master we started is gone or crash-looping.
- * - /readyz: the first full sync is done and a config with its result is applied.
+ * - /readyz: NGINX serves the config rendered from this process's first full sync (readiness.ts).
+ *   A last known good config serving while the first sync has not succeeded is healthy, not
+ *   ready: phase `serving-last-known-good`, or `serving-last-known-good-aws-unreachable` once a
+ *   sync attempt failed (`lastSyncError` holds its code).
  */
 import { readFile } from 'node:fs/promises';
 import type { NginxRunner } from '@ecs-ingress/nginx-runner';
@@ -20,9 +23,15 @@ export interface DaemonProgress {
     | 'waiting-for-first-sync'
     | 'resolving-bundle'
     | 'starting-nginx'
+    /** NGINX serves the last known good config; the first full sync has not succeeded yet. */
+    | 'serving-last-known-good'
+    /** The first full sync is in the store; NGINX does not serve its render yet. */
+    | 'applying-first-sync'
     | 'running'
     | 'stopping';
   firstSyncAt?: number;
+  /** The error code of the last full sync when it failed; cleared by a successful one. */
+  lastSyncError?: string | undefined;
   configAppliedAt?: number;
   runner?: NginxRunner;
   queueUrl?: () => string | undefined;
@@ -51,14 +60,15 @@ export function daemonStatus(o: DaemonStatusOptions): StatusProvider {
     healthz(): ProbeResult {
       const nginx = p.runner?.state ?? 'not-started';
       const ok = nginx !== 'crashloop' && nginx !== 'stopped';
-      return { ok, details: { phase: p.phase, nginx, nginxPid: p.runner?.masterPid } };
+      return { ok, details: { phase: shownPhase(p), nginx, nginxPid: p.runner?.masterPid } };
     },
     readyz(): ProbeResult {
       const ok = p.firstSyncAt !== undefined && p.configAppliedAt !== undefined && p.phase === 'running';
       return {
         ok,
         details: {
-          phase: p.phase,
+          phase: shownPhase(p),
+          ...(p.lastSyncError === undefined ? {} : { lastSyncError: p.lastSyncError }),
           firstSync: p.firstSyncAt === undefined ? null : new Date(p.firstSyncAt).toISOString(),
           configApplied: p.configAppliedAt === undefined ? null : new Date(p.configAppliedAt).toISOString(),
         },
@@ -88,6 +98,13 @@ export function daemonStatus(o: DaemonStatusOptions): StatusProvider {
       return [...files, formatPushedEndpoints(p.pushedEndpoints?.())].join('\n');
     },
   };
+}
+
+/** The phase as the probes show it: serving last known good says whether AWS answers. */
+function shownPhase(p: Readonly<DaemonProgress>): string {
+  return p.phase === 'serving-last-known-good' && p.lastSyncError !== undefined
+    ? 'serving-last-known-good-aws-unreachable'
+    : p.phase;
 }
 
 async function readOrNote(file: string): Promise<string> {

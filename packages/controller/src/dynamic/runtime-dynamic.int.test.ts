@@ -20,7 +20,7 @@ async function body(port: number, path: string): Promise<string> {
 }
 
 describe.skipIf(!hasParts)('startRuntime in dynamic upstream mode', () => {
-  let runtime: Runtime | undefined;
+  let runtime: Runtime<readonly Upstream[]> | undefined;
   let fleet: BackendFleet | undefined;
   let prefix: string | undefined;
   afterEach(async () => {

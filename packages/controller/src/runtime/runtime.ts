@@ -129,7 +129,7 @@ export interface RuntimeOptions<S = ClusterState> {
   readonly dynamic?: RuntimeDynamicOptions;
 }
 
-export interface Runtime {
+export interface Runtime<S = ClusterState> {
   /** Every config that went live after the start (hot; completes on `stop()`). */
   readonly applied$: Observable<RuntimeAppliedChange>;
   /** Every apply that failed; the previous config keeps serving (hot; completes on `stop()`). */
@@ -149,6 +149,8 @@ export interface Runtime {
   readonly reconciling: Promise<void>;
   /** Applies what is pending now, skipping the debounce; call after `ready`. Never rejects. */
   flush(): Promise<void>;
+  /** True when the config NGINX serves (last applied) is the one `state` renders to. */
+  serves(state: S): boolean;
   /** Cancels pending work, waits for the apply in flight, then stops NGINX gracefully. Idempotent. */
   stop(): Promise<void>;
   /** The upstreams NGINX serves now (as last applied). */
@@ -165,7 +167,7 @@ function metaOf(config: { meta?: unknown }): RuntimeRenderMeta | undefined {
 }
 
 /** Wires the pipeline and starts NGINX (see the file comment). Returns at once; await `ready`. */
-export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runtime {
+export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runtime<S> {
   const logger = (options.logger ?? silentLogger).child({ component: 'runtime' });
   const upstreamsPath = resolve(options.upstreamsFile);
   const runner = new NginxRunner({
@@ -405,6 +407,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     ready,
     reconciling,
     flush: () => reconciler.flush(),
+    serves: (state) => reconciler.lastApplied()?.hash === render(state).hash,
     stop() {
       stopping ??= stop();
       return stopping;

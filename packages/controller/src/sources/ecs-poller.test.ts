@@ -11,6 +11,7 @@ import {
   buildTaskDefinition,
   containerInstanceArnFor,
   startAwsFake,
+  taskDefinitionArnFor,
 } from '../test-support/aws-fake/index.js';
 import { ClusterNotFoundError, EcsPoller, type EcsPollerOptions, serviceNameFromArn } from './ecs-poller.js';
 import { fakeClients, RecordingSink, recordObservations } from './test-helpers.js';
@@ -326,6 +327,27 @@ describe('EcsPoller on a mixed awsvpc / bridge / host cluster', () => {
     const recorded = (snapshotObservation?.detail as { tasks: Task[] } | undefined)?.tasks ?? [];
     expect(recorded.map((t) => t.taskArn)).toHaveLength(4);
     expect(recorded.map((t) => t.taskArn)).not.toContain(broken.taskArn);
+  });
+});
+
+describe('EcsPoller and a task definition that does not parse', () => {
+  it('describes it once, not on every poll (negative cache), and still lists the cluster', async () => {
+    fake.ecs.addCluster('prod');
+    const arn = taskDefinitionArnFor('odd', 1);
+    // ECS answers a body of another revision than the ARN: not what it claims to be.
+    fake.ecs.putTaskDefinition({
+      ...buildTaskDefinition({ family: 'odd', revision: 2, networkMode: 'awsvpc' }),
+      taskDefinitionArn: arn,
+    });
+    fake.ecs.putTask(
+      buildAwsvpcTask({ cluster: 'prod', service: 'odd', ip: '127.0.0.9', taskDefinitionArn: arn }),
+    );
+    const sink = new RecordingSink();
+    const p = poller(sink);
+    for (let poll = 0; poll < 4; poll++) expect((await p.fullSync()).tasks).toBe(1);
+    expect(fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
+    expect(sink.ofKind('task-definition')).toEqual([]);
+    expect(sink.ofKind('snapshot')).toHaveLength(4);
   });
 });
 

@@ -37,15 +37,8 @@ import {
 } from '@ecs-ingress/types';
 import { awsCall } from '../aws/aws-call-error.js';
 import type { Metrics } from '../http/metrics.js';
-import {
-  CallTally,
-  chunks,
-  DESCRIBE_TASKS_PER_CALL,
-  EcsReferenceResolver,
-  logDescribeFailures,
-  mapLimit,
-  type ObservationHook,
-} from './ecs-references.js';
+import { CallTally, chunks, DESCRIBE_TASKS_PER_CALL, logDescribeFailures, mapLimit } from './aws-batches.js';
+import { EcsReferenceResolver, type ObservationHook } from './ecs-references.js';
 import type { EventSink } from './sqs-source.js';
 
 /** ListTasks / ListServices return at most 100 ARNs a page. */

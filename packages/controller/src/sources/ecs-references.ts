@@ -4,17 +4,23 @@
  *
  * Both are fetched only when unseen and cached: a task definition ARN names an immutable revision,
  * and a container instance ARN stays bound to one EC2 instance (re-registering creates a new ARN),
- * whose primary private IP does not change while it runs. The poller and the health checker share
- * one resolver, so each reference costs one lookup per process, not one per sync.
+ * whose primary private IP does not change while it runs. The poller, the health checker and the
+ * on-demand reference watcher share one resolver, so each reference costs one lookup per process:
+ * - single flight: a lookup already under way is joined, never repeated;
+ * - bounded: at most `concurrency` calls in flight across all callers;
+ * - batched where the API allows: DescribeContainerInstances 100 a call, EC2 DescribeInstances
+ *   100 ids a call (DescribeTaskDefinition takes one ARN);
+ * - a negative cache with backoff (negative-cache.ts): an identifier ECS refuses, that does not
+ *   parse, or whose lookup failed, waits before it is asked for again, whoever asks.
  */
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import {
   type ContainerInstance,
   DescribeContainerInstancesCommand,
+  type DescribeContainerInstancesCommandOutput,
   DescribeTaskDefinitionCommand,
   type DescribeTaskDefinitionCommandOutput,
   type ECSClient,
-  type Failure,
 } from '@aws-sdk/client-ecs';
 import {
   type ContainerInstanceView,
@@ -27,6 +33,13 @@ import {
 } from '@ecs-ingress/types';
 import { AWS_CALL_ERROR_CODES, AwsCallError, awsCall } from '../aws/aws-call-error.js';
 import type { Metrics } from '../http/metrics.js';
+import { type CallTally, chunks, logDescribeFailures } from './aws-batches.js';
+import {
+  ConcurrencyLimit,
+  type FailureKind,
+  NegativeCache,
+  type NegativeCacheOptions,
+} from './negative-cache.js';
 import type { EventSink } from './sqs-source.js';
 
 /**
@@ -35,8 +48,6 @@ import type { EventSink } from './sqs-source.js';
  */
 export type ObservationHook = (kind: ObservationKind, detail: unknown, timeMs: number) => void;
 
-/** DescribeTasks takes at most 100 tasks per call (the poller's listing and the health checker). */
-export const DESCRIBE_TASKS_PER_CALL = 100;
 /** DescribeContainerInstances takes at most 100 container instances per call. */
 const CONTAINER_INSTANCES_PER_CALL = 100;
 /**
@@ -45,26 +56,6 @@ const CONTAINER_INSTANCES_PER_CALL = 100;
  */
 const INSTANCES_PER_CALL = 100;
 const DEFAULT_CONCURRENCY = 5;
-
-/** Counts API calls by `service:Operation` for a sync's report. */
-export class CallTally {
-  private readonly counts = new Map<string, number>();
-
-  add(service: string, operation: string): void {
-    const key = `${service}:${operation}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-  }
-
-  get total(): number {
-    let n = 0;
-    for (const v of this.counts.values()) n += v;
-    return n;
-  }
-
-  toRecord(): Record<string, number> {
-    return Object.fromEntries([...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
-  }
-}
 
 export interface EcsReferenceResolverOptions {
   readonly ecs: ECSClient;
@@ -81,8 +72,10 @@ export interface EcsReferenceResolverOptions {
   readonly isKnownTaskDefinition?: (arn: string) => boolean;
   /** True when the store already holds this container instance with its IP. */
   readonly isKnownContainerInstance?: (arn: string) => boolean;
-  /** Parallel DescribeTaskDefinition calls (one ARN each). Default 5. */
+  /** Calls in flight at most, across every caller. Default 5. */
   readonly concurrency?: number;
+  /** Backoff of failed lookups (tests shorten it). */
+  readonly negativeCache?: Omit<NegativeCacheOptions, 'now'>;
   readonly now?: () => number;
 }
 
@@ -91,17 +84,19 @@ export class EcsReferenceResolver {
   private readonly o: EcsReferenceResolverOptions;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly concurrency: number;
+  private readonly limit: ConcurrencyLimit;
+  private readonly failed: NegativeCache;
   private readonly taskDefinitions = new Map<string, TaskDefinitionView>();
   private readonly containerInstances = new Map<string, ContainerInstanceView>();
-  /** Container instances already reported as unresolvable, so each is logged once. */
-  private readonly reportedUnresolvable = new Set<string>();
+  /** Lookups under way, by ARN: joined by any caller that wants the same ARN (single flight). */
+  private readonly fetching = new Map<string, Promise<unknown>>();
 
   constructor(options: EcsReferenceResolverOptions) {
     this.o = options;
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
-    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+    this.limit = new ConcurrencyLimit(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
+    this.failed = new NegativeCache({ ...options.negativeCache, now: this.now });
   }
 
   /** The cached view of a task definition, if this resolver fetched it. */
@@ -117,115 +112,77 @@ export class EcsReferenceResolver {
     return this.containerInstances.has(arn) || (this.o.isKnownContainerInstance?.(arn) ?? false);
   }
 
+  /** The earliest time one of `arns` waiting in the negative cache may be asked for again. */
+  nextRetryAt(arns: Iterable<string>): number | undefined {
+    let earliest: number | undefined;
+    for (const arn of arns) {
+      const at = this.failed.retryAt(arn);
+      if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+    }
+    return earliest;
+  }
+
   /**
-   * Fetches every task definition in `arns` not known yet (one DescribeTaskDefinition each, the API
-   * takes one), at most `concurrency` at a time, and dispatches a `task-definition` event for each.
-   * A definition ECS refuses to describe is logged and skipped; throttling or an outage fails the
-   * whole call (after the ones in flight settle) so the caller retries later.
-   * @returns how many were fetched
+   * Fetches every task definition in `arns` not known, not under way and not waiting in the
+   * negative cache (one DescribeTaskDefinition each: the API takes one), and dispatches a
+   * `task-definition` event for each. A definition ECS refuses, or that does not parse, is logged
+   * and negative-cached; throttling or an outage fails the call (after the calls in flight
+   * settle; the rest are not started) so the caller retries later.
+   * @returns how many this call fetched
    */
   async resolveTaskDefinitions(arns: Iterable<string>, tally: CallTally): Promise<number> {
-    const wanted = [...new Set(arns)].filter((arn) => !this.hasTaskDefinition(arn));
     let fetched = 0;
-    await mapLimit(wanted, this.concurrency, async (arn) => {
-      let out: DescribeTaskDefinitionCommandOutput;
-      try {
-        out = await awsCall('ecs', 'DescribeTaskDefinition', () => {
-          tally.add('ecs', 'DescribeTaskDefinition');
-          return this.o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
-        });
-      } catch (err) {
-        if (err instanceof AwsCallError && err.code === AWS_CALL_ERROR_CODES.rejected) {
-          this.logger.warn(
-            { err, taskDefinitionArn: arn, code: err.code },
-            'task definition cannot be described; its tasks stay unresolved',
-          );
-          return;
-        }
-        throw err;
-      }
-      const raw = out.taskDefinition;
-      if (!raw) {
-        this.logger.warn({ taskDefinitionArn: arn }, 'DescribeTaskDefinition answered without a definition');
-        return;
-      }
-      let view: TaskDefinitionView;
-      try {
-        view = parseTaskDefinition(raw);
-      } catch (err) {
-        this.logger.warn({ err, taskDefinitionArn: arn }, 'task definition does not parse; skipped');
-        return;
-      }
-      const at = this.now();
-      this.taskDefinitions.set(arn, view);
-      // ECS may answer a revision ARN with a different spelling; cache both so it is never refetched.
-      if (view.taskDefinitionArn !== arn) this.taskDefinitions.set(view.taskDefinitionArn, view);
-      this.o.observe?.('Task Definition', raw, at);
-      this.emit('Task Definition', { kind: 'task-definition', taskDefinition: view, observedAt: at });
-      fetched++;
-    });
+    let failure: { error: unknown } | undefined;
+    const waits: Promise<unknown>[] = [];
+    for (const arn of new Set(arns)) {
+      if (this.hasTaskDefinition(arn) || this.failed.blocked(arn)) continue;
+      waits.push(
+        this.singleFlight([arn], () =>
+          this.limit.run(async () => {
+            if (failure !== undefined) throw failure.error;
+            try {
+              if (await this.fetchTaskDefinition(arn, tally)) fetched++;
+            } catch (error) {
+              failure ??= { error };
+              throw error;
+            }
+          }),
+        ),
+      );
+    }
+    await settleAll(waits);
     return fetched;
   }
 
   /**
-   * Resolves every container instance in `arns` not known yet to its EC2 instance's private IP:
-   * DescribeContainerInstances in chunks of 100, then EC2 DescribeInstances in batches for the EC2
-   * instances not seen before. Dispatches a `container-instance` event for each one resolved.
-   * @returns how many were resolved
+   * Resolves every container instance in `arns` not known, not under way and not waiting in the
+   * negative cache to its EC2 instance's private IP: DescribeContainerInstances in chunks of 100,
+   * then EC2 DescribeInstances in batches. Dispatches a `container-instance` event for each one
+   * resolved; the ones ECS does not know or that have no IP are negative-cached.
+   * @returns how many this call resolved
    */
   async resolveContainerInstances(arns: Iterable<string>, tally: CallTally): Promise<number> {
-    const wanted = [...new Set(arns)].filter((arn) => !this.hasContainerInstance(arn));
-    if (wanted.length === 0) return 0;
-    const described: ContainerInstance[] = [];
-    for (const chunk of chunks(wanted, CONTAINER_INSTANCES_PER_CALL)) {
-      const out = await awsCall('ecs', 'DescribeContainerInstances', () => {
-        tally.add('ecs', 'DescribeContainerInstances');
-        return this.o.ecs.send(
-          new DescribeContainerInstancesCommand({ cluster: this.o.cluster, containerInstances: chunk }),
-        );
-      });
-      described.push(...(out.containerInstances ?? []));
-      this.logFailures('DescribeContainerInstances', out.failures);
+    const fresh: string[] = [];
+    const waits: Promise<unknown>[] = [];
+    for (const arn of new Set(arns)) {
+      if (this.hasContainerInstance(arn) || this.failed.blocked(arn)) continue;
+      const under = this.fetching.get(arn);
+      if (under !== undefined) waits.push(under);
+      else fresh.push(arn);
     }
-
-    const ec2Ids = [...new Set(described.map((ci) => ci.ec2InstanceId).filter((id): id is string => !!id))];
-    const ips = await this.describeInstances(ec2Ids, tally);
-
     let resolved = 0;
-    for (const ci of described) {
-      const arn = ci.containerInstanceArn;
-      if (!arn) continue;
-      const ip = ci.ec2InstanceId ? ips.get(ci.ec2InstanceId) : undefined;
-      if (ip === undefined) {
-        // ECS Anywhere (EXTERNAL) instances have no EC2 instance; a terminated one no longer has an IP.
-        if (!this.reportedUnresolvable.has(arn)) {
-          this.reportedUnresolvable.add(arn);
-          this.logger.warn(
-            { containerInstanceArn: arn, ec2InstanceId: ci.ec2InstanceId },
-            'container instance has no EC2 private IP; its bridge/host tasks stay unresolved',
-          );
-        }
-        continue;
-      }
-      const detail = { containerInstanceArn: arn, ec2InstanceId: ci.ec2InstanceId, privateIpAddress: ip };
-      let view: ContainerInstanceView;
-      try {
-        view = parseContainerInstance(detail);
-      } catch (err) {
-        this.logger.warn({ err, containerInstanceArn: arn }, 'container instance does not parse; skipped');
-        continue;
-      }
-      const at = this.now();
-      this.containerInstances.set(arn, view);
-      this.reportedUnresolvable.delete(arn);
-      this.o.observe?.('Container Instance', detail, at);
-      this.emit('Container Instance', {
-        kind: 'container-instance',
-        containerInstance: view,
-        observedAt: at,
-      });
-      resolved++;
+    for (const chunk of chunks(fresh, CONTAINER_INSTANCES_PER_CALL)) {
+      waits.push(
+        this.singleFlight(chunk, () =>
+          this.limit.run(async () => {
+            // Not `resolved += await …`: that reads `resolved` before the await, racing the other chunks.
+            const n = await this.fetchContainerInstances(chunk, tally);
+            resolved += n;
+          }),
+        ),
+      );
     }
+    await settleAll(waits);
     return resolved;
   }
 
@@ -241,9 +198,128 @@ export class EcsReferenceResolver {
     for (const arn of this.containerInstances.keys()) {
       if (!containerInstanceArns.has(arn)) this.containerInstances.delete(arn);
     }
-    for (const arn of this.reportedUnresolvable) {
-      if (!containerInstanceArns.has(arn)) this.reportedUnresolvable.delete(arn);
+    this.failed.retainOnly((arn) => taskDefinitionArns.has(arn) || containerInstanceArns.has(arn));
+  }
+
+  /** Runs `fn` as the one lookup of `arns`: callers wanting any of them meanwhile join it. */
+  private singleFlight(arns: readonly string[], fn: () => Promise<void>): Promise<unknown> {
+    const existing = arns.length === 1 ? this.fetching.get(arns[0] as string) : undefined;
+    if (existing !== undefined) return existing;
+    const flight: Promise<unknown> = fn().finally(() => {
+      for (const arn of arns) if (this.fetching.get(arn) === flight) this.fetching.delete(arn);
+    });
+    for (const arn of arns) this.fetching.set(arn, flight);
+    return flight;
+  }
+
+  /** @returns true when fetched and dispatched; false when refused (negative-cached) */
+  private async fetchTaskDefinition(arn: string, tally: CallTally): Promise<boolean> {
+    let out: DescribeTaskDefinitionCommandOutput;
+    try {
+      out = await awsCall('ecs', 'DescribeTaskDefinition', () => {
+        tally.add('ecs', 'DescribeTaskDefinition');
+        return this.o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+      });
+    } catch (err) {
+      if (isRefusal(err)) {
+        this.noteFailure(
+          arn,
+          'permanent',
+          err,
+          'task definition cannot be described; its tasks stay unresolved',
+        );
+        return false;
+      }
+      this.failed.fail(arn, 'transient');
+      throw err;
     }
+    const raw = out.taskDefinition;
+    if (!raw) {
+      this.noteFailure(arn, 'permanent', undefined, 'DescribeTaskDefinition answered without a definition');
+      return false;
+    }
+    let view: TaskDefinitionView;
+    try {
+      view = parseTaskDefinition(raw);
+    } catch (err) {
+      // Revisions are immutable: it will not parse next time either, so it is not asked for on
+      // every poll; the backoff still retries it now and then (a newer ecs-ingress may read it).
+      this.noteFailure(arn, 'permanent', err, 'task definition does not parse; its tasks stay unresolved');
+      return false;
+    }
+    const at = this.now();
+    this.failed.clear(arn);
+    this.taskDefinitions.set(arn, view);
+    // ECS may answer a revision ARN with a different spelling; cache both so it is never refetched.
+    if (view.taskDefinitionArn !== arn) this.taskDefinitions.set(view.taskDefinitionArn, view);
+    this.o.observe?.('Task Definition', raw, at);
+    this.emit('Task Definition', { kind: 'task-definition', taskDefinition: view, observedAt: at });
+    return true;
+  }
+
+  /** One DescribeContainerInstances (≤ 100) and the EC2 lookups behind it. @returns how many resolved */
+  private async fetchContainerInstances(chunk: readonly string[], tally: CallTally): Promise<number> {
+    let out: DescribeContainerInstancesCommandOutput;
+    let ips: Map<string, string>;
+    try {
+      out = await awsCall('ecs', 'DescribeContainerInstances', () => {
+        tally.add('ecs', 'DescribeContainerInstances');
+        return this.o.ecs.send(
+          new DescribeContainerInstancesCommand({ cluster: this.o.cluster, containerInstances: [...chunk] }),
+        );
+      });
+      const ids = (out.containerInstances ?? []).map((ci) => ci.ec2InstanceId).filter((id) => !!id);
+      ips = await this.describeInstances([...new Set(ids as string[])], tally);
+    } catch (err) {
+      const kind: FailureKind = isRefusal(err) ? 'permanent' : 'transient';
+      for (const arn of chunk) this.noteFailure(arn, kind, err, 'container instance lookup failed');
+      if (kind === 'permanent') return 0;
+      throw err;
+    }
+    logDescribeFailures(this.logger, 'DescribeContainerInstances', out.failures);
+    const answered = new Set<string>();
+    let resolved = 0;
+    for (const ci of out.containerInstances ?? []) {
+      const arn = ci.containerInstanceArn;
+      if (!arn) continue;
+      answered.add(arn);
+      if (this.resolveOne(ci, arn, ips)) resolved++;
+    }
+    for (const arn of chunk) {
+      // MISSING (deregistered), or not answered at all.
+      if (!answered.has(arn))
+        this.noteFailure(arn, 'permanent', undefined, 'container instance is unknown to ECS');
+    }
+    return resolved;
+  }
+
+  private resolveOne(ci: ContainerInstance, arn: string, ips: ReadonlyMap<string, string>): boolean {
+    const ip = ci.ec2InstanceId ? ips.get(ci.ec2InstanceId) : undefined;
+    if (ip === undefined) {
+      // ECS Anywhere (EXTERNAL) instances have no EC2 instance; a terminated one no longer has an IP.
+      this.noteFailure(
+        arn,
+        'permanent',
+        undefined,
+        'container instance has no EC2 private IP; its bridge/host tasks stay unresolved',
+        { ec2InstanceId: ci.ec2InstanceId },
+      );
+      return false;
+    }
+    const detail = { containerInstanceArn: arn, ec2InstanceId: ci.ec2InstanceId, privateIpAddress: ip };
+    let view: ContainerInstanceView;
+    try {
+      view = parseContainerInstance(detail);
+    } catch (err) {
+      this.noteFailure(arn, 'permanent', err, 'container instance does not parse; skipped');
+      return false;
+    }
+    const at = this.now();
+    this.failed.clear(arn);
+    this.containerInstances.set(arn, view);
+    this.o.observe?.('Container Instance', detail, at);
+    this.emit('Container Instance', { kind: 'container-instance', containerInstance: view, observedAt: at });
+    return true;
   }
 
   private async describeInstances(ids: readonly string[], tally: CallTally): Promise<Map<string, string>> {
@@ -287,63 +363,39 @@ export class EcsReferenceResolver {
     }
   }
 
+  /** Negative-caches `arn`; logs at warn the first failure in a row, at debug the repeats. */
+  private noteFailure(
+    arn: string,
+    kind: FailureKind,
+    err: unknown,
+    message: string,
+    extra: Record<string, unknown> = {},
+  ): void {
+    const { waitMs, first } = this.failed.fail(arn, kind);
+    const fields = { ...extra, err, arn, kind, retryInMs: waitMs, code: (err as { code?: unknown })?.code };
+    if (first) this.logger.warn(fields, message);
+    else this.logger.debug(fields, message);
+  }
+
   private emit(detailType: string, event: Parameters<EventSink['dispatch']>[0]): void {
     this.o.metrics?.eventsReceived.inc({ source: this.o.metricsSource ?? 'poller', detail_type: detailType });
     const outcome = this.o.sink.dispatch(event);
     if (outcome === 'invalid')
       this.logger.warn({ kind: event.kind }, 'store rejected an observation as invalid');
   }
+}
 
-  private logFailures(operation: string, failures: readonly Failure[] | undefined): void {
-    logDescribeFailures(this.logger, operation, failures);
-  }
+/** ECS said no to the request itself (ClientException, access denied): asking again soon will not help. */
+function isRefusal(err: unknown): boolean {
+  return err instanceof AwsCallError && err.code === AWS_CALL_ERROR_CODES.rejected;
 }
 
 function isUnknownInstance(err: unknown): boolean {
   return err instanceof AwsCallError && err.awsCode.startsWith('InvalidInstanceID');
 }
 
-/** Logs a Describe* call's `failures[]`: MISSING (gone since it was listed) at debug, the rest at warn. */
-export function logDescribeFailures(
-  logger: Logger,
-  operation: string,
-  failures: readonly Failure[] | undefined,
-): void {
-  for (const f of failures ?? []) {
-    const fields = { operation, arn: f.arn, reason: f.reason, detail: f.detail };
-    if (f.reason === 'MISSING') logger.debug(fields, `${operation}: resource is gone`);
-    else logger.warn(fields, `${operation} reported a failure`);
-  }
-}
-
-/** Splits `items` into arrays of at most `size`. */
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight. After a failure no new item starts; the
- * ones in flight settle, then the first error is thrown (nothing is left running behind the caller).
- */
-export async function mapLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
+/** Waits for every promise; then throws the first rejection, if any. */
+async function settleAll(waits: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(waits);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 }

@@ -21,14 +21,8 @@ import {
 } from '@ecs-ingress/types';
 import { awsCall } from '../aws/aws-call-error.js';
 import type { Metrics } from '../http/metrics.js';
-import {
-  CallTally,
-  chunks,
-  DESCRIBE_TASKS_PER_CALL,
-  type EcsReferenceResolver,
-  logDescribeFailures,
-  type ObservationHook,
-} from './ecs-references.js';
+import { CallTally, chunks, DESCRIBE_TASKS_PER_CALL, logDescribeFailures } from './aws-batches.js';
+import type { EcsReferenceResolver, ObservationHook } from './ecs-references.js';
 import type { EventSink } from './sqs-source.js';
 
 const DEFAULT_INTERVAL_MS = 2_000;

@@ -28,7 +28,7 @@ function taskLine(clusterArn: string, time: string, version = 1, id = 'a1'): str
     time,
     detail: {
       clusterArn,
-      taskArn: `${clusterArn.replace(':cluster/', ':task/')}/${id}`,
+      taskArn: `${clusterArn.replace(':cluster/', ':task/')}/${id.padStart(32, '0')}`,
       taskDefinitionArn: 'arn:aws:ecs:us-east-1:111122223333:task-definition/web:1',
       group: 'service:web',
       lastStatus: 'RUNNING',
@@ -43,7 +43,8 @@ function taskLine(clusterArn: string, time: string, version = 1, id = 'a1'): str
 const containerInstanceLine = formatObservationLine(
   'Container Instance',
   {
-    containerInstanceArn: 'arn:aws:ecs:us-east-1:111122223333:container-instance/prod/abc',
+    containerInstanceArn:
+      'arn:aws:ecs:us-east-1:111122223333:container-instance/prod/0000000000000000000000000000abc0',
     ec2InstanceId: 'i-0abc',
     privateIpAddress: '10.0.0.5',
   },

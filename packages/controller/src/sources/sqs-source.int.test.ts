@@ -84,8 +84,16 @@ class RecordingSink implements EventSink {
   }
 }
 
+/** A task event whose task id holds `;`, `{`, `}`, `$` and a newline. */
+function hostileTaskEvent(): string {
+  const event = taskEvent(8);
+  const detail = event.detail as Record<string, unknown>;
+  detail.taskArn = `${CLUSTER_ARN.replace(':cluster/', ':task/')}/0123456789abcdef;{}$\n"0123456789`;
+  return JSON.stringify(event);
+}
+
 function taskEvent(n: number, clusterArn = CLUSTER_ARN): Record<string, unknown> {
-  const taskArn = `${clusterArn.replace(':cluster/', ':task/')}/task${n}`;
+  const taskArn = `${clusterArn.replace(':cluster/', ':task/')}/${String(n).padStart(32, '0')}`;
   return {
     version: '0',
     id: randomUUID(),
@@ -166,8 +174,8 @@ describe('SqsSource against fauxqs', () => {
       expect(source.stats().messagesDeleted).toBe(2);
     }, waitOpts);
     expect(sink.taskArns().sort()).toEqual([
-      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/task1`,
-      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/task2`,
+      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/${'1'.padStart(32, '0')}`,
+      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/${'2'.padStart(32, '0')}`,
     ]);
     expect(dispatched).toHaveLength(2);
     for (const d of dispatched) {
@@ -190,6 +198,8 @@ describe('SqsSource against fauxqs', () => {
     ['delete', '{"hello":"world"}', 'missing-field:source', 0],
     ['leave', 'not json at all', 'not-json', 1],
     ['leave', '{"hello":"world"}', 'missing-field:source', 1],
+    // Well-formed, but the task id holds what no ECS task id holds: refused before the store.
+    ['delete', hostileTaskEvent(), 'invalid-arn:detail.taskArn', 0],
   ] as const)(
     'malformed=%s, body %j → counted as %s, %i left in the queue',
     async (mode, body, reason, left) => {
@@ -237,7 +247,9 @@ describe('SqsSource against fauxqs', () => {
       expect(depth(q.name)).toBe(0);
       expect(source.stats().messagesDeleted).toBe(2);
     }, waitOpts);
-    expect(sink.taskArns()).toEqual([`${CLUSTER_ARN.replace(':cluster/', ':task/')}/task2`]);
+    expect(sink.taskArns()).toEqual([
+      `${CLUSTER_ARN.replace(':cluster/', ':task/')}/${'2'.padStart(32, '0')}`,
+    ]);
     expect(others).toEqual([OTHER_CLUSTER_ARN]);
     expect(source.stats()).toMatchObject({ otherClusterEvents: 1, messagesDeleted: 2 });
   });

@@ -58,9 +58,12 @@ export interface Derivation {
   readonly awaitingHealth: string[];
   /** Tasks that should route but whose address or port cannot be resolved. Sorted. */
   readonly unresolved: string[];
-  /** Task definition ARNs that routable tasks need and the store lacks (for the poller). Sorted. */
+  /** Task definition ARNs that routable tasks need and the store lacks (for the reference resolver). Sorted. */
   readonly missingTaskDefinitions: string[];
-  /** Container instance ARNs that routable tasks need and the store lacks (for the poller). Sorted. */
+  /**
+   * Container instance ARNs that routable tasks need and the store lacks, or holds without an EC2
+   * address (for the reference resolver). Sorted.
+   */
   readonly missingContainerInstances: string[];
 }
 
@@ -145,6 +148,8 @@ export function deriveUpstreams(state: ClusterState, options: DeriveOptions = {}
         if (reason === 'no-task-definition') missingTaskDefinitions.add(task.taskDefinitionArn);
         else if (reason === 'no-container-instance' && task.containerInstanceArn !== undefined) {
           missingContainerInstances.add(task.containerInstanceArn);
+        } else if (reason === 'no-address' && lacksInstanceAddress(task, lookups)) {
+          missingContainerInstances.add(task.containerInstanceArn as string);
         }
       }
     }
@@ -166,6 +171,17 @@ export function deriveUpstreams(state: ClusterState, options: DeriveOptions = {}
     missingTaskDefinitions: [...missingTaskDefinitions].sort(),
     missingContainerInstances: [...missingContainerInstances].sort(),
   };
+}
+
+/** A bridge/host task whose container instance is known without its EC2 address (fetch it again). */
+function lacksInstanceAddress(task: TaskSnapshot, lookups: Lookups): boolean {
+  const arn = task.containerInstanceArn;
+  if (arn === undefined || lookups.taskDefinition(task.taskDefinitionArn)?.networkMode === 'awsvpc')
+    return false;
+  const instance = lookups.containerInstance(arn);
+  return (
+    instance !== undefined && (instance.privateIpAddress === undefined || instance.privateIpAddress === '')
+  );
 }
 
 /** The verdicts `deriveUpstreams` used (from the caches it filled), by task ARN. */

@@ -309,6 +309,54 @@ describe('reduce: services', () => {
     expect(knownServices(run(events))).toEqual(services);
   });
 
+  it('forgets a service only events named, at a listing that does not name it, once it has no task', () => {
+    // A forged (or stray) event names `ghost`; its task never was in ECS.
+    const forged = aTask({ taskArn: taskArn('f0'), group: 'service:ghost', observedAt: T0 });
+    let state = run([taskEvent(forged), taskEvent(aTask({ taskArn: taskArn('a1'), observedAt: T0 }))]);
+    expect(knownServices(state)).toEqual(['ghost', 'web']);
+    // The listing (started later) has web's task and names web only: ghost's task is absent, so
+    // ghost has no task and no listing names it.
+    state = reduce(
+      state,
+      snapshotEvent({
+        startedAt: T0 + 1_000,
+        tasks: [aTask({ taskArn: taskArn('a1'), observedAt: T0 + 1_000 })],
+        services: ['web'],
+      }),
+    ).state;
+    expect(knownServices(state)).toEqual(['web']);
+  });
+
+  it('keeps a listed service forever, and an unlisted one while a task names it', () => {
+    let state = run([
+      servicesEvent(['old']),
+      taskEvent(aTask({ taskArn: taskArn('b1'), group: 'service:fresh', observedAt: T0 + 5_000 })),
+    ]);
+    // A listing that began before fresh's event names neither: old was listed once, fresh has a task.
+    state = reduce(state, snapshotEvent({ startedAt: T0 + 1_000, tasks: [], services: [] })).state;
+    expect(knownServices(state)).toEqual(['fresh', 'old']);
+    // A listing without services (an old recording) forgets nothing.
+    const stopped = reduce(
+      state,
+      taskEvent(
+        aTask({
+          taskArn: taskArn('b1'),
+          group: 'service:fresh',
+          version: 9,
+          lastStatus: 'STOPPED',
+          observedAt: T0 + 6_000,
+        }),
+      ),
+    ).state;
+    expect(knownServices(reduce(stopped, snapshotEvent({ startedAt: T0 + 7_000, tasks: [] })).state)).toEqual(
+      ['fresh', 'old'],
+    );
+    // The next listing that does not name it, with its task gone, does.
+    expect(
+      knownServices(reduce(stopped, snapshotEvent({ startedAt: T0 + 7_000, tasks: [], services: [] })).state),
+    ).toEqual(['old']);
+  });
+
   it('a services event with nothing new is a duplicate; per cluster', () => {
     const state = run([servicesEvent(['a']), servicesEvent(['z'], clusterArn('other'))]);
     expect(reduce(state, servicesEvent(['a'])).outcome).toBe('duplicate');

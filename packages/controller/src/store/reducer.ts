@@ -7,15 +7,8 @@ import type {
   TaskSnapshot,
 } from '@ecs-ingress/types';
 import { freeze } from 'immer';
-import {
-  emptyMap,
-  hashKey,
-  mapDelete,
-  mapForEach,
-  mapGet,
-  mapSet,
-  type PersistentMap,
-} from './persistent-map.js';
+import { hashKey, mapDelete, mapForEach, mapGet, mapSet, type PersistentMap } from './persistent-map.js';
+import { forgetUnlisted, registerListed, registerService } from './service-names.js';
 import {
   type ClusterState,
   serviceNameOf,
@@ -116,6 +109,7 @@ interface Work {
   containerInstances: PersistentMap<ContainerInstanceView>;
   tombstones: PersistentMap<Tombstone>;
   services: Readonly<Record<string, PersistentMap<string>>>;
+  listedServices: Readonly<Record<string, PersistentMap<string>>>;
   clock: number;
   nextTombstoneSweepAt: number;
 }
@@ -135,7 +129,9 @@ type TaskOutcome = 'applied' | 'stale' | 'duplicate' | 'invalid';
  *   (an event seen after the listing began is newer than the listing); removed tasks get an
  *   `absent` tombstone that refuses observations up to their version.
  * - Tasks of standalone groups are stored like any other; the derivation decides what routes.
- * - Services are remembered per cluster from task groups, snapshots and `services` events, forever.
+ * - Services are remembered per cluster from task groups, snapshots and `services` events. Listed
+ *   ones (snapshot, `services` event) forever; one only task events named is forgotten by a
+ *   snapshot that lists services without it while no live task of the cluster names it.
  */
 export function reduce(state: ClusterState, event: ClusterEvent, options?: ReducerOptions): ReduceResult {
   const opts = options === undefined ? DEFAULTS : resolvedOptions(options);
@@ -165,7 +161,7 @@ export function reduce(state: ClusterState, event: ClusterEvent, options?: Reduc
         break;
       }
       advanceClock(work, event.observedAt);
-      outcome = registerServices(work, event.clusterArn, event.services) ? 'applied' : 'duplicate';
+      outcome = registerListed(work, event.clusterArn, event.services) ? 'applied' : 'duplicate';
       break;
     case 'ignored':
       if (isTime(event.observedAt)) advanceClock(work, event.observedAt);
@@ -182,6 +178,7 @@ export function reduce(state: ClusterState, event: ClusterEvent, options?: Reduc
     work.services !== state.services;
   const same =
     !changed &&
+    work.listedServices === state.listedServices &&
     work.tombstones === state.tombstones &&
     work.clock === state.clock &&
     work.nextTombstoneSweepAt === state.nextTombstoneSweepAt;
@@ -280,29 +277,15 @@ function setTombstone(
   work.tombstones = mapSet(work.tombstones, task.taskArn, tombstone);
 }
 
-function registerService(work: Work, clusterArn: string, name: string): boolean {
-  const known = work.services[clusterArn] ?? emptyMap<string>();
-  if (mapGet(known, name) !== undefined) return false;
-  // A new object per new service (rare: once per service), so the old state keeps its record.
-  work.services = { ...work.services, [clusterArn]: mapSet(known, name, name) };
-  return true;
-}
-
-function registerServices(work: Work, clusterArn: string, names: readonly unknown[]): boolean {
-  let added = false;
-  for (const name of names) if (nonEmpty(name) && registerService(work, clusterArn, name)) added = true;
-  return added;
-}
-
 /** One task observation. The clock has already been advanced to its time. */
 function applyTask(work: Work, task: TaskSnapshot, opts: ResolvedOptions): TaskOutcome {
   const arn = task.taskArn;
   const hash = hashKey(arn);
   const entry = mapGet(work.tasks, arn, hash);
 
-  // A service seen even in a stale observation did exist: remember its upstream. Services are never
-  // forgotten, so a stored task of the same service (the common case: a task's later events) means
-  // it is known already, and the lookup is skipped.
+  // A service seen even in a stale observation did exist: remember its upstream. Services are only
+  // forgotten by a snapshot, so a stored task of the same service (the common case: a task's later
+  // events) means it is known already, and the lookup is skipped.
   const service = serviceNameOf(task);
   if (service !== undefined && (entry === undefined || serviceNameOf(entry.task) !== service)) {
     registerService(work, task.clusterArn, service);
@@ -405,9 +388,8 @@ function applySnapshot(work: Work, event: ClusterSnapshotEvent, opts: ResolvedOp
     advanceClock(work, task.observedAt);
   }
   for (const task of tasks) if (isValidTask(task)) applyTask(work, task, opts);
-  if (event.services !== undefined && Array.isArray(event.services)) {
-    registerServices(work, clusterArn, event.services);
-  }
+  const listsServices = event.services !== undefined && Array.isArray(event.services);
+  if (listsServices) registerListed(work, clusterArn, event.services as readonly unknown[]);
   // Tasks the listing did not contain are gone, unless observed at or after the listing began:
   // an event that raced the listing is newer than it. Ties are kept (a wrongly kept task is fixed
   // by its STOPPED event or the next resync; a wrongly removed one would drop a live backend).
@@ -421,6 +403,7 @@ function applySnapshot(work: Work, event: ClusterSnapshotEvent, opts: ResolvedOp
     work.tasks = mapDelete(work.tasks, task.taskArn);
     setTombstone(work, task, 'absent', opts.absentTombstoneTtlMs, opts);
   }
+  if (listsServices) forgetUnlisted(work, clusterArn);
   const modified =
     work.tasks !== before.tasks || work.services !== before.services || work.tombstones !== before.tombstones;
   return modified ? 'applied' : 'duplicate';

@@ -66,11 +66,18 @@ export interface ClusterState {
   /** Removed tasks by ARN, until `expiresAt`. */
   readonly tombstones: PersistentMap<Tombstone>;
   /**
-   * Service names ever seen, per cluster ARN (map key and value are the name). A service once seen
+   * Service names known, per cluster ARN (map key and value are the name). A service once listed
    * keeps its upstream (with the DOWN placeholder when empty), so a user's `proxy_pass` never
-   * points at a missing upstream.
+   * points at a missing upstream; see `listedServices` for names only events named.
    */
   readonly services: Readonly<Record<string, PersistentMap<string>>>;
+  /**
+   * The names of `services` that an API listing (ListServices, in a snapshot) ever named, per
+   * cluster: those are kept forever. A name learned only from task events is forgotten by the
+   * first listing that does not name it while it has no live task, so a forged or stray event
+   * cannot leave an upstream behind for good.
+   */
+  readonly listedServices: Readonly<Record<string, PersistentMap<string>>>;
   /**
    * The latest observation time seen (epoch ms). The store never reads the wall clock: tombstones
    * expire by this clock, so a replay is deterministic.
@@ -101,6 +108,7 @@ export function emptyState(): ClusterState {
     containerInstances: emptyMap<ContainerInstanceView>(),
     tombstones: emptyMap<Tombstone>(),
     services: Object.freeze({}),
+    listedServices: Object.freeze({}),
     clock: 0,
     nextTombstoneSweepAt: 0,
   });

@@ -7,6 +7,7 @@
  * `web:1` in awsvpc mode with one container `web` listening on TCP 8080, a RUNNING/RUNNING task at
  * version 3 with ENI address 10.0.1.10, observed by an event at T0.
  */
+import { createHash } from 'node:crypto';
 import type {
   ClusterEvent,
   ClusterSnapshotEvent,
@@ -48,7 +49,13 @@ export function clusterArn(name: string = DEFAULT_CLUSTER): string {
 
 /** A task ARN (new format: `task/<cluster>/<id>`); `id` is padded to look like ECS's 32 hex chars. */
 export function taskArn(id: string, cluster: string = DEFAULT_CLUSTER): string {
-  return `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster}/${id.padStart(32, '0')}`;
+  return `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${cluster}/${hexId(id)}`;
+}
+
+/** `id` padded to ECS's 32 hex digits when it is hex, else a deterministic digest of it. */
+function hexId(id: string): string {
+  const padded = id.padStart(32, '0');
+  return /^[0-9a-f]{32}$/.test(padded) ? padded : createHash('md5').update(id).digest('hex');
 }
 
 export function taskDefinitionArn(family = 'web', revision = 1): string {
@@ -56,7 +63,7 @@ export function taskDefinitionArn(family = 'web', revision = 1): string {
 }
 
 export function containerInstanceArn(id: string, cluster: string = DEFAULT_CLUSTER): string {
-  return `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/${cluster}/${id.padStart(32, '0')}`;
+  return `arn:aws:ecs:${REGION}:${ACCOUNT}:container-instance/${cluster}/${hexId(id)}`;
 }
 
 export function aBinding(overrides: Overrides<NetworkBinding> = {}): NetworkBinding {

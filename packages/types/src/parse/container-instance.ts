@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { ContainerInstanceView } from '../domain.js';
+import { requireEcsArn } from './arn.js';
 import { requireRecord, schemaError } from './schema-error.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -28,6 +29,11 @@ export function parseContainerInstanceAt(obj: unknown, path: string): ContainerI
   const parsed = containerInstanceSchema.safeParse(obj);
   if (!parsed.success) throw schemaError(parsed.error, obj, path, 'container instance');
   const ci = parsed.data;
+  requireEcsArn(
+    ci.containerInstanceArn,
+    'container-instance',
+    path === '' ? 'containerInstanceArn' : `${path}.containerInstanceArn`,
+  );
   const view: Mutable<ContainerInstanceView> = { containerInstanceArn: ci.containerInstanceArn };
   const ec2InstanceId = ci.ec2InstanceId?.trim();
   if (ec2InstanceId) view.ec2InstanceId = ec2InstanceId;

@@ -94,7 +94,7 @@ describe('observation round trip: parseEventBody(formatObservationLine(…))', (
     const startedAt = new Date(AT - 5_000);
     const second = {
       ...sdkTask(),
-      taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/MyCluster/other',
+      taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/MyCluster/0000000000000000000000000000beef',
       version: 9,
     };
     const detail = {
@@ -123,12 +123,16 @@ describe('observation lines without time (other envelope fields optional)', () =
 
   it('Cluster Snapshot falls back to startedAt (epoch seconds here)', () => {
     const parsed = parseEventBody(
-      line('Cluster Snapshot', { clusterArn: 'arn:c', startedAt: 1714564800, tasks: [] }),
+      line('Cluster Snapshot', {
+        clusterArn: 'arn:aws:ecs:us-east-1:111122223333:cluster/c',
+        startedAt: 1714564800,
+        tasks: [],
+      }),
     );
     expect(parsed.time).toBe(1714564800000);
     expect(parsed.events[0]).toEqual({
       kind: 'snapshot',
-      clusterArn: 'arn:c',
+      clusterArn: 'arn:aws:ecs:us-east-1:111122223333:cluster/c',
       startedAt: 1714564800000,
       tasks: [],
     });

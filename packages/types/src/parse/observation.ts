@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import type { ClusterEvent, TaskSnapshot } from '../domain.js';
 import { EventParseError } from '../errors.js';
+import { requireEcsArn } from './arn.js';
 import { parseContainerInstanceAt } from './container-instance.js';
 import { requireRecord, schemaError } from './schema-error.js';
 import { parseTaskAt } from './task.js';
@@ -154,6 +155,7 @@ function parseSnapshot(detail: unknown, time: number | undefined): ParsedObserva
   const tasks = snapshot.tasks.map((task, i) =>
     parseTaskAt(task, startedAt, 'described', `detail.tasks.${i}`),
   );
+  requireEcsArn(snapshot.clusterArn, 'cluster', 'detail.clusterArn');
   const event: ClusterEvent = snapshot.services
     ? { kind: 'snapshot', clusterArn: snapshot.clusterArn, startedAt, tasks, services: snapshot.services }
     : { kind: 'snapshot', clusterArn: snapshot.clusterArn, startedAt, tasks };

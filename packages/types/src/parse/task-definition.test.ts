@@ -4,6 +4,8 @@ import { fixtureJson } from '../test-support/fixtures.js';
 import { parseContainerInstance } from './container-instance.js';
 import { parseTaskDefinition } from './task-definition.js';
 
+const CI = 'arn:aws:ecs:us-east-1:111122223333:container-instance/prod/025c7e2c5e054a6790a29fc1f0a9b3c4';
+
 function reasonOf(fn: () => unknown): string | undefined {
   try {
     fn();
@@ -109,19 +111,19 @@ describe('parseContainerInstance', () => {
   it('trims and drops empty strings; does not judge the IP', () => {
     expect(
       parseContainerInstance({
-        containerInstanceArn: 'ci',
+        containerInstanceArn: CI,
         ec2InstanceId: '  ',
         privateIpAddress: ' 999.1.1.1 ',
       }),
     ).toEqual({
-      containerInstanceArn: 'ci',
+      containerInstanceArn: CI,
       privateIpAddress: '999.1.1.1',
     });
   });
 
   it.each([
     ['missing ARN', { ec2InstanceId: 'i-1' }, 'missing-field:containerInstanceArn'],
-    ['numeric IP', { containerInstanceArn: 'ci', privateIpAddress: 10 }, 'invalid-field:privateIpAddress'],
+    ['numeric IP', { containerInstanceArn: CI, privateIpAddress: 10 }, 'invalid-field:privateIpAddress'],
     ['array', [], 'not-an-object'],
   ])('rejects %s', (_label, input, reason) => {
     expect(reasonOf(() => parseContainerInstance(input))).toBe(reason);

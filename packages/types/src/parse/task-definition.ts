@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ContainerDefinitionView, NetworkMode, PortMappingView, TaskDefinitionView } from '../domain.js';
+import { InvalidArnError, parseEcsArn } from './arn.js';
 import { requireRecord, schemaError } from './schema-error.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -47,6 +48,12 @@ export function parseTaskDefinitionAt(obj: unknown, path: string): TaskDefinitio
   const parsed = taskDefinitionSchema.safeParse(obj);
   if (!parsed.success) throw schemaError(parsed.error, obj, path, 'task definition');
   const td = parsed.data;
+  const where = path === '' ? 'taskDefinitionArn' : `${path}.taskDefinitionArn`;
+  const arn = parseEcsArn(td.taskDefinitionArn, 'task-definition');
+  // The ARN names the same revision as the body, or the body is not what its ARN says.
+  if (arn === undefined || arn.family !== td.family || arn.revision !== td.revision) {
+    throw new InvalidArnError('task-definition', where, td.taskDefinitionArn);
+  }
   const networkMode: NetworkMode = td.networkMode ?? 'bridge';
   return {
     taskDefinitionArn: td.taskDefinitionArn,

@@ -95,7 +95,7 @@ function withValue(task: Record<string, unknown>, path: readonly (string | numbe
 
 /** `<kind>:<field>` with the field at `where` or inside it. */
 function namesField(reason: string, where: string): boolean {
-  const match = /^(missing-field|invalid-field|bad-timestamp|not-an-object):(.+)$/.exec(reason);
+  const match = /^(missing-field|invalid-field|invalid-arn|bad-timestamp|not-an-object):(.+)$/.exec(reason);
   const field = match?.[2];
   return field !== undefined && (field === where || field.startsWith(`${where}.`));
 }

@@ -116,9 +116,9 @@ describe('parseDescribedTask on fixtures', () => {
 
 describe('parseDescribedTask edge cases', () => {
   const minimal = () => ({
-    taskArn: 'arn:aws:ecs:us-east-1:1:task/c/t1',
-    clusterArn: 'arn:aws:ecs:us-east-1:1:cluster/c',
-    taskDefinitionArn: 'arn:aws:ecs:us-east-1:1:task-definition/f:1',
+    taskArn: 'arn:aws:ecs:us-east-1:111122223333:task/c/0123456789abcdef0123456789abcdef',
+    clusterArn: 'arn:aws:ecs:us-east-1:111122223333:cluster/c',
+    taskDefinitionArn: 'arn:aws:ecs:us-east-1:111122223333:task-definition/f:1',
     lastStatus: 'PENDING',
     desiredStatus: 'RUNNING',
     version: 1,
@@ -209,9 +209,9 @@ describe('serviceNameFromGroup', () => {
 
 describe('parseDescribedTask: hand-checked lists', () => {
   const base = () => ({
-    taskArn: 't',
-    clusterArn: 'c',
-    taskDefinitionArn: 'td',
+    taskArn: 'arn:aws:ecs:us-east-1:111122223333:task/c/fedcba9876543210fedcba9876543210',
+    clusterArn: 'arn:aws:ecs:us-east-1:111122223333:cluster/c',
+    taskDefinitionArn: 'arn:aws:ecs:us-east-1:111122223333:task-definition/td:1',
     lastStatus: 'RUNNING',
     desiredStatus: 'RUNNING',
     version: 2,

@@ -15,6 +15,7 @@ import type {
   TaskSnapshot,
 } from '../domain.js';
 import { EventParseError } from '../errors.js';
+import { isEcsName, requireEcsArn } from './arn.js';
 import { isRecord, requireRecord, schemaError } from './schema-error.js';
 import { readTimestamp } from './timestamps.js';
 
@@ -119,6 +120,7 @@ function toSnapshot(
   source: TaskObservationSource,
   path: string,
 ): TaskSnapshot {
+  const at = (field: string) => (path === '' ? field : `${path}.${field}`);
   const eni = t.attachments ? eniAddress(t.attachments, path) : undefined;
   const task: Mutable<TaskSnapshot> = {
     taskArn: t.taskArn,
@@ -134,7 +136,16 @@ function toSnapshot(
   if (t.group) {
     task.group = t.group;
     const serviceName = serviceNameFromGroup(task.group);
-    if (serviceName !== undefined) task.serviceName = serviceName;
+    if (serviceName !== undefined) {
+      // ECS service names are 1..255 of [A-Za-z0-9_-]; anything else is not a service of ECS.
+      if (!isEcsName(serviceName)) {
+        throw new EventParseError(
+          `invalid-field:${at('group')}`,
+          `task: ${at('group')}: not a service name: ${JSON.stringify(serviceName.slice(0, 200))}`,
+        );
+      }
+      task.serviceName = serviceName;
+    }
   }
   const health = toHealth(t.healthStatus);
   if (health !== undefined) task.healthStatus = health;
@@ -146,6 +157,14 @@ function toSnapshot(
   const updatedAt =
     readTimestamp(t.updatedAt, path, 'updatedAt') ?? readTimestamp(t.createdAt, path, 'createdAt');
   if (updatedAt !== undefined) task.updatedAt = updatedAt;
+  // Identifiers by their grammar (after the shape checks, whose errors say more): a task that
+  // names no real ECS task never reaches the store, whatever characters it holds (arn.ts).
+  requireEcsArn(t.taskArn, 'task', at('taskArn'));
+  requireEcsArn(t.clusterArn, 'cluster', at('clusterArn'));
+  requireEcsArn(t.taskDefinitionArn, 'task-definition', at('taskDefinitionArn'));
+  if (t.containerInstanceArn) {
+    requireEcsArn(t.containerInstanceArn, 'container-instance', at('containerInstanceArn'));
+  }
   return task;
 }
 

@@ -19,6 +19,7 @@ import {
   buildHostTask,
   buildTaskDefinition,
   containerInstanceArnFor,
+  ecsId,
 } from './task-builders.js';
 
 let fake: AwsFake;
@@ -78,7 +79,7 @@ describe('ECS fake through the real ECSClient', () => {
 
   it('DescribeTasks accepts bare task ids', async () => {
     const t = fake.ecs.putTask(buildAwsvpcTask({ ip: '10.0.0.1', id: 'abc123' }));
-    const out = await ecs.send(new DescribeTasksCommand({ tasks: ['abc123'] }));
+    const out = await ecs.send(new DescribeTasksCommand({ tasks: [ecsId('abc123')] }));
     expect(out.tasks?.[0]?.taskArn).toBe(t.taskArn);
   });
 
@@ -145,10 +146,10 @@ describe('ECS fake through the real ECSClient', () => {
   });
 
   it.each([
-    [{ serviceName: 'api' }, ['api-task']],
-    [{ family: 'other' }, ['other-task']],
-    [{ launchType: 'EC2' as const }, ['api-task']],
-    [{ containerInstance: 'ci-9' }, ['api-task']],
+    [{ serviceName: 'api' }, [ecsId('api-task')]],
+    [{ family: 'other' }, [ecsId('other-task')]],
+    [{ launchType: 'EC2' as const }, [ecsId('api-task')]],
+    [{ containerInstance: ecsId('ci-9') }, [ecsId('api-task')]],
   ])('ListTasks filter %j', async (filter, expected) => {
     const ci = containerInstanceArnFor('default', 'ci-9');
     fake.ecs.putTask(
@@ -209,7 +210,7 @@ describe('ECS fake through the real ECSClient', () => {
     const out = await ecs.send(
       new DescribeContainerInstancesCommand({
         cluster: 'default',
-        containerInstances: [ci1.containerInstanceArn!, 'ci-2', 'ci-3'],
+        containerInstances: [ci1.containerInstanceArn!, ecsId('ci-2'), 'ci-3'],
       }),
     );
     expect(out.containerInstances?.map((c) => c.ec2InstanceId)).toEqual(['i-0aaa', 'i-0bbb']);

@@ -23,6 +23,7 @@ export {
   buildHostTask,
   buildTaskDefinition,
   containerInstanceArnFor,
+  ecsId,
   newTaskId,
   taskArnFor,
   taskDefinitionArnFor,

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type {
   Container,
   ContainerDefinition,
@@ -54,12 +54,21 @@ export function newTaskId(): string {
   return randomBytes(16).toString('hex');
 }
 
+/**
+ * ECS ids are 32 lowercase hex digits (or a legacy UUID); a readable test id such as `ci-1` is
+ * turned into one deterministically, so the same name always gives the same ARN.
+ */
+export function ecsId(id: string): string {
+  if (/^[0-9a-f]{32}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) return id;
+  return createHash('md5').update(id).digest('hex');
+}
+
 export function taskArnFor(
   cluster: string,
   id: string,
   identity: AwsFakeIdentity = DEFAULT_IDENTITY,
 ): string {
-  return ecsArn(identity, `task/${cluster}/${id}`);
+  return ecsArn(identity, `task/${cluster}/${ecsId(id)}`);
 }
 
 export function containerInstanceArnFor(
@@ -67,7 +76,7 @@ export function containerInstanceArnFor(
   id: string,
   identity: AwsFakeIdentity = DEFAULT_IDENTITY,
 ): string {
-  return ecsArn(identity, `container-instance/${cluster}/${id}`);
+  return ecsArn(identity, `container-instance/${cluster}/${ecsId(id)}`);
 }
 
 export function taskDefinitionArnFor(
@@ -81,7 +90,7 @@ export function taskDefinitionArnFor(
 function baseTask(o: FakeTaskOptions, defaultLaunchType: LaunchType, container: Partial<Container>): Task {
   const identity = o.identity ?? DEFAULT_IDENTITY;
   const cluster = o.cluster ?? 'default';
-  const id = o.id ?? newTaskId();
+  const id = ecsId(o.id ?? newTaskId());
   const taskArn = taskArnFor(cluster, id, identity);
   const taskDefinitionArn = o.taskDefinitionArn ?? taskDefinitionArnFor('app', 1, identity);
   const family = taskDefinitionArn.slice(taskDefinitionArn.lastIndexOf('/') + 1).split(':')[0]!;

@@ -1,0 +1,307 @@
+/**
+ * Deployments route without a gap (issue 13), end to end: `ecs-ingress run` in a child process,
+ * real NGINX, fauxqs SQS, the wire-level ECS/EC2 fake, backends on 127.0.0.x. Events only: the
+ * resync is an hour away, so whatever a new revision or a new container instance needs has to be
+ * fetched on demand. A client requests every 50 ms throughout and counts what failed.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Task } from '@aws-sdk/client-ecs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AwsFake,
+  buildAwsvpcTask,
+  buildBridgeTask,
+  buildTaskDefinition,
+  containerInstanceArnFor,
+  startAwsFake,
+} from '../test-support/aws-fake/index.js';
+import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
+import {
+  type Backend,
+  type DaemonProcess,
+  freePort,
+  get,
+  makeBundle,
+  NGINX_BINARY,
+  STREAM_MODULE,
+  servedBy,
+  spawnDaemon,
+  startBackend,
+  type TestBundle,
+} from './e2e-harness.js';
+import { eventually, sendBody, taskChangeBody } from './test-support.js';
+
+const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
+
+let aws: AwsFake;
+let fq: FauxqsHarness;
+let sqs: SQSClient;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
+  sqs = new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 });
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      await c();
+    } catch {
+      // Best effort: the next cleanup still runs.
+    }
+  }
+});
+afterAll(async () => {
+  sqs?.destroy();
+  await Promise.all([aws?.close(), fq?.close()]);
+});
+
+async function backend(name: string, host: string, port = 0): Promise<Backend> {
+  const b = await startBackend(name, host, port);
+  cleanups.push(() => b.close());
+  return b;
+}
+
+/** A daemon on a shared queue of its own, events only (resync in an hour). */
+async function startDaemon(
+  cluster: string,
+  bundle: TestBundle,
+): Promise<{ daemon: DaemonProcess; queueUrl: string }> {
+  const { QueueUrl: queueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: `deploy-${randomUUID()}` }),
+  );
+  const daemon = await spawnDaemon({
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_ECS: aws.url,
+    AWS_ENDPOINT_URL_EC2: aws.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
+    AWS_ENDPOINT_URL_SQS: fq.endpoint,
+    AWS_CLUSTER_NAME: cluster,
+    NGINX_CONFIG_DIR: bundle.bundleDir,
+    ECS_INGRESS_WORK_DIR: bundle.workDir,
+    ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
+    ECS_INGRESS_QUEUE_MODE: 'shared',
+    ECS_INGRESS_QUEUE_URL: queueUrl!,
+    ECS_INGRESS_RESYNC_INTERVAL: '1h',
+    ECS_INGRESS_DEBOUNCE_MIN: '50ms',
+    ECS_INGRESS_DEBOUNCE_MAX: '300ms',
+    ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
+    ECS_INGRESS_LOG_LEVEL: 'info',
+  });
+  cleanups.push(() => daemon.kill(5000));
+  await eventually(
+    'the daemon to be ready',
+    async () => {
+      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
+      return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
+    },
+    { rounds: 300, intervalMs: 100 },
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
+  });
+  return { daemon, queueUrl: queueUrl! };
+}
+
+/** Requests `url` every 50 ms on fresh connections until stopped; counts answers by body or status. */
+function startClient(url: string) {
+  const answers = new Map<string, number>();
+  let failed = 0;
+  let total = 0;
+  let running = true;
+  const failures: string[] = [];
+  const loop = (async () => {
+    // Bounded: stops by itself after 10 minutes even if nobody stops it.
+    for (let i = 0; running && i < 12_000; i++) {
+      const started = Date.now();
+      try {
+        const r = await get(url, 2000);
+        total++;
+        if (r.status === 200) answers.set(r.body, (answers.get(r.body) ?? 0) + 1);
+        else {
+          failed++;
+          failures.push(`${r.status} ${r.body.slice(0, 80)}`);
+        }
+      } catch (err) {
+        total++;
+        failed++;
+        failures.push(String(err));
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - started))));
+    }
+  })();
+  return {
+    answers,
+    get failed() {
+      return failed;
+    },
+    get total() {
+      return total;
+    },
+    failures,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/** The ms from now until NGINX answers `url` with `name`, bounded (the resync is an hour away). */
+async function msUntilServed(url: string, name: string): Promise<number> {
+  const sent = Date.now();
+  await eventually(
+    `${name} to serve`,
+    async () => ((await servedBy(url, 4)).includes(name) ? true : undefined),
+    { rounds: 500, intervalMs: 10 },
+  );
+  return Date.now() - sent;
+}
+
+async function event(queueUrl: string, task: Task): Promise<void> {
+  await sendBody(sqs, queueUrl, taskChangeBody(task));
+}
+
+describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () => {
+  it('rolls 4 tasks to a revision registered mid-run: 0 failed requests, each new task serving right after its event', async () => {
+    const cluster = `deploy-${randomUUID().slice(0, 8)}`;
+    aws.ecs.addCluster(cluster);
+    aws.ecs.putService('web', { cluster });
+    const port = await freePort();
+    const bundle = await makeBundle(['web']);
+    cleanups.push(() => bundle.cleanup());
+    const revision = (n: number) =>
+      aws.ecs.putTaskDefinition(
+        buildTaskDefinition({
+          family: 'web',
+          revision: n,
+          networkMode: 'awsvpc',
+          containers: [{ name: 'app', containerPort: port }],
+        }),
+      ).taskDefinitionArn!;
+    const rev1 = revision(1);
+    const olds: { task: Task; backend: Backend }[] = [];
+    for (let i = 1; i <= 4; i++) {
+      const ip = `127.0.0.${10 + i}`;
+      const b = await backend(`v1-${i}`, ip, port);
+      olds.push({
+        backend: b,
+        task: aws.ecs.putTask(buildAwsvpcTask({ cluster, service: 'web', ip, taskDefinitionArn: rev1 })),
+      });
+    }
+    const { daemon, queueUrl } = await startDaemon(cluster, bundle);
+    const url = `${bundle.url}/web`;
+    expect(await servedBy(url, 12)).toEqual(['v1-1', 'v1-2', 'v1-3', 'v1-4']);
+
+    const client = startClient(url);
+    cleanups.push(() => client.stop());
+    await new Promise((r) => setTimeout(r, 300));
+    aws.resetCalls();
+    // Revision 2 is registered now: the daemon has never seen it.
+    const rev2 = revision(2);
+    const latencies: number[] = [];
+    for (let i = 1; i <= 4; i++) {
+      // Start new: the task's RUNNING event is all the daemon hears of it.
+      const ip = `127.0.0.${20 + i}`;
+      await backend(`v2-${i}`, ip, port);
+      const fresh = aws.ecs.putTask(
+        buildAwsvpcTask({ cluster, service: 'web', ip, taskDefinitionArn: rev2 }),
+      );
+      await event(queueUrl, fresh);
+      latencies.push(await msUntilServed(url, `v2-${i}`));
+      // Drain old: desiredStatus STOPPED takes it out at once. ECS stops its container after the
+      // deregistration delay; here: once the reload without it is confirmed (the daemon logs the
+      // applied change), plus a moment for requests already on their way.
+      const old = olds[i - 1]!;
+      await event(queueUrl, aws.ecs.updateTask(old.task.taskArn!, { desiredStatus: 'STOPPED' }));
+      await eventually(
+        `v1-${i} to leave`,
+        () => (daemon.output().includes(`web - ${old.backend.host}:${port}`) ? true : undefined),
+        { rounds: 500, intervalMs: 10 },
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      await old.backend.close();
+      await event(queueUrl, aws.ecs.updateTask(old.task.taskArn!, { lastStatus: 'STOPPED' }));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    await client.stop();
+
+    console.log(
+      `rolling deploy: new tasks served ${latencies.join(', ')} ms after their RUNNING event was sent; ` +
+        `${client.total} requests, ${client.failed} failed`,
+    );
+    expect(client.failures).toEqual([]);
+    expect(client.total).toBeGreaterThan(40);
+    expect(await servedBy(url, 12)).toEqual(['v2-1', 'v2-2', 'v2-3', 'v2-4']);
+    // Exactly what the new revision needed: one DescribeTaskDefinition, nothing per task, no listing.
+    const describes = aws.requests('ecs', 'DescribeTaskDefinition');
+    expect(describes.map((c) => c.input.taskDefinition)).toEqual([rev2]);
+    expect(aws.requests('ecs', 'ListTasks')).toEqual([]);
+    expect(aws.requests('ecs', 'DescribeTasks')).toEqual([]);
+  }, 120_000);
+
+  it('routes a bridge task on a container instance added mid-run: 0 failed requests', async () => {
+    const cluster = `scale-${randomUUID().slice(0, 8)}`;
+    aws.ecs.addCluster(cluster);
+    aws.ecs.putService('api', { cluster });
+    const bundle = await makeBundle(['api']);
+    cleanups.push(() => bundle.cleanup());
+    const td = aws.ecs.putTaskDefinition(
+      buildTaskDefinition({
+        family: 'api',
+        networkMode: 'bridge',
+        containers: [{ name: 'app', containerPort: 80 }],
+      }),
+    ).taskDefinitionArn!;
+    const first = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
+    aws.ecs.putContainerInstance(first, 'i-00000000000000a01', { cluster });
+    aws.ec2.putInstance('i-00000000000000a01', '127.0.0.31');
+    const a = await backend('api-a', '127.0.0.31');
+    aws.ecs.putTask(
+      buildBridgeTask({
+        cluster,
+        service: 'api',
+        containerInstanceArn: first,
+        hostPort: a.port,
+        taskDefinitionArn: td,
+      }),
+    );
+    const { queueUrl } = await startDaemon(cluster, bundle);
+    const url = `${bundle.url}/api`;
+    expect(await servedBy(url, 6)).toEqual(['api-a']);
+
+    const client = startClient(url);
+    cleanups.push(() => client.stop());
+    await new Promise((r) => setTimeout(r, 300));
+    aws.resetCalls();
+    // Auto Scaling adds an instance; ECS places a task on it. Only the task's event says so.
+    const added = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
+    aws.ecs.putContainerInstance(added, 'i-00000000000000a02', { cluster });
+    aws.ec2.putInstance('i-00000000000000a02', '127.0.0.32');
+    const b = await backend('api-b', '127.0.0.32');
+    const placed = aws.ecs.putTask(
+      buildBridgeTask({
+        cluster,
+        service: 'api',
+        containerInstanceArn: added,
+        hostPort: b.port,
+        taskDefinitionArn: td,
+      }),
+    );
+    await event(queueUrl, placed);
+    const latency = await msUntilServed(url, 'api-b');
+    await new Promise((r) => setTimeout(r, 300));
+    await client.stop();
+
+    console.log(
+      `scale-out: the task on the new instance served ${latency} ms after its RUNNING event was sent; ${client.total} requests, ${client.failed} failed`,
+    );
+    expect(client.failures).toEqual([]);
+    expect(await servedBy(url, 12)).toEqual(['api-a', 'api-b']);
+    expect(aws.requests('ecs', 'DescribeContainerInstances').map((c) => c.input.containerInstances)).toEqual([
+      [added],
+    ]);
+    expect(aws.requests('ec2', 'DescribeInstances')).toHaveLength(1);
+    expect(aws.requests('ecs', 'ListTasks')).toEqual([]);
+  }, 120_000);
+});
