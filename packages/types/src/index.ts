@@ -41,3 +41,41 @@ export {
 export { parseDescribedTask, serviceNameFromGroup } from './parse/task.js';
 export { parseTaskDefinition } from './parse/task-definition.js';
 export { toEpochMs } from './parse/timestamps.js';
+export type { Cidr } from './routes/cidr.js';
+export { parseCidr } from './routes/cidr.js';
+export type { RouteErrorCode } from './routes/errors.js';
+export { quoteForMessage, ROUTE_ERROR_CODES, RouteLabelError } from './routes/errors.js';
+export type {
+  HttpRouteSpec,
+  InvalidRouteSpec,
+  ParsedRouteLabels,
+  RouteKind,
+  TcpRouteSpec,
+} from './routes/label-grammar.js';
+export { DEFAULT_ROUTE_NAME, LABEL_PREFIX, parseRouteLabels } from './routes/label-grammar.js';
+export type {
+  CanarySplit,
+  ResolvedHost,
+  ResolvedLocation,
+  ResolvedTcpRoute,
+  RouteReport,
+  RouteState,
+  RouteTable,
+} from './routes/route-table.js';
+export type { BodySize, HttpMethod, PathMatch, TlsSetting, ValueResult } from './routes/values.js';
+export {
+  HTTP_METHODS,
+  parseBoolean,
+  parseCidrs,
+  parseDuration,
+  parseHost,
+  parseHosts,
+  parseMatch,
+  parseMethods,
+  parsePath,
+  parsePort,
+  parseSize,
+  parseTls,
+  parseWeight,
+  ROUTE_LIMITS,
+} from './routes/values.js';
