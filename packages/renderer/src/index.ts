@@ -20,3 +20,8 @@ export { isSafeUpstreamName } from './names.js';
 export type { NormalizedUpstream, NormalizedUpstreams, SkippedItem } from './normalize.js';
 export { normalizeUpstreams } from './normalize.js';
 export { DOWN_PLACEHOLDER_SERVER, renderUpstreams } from './render-upstreams.js';
+export type { Directive } from './routes/conf-tree.js';
+export { auditDirectives, isSafeArgument, RouteRenderUnsafeError } from './routes/conf-tree.js';
+export type { RouteRenderOptions, RoutesRenderResult } from './routes/render-routes.js';
+export { renderHttpRoutes, renderStreamRoutes } from './routes/render-routes.js';
+export { routeUpstreamName } from './routes/upstream-name.js';
