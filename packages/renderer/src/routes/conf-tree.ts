@@ -7,9 +7,22 @@
  */
 import { EcsIngressError } from '@ecs-ingress/types';
 
+/**
+ * A token the renderer writes itself (an NGINX variable, `=`, `""`). Values from the route table
+ * are plain strings and never pass as one of these, so `$host` as a host name is refused even
+ * though `$host` is a fixed token elsewhere.
+ */
+export interface FixedToken {
+  readonly fixed: string;
+}
+
+export const fixed = (token: string): FixedToken => ({ fixed: token });
+
+export type Argument = string | FixedToken;
+
 export interface Directive {
   readonly name: string;
-  readonly args: readonly string[];
+  readonly args: readonly Argument[];
   /** Present for block directives (`server { … }`). */
   readonly block?: readonly Directive[];
 }
@@ -29,20 +42,19 @@ export class RouteRenderUnsafeError extends EcsIngressError {
   }
 }
 
-export const directive = (name: string, ...args: readonly (string | number)[]): Directive => ({
+const toArgument = (arg: string | number | FixedToken): Argument =>
+  typeof arg === 'number' ? String(arg) : arg;
+
+export const directive = (name: string, ...args: readonly (string | number | FixedToken)[]): Directive => ({
   name,
-  args: args.map(String),
+  args: args.map(toArgument),
 });
 
 export const block = (
   name: string,
-  args: readonly (string | number)[],
+  args: readonly (string | number | FixedToken)[],
   body: readonly Directive[],
-): Directive => ({
-  name,
-  args: args.map(String),
-  block: body,
-});
+): Directive => ({ name, args: args.map(toArgument), block: body });
 
 /**
  * Letters, digits and `. _ ~ / : * -`: enough for hosts (`*.example.com`), paths, CIDRs
@@ -51,7 +63,7 @@ export const block = (
  */
 const SAFE_ARGUMENT = /^[A-Za-z0-9._~/:*-]{1,512}$/;
 const DIRECTIVE_NAME = /^[a-z][a-z0-9_]*$/;
-/** Tokens the renderer writes itself; never built from a label. */
+/** The fixed tokens the renderer may write; never built from a label. */
 const FIXED_TOKENS = new Set([
   '$http_upgrade',
   '$ecs_ingress_connection_upgrade',
@@ -65,23 +77,33 @@ const FIXED_TOKENS = new Set([
   // `location = /path`: the exact-match modifier.
   '=',
 ]);
-/** `split_clients` variables (`$ecs_ingress_canary_3`, `http://$ecs_ingress_canary_3`) and shares (`10%`). */
-const GENERATED_TOKEN = /^(?:(?:http:\/\/)?\$ecs_ingress_canary_[0-9]{1,6}|[1-9][0-9]?%)$/;
+/** `split_clients` variables (`$ecs_ingress_canary_3`, `http://$ecs_ingress_canary_3`). */
+const CANARY_VARIABLE = /^(?:http:\/\/)?\$ecs_ingress_canary_[0-9]{1,6}$/;
+/** First words of `map` / `split_clients` lines: `default`, `""`, `*`, a share such as `10%`. */
+const VALUE_LINE = /^(?:default|""|\*|[1-9][0-9]?%)$/;
 
+/** A plain argument (anything built from route values) in the safe character set. */
 export function isSafeArgument(argument: string): boolean {
-  return SAFE_ARGUMENT.test(argument) || FIXED_TOKENS.has(argument) || GENERATED_TOKEN.test(argument);
+  return SAFE_ARGUMENT.test(argument);
 }
+
+function isKnownFixed(token: FixedToken): boolean {
+  return FIXED_TOKENS.has(token.fixed) || CANARY_VARIABLE.test(token.fixed);
+}
+
+const show = (argument: Argument): string => (typeof argument === 'string' ? argument : argument.fixed);
 
 /** Throws `RouteRenderUnsafeError` on the first directive name or argument outside the safe set. */
 export function auditDirectives(directives: readonly Directive[], parent?: string): void {
   // Inside `map` and `split_clients` the first word of a line is a value (`""`, `10%`, `*`).
   const valueLines = parent === 'map' || parent === 'split_clients';
   for (const item of directives) {
-    if (!(valueLines ? isSafeArgument(item.name) : DIRECTIVE_NAME.test(item.name))) {
+    if (!(valueLines ? VALUE_LINE.test(item.name) : DIRECTIVE_NAME.test(item.name))) {
       throw new RouteRenderUnsafeError(parent ?? item.name, item.name);
     }
     for (const argument of item.args) {
-      if (!isSafeArgument(argument)) throw new RouteRenderUnsafeError(item.name, argument);
+      const safe = typeof argument === 'string' ? isSafeArgument(argument) : isKnownFixed(argument);
+      if (!safe) throw new RouteRenderUnsafeError(item.name, show(argument));
     }
     if (item.block !== undefined) auditDirectives(item.block, item.name);
   }
@@ -92,7 +114,7 @@ export function writeDirectives(directives: readonly Directive[], depth = 0): st
   const pad = '  '.repeat(depth);
   const parts: string[] = [];
   for (const item of directives) {
-    const head = item.args.length > 0 ? `${item.name} ${item.args.join(' ')}` : item.name;
+    const head = item.args.length > 0 ? `${item.name} ${item.args.map(show).join(' ')}` : item.name;
     if (item.block === undefined) parts.push(`${pad}${head};\n`);
     else
       parts.push(

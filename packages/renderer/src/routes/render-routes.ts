@@ -18,6 +18,7 @@ import {
   block,
   type Directive,
   directive,
+  fixed,
   RouteRenderUnsafeError,
   writeDirectives,
 } from './conf-tree.js';
@@ -118,12 +119,12 @@ function byNginxOrder(a: NginxLocation, b: NginxLocation): number {
 
 const PROXY_HEADERS: readonly Directive[] = [
   directive('proxy_http_version', '1.1'),
-  directive('proxy_set_header', 'Upgrade', '$http_upgrade'),
-  directive('proxy_set_header', 'Connection', '$ecs_ingress_connection_upgrade'),
-  directive('proxy_set_header', 'Host', '$host'),
-  directive('proxy_set_header', 'X-Real-IP', '$remote_addr'),
-  directive('proxy_set_header', 'X-Forwarded-For', '$proxy_add_x_forwarded_for'),
-  directive('proxy_set_header', 'X-Forwarded-Proto', '$scheme'),
+  directive('proxy_set_header', 'Upgrade', fixed('$http_upgrade')),
+  directive('proxy_set_header', 'Connection', fixed('$ecs_ingress_connection_upgrade')),
+  directive('proxy_set_header', 'Host', fixed('$host')),
+  directive('proxy_set_header', 'X-Real-IP', fixed('$remote_addr')),
+  directive('proxy_set_header', 'X-Forwarded-For', fixed('$proxy_add_x_forwarded_for')),
+  directive('proxy_set_header', 'X-Forwarded-Proto', fixed('$scheme')),
 ];
 
 function formatMs(ms: number): string {
@@ -141,7 +142,7 @@ function locationBody(
   canaryVariable: string | undefined,
 ): Directive[] {
   const { spec, upstream } = location.route;
-  if (!secure && spec.httpsRedirect) return [directive('return', 308, 'https://$host$request_uri')];
+  if (!secure && spec.httpsRedirect) return [directive('return', 308, fixed('https://$host$request_uri'))];
   const body: Directive[] = [...allowList(spec.allow)];
   if (spec.methods !== undefined) body.push(block('limit_except', spec.methods, [directive('deny', 'all')]));
   if (spec.maxBody !== undefined) body.push(directive('client_max_body_size', spec.maxBody.text));
@@ -156,7 +157,7 @@ function locationBody(
     // canaries off locations that strip or rewrite, and this refuses to write one anyway.
     if (location.uri !== undefined)
       throw new RouteRenderUnsafeError('proxy_pass', `http://${canaryVariable}${location.uri}`);
-    body.push(directive('proxy_pass', `http://${canaryVariable}`));
+    body.push(directive('proxy_pass', fixed(`http://${canaryVariable}`)));
   } else body.push(directive('proxy_pass', `http://${upstream}${location.uri ?? ''}`));
   return body;
 }
@@ -181,7 +182,7 @@ function server(
   }
   const locations = host.locations.flatMap(expand).sort(byNginxOrder);
   for (const location of locations) {
-    const args = location.exact ? ['=', location.path] : [location.path];
+    const args = location.exact ? [fixed('='), location.path] : [location.path];
     body.push(block('location', args, locationBody(location, secure, canaries.get(location.route))));
   }
   return block('server', [], body);
@@ -193,7 +194,7 @@ export function renderHttpRoutes(table: RouteTable, options: RouteRenderOptions)
     // Our own variable name: a bundle that defines the usual `$connection_upgrade` keeps working.
     block(
       'map',
-      ['$http_upgrade', '$ecs_ingress_connection_upgrade'],
+      [fixed('$http_upgrade'), fixed('$ecs_ingress_connection_upgrade')],
       [directive('default', 'upgrade'), directive('""', 'close')],
     ),
   ];
@@ -206,7 +207,7 @@ export function renderHttpRoutes(table: RouteTable, options: RouteRenderOptions)
       directives.push(
         block(
           'split_clients',
-          ['$request_id', variable],
+          [fixed('$request_id'), fixed(variable)],
           [
             directive(`${location.canary.weight}%`, location.canary.upstream),
             directive('*', location.upstream),
