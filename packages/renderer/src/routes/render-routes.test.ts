@@ -10,7 +10,7 @@ import {
   isSafeArgument,
   RouteRenderUnsafeError,
 } from './conf-tree.js';
-import { renderHttpRoutes, renderStreamRoutes } from './render-routes.js';
+import { renderHttpRoutes, renderStreamRoutes, serverNamesBucketSize } from './render-routes.js';
 
 const OPTIONS = { bundleDir: '/app/nginx/bundle' };
 
@@ -300,5 +300,27 @@ describe('the final audit', () => {
       ]),
     ).not.toThrow();
     expect(() => auditDirectives([block('map', ['$http_upgrade'], [])])).toThrow(RouteRenderUnsafeError);
+  });
+});
+
+describe('server_names_hash_bucket_size', () => {
+  it.each([
+    [0, 64],
+    [46, 64],
+    [47, 128],
+    [110, 128],
+    [111, 256],
+    [238, 256],
+    [239, 512],
+    [253, 512],
+  ])('a %i-character host needs %i', (length, size) => {
+    expect(serverNamesBucketSize(length)).toBe(size);
+  });
+
+  it('is written only when a host needs more than 64', () => {
+    const named = (host: string) =>
+      renderHttpRoutes(table([{ host, tls: { kind: 'off' }, locations: [loc('s')] }]), OPTIONS).text;
+    expect(named('a.example.com')).not.toContain('server_names_hash_bucket_size');
+    expect(named(`${'a'.repeat(60)}.example.com`)).toContain('server_names_hash_bucket_size 128;');
   });
 });

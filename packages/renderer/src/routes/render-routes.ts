@@ -43,6 +43,23 @@ export interface RoutesRenderResult {
   readonly serverCount: number;
 }
 
+/** NGINX's usual `server_names_hash_bucket_size` (one cache line on x86-64 and arm64). */
+const DEFAULT_BUCKET_SIZE = 64;
+
+/**
+ * The `server_names_hash_bucket_size` a host name needs. NGINX refuses to start ("could not build
+ * server_names_hash") when one name does not fit a bucket: an entry takes a pointer plus the name
+ * and 2 bytes, rounded up to a pointer, and the bucket ends with one more pointer
+ * (`NGX_HASH_ELT_SIZE` in ngx_hash.c). With 8-byte pointers a 46-character name fits the usual 64;
+ * the longest name the grammar allows (253) needs 512. Powers of two, as NGINX's own advice.
+ */
+export function serverNamesBucketSize(longestHost: number): number {
+  const needed = 8 + Math.ceil((longestHost + 2) / 8) * 8 + 8;
+  let size = DEFAULT_BUCKET_SIZE;
+  while (size < needed) size *= 2;
+  return size;
+}
+
 /** Gzip for the usual text types; the rest are compressed already or not worth it. */
 const GZIP_TYPES = [
   'text/plain',
@@ -198,6 +215,11 @@ export function renderHttpRoutes(table: RouteTable, options: RouteRenderOptions)
       [directive('default', 'upgrade'), directive('""', 'close')],
     ),
   ];
+  // Only when a name needs more than the usual 64, so the common case leaves the directive to the
+  // bundle (NGINX refuses it twice in one http block: a bundle that sets it must fit our hosts).
+  const bucketSize = serverNamesBucketSize(Math.max(0, ...table.hosts.map((h) => h.host.length)));
+  if (bucketSize > DEFAULT_BUCKET_SIZE)
+    directives.push(directive('server_names_hash_bucket_size', bucketSize));
   const canaries = new Map<ResolvedLocation, string>();
   for (const host of table.hosts) {
     for (const location of host.locations) {
