@@ -153,7 +153,7 @@ describe.skipIf(!routeNginxAvailable)('random label sets against nginx -t', () =
       }
       totals.tls += table.hosts.filter((h) => h.tls.kind === 'bundle').length;
       totals.tcp += table.tcp.length;
-      const result = nginx!.test(table);
+      const result = nginx!.test(table, { defaultServer: batch % 2 === 0 });
       expect(result.output, `batch ${batch}:\n${result.output}`).toContain('test is successful');
       expect(result.ok).toBe(true);
       // Every active route is really in the file, on each of its hosts.

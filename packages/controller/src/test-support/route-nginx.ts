@@ -1,97 +1,99 @@
 /**
- * `nginx -t` for the generated route files: a temporary prefix with the upstreams file (rendered
+ * Real NGINX for the generated route files: a temporary prefix with the upstreams file (rendered
  * by the real `renderUpstreams`), the http and stream route files, and a self-signed certificate
- * copied to `<bundle>/tls/<name>.crt|.key` for every `tls=bundle:<name>` in the table.
+ * copied to `<bundle>/tls/<name>.crt|.key` for every `tls=bundle:<name>` in the table. `test()`
+ * runs `nginx -t`; `start()` runs NGINX in the foreground on loopback until `stop()`.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderHttpRoutes, renderStreamRoutes, renderUpstreams } from '@ecs-ingress/renderer';
-import type { RouteTable } from '@ecs-ingress/types';
+import type { Endpoint, RouteTable } from '@ecs-ingress/types';
 
 const NGINX = '/usr/sbin/nginx';
 const MODULES = '/usr/lib/nginx/modules';
 export const routeNginxAvailable = existsSync(NGINX) && existsSync('/usr/bin/openssl');
 
+export interface RouteNginxOptions {
+  readonly httpListen?: readonly string[];
+  readonly httpsListen?: readonly string[];
+  /** Render the default servers (see `RouteRenderOptions.defaultServer`). */
+  readonly defaultServer?: boolean;
+  /** Leave the certificates out (to see `nginx -t` fail). */
+  readonly skipCertificates?: boolean;
+  /** Servers per upstream name; names without an entry get one unreachable server. */
+  readonly servers?: ReadonlyMap<string, readonly Endpoint[]>;
+}
+
+export interface RouteNginxFiles {
+  readonly http: string;
+  readonly stream: string;
+}
+
 export interface RouteNginx {
   readonly dir: string;
   /** Renders `table`, writes every file and runs `nginx -t` (bounded by a timeout). */
-  test(
-    table: RouteTable,
-    options?: { httpListen?: readonly string[]; httpsListen?: readonly string[]; skipCertificates?: boolean },
-  ): {
-    ok: boolean;
-    output: string;
-    http: string;
-    stream: string;
-  };
+  test(table: RouteTable, options?: RouteNginxOptions): RouteNginxFiles & { ok: boolean; output: string };
+  /** Renders `table` and starts NGINX in the foreground; resolves once `nginx -t` passed and it runs. */
+  start(table: RouteTable, options?: RouteNginxOptions): RouteNginxFiles & { stop(): Promise<void> };
   dispose(): void;
+}
+
+function selfSignedCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'self.crt');
+  const key = join(dir, 'self.key');
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  args.push('-days', '2', '-subj', '/CN=routes.example', '-keyout', key, '-out', cert);
+  const made = spawnSync('/usr/bin/openssl', args, { encoding: 'utf8', timeout: 15_000 });
+  if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
+  return { cert, key };
 }
 
 export function routeNginx(): RouteNginx {
   const dir = mkdtempSync(join(tmpdir(), 'ecs-ingress-routes-'));
   mkdirSync(join(dir, 'temp'));
   mkdirSync(join(dir, 'bundle', 'tls'), { recursive: true });
-  const cert = join(dir, 'self.crt');
-  const key = join(dir, 'self.key');
-  const gen = spawnSync(
-    '/usr/bin/openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=routes.example',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { encoding: 'utf8', timeout: 15_000 },
-  );
-  if (gen.status !== 0) throw new Error(`openssl failed: ${gen.stderr}`);
-  return {
-    dir,
-    test(table, options = {}) {
-      const names = new Set<string>();
-      for (const host of table.hosts) {
-        if (host.tls.kind === 'bundle' && options.skipCertificates !== true) {
-          copyFileSync(cert, join(dir, 'bundle', 'tls', `${host.tls.name}.crt`));
-          copyFileSync(key, join(dir, 'bundle', 'tls', `${host.tls.name}.key`));
-        }
-        for (const location of host.locations) {
-          names.add(location.upstream);
-          if (location.canary) names.add(location.canary.upstream);
-        }
+  const { cert, key } = selfSignedCertificate(dir);
+
+  function write(table: RouteTable, options: RouteNginxOptions): RouteNginxFiles & { conf: string } {
+    const names = new Set<string>();
+    for (const host of table.hosts) {
+      if (host.tls.kind === 'bundle' && options.skipCertificates !== true) {
+        copyFileSync(cert, join(dir, 'bundle', 'tls', `${host.tls.name}.crt`));
+        copyFileSync(key, join(dir, 'bundle', 'tls', `${host.tls.name}.key`));
       }
-      for (const route of table.tcp) names.add(route.upstream);
-      const upstreams = renderUpstreams(
-        [...names].map((name, i) => ({
-          name,
-          servers: [{ address: '127.0.0.1', port: 1024 + (i % 60_000), taskArn: name }],
-        })),
-      );
-      const http = renderHttpRoutes(table, {
-        bundleDir: join(dir, 'bundle'),
-        httpListen: options.httpListen ?? ['127.0.0.1:18080'],
-        httpsListen: options.httpsListen ?? ['127.0.0.1:18443'],
-      }).text;
-      const stream = renderStreamRoutes(table).text;
-      writeFileSync(join(dir, 'upstreams.conf'), upstreams.text);
-      writeFileSync(join(dir, 'routes-http.conf'), http);
-      writeFileSync(join(dir, 'routes-stream.conf'), stream);
-      const conf = [
+      for (const location of host.locations) {
+        names.add(location.upstream);
+        if (location.canary) names.add(location.canary.upstream);
+      }
+    }
+    for (const route of table.tcp) names.add(route.upstream);
+    const upstreams = renderUpstreams(
+      [...names].map((name) => ({
+        name,
+        servers: options.servers?.get(name) ?? [{ address: '127.0.0.1', port: 9, taskArn: name }],
+      })),
+    );
+    const http = renderHttpRoutes(table, {
+      bundleDir: join(dir, 'bundle'),
+      httpListen: options.httpListen ?? ['127.0.0.1:18080'],
+      httpsListen: options.httpsListen ?? ['127.0.0.1:18443'],
+      defaultServer: options.defaultServer ?? false,
+    }).text;
+    const stream = renderStreamRoutes(table).text;
+    writeFileSync(join(dir, 'upstreams.conf'), upstreams.text);
+    writeFileSync(join(dir, 'routes-http.conf'), http);
+    writeFileSync(join(dir, 'routes-stream.conf'), stream);
+    const conf = join(dir, 'nginx.conf');
+    writeFileSync(
+      conf,
+      [
         `load_module ${MODULES}/ngx_stream_module.so;`,
         `pid ${dir}/nginx.pid;`,
         `error_log ${dir}/error.log notice;`,
-        'events { worker_connections 64; }',
+        'worker_processes 1;',
+        'events { worker_connections 256; }',
         'http {',
         ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
           (k) => `  ${k}_temp_path ${dir}/temp/${k};`,
@@ -105,21 +107,44 @@ export function routeNginx(): RouteNginx {
         `  include ${dir}/routes-stream.conf;`,
         '}',
         '',
-      ].join('\n');
-      writeFileSync(join(dir, 'nginx.conf'), conf);
-      const result = spawnSync(
+      ].join('\n'),
+    );
+    return { http, stream, conf };
+  }
+
+  function nginxTest(conf: string): { ok: boolean; output: string } {
+    const result = spawnSync(NGINX, ['-t', '-p', `${dir}/`, '-c', conf, '-e', join(dir, 'error.log')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+  }
+
+  return {
+    dir,
+    test(table, options = {}) {
+      const files = write(table, options);
+      return { ...nginxTest(files.conf), http: files.http, stream: files.stream };
+    },
+    start(table, options = {}) {
+      const files = write(table, options);
+      const checked = nginxTest(files.conf);
+      if (!checked.ok) throw new Error(`nginx -t failed:\n${checked.output}`);
+      const child: ChildProcess = spawn(
         NGINX,
-        ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')],
-        {
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
+        ['-p', `${dir}/`, '-c', files.conf, '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
+        { stdio: 'ignore' },
       );
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       return {
-        ok: result.status === 0,
-        output: `${result.stdout ?? ''}${result.stderr ?? ''}`,
-        http,
-        stream,
+        http: files.http,
+        stream: files.stream,
+        async stop() {
+          if (child.exitCode === null) child.kill('SIGQUIT');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(timer);
+        },
       };
     },
     dispose() {

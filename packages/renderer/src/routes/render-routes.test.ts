@@ -324,3 +324,23 @@ describe('server_names_hash_bucket_size', () => {
     expect(named(`${'a'.repeat(60)}.example.com`)).toContain('server_names_hash_bucket_size 128;');
   });
 });
+
+describe('defaultServer', () => {
+  const tlsHost: ResolvedHost = {
+    host: 'h.example.com',
+    tls: { kind: 'bundle', name: 'x' },
+    locations: [loc('s')],
+  };
+
+  it('writes a 404 default server, and one that refuses TLS handshakes when a host has TLS', () => {
+    const text = renderHttpRoutes(table([tlsHost]), { ...OPTIONS, defaultServer: true }).text;
+    expect(text).toContain('server {\n  listen 80 default_server;\n  return 404;\n}\n');
+    expect(text).toContain('server {\n  listen 443 ssl default_server;\n  ssl_reject_handshake on;\n}\n');
+    const plain = renderHttpRoutes(table([{ ...tlsHost, tls: { kind: 'off' } }]), {
+      ...OPTIONS,
+      defaultServer: true,
+    });
+    expect(plain.text).not.toContain('ssl_reject_handshake');
+    expect(renderHttpRoutes(table([tlsHost]), OPTIONS).text).not.toContain('default_server');
+  });
+});

@@ -33,6 +33,13 @@ export interface RouteRenderOptions {
    * `<bundleDir>/tls/<name>.crt` and `<bundleDir>/tls/<name>.key`.
    */
   readonly bundleDir: string;
+  /**
+   * Also write a `default_server` on the http (and, with TLS hosts, https) ports that answers 404
+   * (https: rejects the handshake), so a request for an unknown host never reaches the first
+   * route's server — NGINX's default otherwise. Off by default: a bundle with its own
+   * `default_server` on the same port would make `nginx -t` fail with "a duplicate default server".
+   */
+  readonly defaultServer?: boolean;
 }
 
 export interface RoutesRenderResult {
@@ -202,7 +209,28 @@ function server(
     const args = location.exact ? [fixed('='), location.path] : [location.path];
     body.push(block('location', args, locationBody(location, secure, canaries.get(location.route))));
   }
+  // A host without a route at `/` answers 404 for other paths, instead of NGINX's default of
+  // serving files from `<prefix>/html`.
+  if (!locations.some((l) => !l.exact && l.path === '/')) {
+    body.push(block('location', ['/'], [directive('return', 404)]));
+  }
   return block('server', [], body);
+}
+
+function defaultServers(http: readonly string[], https: readonly string[]): Directive[] {
+  const servers = [
+    block(
+      'server',
+      [],
+      [...http.map((l) => directive('listen', l, 'default_server')), directive('return', 404)],
+    ),
+  ];
+  if (https.length > 0) {
+    const listen = https.map((l) => directive('listen', l, 'ssl', 'default_server'));
+    // No certificate needed: the handshake of an unknown name is refused (NGINX >= 1.19.4).
+    servers.push(block('server', [], [...listen, directive('ssl_reject_handshake', 'on')]));
+  }
+  return servers;
 }
 
 export function renderHttpRoutes(table: RouteTable, options: RouteRenderOptions): RoutesRenderResult {
@@ -239,6 +267,11 @@ export function renderHttpRoutes(table: RouteTable, options: RouteRenderOptions)
     }
   }
   let serverCount = 0;
+  if (options.defaultServer === true) {
+    const tls = table.hosts.some((host) => host.tls.kind === 'bundle');
+    directives.push(...defaultServers(listen.http, tls ? listen.https : []));
+    serverCount += tls ? 2 : 1;
+  }
   for (const host of table.hosts) {
     directives.push(server(listen.http, host, false, options.bundleDir, canaries));
     serverCount += 1;
