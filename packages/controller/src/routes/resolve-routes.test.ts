@@ -307,6 +307,26 @@ describe('operator settings', () => {
   });
 });
 
+describe('host objects are reused while their routes do not change', () => {
+  it('same labels objects: same host objects; a changed service: a new object for its hosts only', () => {
+    const a = svc('a', 1, { 'http.hosts': 'a.example.com' });
+    const b = svc('b', 1, { 'http.hosts': 'b.example.com' });
+    const first = resolveRoutes([a, b], none);
+    const second = resolveRoutes([b, a], none);
+    expect(second.hosts[0]).toBe(first.hosts[0]);
+    expect(second.hosts[1]).toBe(first.hosts[1]);
+    const b2 = svc('b', 1, { 'http.hosts': 'b.example.com', 'http.gzip': 'true' });
+    const third = resolveRoutes([a, b2], none);
+    expect(third.hosts[0]).toBe(first.hosts[0]);
+    expect(third.hosts[1]).not.toBe(first.hosts[1]);
+    expect(third.hosts[1]?.locations[0]?.spec.gzip).toBe(true);
+    // Equal content from new label objects is equal, reused or not.
+    expect(JSON.stringify(resolveRoutes([svc('a', 1, { 'http.hosts': 'a.example.com' })], none).hosts)).toBe(
+      JSON.stringify([first.hosts[0]]),
+    );
+  });
+});
+
 describe('determinism', () => {
   function scenario(): ServiceRoutesInput[] {
     return [

@@ -53,6 +53,22 @@ interface HostSlot {
   readonly locations: Map<string, ResolvedLocation>;
 }
 
+/**
+ * Parsed labels by the labels object: task definitions are immutable once seen and the store keeps
+ * the same object, so a service whose definition did not change is not parsed again. The parse
+ * result is immutable, so sharing it is safe.
+ */
+const parsedByLabels = new WeakMap<object, ParsedRouteLabels>();
+
+function parseCached(labels: Readonly<Record<string, string>>): ParsedRouteLabels {
+  let parsed = parsedByLabels.get(labels);
+  if (parsed === undefined) {
+    parsed = parseRouteLabels(labels);
+    parsedByLabels.set(labels, parsed);
+  }
+  return parsed;
+}
+
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const who = (service: string, route: string): string => `${service}/${route}`;
 
@@ -79,7 +95,7 @@ export function resolveRoutes(services: readonly ServiceRoutesInput[], settings:
   const listens = new Map<number, string>();
 
   for (const service of ordered) {
-    const parsed: ParsedRouteLabels = parseRouteLabels(service.labels);
+    const parsed = parseCached(service.labels);
     if (!parsed.exposed) continue;
     for (const bad of parsed.invalid) {
       reports.push({
@@ -143,13 +159,48 @@ export function resolveRoutes(services: readonly ServiceRoutesInput[], settings:
     .sort(compare)
     .map((host) => {
       const slot = slots.get(host)!;
-      return { host, tls: slot.tls, locations: [...slot.locations.values()].sort(locationOrder) };
+      return reuseHost({ host, tls: slot.tls, locations: [...slot.locations.values()].sort(locationOrder) });
     })
     .filter((host) => host.locations.length > 0);
   reports.sort(
     (a, b) => compare(a.service, b.service) || compare(a.kind, b.kind) || compare(a.route, b.route),
   );
   return { hosts, tcp: tcp.sort((a, b) => a.listen - b.listen), reports };
+}
+
+/**
+ * The last result per host name: a host whose routes did not change is returned as the same object,
+ * so the renderer can reuse the text it rendered for it (it caches by object identity). Only a memo:
+ * the output is equal either way.
+ */
+const previousHosts = new Map<string, ResolvedHost>();
+
+function sameLocation(a: ResolvedLocation, b: ResolvedLocation): boolean {
+  return (
+    a.spec === b.spec &&
+    a.service === b.service &&
+    a.upstream === b.upstream &&
+    a.canary?.service === b.canary?.service &&
+    a.canary?.route === b.canary?.route &&
+    a.canary?.upstream === b.canary?.upstream &&
+    a.canary?.weight === b.canary?.weight
+  );
+}
+
+function reuseHost(host: ResolvedHost): ResolvedHost {
+  const previous = previousHosts.get(host.host);
+  if (
+    previous !== undefined &&
+    sameTls(previous.tls, host.tls) &&
+    previous.locations.length === host.locations.length &&
+    previous.locations.every((location, i) => sameLocation(location, host.locations[i]!))
+  ) {
+    return previous;
+  }
+  // Bounded: a cluster's hosts, plus what a test that resolves many tables leaves behind.
+  if (previousHosts.size > 100_000) previousHosts.clear();
+  previousHosts.set(host.host, host);
+  return host;
 }
 
 /** Exact locations first (by path), then prefixes, longest first — the order NGINX itself decides by. */
@@ -198,8 +249,10 @@ function checkHttp(
 function claim(candidate: Candidate, slots: Map<string, HostSlot>, settings: RouteSettings): RouteReport {
   const { service, spec } = candidate;
   const base = { kind: 'http' as const, service, route: spec.name };
-  const shadowed = candidate.hosts.filter((host) => settings.bundleServerNames?.has(host) === true);
-  const hosts = candidate.hosts.filter((host) => !shadowed.includes(host));
+  const bundleNames = settings.bundleServerNames;
+  const shadowed = bundleNames === undefined ? [] : candidate.hosts.filter((host) => bundleNames.has(host));
+  const hosts =
+    shadowed.length === 0 ? candidate.hosts : candidate.hosts.filter((host) => !bundleNames?.has(host));
   if (hosts.length === 0) {
     return {
       ...base,

@@ -220,7 +220,7 @@ describe.skipIf(!routeNginxAvailable)('the complete example against nginx -t', (
     expect(result.output).toContain('test is successful');
     for (const needle of [
       'server_name orders-api.apps.example.com;',
-      'split_clients $request_id $ecs_ingress_canary_1 {',
+      'split_clients $request_id $ecs_ingress_canary_shop_0example_0com_0 {',
       'listen 127.0.0.1:18443 ssl;',
       'limit_except GET POST {',
       'proxy_pass http://shop.port-9000/;',

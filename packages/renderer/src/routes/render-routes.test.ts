@@ -279,7 +279,7 @@ describe('the final audit', () => {
     expect(() => auditDirectives([directive('x', fixed('$request_id'))])).not.toThrow();
     expect(() => auditDirectives([directive('x', fixed('$request_uri'))])).toThrow(RouteRenderUnsafeError);
     expect(() => auditDirectives([directive('x', fixed('http://$ecs_ingress_canary_12'))])).not.toThrow();
-    expect(() => auditDirectives([directive('x', fixed('http://$ecs_ingress_canary_x'))])).toThrow(
+    expect(() => auditDirectives([directive('x', fixed('http://$ecs_ingress_canary_a.b'))])).toThrow(
       RouteRenderUnsafeError,
     );
     expect(() => auditDirectives([block('split_clients', [], [directive('100%', 'x')])])).toThrow(
@@ -342,5 +342,20 @@ describe('defaultServer', () => {
     });
     expect(plain.text).not.toContain('ssl_reject_handshake');
     expect(renderHttpRoutes(table([tlsHost]), OPTIONS).text).not.toContain('default_server');
+  });
+});
+
+describe('per-host text cache', () => {
+  it('reuses a host text only for the same host object and the same listen options', () => {
+    const host: ResolvedHost = { host: 'h.example.com', tls: { kind: 'off' }, locations: [loc('s')] };
+    const first = renderHttpRoutes(table([host]), OPTIONS).text;
+    expect(renderHttpRoutes(table([host]), { ...OPTIONS }).text).toBe(first);
+    expect(renderHttpRoutes(table([host]), { ...OPTIONS, httpListen: ['8080'] }).text).toContain(
+      'listen 8080;',
+    );
+    expect(renderHttpRoutes(table([host]), { ...OPTIONS, bundleDir: '/other' }).text).toBe(first);
+    const changed = renderHttpRoutes(table([{ ...host, locations: [loc('t')] }]), OPTIONS).text;
+    expect(changed).toContain('proxy_pass http://t;');
+    expect(renderHttpRoutes(table([host]), OPTIONS).text).toBe(first);
   });
 });

@@ -11,17 +11,10 @@
  * tables.
  */
 import { createHash } from 'node:crypto';
-import type { ResolvedHost, ResolvedLocation, RouteTable } from '@ecs-ingress/types';
+import type { RouteTable } from '@ecs-ingress/types';
 import { RenderOptionError } from '../errors.js';
-import {
-  auditDirectives,
-  block,
-  type Directive,
-  directive,
-  fixed,
-  RouteRenderUnsafeError,
-  writeDirectives,
-} from './conf-tree.js';
+import { auditDirectives, block, type Directive, directive, fixed, writeDirectives } from './conf-tree.js';
+import { allowList, type HostListen, renderHost } from './render-host.js';
 
 export interface RouteRenderOptions {
   /** `listen` arguments of the plain http servers: `80`, `127.0.0.1:8080`, `[::]:80`. Default `['80']`. */
@@ -67,16 +60,6 @@ export function serverNamesBucketSize(longestHost: number): number {
   return size;
 }
 
-/** Gzip for the usual text types; the rest are compressed already or not worth it. */
-const GZIP_TYPES = [
-  'text/plain',
-  'text/css',
-  'text/javascript',
-  'application/javascript',
-  'application/json',
-  'application/xml',
-  'text/xml',
-];
 const LISTEN =
   /^(?:[1-9][0-9]{0,4}|(?:[0-9]{1,3}\.){3}[0-9]{1,3}:[1-9][0-9]{0,4}|\[[0-9a-f:]+\]:[1-9][0-9]{0,4})$/;
 const ABSOLUTE_DIR = /^(?:\/[A-Za-z0-9._-]+)+$/;
@@ -100,121 +83,9 @@ function checkOptions(options: RouteRenderOptions): { http: readonly string[]; h
   return { http, https };
 }
 
-function withHeader(
-  kind: 'http' | 'stream',
-  directives: readonly Directive[],
-  serverCount: number,
-): RoutesRenderResult {
-  auditDirectives(directives);
-  const body = writeDirectives(directives);
+function withHash(kind: 'http' | 'stream', body: string, serverCount: number): RoutesRenderResult {
   const hash = createHash('sha256').update(body, 'utf8').digest('hex');
   return { text: `# ecs-ingress routes-${kind} sha256:${hash}\n${body}`, hash, serverCount };
-}
-
-/** One NGINX location of a route: its modifier, path and the URI `proxy_pass` replaces it by. */
-interface NginxLocation {
-  readonly exact: boolean;
-  readonly path: string;
-  readonly route: ResolvedLocation;
-  /** `undefined`: the request URI is passed unchanged. */
-  readonly uri?: string;
-}
-
-/**
- * A prefix route matches whole segments: `/orders` becomes `location = /orders` and
- * `location /orders/`. Strip and rewrite use `proxy_pass` with a URI, which NGINX substitutes for
- * the matched location path — literal, no regex.
- */
-function expand(route: ResolvedLocation): NginxLocation[] {
-  const { stripPrefix, rewritePrefix } = route.spec;
-  const target = stripPrefix ? '/' : rewritePrefix;
-  const withUri = (exact: boolean, path: string, uri: string | undefined): NginxLocation =>
-    uri === undefined ? { exact, path, route } : { exact, path, route, uri };
-  const underTarget = target === undefined ? undefined : `${target.replace(/\/$/, '')}/`;
-  if (route.match === 'exact') return [withUri(true, route.path, target)];
-  if (route.path.endsWith('/')) return [withUri(false, route.path, underTarget)];
-  return [withUri(true, route.path, target), withUri(false, `${route.path}/`, underTarget)];
-}
-
-function byNginxOrder(a: NginxLocation, b: NginxLocation): number {
-  if (a.exact !== b.exact) return a.exact ? -1 : 1;
-  return b.path.length - a.path.length || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
-}
-
-const PROXY_HEADERS: readonly Directive[] = [
-  directive('proxy_http_version', '1.1'),
-  directive('proxy_set_header', 'Upgrade', fixed('$http_upgrade')),
-  directive('proxy_set_header', 'Connection', fixed('$ecs_ingress_connection_upgrade')),
-  directive('proxy_set_header', 'Host', fixed('$host')),
-  directive('proxy_set_header', 'X-Real-IP', fixed('$remote_addr')),
-  directive('proxy_set_header', 'X-Forwarded-For', fixed('$proxy_add_x_forwarded_for')),
-  directive('proxy_set_header', 'X-Forwarded-Proto', fixed('$scheme')),
-];
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}
-
-function allowList(allow: readonly string[] | undefined): Directive[] {
-  if (allow === undefined) return [];
-  return [...allow.map((cidr) => directive('allow', cidr)), directive('deny', 'all')];
-}
-
-function locationBody(
-  location: NginxLocation,
-  secure: boolean,
-  canaryVariable: string | undefined,
-): Directive[] {
-  const { spec, upstream } = location.route;
-  if (!secure && spec.httpsRedirect) return [directive('return', 308, fixed('https://$host$request_uri'))];
-  const body: Directive[] = [...allowList(spec.allow)];
-  if (spec.methods !== undefined) body.push(block('limit_except', spec.methods, [directive('deny', 'all')]));
-  if (spec.maxBody !== undefined) body.push(directive('client_max_body_size', spec.maxBody.text));
-  if (spec.timeoutMs !== undefined) {
-    body.push(directive('proxy_read_timeout', formatMs(spec.timeoutMs)));
-    body.push(directive('proxy_send_timeout', formatMs(spec.timeoutMs)));
-  }
-  if (spec.gzip === true) body.push(directive('gzip', 'on'), directive('gzip_types', ...GZIP_TYPES));
-  if (spec.gzip === false) body.push(directive('gzip', 'off'));
-  if (canaryVariable !== undefined) {
-    // With a variable, NGINX would pass a URI as is instead of substituting it: resolution keeps
-    // canaries off locations that strip or rewrite, and this refuses to write one anyway.
-    if (location.uri !== undefined)
-      throw new RouteRenderUnsafeError('proxy_pass', `http://${canaryVariable}${location.uri}`);
-    body.push(directive('proxy_pass', fixed(`http://${canaryVariable}`)));
-  } else body.push(directive('proxy_pass', `http://${upstream}${location.uri ?? ''}`));
-  return body;
-}
-
-function server(
-  listen: readonly string[],
-  host: ResolvedHost,
-  secure: boolean,
-  bundleDir: string,
-  canaries: Map<ResolvedLocation, string>,
-): Directive {
-  const body: Directive[] = listen.map((l) =>
-    secure ? directive('listen', l, 'ssl') : directive('listen', l),
-  );
-  body.push(directive('server_name', host.host));
-  // Inherited by every location (none of them sets its own proxy_set_header): WebSocket upgrades
-  // always work, and the upstream sees the client's host, address and scheme.
-  body.push(...PROXY_HEADERS);
-  if (secure && host.tls.kind === 'bundle') {
-    body.push(directive('ssl_certificate', `${bundleDir}/tls/${host.tls.name}.crt`));
-    body.push(directive('ssl_certificate_key', `${bundleDir}/tls/${host.tls.name}.key`));
-  }
-  const locations = host.locations.flatMap(expand).sort(byNginxOrder);
-  for (const location of locations) {
-    const args = location.exact ? [fixed('='), location.path] : [location.path];
-    body.push(block('location', args, locationBody(location, secure, canaries.get(location.route))));
-  }
-  // A host without a route at `/` answers 404 for other paths, instead of NGINX's default of
-  // serving files from `<prefix>/html`.
-  if (!locations.some((l) => !l.exact && l.path === '/')) {
-    body.push(block('location', ['/'], [directive('return', 404)]));
-  }
-  return block('server', [], body);
 }
 
 function defaultServers(http: readonly string[], https: readonly string[]): Directive[] {
@@ -233,8 +104,26 @@ function defaultServers(http: readonly string[], https: readonly string[]): Dire
   return servers;
 }
 
+/** The last options seen, as one object: the host cache keys on its identity. */
+let lastListen: HostListen | undefined;
+
+function hostListen(options: RouteRenderOptions): HostListen {
+  const { http, https } = checkOptions(options);
+  const same = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((x, i) => x === b[i]);
+  if (
+    lastListen === undefined ||
+    lastListen.bundleDir !== options.bundleDir ||
+    !same(lastListen.http, http) ||
+    !same(lastListen.https, https)
+  ) {
+    lastListen = { http, https, bundleDir: options.bundleDir };
+  }
+  return lastListen;
+}
+
 export function renderHttpRoutes(table: RouteTable, options: RouteRenderOptions): RoutesRenderResult {
-  const listen = checkOptions(options);
+  const listen = hostListen(options);
   const directives: Directive[] = [
     // Our own variable name: a bundle that defines the usual `$connection_upgrade` keeps working.
     block(
@@ -245,42 +134,25 @@ export function renderHttpRoutes(table: RouteTable, options: RouteRenderOptions)
   ];
   // Only when a name needs more than the usual 64, so the common case leaves the directive to the
   // bundle (NGINX refuses it twice in one http block: a bundle that sets it must fit our hosts).
-  const bucketSize = serverNamesBucketSize(Math.max(0, ...table.hosts.map((h) => h.host.length)));
+  let longest = 0;
+  for (const host of table.hosts) longest = Math.max(longest, host.host.length);
+  const bucketSize = serverNamesBucketSize(longest);
   if (bucketSize > DEFAULT_BUCKET_SIZE)
     directives.push(directive('server_names_hash_bucket_size', bucketSize));
-  const canaries = new Map<ResolvedLocation, string>();
-  for (const host of table.hosts) {
-    for (const location of host.locations) {
-      if (location.canary === undefined) continue;
-      const variable = `$ecs_ingress_canary_${canaries.size + 1}`;
-      canaries.set(location, variable);
-      directives.push(
-        block(
-          'split_clients',
-          [fixed('$request_id'), fixed(variable)],
-          [
-            directive(`${location.canary.weight}%`, location.canary.upstream),
-            directive('*', location.upstream),
-          ],
-        ),
-      );
-    }
-  }
   let serverCount = 0;
   if (options.defaultServer === true) {
     const tls = table.hosts.some((host) => host.tls.kind === 'bundle');
     directives.push(...defaultServers(listen.http, tls ? listen.https : []));
     serverCount += tls ? 2 : 1;
   }
+  auditDirectives(directives);
+  const parts = [writeDirectives(directives)];
   for (const host of table.hosts) {
-    directives.push(server(listen.http, host, false, options.bundleDir, canaries));
-    serverCount += 1;
-    if (host.tls.kind === 'bundle') {
-      directives.push(server(listen.https, host, true, options.bundleDir, canaries));
-      serverCount += 1;
-    }
+    const rendered = renderHost(host, listen);
+    parts.push(rendered.text);
+    serverCount += rendered.servers;
   }
-  return withHeader('http', directives, serverCount);
+  return withHash('http', parts.join(''), serverCount);
 }
 
 export function renderStreamRoutes(table: RouteTable): RoutesRenderResult {
@@ -291,5 +163,6 @@ export function renderStreamRoutes(table: RouteTable): RoutesRenderResult {
       [directive('listen', route.listen), ...allowList(route.allow), directive('proxy_pass', route.upstream)],
     ),
   );
-  return withHeader('stream', directives, directives.length);
+  auditDirectives(directives);
+  return withHash('stream', writeDirectives(directives), directives.length);
 }
