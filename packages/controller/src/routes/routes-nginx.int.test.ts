@@ -220,7 +220,7 @@ describe.skipIf(!routeNginxAvailable)('the complete example against nginx -t', (
     expect(result.output).toContain('test is successful');
     for (const needle of [
       'server_name orders-api.apps.example.com;',
-      'split_clients $request_id $ecs_ingress_canary_shop_0example_0com_0 {',
+      'split_clients $request_id $ecs_ingress_canary_951623a26f8b_0 {',
       'listen 127.0.0.1:18443 ssl;',
       'limit_except GET POST {',
       'proxy_pass http://shop.port-9000/;',
@@ -230,6 +230,33 @@ describe.skipIf(!routeNginxAvailable)('the complete example against nginx -t', (
       expect(result.http).toContain(needle);
     }
     expect(result.stream).toContain('proxy_pass shop.port-5432;');
+  });
+
+  it('the longest hosts (253 characters, wildcard too) with TLS and a canary pass', () => {
+    const label = 'a'.repeat(63);
+    const long = `${label}.${label}.${label}.${'b'.repeat(57)}.com`;
+    const wild = `*.${label}.${label}.${label}.${'c'.repeat(55)}.com`;
+    expect([long.length, wild.length]).toEqual([253, 253]);
+    const table = resolveRoutes(
+      [
+        {
+          name: 'a',
+          createdAt: 1,
+          labels: { [`${P}http.hosts`]: `${long} ${wild}`, [`${P}http.tls`]: 'bundle:x' },
+        },
+        {
+          name: 'b',
+          createdAt: 2,
+          labels: { [`${P}http.hosts`]: `${long} ${wild}`, [`${P}http.canary-weight`]: '50' },
+        },
+        { name: 'c', createdAt: 3, labels: { [`${P}http.hosts`]: 'short.example.com' } },
+      ],
+      { tcpPorts: [] },
+    );
+    expect(table.reports.map((r) => r.state)).toEqual(['active', 'active', 'active']);
+    const result = nginx!.test(table, { defaultServer: true });
+    expect(result.output).toContain('test is successful');
+    expect(result.http).toContain('server_names_hash_bucket_size 512;');
   });
 
   it('the check can fail: a missing certificate, or two equal locations resolution would have refused', () => {

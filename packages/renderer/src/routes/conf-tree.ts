@@ -77,8 +77,8 @@ const FIXED_TOKENS = new Set([
   // `location = /path`: the exact-match modifier.
   '=',
 ]);
-/** `split_clients` variables (`$ecs_ingress_canary_shop_0example_0com_0`, with `http://` in proxy_pass). */
-const CANARY_VARIABLE = /^(?:http:\/\/)?\$ecs_ingress_canary_[a-z0-9_]{1,700}$/;
+/** `split_clients` variables (`$ecs_ingress_canary_0123456789ab_0`, with `http://` in proxy_pass). */
+const CANARY_VARIABLE = /^(?:http:\/\/)?\$ecs_ingress_canary_[0-9a-f]{12}_[0-9]{1,4}$/;
 /** First words of `map` / `split_clients` lines: `default`, `""`, `*`, a share such as `10%`. */
 const VALUE_LINE = /^(?:default|""|\*|[1-9][0-9]?%)$/;
 

@@ -3,8 +3,9 @@
  * http ports and, with TLS, its `server` on the https ports. Cached by the host object: resolution
  * returns the same object for a host whose routes did not change, so a render after a small change
  * writes only the hosts it touched. Canary variables are named after the host
- * (`$ecs_ingress_canary_<host>_<n>`), never numbered across hosts, so a cached text stays right.
+ * (`$ecs_ingress_canary_<12 hex of sha256(host)>_<n>`), never numbered across hosts.
  */
+import { createHash } from 'node:crypto';
 import type { ResolvedHost, ResolvedLocation } from '@ecs-ingress/types';
 import {
   auditDirectives,
@@ -133,9 +134,15 @@ function server(
   return block('server', [], body);
 }
 
-/** `.` → `_0`, `-` → `_1`, `*` → `_2`: one-to-one, since host names never contain `_`. */
+/**
+ * 12 hex digits of the host's SHA-256: short, because NGINX keeps variable names in a hash whose
+ * buckets are 64 bytes by default (`variables_hash_bucket_size`; a name spelled out from a
+ * 253-character host fails `nginx -t`), and independent of the other hosts, so a cached text stays
+ * right. Two hosts of one file sharing the 48 bits is ~1e-7 at 10,000 hosts, and would fail
+ * `nginx -t` (a duplicate variable), never route wrongly.
+ */
 function variableSuffix(host: string): string {
-  return host.replace(/[.*-]/g, (ch) => (ch === '.' ? '_0' : ch === '-' ? '_1' : '_2'));
+  return createHash('sha256').update(host, 'utf8').digest('hex').slice(0, 12);
 }
 
 export interface HostListen {

@@ -278,7 +278,9 @@ describe('the final audit', () => {
     expect(isSafeArgument('$request_id')).toBe(false);
     expect(() => auditDirectives([directive('x', fixed('$request_id'))])).not.toThrow();
     expect(() => auditDirectives([directive('x', fixed('$request_uri'))])).toThrow(RouteRenderUnsafeError);
-    expect(() => auditDirectives([directive('x', fixed('http://$ecs_ingress_canary_12'))])).not.toThrow();
+    expect(() =>
+      auditDirectives([directive('x', fixed('http://$ecs_ingress_canary_0123456789ab_12'))]),
+    ).not.toThrow();
     expect(() => auditDirectives([directive('x', fixed('http://$ecs_ingress_canary_a.b'))])).toThrow(
       RouteRenderUnsafeError,
     );
