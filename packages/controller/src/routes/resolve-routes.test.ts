@@ -379,6 +379,18 @@ describe('determinism', () => {
     expect(count).toBe(5040);
   });
 
+  it('a restart (nothing cached: fresh label objects) renders the same bytes as a warm process', () => {
+    const base = scenario();
+    const first = resolveRoutes(base, settings);
+    const warm = resolveRoutes(base, settings);
+    // Warm: the same host objects come back, so the renderer reuses their text.
+    expect(warm.hosts.every((host, i) => host === first.hosts[i])).toBe(true);
+    const cold = resolveRoutes(structuredClone(base), settings);
+    expect(cold.hosts.some((host, i) => host === first.hosts[i])).toBe(false);
+    expect(render(warm)).toBe(render(first));
+    expect(render(cold)).toBe(render(first));
+  });
+
   it('shuffles of 200 random services agree (seeded)', () => {
     const random = xorshift(16);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;

@@ -3,11 +3,11 @@
  * 127.0.0.1 in front of small backends that answer their name and the path they received.
  * Host and path routing, strip and rewrite, the 308 redirect, TLS with a bundle certificate,
  * 403 by method and by allow-list (127.0.0.2 allowed, 127.0.0.3 denied), 413, gzip, a canary
- * split and a tcp route.
+ * split, WebSocket upgrades with per-route idle timeouts, and a tcp route.
  */
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { connect, createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { Endpoint } from '@ecs-ingress/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,8 @@ describe.skipIf(!routeNginxAvailable)('rendered routes against real NGINX on loo
   let httpsPort = 0;
   let tcpPort = 0;
 
+  const upgraded = new Set<Socket>();
+
   async function backend(name: string): Promise<Endpoint> {
     const server = createHttpServer((req, res) => {
       req.resume();
@@ -49,6 +51,13 @@ describe.skipIf(!routeNginxAvailable)('rendered routes against real NGINX on loo
         res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name, 'x-path': req.url ?? '' });
         res.end(`${name} ${req.method} ${req.url} ${'padding '.repeat(20)}`);
       });
+    });
+    // A minimal WebSocket-style upgrade: 101, then echo whatever arrives.
+    server.on('upgrade', (_req, socket: Socket) => {
+      upgraded.add(socket);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('data', (data) => socket.write(data));
+      socket.on('error', () => socket.destroy());
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     backends.push(server);
@@ -93,8 +102,9 @@ describe.skipIf(!routeNginxAvailable)('rendered routes against real NGINX on loo
   beforeAll(async () => {
     [httpPort, httpsPort, tcpPort] = [await freePort(), await freePort(), await freePort()];
     const servers = new Map<string, readonly Endpoint[]>();
-    for (const name of ['shop', 'shop-next', 'orders', 'orders.port-9000', 'legacy'])
+    for (const name of ['shop', 'shop-next', 'orders', 'orders.port-9000', 'legacy', 'ws']) {
       servers.set(name, [await backend(name)]);
+    }
     tcpBackend = createTcpServer((socket) => socket.on('data', (d) => socket.end(`echo:${d}`)));
     await new Promise<void>((resolve) => tcpBackend?.listen(0, '127.0.0.1', resolve));
     const tcpAddress = tcpBackend.address();
@@ -139,6 +149,18 @@ describe.skipIf(!routeNginxAvailable)('rendered routes against real NGINX on loo
         },
       },
       { name: 'db', createdAt: 1, labels: { [`${P}tcp.listen`]: String(tcpPort) } },
+      {
+        name: 'ws',
+        createdAt: 1,
+        labels: {
+          [`${P}http.short.hosts`]: 'ws.example.com',
+          [`${P}http.short.path`]: '/short',
+          [`${P}http.short.timeout`]: '1s',
+          [`${P}http.long.hosts`]: 'ws.example.com',
+          [`${P}http.long.path`]: '/long',
+          [`${P}http.long.timeout`]: '1h',
+        },
+      },
     ];
     const table = resolveRoutes(services, { tcpPorts: [{ from: tcpPort, to: tcpPort }] });
     expect(table.reports.filter((r) => r.state !== 'active')).toEqual([]);
@@ -160,6 +182,7 @@ describe.skipIf(!routeNginxAvailable)('rendered routes against real NGINX on loo
 
   afterAll(async () => {
     await stop?.();
+    for (const socket of upgraded) socket.destroy();
     for (const server of backends) server.close();
     tcpBackend?.close();
     nginx.dispose();
@@ -230,6 +253,59 @@ describe.skipIf(!routeNginxAvailable)('rendered routes against real NGINX on loo
     }
     const sigma = Math.sqrt(2000 * 0.1 * 0.9);
     expect(Math.abs(canary - 200)).toBeLessThanOrEqual(3 * sigma);
+  });
+
+  /** Upgrades through NGINX; resolves with the socket once the 101 arrived. */
+  function upgrade(path: string): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: httpPort,
+        path,
+        agent: false,
+        headers: { host: 'ws.example.com', connection: 'Upgrade', upgrade: 'websocket' },
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('upgrade timed out')));
+      req.on('upgrade', (_res, socket: Socket) => resolve(socket));
+      req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  function echo(socket: Socket, text: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no echo within 10 s')), 10_000);
+      socket.once('data', (data) => {
+        clearTimeout(timer);
+        resolve(String(data));
+      });
+      socket.write(text);
+    });
+  }
+
+  it("WebSocket upgrades pass; an idle one is closed after its route timeout, not after another route's", async () => {
+    const short = await upgrade('/short/socket');
+    const long = await upgrade('/long/socket');
+    try {
+      expect(await echo(short, 'hello')).toBe('hello');
+      expect(await echo(long, 'hello')).toBe('hello');
+      // NGINX closes the idle upgraded connection after proxy_read_timeout (1s here); bounded wait.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the 1s route stayed open for 10 s')), 10_000);
+        short.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        short.resume();
+      });
+      // The 1h route was just as idle and still works.
+      expect(long.destroyed).toBe(false);
+      expect(await echo(long, 'still here')).toBe('still here');
+    } finally {
+      short.destroy();
+      long.destroy();
+    }
   });
 
   it('a tcp route proxies to its upstream', async () => {
