@@ -47,7 +47,7 @@ for (let s = 0; s < SERVICES; s++) {
 const cis: string[] = [];
 for (let i = 0; i < INSTANCES; i++) {
   const ec2Id = `i-${(0xa000 + i).toString(16)}`;
-  fake.ec2.putInstance(ec2Id, `10.9.0.${10 + i}`);
+  fake.ec2.putInstance(ec2Id, `192.0.2.${10 + i}`);
   cis.push(
     fake.ecs.putContainerInstance(containerInstanceArnFor(cluster, `ci-${i}`), ec2Id).containerInstanceArn!,
   );

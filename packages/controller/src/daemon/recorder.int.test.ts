@@ -90,13 +90,13 @@ describe('record', () => {
     for (const name of ['web', 'api', 'legacy', 'idle']) aws.ecs.putService(name, { cluster });
     const ciArn = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
     aws.ecs.putContainerInstance(ciArn, 'i-0123456789abcdef0', { cluster });
-    aws.ec2.putInstance('i-0123456789abcdef0', '10.1.0.1');
+    aws.ec2.putInstance('i-0123456789abcdef0', '192.0.2.201');
 
     const web1 = aws.ecs.putTask(
-      buildAwsvpcTask({ cluster, service: 'web', ip: '10.0.0.1', taskDefinitionArn: web.taskDefinitionArn! }),
+      buildAwsvpcTask({ cluster, service: 'web', ip: '192.0.2.11', taskDefinitionArn: web.taskDefinitionArn! }),
     );
     const api1 = aws.ecs.putTask(
-      buildAwsvpcTask({ cluster, service: 'api', ip: '10.0.1.1', taskDefinitionArn: api.taskDefinitionArn! }),
+      buildAwsvpcTask({ cluster, service: 'api', ip: '192.0.2.21', taskDefinitionArn: api.taskDefinitionArn! }),
     );
     aws.ecs.putTask(
       buildBridgeTask({
@@ -133,8 +133,8 @@ describe('record', () => {
     expect(upstreamsOf(recording.store, clusterArn)).toEqual([
       { name: 'api', servers: [] },
       { name: 'idle', servers: [] },
-      { name: 'legacy', servers: ['10.1.0.1:32768'] },
-      { name: 'web', servers: ['10.0.0.1:8080'] },
+      { name: 'legacy', servers: ['192.0.2.201:32768'] },
+      { name: 'web', servers: ['192.0.2.11:8080'] },
     ]);
 
     // Events: a task starts, another stops, plus a body that is not JSON and another cluster's event.
@@ -151,7 +151,7 @@ describe('record', () => {
       buildAwsvpcTask({
         cluster,
         service: 'web',
-        ip: '10.0.0.2',
+        ip: '192.0.2.12',
         taskDefinitionArn: webV2.taskDefinitionArn!,
       }),
     );
@@ -163,7 +163,7 @@ describe('record', () => {
     });
     await sendBody(c.sqs, queueUrl!, taskChangeBody(web1Stopped));
     await sendBody(c.sqs, queueUrl!, 'this is not JSON');
-    const stranger = buildAwsvpcTask({ cluster: 'elsewhere', service: 'web', ip: '10.9.9.9' });
+    const stranger = buildAwsvpcTask({ cluster: 'elsewhere', service: 'web', ip: '192.0.2.99' });
     await sendBody(c.sqs, queueUrl!, taskChangeBody(stranger));
     // Health arrives only through DescribeTasks (the health checker).
     aws.ecs.updateTask(api1.taskArn!, {
@@ -172,10 +172,10 @@ describe('record', () => {
     });
 
     const expected = [
-      { name: 'api', servers: ['10.0.1.1:9000'] },
+      { name: 'api', servers: ['192.0.2.21:9000'] },
       { name: 'idle', servers: [] },
-      { name: 'legacy', servers: ['10.1.0.1:32768'] },
-      { name: 'web', servers: ['10.0.0.2:8081'] },
+      { name: 'legacy', servers: ['192.0.2.201:32768'] },
+      { name: 'web', servers: ['192.0.2.12:8081'] },
     ];
     await eventually('the live store to see every change', () => {
       const now = upstreamsOf(recording.store, clusterArn);
@@ -237,7 +237,7 @@ describe('record', () => {
     });
     cleanups.push(() => byCount.stop());
     await byCount.firstSync;
-    const task = buildAwsvpcTask({ cluster, service: 'web', ip: '10.0.0.1' });
+    const task = buildAwsvpcTask({ cluster, service: 'web', ip: '192.0.2.11' });
     await sendBody(c.sqs, queueUrl!, taskChangeBody(task));
     await sendBody(c.sqs, queueUrl!, taskChangeBody({ ...task, version: 2 }));
     const counted = await byCount.done;

@@ -207,9 +207,9 @@ describe('deriveUpstreams: address and port by network mode', () => {
   it('awsvpc: falls back to the container privateIpv4Address', () => {
     const task = aTask({
       eniPrivateIpv4Address: undefined,
-      containers: [aContainer({ privateIpv4Address: '10.0.1.77' })],
+      containers: [aContainer({ privateIpv4Address: '192.0.2.77' })],
     });
-    expect(verdict(aTaskDefinition(), task).admission.endpoint?.address).toBe('10.0.1.77');
+    expect(verdict(aTaskDefinition(), task).admission.endpoint?.address).toBe('192.0.2.77');
   });
 
   it('awsvpc: without any address → no-address', () => {

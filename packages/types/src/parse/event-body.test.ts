@@ -76,9 +76,9 @@ describe('parseEventBody: ECS task state change fixtures', () => {
       desiredStatus: 'RUNNING',
       version: 4,
       launchType: 'FARGATE',
-      eniPrivateIpv4Address: '10.0.0.139',
+      eniPrivateIpv4Address: '192.0.2.139',
       containers: [
-        { name: 'FargateApp', lastStatus: 'RUNNING', networkBindings: [], privateIpv4Address: '10.0.0.139' },
+        { name: 'FargateApp', lastStatus: 'RUNNING', networkBindings: [], privateIpv4Address: '192.0.2.139' },
       ],
       updatedAt: Date.parse('2020-01-23T17:57:58.103Z'),
       observedAt: Date.parse('2020-01-23T17:57:58Z'),

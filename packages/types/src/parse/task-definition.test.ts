@@ -104,7 +104,7 @@ describe('parseContainerInstance', () => {
       containerInstanceArn:
         'arn:aws:ecs:us-east-1:111122223333:container-instance/prod/025c7e2c5e054a6790a29fc1f0a9b3c4',
       ec2InstanceId: 'i-0a1b2c3d4e5f67890',
-      privateIpAddress: '10.0.3.21',
+      privateIpAddress: '192.0.2.103',
     });
   });
 

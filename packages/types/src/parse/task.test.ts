@@ -33,14 +33,14 @@ describe('parseDescribedTask on fixtures', () => {
       version: 3,
       healthStatus: 'HEALTHY',
       launchType: 'FARGATE',
-      eniPrivateIpv4Address: '10.0.1.184',
+      eniPrivateIpv4Address: '192.0.2.184',
       containers: [
         {
           name: 'simple-app',
           lastStatus: 'RUNNING',
           healthStatus: 'HEALTHY',
           networkBindings: [],
-          privateIpv4Address: '10.0.1.184',
+          privateIpv4Address: '192.0.2.184',
         },
       ],
       updatedAt: 1628698925212,
@@ -61,15 +61,15 @@ describe('parseDescribedTask on fixtures', () => {
   });
 
   it.each([
-    ['task-fargate-awsvpc.json', { eni: '10.0.0.139', service: 'sample-fargate', bindings: 0 }],
+    ['task-fargate-awsvpc.json', { eni: '192.0.2.139', service: 'sample-fargate', bindings: 0 }],
     ['task-ec2-bridge.json', { eni: undefined, service: 'web', bindings: 2 }],
     ['task-ec2-host.json', { eni: undefined, service: 'node-metrics', bindings: 1 }],
     // elb and sdi attachments come first and are skipped; the eni's address is trimmed.
     [
       'task-multi-container-attachments.json',
-      { eni: '10.0.12.34', service: 'example-webservice', bindings: 0 },
+      { eni: '192.0.2.34', service: 'example-webservice', bindings: 0 },
     ],
-    ['task-fargate-spot-interrupted.json', { eni: '10.0.1.77', service: 'api', bindings: 0 }],
+    ['task-fargate-spot-interrupted.json', { eni: '192.0.2.77', service: 'api', bindings: 0 }],
   ])('event detail %s', (name, expected) => {
     const task = parseDescribedTask(detailOf(name), OBSERVED, 'event');
     expect(task.source).toBe('event');
