@@ -129,3 +129,23 @@ describe('the runtime', () => {
     expect(r.stdout.trim().split('.')[0]).toBe('24');
   });
 });
+
+describe('the CLI on an older Node.js', () => {
+  // The machine's own Node (20 on Debian bookworm images) when it is older than 22.
+  const machineNode = ['/usr/bin/node', '/usr/local/bin/node'].find(
+    (bin) =>
+      Number(spawnSync(bin, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout) < 22,
+  );
+
+  it.skipIf(machineNode === undefined)('says which Node.js it needs and how to get it, exit 1', () => {
+    const r = spawnSync(
+      machineNode!,
+      ['--conditions=source', '--import', 'tsx', 'src/cli/main.ts', '--version'],
+      { cwd: join(root, 'packages/controller'), encoding: 'utf8', env: { ...process.env, PATH: plainPath } },
+    );
+    expect(r.stderr).toContain('ecs-ingress: Node.js 22 or newer is required, this is v');
+    expect(r.stderr).toContain("run 'bash scripts/setup.sh', then 'pnpm ecs-ingress <command>'");
+    expect(r.stderr).not.toContain('TypeError');
+    expect(r.status).toBe(1);
+  });
+});
