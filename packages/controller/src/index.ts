@@ -228,30 +228,27 @@ export type {
   Derivation,
   DeriveOptions,
 } from './store/derive-upstreams.js';
-export { deriveUpstreams, matchesClusterFilter } from './store/derive-upstreams.js';
-export { ipv4ToNumber, isValidIpv4 } from './store/ipv4.js';
-export type { PersistentMap } from './store/persistent-map.js';
 export {
-  emptyMap,
-  mapForEach,
-  mapFromEntries,
-  mapGet,
-  mapKeys,
-  mapSet,
-  mapValues,
-} from './store/persistent-map.js';
-export type { ReduceOutcome, ReduceResult, ReducerOptions } from './store/reducer.js';
+  createUpstreamDeriver,
+  deriveUpstreams,
+  matchesClusterFilter,
+  type UpstreamDeriver,
+} from './store/derive-upstreams.js';
+export { ipv4ToNumber, isValidIpv4 } from './store/ipv4.js';
+export type { BatchResult, ReduceOutcome, ReduceResult, ReducerOptions } from './store/reducer.js';
 export {
   DEFAULT_TOMBSTONE_SWEEP_INTERVAL_MS,
   DEFAULT_TOMBSTONE_TTL_MS,
   REDUCE_OUTCOMES,
   reduce,
   reduceAll,
+  reduceBatch,
 } from './store/reducer.js';
 export type { PortSelection, PortSelectionFailure, PortSelectionResult } from './store/select-port.js';
 export { CONTAINER_LABEL, PORT_LABEL, selectPort } from './store/select-port.js';
 export type {
   ClusterState,
+  ServiceState,
   TaskEntry,
   TaskHealth,
   Tombstone,
@@ -265,8 +262,11 @@ export {
   getTombstone,
   knownServices,
   listTasks,
+  serviceKey,
   serviceNameOf,
   stateToJSON,
+  taskCount,
+  tombstoneCount,
 } from './store/state.js';
 export type { ClusterStoreOptions } from './store/store.js';
 export { ClusterStore } from './store/store.js';

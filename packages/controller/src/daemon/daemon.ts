@@ -47,7 +47,7 @@ import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
 import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
 import { SourceSupervisor } from '../sources/source-supervisor.js';
 import type { SqsSourceHooks } from '../sources/sqs-source.js';
-import { deriveUpstreams } from '../store/derive-upstreams.js';
+import { createUpstreamDeriver } from '../store/derive-upstreams.js';
 import type { ClusterState } from '../store/state.js';
 import { ClusterStore } from '../store/store.js';
 import { ApplyGate } from './apply-gate.js';
@@ -105,7 +105,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     tombstoneTtlMs: config.tombstoneTtlMs,
     onOutcome: (outcome) => recordStoreOutcome(metrics, outcome),
   });
-  const derive = (state: ClusterState) => deriveUpstreams(state, { clusterArn: cluster });
+  // One memoised deriver for every reader of the store: each state costs what changed in it.
+  const derive = createUpstreamDeriver({ clusterArn: cluster });
 
   const dynamicMode = config.upstreamMode === 'dynamic';
   // In dynamic mode the runtime owns the http upstreams file; the others go through `dynamic`.

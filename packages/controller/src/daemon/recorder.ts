@@ -22,8 +22,8 @@ import { HealthChecker } from '../sources/health-checker.js';
 import { ReferenceWatcher } from '../sources/reference-watcher.js';
 import { SourceSupervisor } from '../sources/source-supervisor.js';
 import { SqsSource } from '../sources/sqs-source.js';
-import { deriveUpstreams } from '../store/derive-upstreams.js';
-import { mapHas } from '../store/persistent-map.js';
+import { createUpstreamDeriver, type UpstreamDeriver } from '../store/derive-upstreams.js';
+import type { ClusterState } from '../store/state.js';
 import { ClusterStore } from '../store/store.js';
 import { EventQueue, type EventQueueSettings } from './event-queue.js';
 import { bodyAsLine, LineWriter } from './line-writer.js';
@@ -128,17 +128,22 @@ export function startRecording(options: RecorderOptions): Recording {
     sink: store,
     logger,
     observe,
-    isKnownTaskDefinition: (arn) => mapHas(store.snapshot().taskDefinitions, arn),
-    isKnownContainerInstance: (arn) => mapHas(store.snapshot().containerInstances, arn),
+    isKnownTaskDefinition: (arn) => store.snapshot().taskDefinitions.has(arn),
+    isKnownContainerInstance: (arn) => store.snapshot().containerInstances.has(arn),
   });
+  // One memoised deriver per cluster filter (the poller learns the cluster's full ARN at its first sync).
+  let deriver: { readonly cluster: string | undefined; readonly derive: UpstreamDeriver } | undefined;
+  const derive = (state: ClusterState) => {
+    const cluster = poller.knownClusterArn ?? options.cluster;
+    if (deriver?.cluster !== cluster) deriver = { cluster, derive: createUpstreamDeriver({ clusterArn: cluster }) };
+    return deriver.derive(state);
+  };
   const health = new HealthChecker({
     ecs: options.ecs,
     cluster: options.cluster,
     sink: store,
     references: poller.references,
-    awaitingHealth: () =>
-      deriveUpstreams(store.snapshot(), { clusterArn: poller.knownClusterArn ?? options.cluster })
-        .awaitingHealth,
+    awaitingHealth: () => derive(store.snapshot()).awaitingHealth,
     logger,
     observe,
     ...(options.healthCheckIntervalMs === undefined ? {} : { intervalMs: options.healthCheckIntervalMs }),
@@ -147,7 +152,7 @@ export function startRecording(options: RecorderOptions): Recording {
   // a replay routes a new revision exactly when the live daemon did.
   const references = new ReferenceWatcher({
     state$: store.state$,
-    missing: (state) => deriveUpstreams(state, { clusterArn: poller.knownClusterArn ?? options.cluster }),
+    missing: derive,
     references: poller.references,
     logger,
   });

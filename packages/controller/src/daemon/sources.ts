@@ -15,7 +15,6 @@ import { ReferenceWatcher } from '../sources/reference-watcher.js';
 import type { FullSyncSource } from '../sources/source-supervisor.js';
 import { SqsSource, type SqsSourceHooks } from '../sources/sqs-source.js';
 import type { Derivation } from '../store/derive-upstreams.js';
-import { mapGet, mapHas } from '../store/persistent-map.js';
 import type { ClusterState } from '../store/state.js';
 import type { ClusterStore } from '../store/store.js';
 import { EventQueue } from './event-queue.js';
@@ -53,9 +52,9 @@ export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
     sink: store,
     logger,
     metrics,
-    isKnownTaskDefinition: (arn) => mapHas(store.snapshot().taskDefinitions, arn),
+    isKnownTaskDefinition: (arn) => store.snapshot().taskDefinitions.has(arn),
     // Known without its EC2 address is not known: the address is what a bridge/host task needs.
-    isKnownContainerInstance: (arn) => !!mapGet(store.snapshot().containerInstances, arn)?.privateIpAddress,
+    isKnownContainerInstance: (arn) => !!store.snapshot().containerInstances.get(arn)?.privateIpAddress,
   });
   const syncs: FullSyncSource = {
     fullSync: () =>

@@ -40,7 +40,7 @@ import { ConfigTestFailedError } from '../reconciler/errors.js';
 import type { AppliedChange, ApplyFailure, Reconciler, ReconcilerMetrics } from '../reconciler/pipeline.js';
 import { createReconciler } from '../reconciler/pipeline.js';
 import type { RenderedConfig } from '../reconciler/types.js';
-import { deriveUpstreams } from '../store/derive-upstreams.js';
+import { createUpstreamDeriver, type UpstreamDeriver } from '../store/derive-upstreams.js';
 import type { ClusterState } from '../store/state.js';
 import { parseRenderedUpstreams } from './upstreams-text.js';
 
@@ -99,7 +99,7 @@ export interface RuntimeOptions<S = ClusterState> {
   /** The store; only its current-state stream is read (a BehaviorSubject replays the current state). */
   readonly store: { readonly state$: Observable<S> };
   /**
-   * Pure: the upstreams of a state. Default `deriveUpstreams(state, { clusterArn })`, which needs
+   * Pure: the upstreams of a state. Default a memoised `createUpstreamDeriver({ clusterArn })`, which needs
    * `S` to be the store's `ClusterState`; a store of another shape must pass its own.
    */
   readonly derive?: (state: S) => RuntimeDerivation;
@@ -179,8 +179,9 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
   });
 
   const deriveOptions = options.clusterArn === undefined ? {} : { clusterArn: options.clusterArn };
+  const deriver = options.derive === undefined ? createUpstreamDeriver(deriveOptions) : undefined;
   const derive =
-    options.derive ?? ((state: S) => deriveUpstreams(state as unknown as ClusterState, deriveOptions));
+    options.derive ?? ((state: S) => (deriver as UpstreamDeriver)(state as unknown as ClusterState));
   if (options.upstreamMode === 'dynamic' && options.dynamic === undefined) {
     throw new ConfigError('ECS_INGRESS_UPSTREAM_MODE', 'dynamic mode needs the dynamic options');
   }

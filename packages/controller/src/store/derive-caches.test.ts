@@ -1,7 +1,7 @@
 /**
- * The derivation's caches (verdicts per task entry and per chunk of the task map, `Upstream`
- * objects per unchanged service) must never change a result: successive derivations of changing
- * states, with and without cluster filters, equal what a first derivation of the same state gives.
+ * A memoising deriver (results per service object, `Upstream` objects per unchanged service) must
+ * never change a result: successive derivations of changing states, with and without cluster
+ * filters, equal what a fresh derivation of the same state gives.
  */
 import type { ClusterEvent } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import {
   taskDefinitionEvent,
   taskEvent,
 } from '../test-support/builders.js';
-import { deriveUpstreams } from './derive-upstreams.js';
+import { createUpstreamDeriver, deriveUpstreams, type UpstreamDeriver } from './derive-upstreams.js';
 import { reduce, reduceAll } from './reducer.js';
 import { type ClusterState, emptyState } from './state.js';
 
@@ -40,12 +40,11 @@ function populated(): ClusterState {
   return reduceAll(emptyState(), events).state;
 }
 
-/** The derivation's content as plain data. */
-function plain(state: ClusterState, clusterArnFilter?: string) {
-  const derivation = deriveUpstreams(
-    state,
-    clusterArnFilter === undefined ? {} : { clusterArn: clusterArnFilter },
-  );
+/** The derivation's content as plain data; by `derive` when given, else a fresh derivation. */
+function plain(state: ClusterState, clusterArnFilter?: string, derive?: UpstreamDeriver) {
+  const derivation =
+    derive?.(state) ??
+    deriveUpstreams(state, clusterArnFilter === undefined ? {} : { clusterArn: clusterArnFilter });
   return {
     upstreams: derivation.upstreams.map((u) => ({ name: u.name, servers: u.servers.map((s) => ({ ...s })) })),
     admissions: [...derivation.admissions].sort(([a], [b]) => (a < b ? -1 : 1)),
@@ -57,7 +56,8 @@ function plain(state: ClusterState, clusterArnFilter?: string) {
 describe('deriveUpstreams caches', () => {
   it('gives the previous Upstream object back for an unchanged service, a new one for a changed one', () => {
     const before = populated();
-    const first = deriveUpstreams(before);
+    const derive = createUpstreamDeriver();
+    const first = derive(before);
     // Task t0 (svc-0, blue) stops.
     const stopped = aTask({
       taskArn: taskArn('t0', 'blue'),
@@ -69,7 +69,7 @@ describe('deriveUpstreams caches', () => {
       observedAt: T0 + 1,
     });
     const after = reduce(before, taskEvent(stopped)).state;
-    const second = deriveUpstreams(after);
+    const second = derive(after);
     const byName = (d: typeof first, name: string) => d.upstreams.find((u) => u.name === name);
     expect(byName(second, 'svc-1')).toBe(byName(first, 'svc-1'));
     expect(byName(second, 'svc-0')).not.toBe(byName(first, 'svc-0'));
@@ -84,14 +84,18 @@ describe('deriveUpstreams caches', () => {
     ['green', undefined, 'green'],
   ])('filters %s, %s, %s in turn on changing states: each as a fresh derivation', (...filters) => {
     let state = populated();
+    // One memoising deriver per filter, used on every step.
+    const derivers = filters.map((filter) =>
+      createUpstreamDeriver(filter === undefined ? {} : { clusterArn: filter }),
+    );
     // Fresh state objects (never derived before) for the expected results.
     const fresh = (events: ClusterEvent[]) => reduceAll(populated(), events).state;
     const applied: ClusterEvent[] = [];
     for (let step = 0; step < 6; step++) {
-      for (const filter of filters) {
+      filters.forEach((filter, i) => {
         const expected = plain(fresh(applied), filter);
-        expect(plain(state, filter)).toEqual(expected);
-      }
+        expect(plain(state, filter, derivers[i])).toEqual(expected);
+      });
       // Move one task per step to another address, or stop it, alternately.
       const i = step * 7;
       const cluster = CLUSTERS[i % 2] as string;

@@ -5,49 +5,12 @@ import type {
   TaskSnapshot,
   Upstream,
 } from '@ecs-ingress/types';
-import { ipv4ToNumber, isValidIpv4 } from './ipv4.js';
-import { chunkForEach, type MapChunk, mapForEach, mapForEachChunk, mapGet } from './persistent-map.js';
-import { type PortSelection, selectPort } from './select-port.js';
-import { type ClusterState, serviceNameOf, type TaskEntry, type TaskHealth } from './state.js';
+import { type Admission, type AdmissionReason, admitTask, type Lookups, upstreamOf } from './admit-task.js';
+import { ipv4ToNumber } from './ipv4.js';
+import { type PortSelectionResult, selectPort } from './select-port.js';
+import type { ClusterState, ServiceState } from './state.js';
 
-/** Why a task is, or is not, a server of its upstream. */
-export type AdmissionReason =
-  | 'admitted'
-  /** Standalone task (group `family:…` or none), ignored unless `includeStandaloneTasks`. */
-  | 'not-a-service'
-  /** desiredStatus STOPPED: leaves the upstream at once, while it drains. */
-  | 'desired-stopped'
-  /** lastStatus (or desiredStatus) is not RUNNING; an IP alone admits nothing. */
-  | 'not-running'
-  /** The task definition is not in the store yet (the poller fetches it). */
-  | 'no-task-definition'
-  | 'network-mode-none'
-  /** `ecs-ingress.port` is not an integer 1..65535. */
-  | 'invalid-port-label'
-  /** `ecs-ingress.container` names a container the task definition does not have. */
-  | 'unknown-container'
-  /** No TCP port to route to (no mapping, or no host port binding in bridge mode). */
-  | 'no-port'
-  /** The task definition declares a health check and no description reported HEALTHY yet. */
-  | 'awaiting-health'
-  /** The last description reported UNHEALTHY. */
-  | 'unhealthy'
-  /** bridge/host: no container instance ARN, or the instance is not in the store yet. */
-  | 'no-container-instance'
-  | 'no-address'
-  /** The address is not a strict dotted IPv4. */
-  | 'invalid-address';
-
-export interface Admission {
-  readonly admitted: boolean;
-  readonly reason: AdmissionReason;
-  /** The upstream the task belongs to, when it belongs to one. */
-  readonly upstream?: string;
-  /** Present when admitted. */
-  readonly endpoint?: Endpoint;
-  /** Human-readable detail for logs (e.g. the bad label value). */
-  readonly detail?: string;
-}
+export type { Admission, AdmissionReason } from './admit-task.js';
 
 export interface Derivation {
   /** One per known service (plus any service a task names), sorted by name; servers sorted. */
@@ -94,82 +57,222 @@ export function matchesClusterFilter(clusterArn: string, filter: string | undefi
   return !filter.includes(':') && clusterArn.endsWith(`:cluster/${filter}`);
 }
 
-/**
- * Derives the NGINX upstreams from the state. Pure and O(tasks + services log services). The
- * rules are DESIGN.md "Upstream derivation"; the per-task verdicts are in `admissions`, which is
- * built on first access only (the reconciler reads just the upstreams).
- *
- * Repeated derivations of successive states are cheap: verdicts are cached per task entry and per
- * chunk of the task map (see `chunkVerdicts`), and a service whose admitted tasks are the same as
- * in the previous derivation gets the previous `Upstream` object back, so consumers (the
- * renderer) can tell unchanged services by reference.
- */
+/** Derives from one state, from scratch (no memory of earlier derivations). */
 export function deriveUpstreams(state: ClusterState, options: DeriveOptions = {}): Derivation {
+  return createUpstreamDeriver(options)(state);
+}
+
+/** A derivation function with its own memory: successive states cost what changed in them. */
+export type UpstreamDeriver = (state: ClusterState) => Derivation;
+
+/**
+ * Derives the NGINX upstreams from the state (DESIGN.md "Upstream derivation"; the per-task
+ * verdicts are in `admissions`, built on first access only).
+ *
+ * The result of each service is remembered by the service's object identity: the store's immer
+ * updates keep the object of every service a batch did not touch, so a derivation after a change
+ * to one task re-derives that service only, and hands back the same `Upstream` objects for the
+ * others (the renderer caches its text per `Upstream` object). A remembered result also records
+ * the task definitions and container instances it read, and is redone when one of those changed.
+ * The memory is this function's own (no module state), held weakly by service object.
+ */
+export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeriver {
   const filter = options.clusterArn;
   const includeStandalone = options.includeStandaloneTasks === true;
-  // Groups are shared scratch objects (one per upstream name): `stamp` says which derivation last
-  // reset `list`. Derivation is synchronous and calls no outside code, so no two interleave.
-  const stamp = ++derivationCount;
-  const touched: Group[] = [];
-  const touch = (group: Group): void => {
-    if (group.stamp === stamp) return;
-    group.stamp = stamp;
-    group.list = [];
-    touched.push(group);
-  };
-  for (const [cluster, services] of Object.entries(state.services)) {
-    if (!matchesClusterFilter(cluster, filter)) continue;
-    mapForEach(services, (name) => {
-      touch(groupOf(name));
-    });
-  }
+  const memo = new WeakMap<ServiceState, ServiceResult>();
+  let merged = new Map<string, Merged>();
+  let lastOrder: string[] = [];
 
-  const awaitingHealth: string[] = [];
-  const unresolved: string[] = [];
-  const missingTaskDefinitions = new Set<string>();
-  const missingContainerInstances = new Set<string>();
-  const lookups = cachingLookups(state);
-
-  mapForEachChunk(state.tasks, (chunk) => {
-    const items = chunkVerdicts(state, chunk, filter, includeStandalone, lookups);
-    for (let i = 0; i < items.length; i++) {
-      const cached = items[i] as CachedAdmission;
-      const group = cached.group;
-      if (group !== undefined) {
-        touch(group);
-        if (cached.admission.endpoint !== undefined) group.list.push(cached);
+  return (state) => {
+    const results: ServiceResult[] = [];
+    // Selections are per task definition object; shared by the services derived in this call.
+    const selections = new Map<TaskDefinitionView, PortSelectionResult>();
+    for (const service of state.services.values()) {
+      if (!matchesClusterFilter(service.clusterArn, filter)) continue;
+      let result = memo.get(service);
+      if (result === undefined || !stillValid(result, state)) {
+        result = deriveService(service, state, includeStandalone, selections);
+        memo.set(service, result);
       }
-      const reason = cached.admission.reason;
-      if (reason === 'admitted') continue;
-      const task = cached.task;
-      if (reason === 'awaiting-health' || reason === 'unhealthy') awaitingHealth.push(task.taskArn);
-      else if (UNRESOLVED.has(reason)) {
-        unresolved.push(task.taskArn);
-        if (reason === 'no-task-definition') missingTaskDefinitions.add(task.taskDefinitionArn);
-        else if (reason === 'no-container-instance' && task.containerInstanceArn !== undefined) {
-          missingContainerInstances.add(task.containerInstanceArn);
-        } else if (reason === 'no-address' && lacksInstanceAddress(task, lookups)) {
-          missingContainerInstances.add(task.containerInstanceArn as string);
-        }
+      results.push(result);
+    }
+
+    // Upstreams by name: one service's, or the union of a name present in several clusters.
+    const byName = new Map<string, Upstream[]>();
+    for (const result of results) {
+      for (const upstream of result.upstreams) {
+        const list = byName.get(upstream.name);
+        if (list === undefined) byName.set(upstream.name, [upstream]);
+        else list.push(upstream);
       }
     }
-  });
+    const order = sameNames(lastOrder, byName) ? lastOrder : [...byName.keys()].sort(byCodeUnit);
+    lastOrder = order;
+    const nextMerged = new Map<string, Merged>();
+    const upstreams: Upstream[] = [];
+    for (const name of order) {
+      const parts = byName.get(name) as Upstream[];
+      if (parts.length === 1) {
+        upstreams.push(parts[0] as Upstream);
+        continue;
+      }
+      let entry = merged.get(name);
+      if (entry === undefined || !sameParts(entry.parts, parts)) entry = mergeParts(name, parts);
+      nextMerged.set(name, entry);
+      upstreams.push(entry.upstream);
+    }
+    merged = nextMerged;
 
-  // Code-unit order, as `Array.prototype.sort` orders strings.
-  touched.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const awaitingHealth: string[] = [];
+    const unresolved: string[] = [];
+    const missingTaskDefinitions = new Set<string>();
+    const missingContainerInstances = new Set<string>();
+    for (const result of results) {
+      for (const arn of result.awaitingHealth) awaitingHealth.push(arn);
+      for (const arn of result.unresolved) unresolved.push(arn);
+      for (const arn of result.missingTaskDefinitions) missingTaskDefinitions.add(arn);
+      for (const arn of result.missingContainerInstances) missingContainerInstances.add(arn);
+    }
+    let admissions: Map<string, Admission> | undefined;
+    return {
+      upstreams,
+      get admissions() {
+        if (admissions === undefined) {
+          admissions = new Map();
+          for (const result of results) {
+            for (const verdict of result.verdicts) admissions.set(verdict.task.taskArn, verdict.admission);
+          }
+        }
+        return admissions;
+      },
+      awaitingHealth: awaitingHealth.sort(),
+      unresolved: unresolved.sort(),
+      missingTaskDefinitions: [...missingTaskDefinitions].sort(),
+      missingContainerInstances: [...missingContainerInstances].sort(),
+    };
+  };
+}
+
+/** One task's verdict, with the server sort key: numeric IPv4 × 65,536 + port (exact below 2^53). */
+interface Verdict {
+  readonly task: TaskSnapshot;
+  readonly admission: Admission;
+  readonly sortKey: number;
+}
+
+/** What one service contributes to a derivation. */
+interface ServiceResult {
+  /** One per upstream name its tasks belong to (a service: exactly its own, even when empty). */
+  readonly upstreams: readonly Upstream[];
+  readonly verdicts: readonly Verdict[];
+  readonly awaitingHealth: readonly string[];
+  readonly unresolved: readonly string[];
+  readonly missingTaskDefinitions: readonly string[];
+  readonly missingContainerInstances: readonly string[];
+  /** What the verdicts read: ARN → the object found (or undefined). */
+  readonly taskDefinitions: ReadonlyMap<string, TaskDefinitionView | undefined>;
+  readonly containerInstances: ReadonlyMap<string, ContainerInstanceView | undefined>;
+  /** The state collections the reads were last checked against (a cheap "nothing changed"). */
+  checkedTaskDefinitions: ClusterState['taskDefinitions'];
+  checkedContainerInstances: ClusterState['containerInstances'];
+}
+
+/** True when every task definition and container instance the result read is still the same. */
+function stillValid(result: ServiceResult, state: ClusterState): boolean {
+  if (result.checkedTaskDefinitions !== state.taskDefinitions) {
+    for (const [arn, seen] of result.taskDefinitions)
+      if (state.taskDefinitions.get(arn) !== seen) return false;
+    result.checkedTaskDefinitions = state.taskDefinitions;
+  }
+  if (result.checkedContainerInstances !== state.containerInstances) {
+    for (const [arn, seen] of result.containerInstances) {
+      if (state.containerInstances.get(arn) !== seen) return false;
+    }
+    result.checkedContainerInstances = state.containerInstances;
+  }
+  return true;
+}
+
+function deriveService(
+  service: ServiceState,
+  state: ClusterState,
+  includeStandalone: boolean,
+  selections: Map<TaskDefinitionView, PortSelectionResult>,
+): ServiceResult {
+  const taskDefinitions = new Map<string, TaskDefinitionView | undefined>();
+  const containerInstances = new Map<string, ContainerInstanceView | undefined>();
+  const lookups: Lookups = {
+    taskDefinition(arn) {
+      if (taskDefinitions.has(arn)) return taskDefinitions.get(arn);
+      const found = state.taskDefinitions.get(arn);
+      taskDefinitions.set(arn, found);
+      return found;
+    },
+    containerInstance(arn) {
+      if (containerInstances.has(arn)) return containerInstances.get(arn);
+      const found = state.containerInstances.get(arn);
+      containerInstances.set(arn, found);
+      return found;
+    },
+    selection(taskDefinition) {
+      let selection = selections.get(taskDefinition);
+      if (selection === undefined) {
+        selection = selectPort(taskDefinition);
+        selections.set(taskDefinition, selection);
+      }
+      return selection;
+    },
+  };
+
+  // Admitted verdicts per upstream name; a service always has its own upstream, even empty.
+  const groups = new Map<string, Verdict[]>();
+  if (service.name !== undefined) groups.set(service.name, []);
+  const verdicts: Verdict[] = [];
+  const awaitingHealth: string[] = [];
+  const unresolved: string[] = [];
+  const missingTaskDefinitions: string[] = [];
+  const missingContainerInstances: string[] = [];
+  for (const entry of service.tasks.values()) {
+    const task = entry.task;
+    const admission = admitTask(entry, includeStandalone, lookups);
+    const endpoint = admission.endpoint;
+    const verdict: Verdict = {
+      task,
+      admission,
+      sortKey: endpoint === undefined ? 0 : ipv4ToNumber(endpoint.address) * 65_536 + endpoint.port,
+    };
+    verdicts.push(verdict);
+    if (admission.upstream !== undefined) {
+      let group = groups.get(admission.upstream);
+      if (group === undefined) groups.set(admission.upstream, (group = []));
+      if (endpoint !== undefined) group.push(verdict);
+    }
+    const reason = admission.reason;
+    if (reason === 'admitted') continue;
+    if (reason === 'awaiting-health' || reason === 'unhealthy') awaitingHealth.push(task.taskArn);
+    else if (UNRESOLVED.has(reason)) {
+      unresolved.push(task.taskArn);
+      if (reason === 'no-task-definition') missingTaskDefinitions.push(task.taskDefinitionArn);
+      else if (reason === 'no-container-instance' && task.containerInstanceArn !== undefined) {
+        missingContainerInstances.push(task.containerInstanceArn);
+      } else if (reason === 'no-address' && lacksInstanceAddress(task, lookups)) {
+        missingContainerInstances.push(task.containerInstanceArn as string);
+      }
+    }
+  }
   const upstreams: Upstream[] = [];
-  for (const group of touched) upstreams.push(upstreamOfGroup(group));
-  let admissions: Map<string, Admission> | undefined;
+  for (const [name, list] of groups) upstreams.push({ name, servers: sortAndDedupe(list) });
   return {
     upstreams,
-    get admissions() {
-      admissions ??= collectAdmissions(state, filter, includeStandalone, lookups);
-      return admissions;
-    },
-    awaitingHealth: awaitingHealth.sort(),
-    unresolved: unresolved.sort(),
-    missingTaskDefinitions: [...missingTaskDefinitions].sort(),
-    missingContainerInstances: [...missingContainerInstances].sort(),
+    verdicts,
+    awaitingHealth,
+    unresolved,
+    missingTaskDefinitions,
+    missingContainerInstances,
+    taskDefinitions,
+    containerInstances,
+    checkedTaskDefinitions: state.taskDefinitions,
+    checkedContainerInstances: state.containerInstances,
   };
 }
 
@@ -184,314 +287,49 @@ function lacksInstanceAddress(task: TaskSnapshot, lookups: Lookups): boolean {
   );
 }
 
-/** The verdicts `deriveUpstreams` used (from the caches it filled), by task ARN. */
-function collectAdmissions(
-  state: ClusterState,
-  filter: string | undefined,
-  includeStandalone: boolean,
-  lookups: Lookups,
-): Map<string, Admission> {
-  const admissions = new Map<string, Admission>();
-  mapForEach(state.tasks, (entry, arn) => {
-    if (filter !== undefined && !matchesClusterFilter(entry.task.clusterArn, filter)) return;
-    admissions.set(arn, cachedAdmission(state, entry, includeStandalone, lookups).admission);
-  });
-  return admissions;
+/** The union of one name's upstreams from several clusters, and the parts it was made from. */
+interface Merged {
+  readonly parts: readonly Upstream[];
+  readonly upstream: Upstream;
 }
 
-/** Per-call caches: the persistent map hashes the key on each lookup; many tasks share these. */
-function cachingLookups(state: ClusterState): Lookups {
-  const taskDefinitions = new Map<string, TaskDefinitionView | undefined>();
-  const instances = new Map<string, ContainerInstanceView | undefined>();
-  return {
-    taskDefinition(arn) {
-      if (taskDefinitions.has(arn)) return taskDefinitions.get(arn);
-      const found = mapGet(state.taskDefinitions, arn);
-      taskDefinitions.set(arn, found);
-      return found;
-    },
-    containerInstance(arn) {
-      if (instances.has(arn)) return instances.get(arn);
-      const found = mapGet(state.containerInstances, arn);
-      instances.set(arn, found);
-      return found;
-    },
-  };
-}
-
-// ---- caches ---------------------------------------------------------------------------------------
-// All keyed by immutable objects (task entries, task map chunks) or validated by identity, so a
-// stale entry can never be returned: at worst a lookup misses. Measured with 10,000 tasks on the
-// loaded 2-core machine, walking every entry and its cached verdict costs ~1 µs per task in memory
-// stalls alone (10 ms per derivation); per chunk, it is one lookup per ~10 tasks.
-
-/** One upstream name's scratch state, shared by all derivations (see `deriveUpstreams`). */
-interface Group {
-  readonly name: string;
-  /** The derivation that last reset `list`. */
-  stamp: number;
-  /** Admitted tasks of this upstream in the current derivation, in task map order. */
-  list: CachedAdmission[];
-  /** `list` and the result of the last derivation that built an `Upstream` for this name. */
-  last?: { readonly list: readonly CachedAdmission[]; readonly upstream: Upstream };
-}
-
-let derivationCount = 0;
-/** Interned by name; grows with the number of distinct upstream names ever derived (services). */
-const groups = new Map<string, Group>();
-
-function groupOf(name: string): Group {
-  let group = groups.get(name);
-  if (group === undefined) {
-    group = { name, stamp: 0, list: [] };
-    groups.set(name, group);
-  }
-  return group;
-}
-
-/** The group's `Upstream`; the previous object when its admitted tasks are the same verdicts in the same order. */
-function upstreamOfGroup(group: Group): Upstream {
-  const list = group.list;
-  const last = group.last;
-  if (last !== undefined && last.list.length === list.length) {
-    let same = true;
-    for (let i = 0; i < list.length; i++) {
-      if (list[i] !== last.list[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return last.upstream;
-  }
-  const upstream: Upstream = { name: group.name, servers: sortAndDedupe(list.slice()) };
-  group.last = { list, upstream };
-  return upstream;
-}
-
-/**
- * Verdicts of earlier derivations, per task entry object. A verdict depends only on the entry
- * (immutable; a new observation makes a new entry), the task definitions and the container
- * instances; those two maps change rarely (a new revision, a new instance), so while both are the
- * same objects the verdict is reused, and a steady-state derivation does no per-task resolution.
- */
-interface CachedAdmission {
-  readonly taskDefinitions: ClusterState['taskDefinitions'];
-  readonly containerInstances: ClusterState['containerInstances'];
-  readonly includeStandalone: boolean;
-  readonly task: TaskSnapshot;
-  readonly admission: Admission;
-  /** The upstream's group, when the task belongs to an upstream. */
-  readonly group: Group | undefined;
-  /** For admitted tasks: numeric IPv4 × 65,536 + port, the server sort key (exact below 2^53). */
-  readonly sortKey: number;
-}
-const admissionCache = new WeakMap<TaskEntry, CachedAdmission>();
-
-function cachedAdmission(
-  state: ClusterState,
-  entry: TaskEntry,
-  includeStandalone: boolean,
-  lookups: Lookups,
-): CachedAdmission {
-  const cached = admissionCache.get(entry);
-  if (
-    cached !== undefined &&
-    cached.taskDefinitions === state.taskDefinitions &&
-    cached.containerInstances === state.containerInstances &&
-    cached.includeStandalone === includeStandalone
-  ) {
-    return cached;
-  }
-  const admission = admitTask(entry, includeStandalone, lookups);
-  const endpoint = admission.endpoint;
-  const fresh: CachedAdmission = {
-    taskDefinitions: state.taskDefinitions,
-    containerInstances: state.containerInstances,
-    includeStandalone,
-    task: entry.task,
-    admission,
-    group: admission.upstream === undefined ? undefined : groupOf(admission.upstream),
-    sortKey: endpoint === undefined ? 0 : ipv4ToNumber(endpoint.address) * 65_536 + endpoint.port,
-  };
-  admissionCache.set(entry, fresh);
-  return fresh;
-}
-
-/** The verdicts of one chunk of the task map (the tasks the filter selects), as of one derivation. */
-interface ChunkVerdicts {
-  readonly taskDefinitions: ClusterState['taskDefinitions'];
-  readonly containerInstances: ClusterState['containerInstances'];
-  readonly includeStandalone: boolean;
-  readonly filter: string | undefined;
-  readonly items: readonly CachedAdmission[];
-}
-const chunkCache = new WeakMap<MapChunk<TaskEntry>, ChunkVerdicts>();
-
-function chunkVerdicts(
-  state: ClusterState,
-  chunk: MapChunk<TaskEntry>,
-  filter: string | undefined,
-  includeStandalone: boolean,
-  lookups: Lookups,
-): readonly CachedAdmission[] {
-  const cached = chunkCache.get(chunk);
-  if (
-    cached !== undefined &&
-    cached.taskDefinitions === state.taskDefinitions &&
-    cached.containerInstances === state.containerInstances &&
-    cached.includeStandalone === includeStandalone &&
-    cached.filter === filter
-  ) {
-    return cached.items;
-  }
-  const items: CachedAdmission[] = [];
-  chunkForEach(chunk, (entry) => {
-    if (filter !== undefined && !matchesClusterFilter(entry.task.clusterArn, filter)) return;
-    items.push(cachedAdmission(state, entry, includeStandalone, lookups));
-  });
-  chunkCache.set(chunk, {
-    taskDefinitions: state.taskDefinitions,
-    containerInstances: state.containerInstances,
-    includeStandalone,
-    filter,
-    items,
-  });
-  return items;
-}
-
-interface Lookups {
-  taskDefinition(arn: string): TaskDefinitionView | undefined;
-  containerInstance(arn: string): ContainerInstanceView | undefined;
-}
-
-function upstreamOf(task: TaskSnapshot, includeStandalone: boolean): string | undefined {
-  const service = serviceNameOf(task);
-  if (service !== undefined || !includeStandalone) return service;
-  const group = task.group;
-  if (group === undefined) return undefined;
-  const colon = group.indexOf(':');
-  const name = colon >= 0 ? group.slice(colon + 1) : group;
-  return name === '' ? undefined : name;
-}
-
-/** The verdict for one task. */
-function admitTask(entry: TaskEntry, includeStandalone: boolean, lookups: Lookups): Admission {
-  const task = entry.task;
-  const upstream = upstreamOf(task, includeStandalone);
-  if (upstream === undefined) return { admitted: false, reason: 'not-a-service' };
-  const no = (reason: AdmissionReason, detail?: string): Admission =>
-    detail === undefined
-      ? { admitted: false, reason, upstream }
-      : { admitted: false, reason, upstream, detail };
-
-  if (task.desiredStatus === 'STOPPED') return no('desired-stopped');
-  if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') {
-    return no('not-running', `lastStatus ${task.lastStatus}, desiredStatus ${task.desiredStatus}`);
-  }
-  const taskDefinition = lookups.taskDefinition(task.taskDefinitionArn);
-  if (taskDefinition === undefined) return no('no-task-definition', task.taskDefinitionArn);
-  const selection = selectPort(taskDefinition);
-  if (!selection.ok) return no(selection.reason, selection.detail);
-
-  if (selection.hasHealthCheck) {
-    const health = healthVerdict(entry.health, selection.container.name);
-    if (health !== 'HEALTHY') return no(health === 'UNHEALTHY' ? 'unhealthy' : 'awaiting-health');
-  }
-
-  const resolved = resolveEndpoint(task, taskDefinition, selection, lookups);
-  if (typeof resolved === 'string') return no(resolved);
-  if ('reason' in resolved) return no(resolved.reason, resolved.detail);
-  return { admitted: true, reason: 'admitted', upstream, endpoint: resolved };
-}
-
-/**
- * HEALTHY when the last description says the task, or the routed container, is HEALTHY, unless
- * either says UNHEALTHY (the task status aggregates the essential containers; an unhealthy one
- * will get the task replaced). Anything else is still waiting.
- */
-function healthVerdict(
-  health: TaskHealth | undefined,
-  container: string,
-): 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN' {
-  if (health === undefined) return 'UNKNOWN';
-  const own = health.containers[container];
-  if (health.taskStatus === 'UNHEALTHY' || own === 'UNHEALTHY') return 'UNHEALTHY';
-  if (health.taskStatus === 'HEALTHY' || own === 'HEALTHY') return 'HEALTHY';
-  return 'UNKNOWN';
-}
-
-type Unresolved = { reason: AdmissionReason; detail: string };
-
-function checkedAddress(address: string | undefined, what: string): string | Unresolved {
-  if (address === undefined || address === '') return { reason: 'no-address', detail: `no ${what}` };
-  if (!isValidIpv4(address))
-    return { reason: 'invalid-address', detail: `${what} ${JSON.stringify(address)}` };
-  return address;
-}
-
-/** Address and port by the task definition's network mode (never by launch type). */
-function resolveEndpoint(
-  task: TaskSnapshot,
-  taskDefinition: TaskDefinitionView,
-  selection: PortSelection,
-  lookups: Lookups,
-): Endpoint | Unresolved | AdmissionReason {
-  const containerName = selection.container.name;
-  if (taskDefinition.networkMode === 'awsvpc') {
-    // Events carry no port for awsvpc: the task definition's container port is the port on the ENI.
-    let address = task.eniPrivateIpv4Address;
-    if (address === undefined || address === '') {
-      const own = task.containers.find((c) => c.name === containerName)?.privateIpv4Address;
-      address = own ?? task.containers.find((c) => c.privateIpv4Address !== undefined)?.privateIpv4Address;
-    }
-    const checked = checkedAddress(address, 'ENI private IPv4 address');
-    if (typeof checked !== 'string') return checked;
-    return { address: checked, port: selection.containerPort, taskArn: task.taskArn };
-  }
-
-  // bridge and host: the container instance's private IP.
-  const instanceArn = task.containerInstanceArn;
-  if (instanceArn === undefined || instanceArn === '') return 'no-container-instance';
-  const instance = lookups.containerInstance(instanceArn);
-  if (instance === undefined) return { reason: 'no-container-instance', detail: instanceArn };
-  const checked = checkedAddress(instance.privateIpAddress, `private IP of ${instanceArn}`);
-  if (typeof checked !== 'string') return checked;
-
-  const binding = task.containers
-    .find((c) => c.name === containerName)
-    ?.networkBindings.find(
-      (b) =>
-        b.containerPort === selection.containerPort &&
-        (b.protocol === undefined || b.protocol.toLowerCase() === 'tcp') &&
-        b.hostPort !== undefined &&
-        b.hostPort >= 1 &&
-        b.hostPort <= 65_535,
-    );
-  let port = binding?.hostPort;
-  if (port === undefined) {
-    if (taskDefinition.networkMode === 'host') {
-      // In host mode the container listens on the host: hostPort equals containerPort.
-      port = selection.containerPort;
-    } else {
-      // bridge: a static hostPort from the task definition is authoritative; 0/absent is dynamic.
-      const fixed = selection.mapping?.hostPort;
-      if (fixed === undefined || fixed < 1 || fixed > 65_535) {
-        return {
-          reason: 'no-port',
-          detail: `no host port binding for ${containerName}:${selection.containerPort}`,
-        };
-      }
-      port = fixed;
+function mergeParts(name: string, parts: readonly Upstream[]): Merged {
+  const list: Verdict[] = [];
+  for (const part of parts) {
+    for (const endpoint of part.servers) {
+      list.push({
+        task: undefined as unknown as TaskSnapshot,
+        admission: { admitted: true, reason: 'admitted', upstream: name, endpoint },
+        sortKey: ipv4ToNumber(endpoint.address) * 65_536 + endpoint.port,
+      });
     }
   }
-  return { address: checked, port, taskArn: task.taskArn };
+  return { parts, upstream: { name, servers: sortAndDedupe(list) } };
+}
+
+function sameParts(a: readonly Upstream[], b: readonly Upstream[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** True when `order` holds exactly the keys of `byName` (so it can be reused without sorting). */
+function sameNames(order: readonly string[], byName: ReadonlyMap<string, unknown>): boolean {
+  if (order.length !== byName.size) return false;
+  for (const name of order) if (!byName.has(name)) return false;
+  return true;
+}
+
+/** Code-unit order, as `Array.prototype.sort` orders strings. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
  * Sorted by numeric address, then port, then task ARN; one server per address:port (the first in
  * that order). `list` holds admitted tasks only; the sort key is precomputed per verdict.
  */
-function sortAndDedupe(list: CachedAdmission[]): Endpoint[] {
+function sortAndDedupe(list: Verdict[]): Endpoint[] {
   if (list.length === 0) return [];
   if (list.length > 1) {
     list.sort((a, b) => {
@@ -504,7 +342,7 @@ function sortAndDedupe(list: CachedAdmission[]): Endpoint[] {
   const out: Endpoint[] = [];
   let lastKey = -1;
   for (let i = 0; i < list.length; i++) {
-    const item = list[i] as CachedAdmission;
+    const item = list[i] as Verdict;
     if (item.sortKey === lastKey) continue;
     lastKey = item.sortKey;
     out.push(item.admission.endpoint as Endpoint);

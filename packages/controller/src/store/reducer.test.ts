@@ -19,7 +19,16 @@ import {
 } from '../test-support/builders.js';
 import { xorshift } from '../test-support/xorshift.js';
 import { type ReduceOutcome, type ReducerOptions, reduce, reduceAll } from './reducer.js';
-import { type ClusterState, emptyState, getTask, getTombstone, knownServices, listTasks } from './state.js';
+import {
+  type ClusterState,
+  emptyState,
+  getTask,
+  getTombstone,
+  knownServices,
+  listTasks,
+  taskCount,
+  tombstoneCount,
+} from './state.js';
 
 const MIN = 60_000;
 
@@ -91,7 +100,7 @@ describe('reduce: version ordering', () => {
       taskEvent(aTask({ taskArn: taskArn('2') })),
       taskEvent(aTask({ taskArn: taskArn('1', 'other'), clusterArn: clusterArn('other') })),
     ]);
-    expect(state.tasks.size).toBe(3);
+    expect(taskCount(state)).toBe(3);
   });
 });
 
@@ -166,7 +175,7 @@ describe('reduce: tombstones', () => {
 
   it('a STOPPED task first seen stopped is tombstoned too', () => {
     const state = run([stopped(5)]);
-    expect(state.tasks.size).toBe(0);
+    expect(taskCount(state)).toBe(0);
     expect(getTombstone(state, taskArn('1'))?.version).toBe(5);
   });
 
@@ -178,7 +187,7 @@ describe('reduce: tombstones', () => {
       options,
     );
     expect(getTombstone(state, taskArn('1'))).toBeUndefined();
-    expect(state.tombstones.size).toBe(0); // swept (first sweep after the interval)
+    expect(tombstoneCount(state)).toBe(0); // swept (first sweep after the interval)
     const late = reduce(state, taskEvent(aTask({ version: 3, observedAt: T0 })), options);
     expect(late.outcome).toBe('applied');
   });
@@ -193,7 +202,7 @@ describe('reduce: tombstones', () => {
 
   it('DELETED is terminal like STOPPED', () => {
     const state = run([taskEvent(aTask()), taskEvent(aTask({ version: 7, lastStatus: 'DELETED' }))]);
-    expect(state.tasks.size).toBe(0);
+    expect(taskCount(state)).toBe(0);
     expect(getTombstone(state, taskArn('1'))?.reason).toBe('stopped');
   });
 });
@@ -369,7 +378,7 @@ describe('reduce: services', () => {
       taskEvent(aTask({ group: 'family:batch' })),
       taskEvent(aTask({ taskArn: taskArn('2'), group: undefined })),
     ]);
-    expect(state.tasks.size).toBe(2);
+    expect(taskCount(state)).toBe(2);
   });
 });
 
@@ -396,7 +405,7 @@ describe('reduce: task definitions, container instances, other events', () => {
     expect(result.outcome).toBe('ignored');
     expect(result.changed).toBe(false);
     expect(result.state.clock).toBe(T0 + 5);
-    expect(result.state.tasks).toBe(state.tasks);
+    expect(result.state.services).toBe(state.services);
   });
 
   it.each<{ name: string; event: ClusterEvent }>([
@@ -451,8 +460,8 @@ describe('reduce: task definitions, container instances, other events', () => {
 });
 
 describe('reduce: against a plain model, on random streams', () => {
-  // A direct transcription of the rules over plain Maps, with none of the reducer's shortcuts (one
-  // persistent map per collection, lookups skipped when a stored task makes them unnecessary). The
+  // A direct transcription of the rules over plain Maps, with none of the reducer's structure (tasks
+  // and tombstones grouped by service, one immer draft per batch). The
   // reducer must agree with it on every outcome and on the final tasks, tombstones and services.
   interface ModelTask {
     version: number;
@@ -499,6 +508,14 @@ describe('reduce: against a plain model, on random streams', () => {
     const random = xorshift(0x9e3779b9 ^ (seed * 0x85ebca6b));
     const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
     const model: Model = { tasks: new Map(), tombstones: new Map(), services: new Set(), clock: 0 };
+    // ECS never changes a task's group (and the store looks a task up in its own service): one
+    // random service per ARN, many of them with one task.
+    const groups = new Map<string, string>();
+    const groupOf = (arn: string): string => {
+      let group = groups.get(arn);
+      if (group === undefined) groups.set(arn, (group = `service:svc-${Math.floor(random() * 200)}`));
+      return group;
+    };
     let state = emptyState();
     let at = T0;
     const outcomes: [ReduceOutcome, ReduceOutcome][] = [];
@@ -509,14 +526,24 @@ describe('reduce: against a plain model, on random streams', () => {
         const startedAt = at - Math.floor(random() * 20_000);
         const listed = [...model.tasks.keys()].filter(() => random() < 0.6);
         const tasks = listed.map((arn) =>
-          aTask({ taskArn: arn, version: model.tasks.get(arn)!.version, observedAt: startedAt }),
+          aTask({
+            taskArn: arn,
+            group: groupOf(arn),
+            version: model.tasks.get(arn)!.version,
+            observedAt: startedAt,
+          }),
         );
         state = reduce(state, snapshotEvent({ startedAt, tasks }), { tombstoneTtlMs: TTL }).state;
         model.clock = Math.max(model.clock, startedAt);
         for (const arn of listed)
           modelTask(
             model,
-            aTask({ taskArn: arn, version: model.tasks.get(arn)!.version, observedAt: startedAt }),
+            aTask({
+              taskArn: arn,
+              group: groupOf(arn),
+              version: model.tasks.get(arn)!.version,
+              observedAt: startedAt,
+            }),
           );
         for (const [arn, task] of [...model.tasks]) {
           if (!listed.includes(arn) && task.observedAt < startedAt) {
@@ -530,9 +557,10 @@ describe('reduce: against a plain model, on random streams', () => {
         }
         continue;
       }
+      const arn = taskArn(String(Math.floor(random() * 12)));
       const task = aTask({
-        taskArn: taskArn(String(Math.floor(random() * 12))),
-        group: `service:svc-${Math.floor(random() * 200)}`, // many appear once, on a stored task's ARN
+        taskArn: arn,
+        group: groupOf(arn),
         version: 1 + Math.floor(random() * 8),
         lastStatus: random() < 0.15 ? 'STOPPED' : pick(['PENDING', 'RUNNING']),
         observedAt: at,

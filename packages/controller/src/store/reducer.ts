@@ -1,25 +1,28 @@
-import type {
-  ClusterEvent,
-  ClusterSnapshotEvent,
-  ContainerInstanceView,
-  HealthStatus,
-  TaskDefinitionView,
-  TaskSnapshot,
-} from '@ecs-ingress/types';
-import { freeze } from 'immer';
-import { hashKey, mapDelete, mapForEach, mapGet, mapSet, type PersistentMap } from './persistent-map.js';
-import { forgetUnlisted, registerListed, registerService } from './service-names.js';
+import type { ClusterEvent, ClusterSnapshotEvent, TaskSnapshot } from '@ecs-ingress/types';
+import { enableMapSet, Immer } from 'immer';
 import {
-  type ClusterState,
-  serviceNameOf,
-  type TaskEntry,
-  type TaskHealth,
-  type Tombstone,
-  type TombstoneReason,
-} from './state.js';
+  advanceClock,
+  applyContainerInstance,
+  applyTask,
+  applyTaskDefinition,
+  bury,
+  isTime,
+  isValidTask,
+  nonEmpty,
+  type ReduceOutcome,
+  type ResolvedOptions,
+  registerServices,
+  type StateDraft,
+  serviceDraft,
+} from './apply-event.js';
+import { type ClusterState, serviceNameOf } from './state.js';
 
-/** What the store did with one event (the `outcome` label of `ecs_ingress_events_applied_total`). */
-export type ReduceOutcome = 'applied' | 'stale' | 'duplicate' | 'ignored' | 'invalid';
+export type { ReduceOutcome } from './apply-event.js';
+
+enableMapSet();
+/** One immer per freeze policy (an instance's settings are its own, not the process's). */
+const FROZEN = new Immer({ autoFreeze: true });
+const PLAIN = new Immer({ autoFreeze: false });
 
 /** Every outcome, in a fixed order (for counters). */
 export const REDUCE_OUTCOMES: readonly ReduceOutcome[] = [
@@ -52,8 +55,8 @@ export interface ReducerOptions {
    * `Object.freeze` everything the reducer stores (the state record, task entries, tombstones, and
    * deeply what enters: snapshots, task definitions, container instances), so code that mutates
    * the state throws. Default: on under test (`NODE_ENV=test`, which vitest sets), off otherwise:
-   * V8's freeze costs about 1 µs per object, as much as the rest of the reducer's work per event.
-   * The state is immutable either way (readonly types, and nothing writes to it).
+   * V8's freeze costs about 1 µs per object. The state is immutable either way (readonly types,
+   * and every change goes through immer's `produce`).
    */
   readonly freeze?: boolean;
 }
@@ -62,13 +65,6 @@ export const DEFAULT_TOMBSTONE_TTL_MS = 15 * 60_000;
 export const DEFAULT_TOMBSTONE_SWEEP_INTERVAL_MS = 60_000;
 
 const FREEZE_BY_DEFAULT = typeof process !== 'undefined' && process.env.NODE_ENV === 'test';
-
-interface ResolvedOptions {
-  readonly tombstoneTtlMs: number;
-  readonly absentTombstoneTtlMs: number;
-  readonly tombstoneSweepIntervalMs: number;
-  readonly freeze: boolean;
-}
 
 function resolveOptions(options: ReducerOptions): ResolvedOptions {
   const tombstoneTtlMs = options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS;
@@ -80,41 +76,14 @@ function resolveOptions(options: ReducerOptions): ResolvedOptions {
   };
 }
 
-const DEFAULTS = resolveOptions({});
-
-/**
- * Resolved once per options object (the store passes the same one to every dispatch): the reducer
- * runs per event, and a fresh object per call is garbage the young-generation GC has to sweep.
- * Options are readonly; a caller that wants other options passes another object.
- */
-const resolvedCache = new WeakMap<ReducerOptions, ResolvedOptions>();
-
-function resolvedOptions(options: ReducerOptions): ResolvedOptions {
-  let resolved = resolvedCache.get(options);
-  if (resolved === undefined) {
-    resolved = resolveOptions(options);
-    resolvedCache.set(options, resolved);
-  }
-  return resolved;
+export interface BatchResult {
+  /** The next state; the same object when nothing at all changed. */
+  readonly state: ClusterState;
+  /** One outcome per event, in order. */
+  readonly outcomes: ReduceOutcome[];
+  /** True when something the derivation reads changed (see `ReduceResult.changed`). */
+  readonly changed: boolean;
 }
-
-/**
- * A mutable working copy of the state's top-level fields. The collections inside are persistent
- * maps, so "mutating" a field means replacing it with an updated map; the input state is never
- * touched. At the end the fields are compared by reference with the input to tell what changed.
- */
-interface Work {
-  tasks: PersistentMap<TaskEntry>;
-  taskDefinitions: PersistentMap<TaskDefinitionView>;
-  containerInstances: PersistentMap<ContainerInstanceView>;
-  tombstones: PersistentMap<Tombstone>;
-  services: Readonly<Record<string, PersistentMap<string>>>;
-  listedServices: Readonly<Record<string, PersistentMap<string>>>;
-  clock: number;
-  nextTombstoneSweepAt: number;
-}
-
-type TaskOutcome = 'applied' | 'stale' | 'duplicate' | 'invalid';
 
 /**
  * The store's reducer: pure, synchronous, deterministic (no wall clock). Rules:
@@ -129,63 +98,56 @@ type TaskOutcome = 'applied' | 'stale' | 'duplicate' | 'invalid';
  *   (an event seen after the listing began is newer than the listing); removed tasks get an
  *   `absent` tombstone that refuses observations up to their version.
  * - Tasks of standalone groups are stored like any other; the derivation decides what routes.
- * - Services are remembered per cluster from task groups, snapshots and `services` events. Listed
- *   ones (snapshot, `services` event) forever; one only task events named is forgotten by a
- *   snapshot that lists services without it while no live task of the cluster names it.
+ * - Services are remembered per cluster from task groups, snapshots and `services` events, forever.
+ *
+ * A batch (what one SQS receive or one listing delivers) is one immer `produce`: services the
+ * batch does not touch keep their objects, so the derivation can skip them. A snapshot is a batch
+ * of its own (its removal pass reads the state as the listing found it).
  */
-export function reduce(state: ClusterState, event: ClusterEvent, options?: ReducerOptions): ReduceResult {
-  const opts = options === undefined ? DEFAULTS : resolvedOptions(options);
-  const work: Work = { ...state };
-  let outcome: ReduceOutcome;
-  switch (event.kind) {
-    case 'task':
-      if (!isValidTask(event.task)) {
-        outcome = 'invalid';
-        break;
+export function reduceBatch(
+  state: ClusterState,
+  events: readonly ClusterEvent[],
+  options: ReducerOptions = {},
+): BatchResult {
+  const opts = resolveOptions(options);
+  const outcomes: ReduceOutcome[] = [];
+  let changed = false;
+  let current = state;
+  let start = 0;
+  const runUpTo = (end: number): void => {
+    if (end <= start) return;
+    const run = events.slice(start, end);
+    start = end;
+    const next = immerOf(opts).produce(current, (draft) => {
+      for (const event of run) {
+        const [outcome, derivable] = applyOne(draft, event, opts);
+        outcomes.push(outcome);
+        if (derivable) changed = true;
       }
-      advanceClock(work, event.task.observedAt);
-      outcome = applyTask(work, event.task, opts);
-      break;
-    case 'task-definition':
-      outcome = applyTaskDefinition(work, event.taskDefinition, event.observedAt, opts);
-      break;
-    case 'container-instance':
-      outcome = applyContainerInstance(work, event.containerInstance, event.observedAt, opts);
-      break;
-    case 'snapshot':
-      outcome = applySnapshot(work, event, opts);
-      break;
-    case 'services':
-      if (!nonEmpty(event.clusterArn) || !Array.isArray(event.services) || !isTime(event.observedAt)) {
-        outcome = 'invalid';
-        break;
-      }
-      advanceClock(work, event.observedAt);
-      outcome = registerListed(work, event.clusterArn, event.services) ? 'applied' : 'duplicate';
-      break;
-    case 'ignored':
-      if (isTime(event.observedAt)) advanceClock(work, event.observedAt);
-      outcome = 'ignored';
-      break;
-    default:
-      outcome = 'invalid';
+    });
+    current = sweep(next, opts);
+  };
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as ClusterEvent;
+    if (event?.kind !== 'snapshot') continue;
+    runUpTo(i);
+    const result = applySnapshot(current, event, opts);
+    outcomes.push(result.outcome);
+    if (result.changed) changed = true;
+    current = sweep(result.state, opts);
+    start = i + 1;
   }
-  sweepTombstones(work, opts);
-  const changed =
-    work.tasks !== state.tasks ||
-    work.taskDefinitions !== state.taskDefinitions ||
-    work.containerInstances !== state.containerInstances ||
-    work.services !== state.services;
-  const same =
-    !changed &&
-    work.listedServices === state.listedServices &&
-    work.tombstones === state.tombstones &&
-    work.clock === state.clock &&
-    work.nextTombstoneSweepAt === state.nextTombstoneSweepAt;
-  return { state: same ? state : opts.freeze ? Object.freeze(work) : work, outcome, changed };
+  runUpTo(events.length);
+  return { state: current, outcomes, changed };
 }
 
-/** Applies events in order; convenient for tests, replays and batches. */
+/** One event (a batch of one). */
+export function reduce(state: ClusterState, event: ClusterEvent, options?: ReducerOptions): ReduceResult {
+  const result = reduceBatch(state, [event], options);
+  return { state: result.state, outcome: result.outcomes[0] as ReduceOutcome, changed: result.changed };
+}
+
+/** Applies events in order, as one batch; convenient for tests and replays. */
 export function reduceAll(
   state: ClusterState,
   events: Iterable<ClusterEvent>,
@@ -198,229 +160,111 @@ export function reduceAll(
     ignored: 0,
     invalid: 0,
   };
-  let current = state;
-  for (const event of events) {
-    const result = reduce(current, event, options);
-    counts[result.outcome]++;
-    current = result.state;
-  }
-  return { state: current, counts };
+  const result = reduceBatch(state, [...events], options);
+  for (const outcome of result.outcomes) counts[outcome]++;
+  return { state: result.state, counts };
 }
 
-function nonEmpty(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
+function immerOf(opts: ResolvedOptions): Immer {
+  return opts.freeze ? FROZEN : PLAIN;
 }
 
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-function isValidTask(task: TaskSnapshot | undefined): task is TaskSnapshot {
-  return (
-    task !== undefined &&
-    task !== null &&
-    nonEmpty(task.taskArn) &&
-    nonEmpty(task.clusterArn) &&
-    typeof task.version === 'number' &&
-    Number.isFinite(task.version) &&
-    isTime(task.observedAt) &&
-    typeof task.lastStatus === 'string' &&
-    Array.isArray(task.containers)
-  );
-}
-
-function advanceClock(work: Work, time: number): void {
-  if (time > work.clock) work.clock = time;
-}
-
-function isTerminal(task: TaskSnapshot): boolean {
-  return task.lastStatus === 'STOPPED' || task.lastStatus === 'DELETED';
-}
-
-function healthOf(task: TaskSnapshot, opts: ResolvedOptions): TaskHealth {
-  const containers: Record<string, HealthStatus> = {};
-  for (const container of task.containers) {
-    if (container.healthStatus !== undefined) containers[container.name] = container.healthStatus;
-  }
-  const health: TaskHealth =
-    task.healthStatus === undefined
-      ? { containers, version: task.version, observedAt: task.observedAt }
-      : { taskStatus: task.healthStatus, containers, version: task.version, observedAt: task.observedAt };
-  return admit(health, opts);
-}
-
-function sameHealth(a: TaskHealth | undefined, b: TaskHealth): boolean {
-  if (a === undefined || a.taskStatus !== b.taskStatus) return false;
-  const aKeys = Object.keys(a.containers);
-  if (aKeys.length !== Object.keys(b.containers).length) return false;
-  for (const key of aKeys) if (a.containers[key] !== b.containers[key]) return false;
-  return true;
-}
-
-function setTombstone(
-  work: Work,
-  task: TaskSnapshot,
-  reason: TombstoneReason,
-  ttlMs: number,
-  opts: ResolvedOptions,
-): void {
-  const tombstone: Tombstone = admit(
-    {
-      taskArn: task.taskArn,
-      clusterArn: task.clusterArn,
-      version: task.version,
-      expiresAt: work.clock + ttlMs,
-      reason,
-    },
-    opts,
-  );
-  work.tombstones = mapSet(work.tombstones, task.taskArn, tombstone);
-}
-
-/** One task observation. The clock has already been advanced to its time. */
-function applyTask(work: Work, task: TaskSnapshot, opts: ResolvedOptions): TaskOutcome {
-  const arn = task.taskArn;
-  const hash = hashKey(arn);
-  const entry = mapGet(work.tasks, arn, hash);
-
-  // A service seen even in a stale observation did exist: remember its upstream. Services are only
-  // forgotten by a snapshot, so a stored task of the same service (the common case: a task's later
-  // events) means it is known already, and the lookup is skipped.
-  const service = serviceNameOf(task);
-  if (service !== undefined && (entry === undefined || serviceNameOf(entry.task) !== service)) {
-    registerService(work, task.clusterArn, service);
-  }
-
-  if (entry === undefined) {
-    // Only an ARN without a live task can be tombstoned: a tombstone is set as its task leaves
-    // `tasks`, and a task is stored only once its ARN has no tombstone in force (an expired one may
-    // linger until the sweep, but the clock never goes back). So a stored task skips this lookup.
-    const tombstone = mapGet(work.tombstones, arn, hash);
-    if (tombstone !== undefined && tombstone.expiresAt > work.clock) {
-      if (tombstone.reason === 'stopped' || task.version <= tombstone.version) return 'stale';
-      // A newer observation than an `absent` tombstone: the listing missed a live task.
-      work.tombstones = mapDelete(work.tombstones, arn, hash);
+/** One non-snapshot event; returns its outcome and whether the derivation's inputs changed. */
+function applyOne(draft: StateDraft, event: ClusterEvent, opts: ResolvedOptions): [ReduceOutcome, boolean] {
+  switch (event?.kind) {
+    case 'task': {
+      if (!isValidTask(event.task)) return ['invalid', false];
+      advanceClock(draft, event.task.observedAt);
+      const services = draft.services.size;
+      const outcome = applyTask(draft, event.task, opts);
+      return [outcome, outcome === 'applied' || draft.services.size !== services];
     }
-  } else {
-    if (task.version < entry.task.version) return 'stale';
-    if (task.version === entry.task.version) {
-      if (task.source !== 'described') return 'duplicate';
-      const health = healthOf(task, opts);
-      if (sameHealth(entry.health, health)) return 'duplicate';
-      // Same state, richer observation: keep the described snapshot and its health.
-      work.tasks = mapSet(work.tasks, arn, admit({ task, health }, opts), hash);
-      return 'applied';
+    case 'task-definition': {
+      const outcome = applyTaskDefinition(draft, event.taskDefinition, event.observedAt, opts);
+      return [outcome, outcome === 'applied'];
     }
+    case 'container-instance': {
+      const outcome = applyContainerInstance(draft, event.containerInstance, event.observedAt, opts);
+      return [outcome, outcome === 'applied'];
+    }
+    case 'services': {
+      if (!nonEmpty(event.clusterArn) || !Array.isArray(event.services) || !isTime(event.observedAt)) {
+        return ['invalid', false];
+      }
+      advanceClock(draft, event.observedAt);
+      const added = registerServices(draft, event.clusterArn, event.services);
+      return [added ? 'applied' : 'duplicate', added];
+    }
+    case 'ignored':
+      if (isTime(event.observedAt)) advanceClock(draft, event.observedAt);
+      return ['ignored', false];
+    default:
+      return ['invalid', false];
   }
-
-  if (isTerminal(task)) {
-    if (entry !== undefined) work.tasks = mapDelete(work.tasks, arn, hash);
-    setTombstone(work, task, 'stopped', opts.tombstoneTtlMs, opts);
-    return 'applied';
-  }
-
-  const health = task.source === 'described' ? healthOf(task, opts) : entry?.health;
-  const next: TaskEntry = health === undefined ? { task } : { task, health };
-  work.tasks = mapSet(work.tasks, arn, admit(next, opts), hash);
-  return 'applied';
 }
 
-/** Deep-freezes a value when the options ask for it (immer's `freeze` stops at frozen parts). */
-function admit<T>(value: T, opts: ResolvedOptions): T {
-  return opts.freeze ? freeze(value, true) : value;
-}
-
-function applyTaskDefinition(
-  work: Work,
-  taskDefinition: TaskDefinitionView | undefined,
-  observedAt: number,
+function applySnapshot(
+  state: ClusterState,
+  event: ClusterSnapshotEvent,
   opts: ResolvedOptions,
-): ReduceOutcome {
-  if (taskDefinition === undefined || !nonEmpty(taskDefinition.taskDefinitionArn) || !isTime(observedAt)) {
-    return 'invalid';
-  }
-  advanceClock(work, observedAt);
-  // A registered revision never changes in ECS, so the first copy is kept.
-  if (mapGet(work.taskDefinitions, taskDefinition.taskDefinitionArn) !== undefined) return 'duplicate';
-  work.taskDefinitions = mapSet(
-    work.taskDefinitions,
-    taskDefinition.taskDefinitionArn,
-    admit(taskDefinition, opts),
-  );
-  return 'applied';
-}
-
-function applyContainerInstance(
-  work: Work,
-  instance: ContainerInstanceView | undefined,
-  observedAt: number,
-  opts: ResolvedOptions,
-): ReduceOutcome {
-  if (instance === undefined || !nonEmpty(instance.containerInstanceArn) || !isTime(observedAt))
-    return 'invalid';
-  advanceClock(work, observedAt);
-  const known = mapGet(work.containerInstances, instance.containerInstanceArn);
-  if (
-    known !== undefined &&
-    known.ec2InstanceId === instance.ec2InstanceId &&
-    known.privateIpAddress === instance.privateIpAddress
-  ) {
-    return 'duplicate';
-  }
-  // Latest observation wins (an instance's IP does not change, but a first sighting may lack it).
-  work.containerInstances = mapSet(
-    work.containerInstances,
-    instance.containerInstanceArn,
-    admit(instance, opts),
-  );
-  return 'applied';
-}
-
-function applySnapshot(work: Work, event: ClusterSnapshotEvent, opts: ResolvedOptions): ReduceOutcome {
+): { state: ClusterState; outcome: ReduceOutcome; changed: boolean } {
   const { clusterArn, startedAt, tasks } = event;
-  if (!nonEmpty(clusterArn) || !isTime(startedAt) || !Array.isArray(tasks)) return 'invalid';
-  const before = { ...work };
-  advanceClock(work, startedAt);
-  const listed = new Set<string>();
-  for (const task of tasks) {
-    if (!isValidTask(task)) continue; // one bad task never sinks the listing
-    listed.add(task.taskArn);
-    advanceClock(work, task.observedAt);
+  if (!nonEmpty(clusterArn) || !isTime(startedAt) || !Array.isArray(tasks)) {
+    return { state, outcome: 'invalid', changed: false };
   }
-  for (const task of tasks) if (isValidTask(task)) applyTask(work, task, opts);
-  const listsServices = event.services !== undefined && Array.isArray(event.services);
-  if (listsServices) registerListed(work, clusterArn, event.services as readonly unknown[]);
+  const listed = new Set<string>();
+  for (const task of tasks) if (isValidTask(task)) listed.add(task.taskArn); // one bad task never sinks the listing
   // Tasks the listing did not contain are gone, unless observed at or after the listing began:
   // an event that raced the listing is newer than it. Ties are kept (a wrongly kept task is fixed
   // by its STOPPED event or the next resync; a wrongly removed one would drop a live backend).
+  // Read from the state as it is (not a draft): applying the listed tasks cannot change these.
   const absent: TaskSnapshot[] = [];
-  mapForEach(work.tasks, (entry, arn) => {
-    if (entry.task.clusterArn === clusterArn && !listed.has(arn) && entry.task.observedAt < startedAt) {
-      absent.push(entry.task);
+  for (const service of state.services.values()) {
+    if (service.clusterArn !== clusterArn) continue;
+    for (const [arn, entry] of service.tasks) {
+      if (!listed.has(arn) && entry.task.observedAt < startedAt) absent.push(entry.task);
     }
-  });
-  for (const task of absent) {
-    work.tasks = mapDelete(work.tasks, task.taskArn);
-    setTombstone(work, task, 'absent', opts.absentTombstoneTtlMs, opts);
   }
-  if (listsServices) forgetUnlisted(work, clusterArn);
-  const modified =
-    work.tasks !== before.tasks || work.services !== before.services || work.tombstones !== before.tombstones;
-  return modified ? 'applied' : 'duplicate';
+  let changed = false;
+  const next = immerOf(opts).produce(state, (draft) => {
+    advanceClock(draft, startedAt);
+    for (const task of tasks) if (isValidTask(task)) advanceClock(draft, task.observedAt);
+    const services = draft.services.size;
+    for (const task of tasks) {
+      if (isValidTask(task) && applyTask(draft, task, opts) === 'applied') changed = true;
+    }
+    if (Array.isArray(event.services)) registerServices(draft, clusterArn, event.services);
+    for (const task of absent) {
+      const service = serviceDraft(draft, task.clusterArn, serviceNameOf(task));
+      bury(draft, service, task, 'absent', opts.absentTombstoneTtlMs, opts);
+      changed = true;
+    }
+    if (draft.services.size !== services) changed = true;
+  });
+  return { state: next, outcome: changed ? 'applied' : 'duplicate', changed };
 }
 
 /**
  * Expired tombstones are treated as absent on lookup, and swept out at most once per
  * `tombstoneSweepIntervalMs` of clock time, so the O(tombstones) sweep is amortised over the
- * events of that interval instead of paid per event.
+ * events of that interval instead of paid per event. Only services holding an expired one change.
  */
-function sweepTombstones(work: Work, opts: ResolvedOptions): void {
-  if (work.clock < work.nextTombstoneSweepAt) return;
-  work.nextTombstoneSweepAt = work.clock + opts.tombstoneSweepIntervalMs;
-  if (work.tombstones.size === 0) return;
-  const expired: string[] = [];
-  mapForEach(work.tombstones, (tombstone, arn) => {
-    if (tombstone.expiresAt <= work.clock) expired.push(arn);
+function sweep(state: ClusterState, opts: ResolvedOptions): ClusterState {
+  if (state.clock < state.nextTombstoneSweepAt) return state;
+  const clock = state.clock;
+  const expired: [string, string[]][] = [];
+  for (const [key, service] of state.services) {
+    let arns: string[] | undefined;
+    for (const [arn, tombstone] of service.tombstones) {
+      if (tombstone.expiresAt <= clock) (arns ??= []).push(arn);
+    }
+    if (arns !== undefined) expired.push([key, arns]);
+  }
+  return immerOf(opts).produce(state, (draft) => {
+    draft.nextTombstoneSweepAt = clock + opts.tombstoneSweepIntervalMs;
+    for (const [key, arns] of expired) {
+      const service = draft.services.get(key);
+      if (service !== undefined) for (const arn of arns) service.tombstones.delete(arn);
+    }
   });
-  for (const arn of expired) work.tombstones = mapDelete(work.tombstones, arn);
 }

@@ -26,9 +26,6 @@ export interface PortSelectionFailure {
 
 export type PortSelectionResult = PortSelection | PortSelectionFailure;
 
-// Task definitions are immutable, so the choice is computed once per definition object.
-const cache = new WeakMap<TaskDefinitionView, PortSelectionResult>();
-
 /**
  * Chooses the container and port of a task definition:
  * 1. The first container definition (in task definition order) carrying `ecs-ingress.container`
@@ -39,12 +36,7 @@ const cache = new WeakMap<TaskDefinitionView, PortSelectionResult>();
  * A bad label is reported, never silently replaced by a guess.
  */
 export function selectPort(taskDefinition: TaskDefinitionView): PortSelectionResult {
-  let result = cache.get(taskDefinition);
-  if (result === undefined) {
-    result = computeSelection(taskDefinition);
-    cache.set(taskDefinition, result);
-  }
-  return result;
+  return computeSelection(taskDefinition);
 }
 
 function isTcp(mapping: PortMappingView): boolean {

@@ -4,7 +4,6 @@ import type {
   TaskDefinitionView,
   TaskSnapshot,
 } from '@ecs-ingress/types';
-import { emptyMap, mapForEach, mapGet, mapKeys, mapValues, type PersistentMap } from './persistent-map.js';
 
 /**
  * Health as the last `described` observation (DescribeTasks) reported it. Task state change events
@@ -53,31 +52,36 @@ export interface Tombstone {
 }
 
 /**
- * The store's whole state: immutable and structurally shared, so a reader may keep any version
+ * One service of one cluster: its live tasks, and the tombstones of its removed ones. A service is
+ * replaced as a whole object when anything in it changes (immer's structural sharing), and kept as
+ * the same object otherwise, so the derivation can remember its result per service by identity.
+ * Each cluster also has one group without a `name`: its standalone tasks (`family:…` or no group).
+ */
+export interface ServiceState {
+  readonly clusterArn: string;
+  /** The service name; `undefined` for the cluster's standalone tasks. */
+  readonly name: string | undefined;
+  /** Live tasks (everything not STOPPED), by task ARN. */
+  readonly tasks: ReadonlyMap<string, TaskEntry>;
+  /** Removed tasks by ARN, until `expiresAt` (swept now and then, see the reducer). */
+  readonly tombstones: ReadonlyMap<string, Tombstone>;
+}
+
+/**
+ * The store's whole state: immutable (immer), structurally shared, so a reader may keep any version
  * for as long as it likes. Everything is keyed by full ARN; all clusters live side by side.
  */
 export interface ClusterState {
-  /** Live tasks (everything not STOPPED), by task ARN. */
-  readonly tasks: PersistentMap<TaskEntry>;
+  /**
+   * Services by `serviceKey(clusterArn, name)`. A service once seen keeps its group, and so its
+   * upstream (with the DOWN placeholder when empty), so a user's `proxy_pass` never points at a
+   * missing upstream.
+   */
+  readonly services: ReadonlyMap<string, ServiceState>;
   /** Task definitions by ARN; immutable in ECS, so cached forever. */
-  readonly taskDefinitions: PersistentMap<TaskDefinitionView>;
+  readonly taskDefinitions: ReadonlyMap<string, TaskDefinitionView>;
   /** Container instances by ARN (→ EC2 instance → private IP). */
-  readonly containerInstances: PersistentMap<ContainerInstanceView>;
-  /** Removed tasks by ARN, until `expiresAt`. */
-  readonly tombstones: PersistentMap<Tombstone>;
-  /**
-   * Service names known, per cluster ARN (map key and value are the name). A service once listed
-   * keeps its upstream (with the DOWN placeholder when empty), so a user's `proxy_pass` never
-   * points at a missing upstream; see `listedServices` for names only events named.
-   */
-  readonly services: Readonly<Record<string, PersistentMap<string>>>;
-  /**
-   * The names of `services` that an API listing (ListServices, in a snapshot) ever named, per
-   * cluster: those are kept forever. A name learned only from task events is forgotten by the
-   * first listing that does not name it while it has no live task, so a forged or stray event
-   * cannot leave an upstream behind for good.
-   */
-  readonly listedServices: Readonly<Record<string, PersistentMap<string>>>;
+  readonly containerInstances: ReadonlyMap<string, ContainerInstanceView>;
   /**
    * The latest observation time seen (epoch ms). The store never reads the wall clock: tombstones
    * expire by this clock, so a replay is deterministic.
@@ -100,54 +104,79 @@ export function serviceNameOf(task: TaskSnapshot): string | undefined {
   return undefined;
 }
 
+/** The key of a service in `ClusterState.services` (`name` undefined: the standalone tasks). */
+export function serviceKey(clusterArn: string, name: string | undefined): string {
+  // A space cannot occur in an ARN; the standalone group's key ends with the space.
+  return name === undefined ? `${clusterArn} ` : `${clusterArn} ${name}`;
+}
+
 /** The state before any event. */
 export function emptyState(): ClusterState {
   return Object.freeze({
-    tasks: emptyMap<TaskEntry>(),
-    taskDefinitions: emptyMap<TaskDefinitionView>(),
-    containerInstances: emptyMap<ContainerInstanceView>(),
-    tombstones: emptyMap<Tombstone>(),
-    services: Object.freeze({}),
-    listedServices: Object.freeze({}),
+    services: new Map<string, ServiceState>(),
+    taskDefinitions: new Map<string, TaskDefinitionView>(),
+    containerInstances: new Map<string, ContainerInstanceView>(),
     clock: 0,
     nextTombstoneSweepAt: 0,
   });
 }
 
-/** The entry of a live task, or `undefined`. */
+/** The entry of a live task, or `undefined`. O(services): for tests and tools, not hot paths. */
 export function getTask(state: ClusterState, taskArn: string): TaskEntry | undefined {
-  return mapGet(state.tasks, taskArn);
+  for (const service of state.services.values()) {
+    const entry = service.tasks.get(taskArn);
+    if (entry !== undefined) return entry;
+  }
+  return undefined;
 }
 
-/** All live task entries (hash order). */
+/** All live task entries (by service, then arrival order). */
 export function listTasks(state: ClusterState): TaskEntry[] {
-  return mapValues(state.tasks);
+  const out: TaskEntry[] = [];
+  for (const service of state.services.values()) for (const entry of service.tasks.values()) out.push(entry);
+  return out;
+}
+
+/** Live tasks, all services together. */
+export function taskCount(state: ClusterState): number {
+  let count = 0;
+  for (const service of state.services.values()) count += service.tasks.size;
+  return count;
+}
+
+/** Tombstones held (expired ones included until swept). */
+export function tombstoneCount(state: ClusterState): number {
+  let count = 0;
+  for (const service of state.services.values()) count += service.tombstones.size;
+  return count;
 }
 
 /** A task definition by ARN, or `undefined`. */
 export function getTaskDefinition(state: ClusterState, arn: string): TaskDefinitionView | undefined {
-  return mapGet(state.taskDefinitions, arn);
+  return state.taskDefinitions.get(arn);
 }
 
 /** A container instance by ARN, or `undefined`. */
 export function getContainerInstance(state: ClusterState, arn: string): ContainerInstanceView | undefined {
-  return mapGet(state.containerInstances, arn);
+  return state.containerInstances.get(arn);
 }
 
-/** The tombstone of a task ARN if it is still in force at the state's clock. */
+/** The tombstone of a task ARN if it is still in force at the state's clock. O(services). */
 export function getTombstone(state: ClusterState, taskArn: string): Tombstone | undefined {
-  const tombstone = mapGet(state.tombstones, taskArn);
-  return tombstone !== undefined && tombstone.expiresAt > state.clock ? tombstone : undefined;
+  for (const service of state.services.values()) {
+    const tombstone = service.tombstones.get(taskArn);
+    if (tombstone !== undefined && tombstone.expiresAt > state.clock) return tombstone;
+  }
+  return undefined;
 }
 
 /** Known service names of one cluster, or of all clusters when `clusterArn` is omitted; sorted, unique. */
 export function knownServices(state: ClusterState, clusterArn?: string): string[] {
   const names = new Set<string>();
-  for (const [cluster, services] of Object.entries(state.services)) {
-    if (clusterArn !== undefined && cluster !== clusterArn) continue;
-    mapForEach(services, (name) => {
-      names.add(name);
-    });
+  for (const service of state.services.values()) {
+    if (service.name === undefined || (clusterArn !== undefined && service.clusterArn !== clusterArn))
+      continue;
+    names.add(service.name);
   }
   return [...names].sort();
 }
@@ -161,15 +190,27 @@ export function stateToJSON(state: ClusterState): {
   tombstones: Tombstone[];
   services: Record<string, string[]>;
 } {
-  const byKey = <V>(map: PersistentMap<V>): V[] => mapKeys(map).map((k) => mapGet(map, k)!);
+  const byKey = <V>(map: ReadonlyMap<string, V>): V[] => [...map.keys()].sort().map((k) => map.get(k) as V);
   const services: Record<string, string[]> = {};
-  for (const cluster of Object.keys(state.services).sort()) services[cluster] = knownServices(state, cluster);
+  const tasks = new Map<string, TaskEntry>();
+  const tombstones = new Map<string, Tombstone>();
+  for (const service of state.services.values()) {
+    for (const [arn, entry] of service.tasks) tasks.set(arn, entry);
+    for (const [arn, tombstone] of service.tombstones) {
+      if (tombstone.expiresAt > state.clock) tombstones.set(arn, tombstone);
+    }
+    if (service.name !== undefined) (services[service.clusterArn] ??= []).push(service.name);
+  }
+  const sortedServices: Record<string, string[]> = {};
+  for (const cluster of Object.keys(services).sort()) {
+    sortedServices[cluster] = [...new Set(services[cluster])].sort();
+  }
   return {
     clock: state.clock,
-    tasks: byKey(state.tasks),
+    tasks: byKey(tasks),
     taskDefinitions: byKey(state.taskDefinitions),
     containerInstances: byKey(state.containerInstances),
-    tombstones: byKey(state.tombstones).filter((t) => t.expiresAt > state.clock),
-    services,
+    tombstones: byKey(tombstones),
+    services: sortedServices,
   };
 }

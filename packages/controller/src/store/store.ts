@@ -1,11 +1,12 @@
 import type { ClusterEvent } from '@ecs-ingress/types';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import {
+  type BatchResult,
   REDUCE_OUTCOMES,
   type ReduceOutcome,
   type ReduceResult,
   type ReducerOptions,
-  reduce,
+  reduceBatch,
 } from './reducer.js';
 import { type ClusterState, emptyState } from './state.js';
 
@@ -20,8 +21,9 @@ export interface ClusterStoreOptions extends ReducerOptions {
 }
 
 /**
- * The store: the current `ClusterState` in a `BehaviorSubject`, changed only by `dispatch`, which
- * runs the reducer synchronously. `state$` emits every new state object (late subscribers get the
+ * The store: the current `ClusterState` in a `BehaviorSubject`, changed only by `dispatchBatch`
+ * (one immer `produce` for what one SQS receive or one listing delivers) or `dispatch` (a batch of
+ * one), which run the reducer synchronously. `state$` emits every new state object (late subscribers get the
  * current one at once); consumers that only care about upstreams can skip states whose
  * `dispatch` reported `changed: false`, or compare the collections by reference.
  */
@@ -55,15 +57,31 @@ export class ClusterStore {
     return this.#subject.getValue();
   }
 
-  /** Applies one event; returns the full result (outcome, changed, next state). */
-  dispatchWithResult(event: ClusterEvent): ReduceResult {
+  /**
+   * Applies a batch of events in one step: `state$` emits once, with every event applied, then
+   * `onOutcome` runs per event (an exception from it propagates; the batch stays applied).
+   */
+  dispatchBatch(events: readonly ClusterEvent[]): BatchResult {
     if (this.#completed) throw new Error('ClusterStore: dispatch after complete()');
     const previous = this.#subject.getValue();
-    const result = reduce(previous, event, this.#options);
-    this.#counts[result.outcome]++;
+    const result = reduceBatch(previous, events, this.#options);
     if (result.state !== previous) this.#subject.next(result.state);
-    this.#onOutcome?.(result.outcome, event, result);
+    for (let i = 0; i < events.length; i++) {
+      const outcome = result.outcomes[i] as ReduceOutcome;
+      this.#counts[outcome]++;
+      this.#onOutcome?.(outcome, events[i] as ClusterEvent, {
+        state: result.state,
+        outcome,
+        changed: result.changed,
+      });
+    }
     return result;
+  }
+
+  /** Applies one event; returns the full result (outcome, changed, next state). */
+  dispatchWithResult(event: ClusterEvent): ReduceResult {
+    const result = this.dispatchBatch([event]);
+    return { state: result.state, outcome: result.outcomes[0] as ReduceOutcome, changed: result.changed };
   }
 
   /** Applies one event and returns its outcome. */
