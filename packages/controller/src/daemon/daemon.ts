@@ -48,7 +48,6 @@ import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
 import { SourceSupervisor } from '../sources/source-supervisor.js';
 import type { SqsSourceHooks } from '../sources/sqs-source.js';
 import { createUpstreamDeriver } from '../store/derive-upstreams.js';
-import type { ClusterState } from '../store/state.js';
 import { ClusterStore } from '../store/store.js';
 import { ApplyGate } from './apply-gate.js';
 import { createDaemonClients } from './aws.js';

@@ -54,7 +54,7 @@ export interface Lookups {
   selection(taskDefinition: TaskDefinitionView): PortSelectionResult;
 }
 
-export function upstreamOf(task: TaskSnapshot, includeStandalone: boolean): string | undefined {
+function upstreamOf(task: TaskSnapshot, includeStandalone: boolean): string | undefined {
   const service = serviceNameOf(task);
   if (service !== undefined || !includeStandalone) return service;
   const group = task.group;

@@ -99,18 +99,19 @@ function seal<T extends object>(value: T, opts: ResolvedOptions): T {
 /** The service's draft, created (empty) when first seen. */
 export function serviceDraft(draft: StateDraft, clusterArn: string, name: string | undefined): ServiceDraft {
   const key = serviceKey(clusterArn, name);
-  let service = draft.services.get(key);
-  if (service === undefined) {
+  let index = draft.serviceIndex.get(key);
+  if (index === undefined) {
     const fresh: ServiceState = { clusterArn, name, tasks: new Map(), tombstones: new Map() };
-    draft.services.set(key, castDraft(fresh));
-    service = draft.services.get(key) as ServiceDraft;
+    index = draft.services.length;
+    draft.services.push(castDraft(fresh));
+    draft.serviceIndex.set(key, index);
   }
-  return service;
+  return draft.services[index] as ServiceDraft;
 }
 
 /** Remembers a service (its upstream stays, even empty); true when it is new. */
 export function registerService(draft: StateDraft, clusterArn: string, name: string): boolean {
-  if (draft.services.has(serviceKey(clusterArn, name))) return false;
+  if (draft.serviceIndex.has(serviceKey(clusterArn, name))) return false;
   serviceDraft(draft, clusterArn, name);
   return true;
 }

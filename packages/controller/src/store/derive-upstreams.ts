@@ -5,7 +5,7 @@ import type {
   TaskSnapshot,
   Upstream,
 } from '@ecs-ingress/types';
-import { type Admission, type AdmissionReason, admitTask, type Lookups, upstreamOf } from './admit-task.js';
+import { type Admission, type AdmissionReason, admitTask, type Lookups } from './admit-task.js';
 import { ipv4ToNumber } from './ipv4.js';
 import { type PortSelectionResult, selectPort } from './select-port.js';
 import type { ClusterState, ServiceState } from './state.js';
@@ -87,7 +87,7 @@ export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeri
     const results: ServiceResult[] = [];
     // Selections are per task definition object; shared by the services derived in this call.
     const selections = new Map<TaskDefinitionView, PortSelectionResult>();
-    for (const service of state.services.values()) {
+    for (const service of state.services) {
       if (!matchesClusterFilter(service.clusterArn, filter)) continue;
       let result = memo.get(service);
       if (result === undefined || !stillValid(result, state)) {
@@ -244,7 +244,10 @@ function deriveService(
     verdicts.push(verdict);
     if (admission.upstream !== undefined) {
       let group = groups.get(admission.upstream);
-      if (group === undefined) groups.set(admission.upstream, (group = []));
+      if (group === undefined) {
+        group = [];
+        groups.set(admission.upstream, group);
+      }
       if (endpoint !== undefined) group.push(verdict);
     }
     const reason = admission.reason;

@@ -513,7 +513,10 @@ describe('reduce: against a plain model, on random streams', () => {
     const groups = new Map<string, string>();
     const groupOf = (arn: string): string => {
       let group = groups.get(arn);
-      if (group === undefined) groups.set(arn, (group = `service:svc-${Math.floor(random() * 200)}`));
+      if (group === undefined) {
+        group = `service:svc-${Math.floor(random() * 200)}`;
+        groups.set(arn, group);
+      }
       return group;
     };
     let state = emptyState();

@@ -175,9 +175,9 @@ function applyOne(draft: StateDraft, event: ClusterEvent, opts: ResolvedOptions)
     case 'task': {
       if (!isValidTask(event.task)) return ['invalid', false];
       advanceClock(draft, event.task.observedAt);
-      const services = draft.services.size;
+      const services = draft.services.length;
       const outcome = applyTask(draft, event.task, opts);
-      return [outcome, outcome === 'applied' || draft.services.size !== services];
+      return [outcome, outcome === 'applied' || draft.services.length !== services];
     }
     case 'task-definition': {
       const outcome = applyTaskDefinition(draft, event.taskDefinition, event.observedAt, opts);
@@ -219,7 +219,7 @@ function applySnapshot(
   // by its STOPPED event or the next resync; a wrongly removed one would drop a live backend).
   // Read from the state as it is (not a draft): applying the listed tasks cannot change these.
   const absent: TaskSnapshot[] = [];
-  for (const service of state.services.values()) {
+  for (const service of state.services) {
     if (service.clusterArn !== clusterArn) continue;
     for (const [arn, entry] of service.tasks) {
       if (!listed.has(arn) && entry.task.observedAt < startedAt) absent.push(entry.task);
@@ -229,7 +229,7 @@ function applySnapshot(
   const next = immerOf(opts).produce(state, (draft) => {
     advanceClock(draft, startedAt);
     for (const task of tasks) if (isValidTask(task)) advanceClock(draft, task.observedAt);
-    const services = draft.services.size;
+    const services = draft.services.length;
     for (const task of tasks) {
       if (isValidTask(task) && applyTask(draft, task, opts) === 'applied') changed = true;
     }
@@ -239,7 +239,7 @@ function applySnapshot(
       bury(draft, service, task, 'absent', opts.absentTombstoneTtlMs, opts);
       changed = true;
     }
-    if (draft.services.size !== services) changed = true;
+    if (draft.services.length !== services) changed = true;
   });
   return { state: next, outcome: changed ? 'applied' : 'duplicate', changed };
 }
@@ -252,18 +252,16 @@ function applySnapshot(
 function sweep(state: ClusterState, opts: ResolvedOptions): ClusterState {
   if (state.clock < state.nextTombstoneSweepAt) return state;
   const clock = state.clock;
-  const expired: [string, string[]][] = [];
-  for (const [key, service] of state.services) {
-    let arns: string[] | undefined;
-    for (const [arn, tombstone] of service.tombstones) {
-      if (tombstone.expiresAt <= clock) (arns ??= []).push(arn);
-    }
-    if (arns !== undefined) expired.push([key, arns]);
+  const expired: [number, string[]][] = [];
+  for (const [index, service] of state.services.entries()) {
+    const arns: string[] = [];
+    for (const [arn, tombstone] of service.tombstones) if (tombstone.expiresAt <= clock) arns.push(arn);
+    if (arns.length > 0) expired.push([index, arns]);
   }
   return immerOf(opts).produce(state, (draft) => {
     draft.nextTombstoneSweepAt = clock + opts.tombstoneSweepIntervalMs;
-    for (const [key, arns] of expired) {
-      const service = draft.services.get(key);
+    for (const [index, arns] of expired) {
+      const service = draft.services[index];
       if (service !== undefined) for (const arn of arns) service.tombstones.delete(arn);
     }
   });
