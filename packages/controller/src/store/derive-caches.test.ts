@@ -9,13 +9,16 @@ import {
   aTask,
   aTaskDefinition,
   clusterArn,
+  servicesEvent,
   T0,
   taskArn,
+  taskDefinitionArn,
   taskDefinitionEvent,
   taskEvent,
 } from '../test-support/builders.js';
+import { xorshift } from '../test-support/xorshift.js';
 import { createUpstreamDeriver, deriveUpstreams, type UpstreamDeriver } from './derive-upstreams.js';
-import { reduce, reduceAll } from './reducer.js';
+import { reduce, reduceAll, reduceBatch } from './reducer.js';
 import { type ClusterState, emptyState } from './state.js';
 
 const CLUSTERS = ['blue', 'green'];
@@ -112,6 +115,45 @@ describe('deriveUpstreams caches', () => {
       );
       applied.push(event);
       state = reduce(state, event).state;
+    }
+  });
+
+  it.each([1, 2, 3])('seed %i: a memoised deriver on 150 small batches equals fresh derivations', (seed) => {
+    const random = xorshift(0x51ed270b ^ (seed * 0x27d4eb2f));
+    const derive = createUpstreamDeriver();
+    const versions = new Map<string, number>();
+    let state = reduceAll(emptyState(), [taskDefinitionEvent(aTaskDefinition())]).state;
+    let at = T0;
+    for (let step = 0; step < 150; step++) {
+      const events: ClusterEvent[] = [];
+      for (let n = 1 + Math.floor(random() * 3); n > 0; n--) {
+        at += 1;
+        const roll = random();
+        if (roll < 0.03) events.push(servicesEvent([`extra-${Math.floor(random() * 4)}`], clusterArn(), at));
+        else if (roll < 0.05) {
+          events.push(taskDefinitionEvent(aTaskDefinition({ taskDefinitionArn: taskDefinitionArn('web', 2) })));
+        } else {
+          const id = Math.floor(random() * 40);
+          const arn = taskArn(`t${id}`);
+          const version = (versions.get(arn) ?? 0) + 1;
+          versions.set(arn, version);
+          events.push(
+            taskEvent(
+              aTask({
+                taskArn: arn,
+                group: `service:svc-${id % 10}`,
+                taskDefinitionArn: taskDefinitionArn('web', id % 7 === 0 ? 2 : 1),
+                eniPrivateIpv4Address: `127.0.0.${1 + Math.floor(random() * 30)}`,
+                lastStatus: random() < 0.15 ? 'STOPPED' : random() < 0.2 ? 'PENDING' : 'RUNNING',
+                version,
+                observedAt: at,
+              }),
+            ),
+          );
+        }
+      }
+      state = reduceBatch(state, events).state;
+      expect(plain(state, undefined, derive)).toEqual(plain(state));
     }
   });
 });

@@ -71,63 +71,50 @@ export type UpstreamDeriver = (state: ClusterState) => Derivation;
  *
  * The result of each service is remembered by the service's object identity: the store's immer
  * updates keep the object of every service a batch did not touch, so a derivation after a change
- * to one task re-derives that service only, and hands back the same `Upstream` objects for the
- * others (the renderer caches its text per `Upstream` object). A remembered result also records
- * the task definitions and container instances it read, and is redone when one of those changed.
- * The memory is this function's own (no module state), held weakly by service object.
+ * to one task re-derives that service only, hands back the same `Upstream` objects for the others
+ * (renderers remember their text per `Upstream` object), and, when no service appeared, patches
+ * the last sorted upstream list in place instead of sorting again. A remembered result also
+ * records the task definitions and container instances it read, and is redone when one of those
+ * changed. The memory is this function's own (no module state), held weakly by service object.
  */
 export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeriver {
   const filter = options.clusterArn;
   const includeStandalone = options.includeStandaloneTasks === true;
   const memo = new WeakMap<ServiceState, ServiceResult>();
-  let merged = new Map<string, Merged>();
-  let lastOrder: string[] = [];
+  const names: Naming = { merged: new Map(), order: [] };
+  let previous: Previous | undefined;
 
   return (state) => {
-    const results: ServiceResult[] = [];
     // Selections are per task definition object; shared by the services derived in this call.
     const selections = new Map<TaskDefinitionView, PortSelectionResult>();
-    for (const service of state.services) {
+    const count = state.services.length;
+    const aligned = previous !== undefined && previous.services.length === count ? previous : undefined;
+    const results: (ServiceResult | undefined)[] = new Array(count);
+    const changed: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const service = state.services[i] as ServiceState;
       if (!matchesClusterFilter(service.clusterArn, filter)) continue;
-      let result = memo.get(service);
+      // The same service object at the same place as last time: its result stands.
+      const before = aligned?.services[i] === service ? aligned.results[i] : undefined;
+      let result = before ?? memo.get(service);
       if (result === undefined || !stillValid(result, state)) {
         result = deriveService(service, state, includeStandalone, selections);
         memo.set(service, result);
       }
-      results.push(result);
+      results[i] = result;
+      if (result !== aligned?.results[i]) changed.push(i);
     }
-
-    // Upstreams by name: one service's, or the union of a name present in several clusters.
-    const byName = new Map<string, Upstream[]>();
-    for (const result of results) {
-      for (const upstream of result.upstreams) {
-        const list = byName.get(upstream.name);
-        if (list === undefined) byName.set(upstream.name, [upstream]);
-        else list.push(upstream);
-      }
-    }
-    const order = sameNames(lastOrder, byName) ? lastOrder : [...byName.keys()].sort(byCodeUnit);
-    lastOrder = order;
-    const nextMerged = new Map<string, Merged>();
-    const upstreams: Upstream[] = [];
-    for (const name of order) {
-      const parts = byName.get(name) as Upstream[];
-      if (parts.length === 1) {
-        upstreams.push(parts[0] as Upstream);
-        continue;
-      }
-      let entry = merged.get(name);
-      if (entry === undefined || !sameParts(entry.parts, parts)) entry = mergeParts(name, parts);
-      nextMerged.set(name, entry);
-      upstreams.push(entry.upstream);
-    }
-    merged = nextMerged;
+    const assembled =
+      (aligned !== undefined ? patch(aligned, results, changed) : undefined) ?? assemble(results, names);
+    previous = { services: state.services, results, ...assembled };
+    const upstreams = assembled.upstreams.slice();
 
     const awaitingHealth: string[] = [];
     const unresolved: string[] = [];
     const missingTaskDefinitions = new Set<string>();
     const missingContainerInstances = new Set<string>();
     for (const result of results) {
+      if (result === undefined) continue;
       for (const arn of result.awaitingHealth) awaitingHealth.push(arn);
       for (const arn of result.unresolved) unresolved.push(arn);
       for (const arn of result.missingTaskDefinitions) missingTaskDefinitions.add(arn);
@@ -140,6 +127,7 @@ export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeri
         if (admissions === undefined) {
           admissions = new Map();
           for (const result of results) {
+            if (result === undefined) continue;
             for (const verdict of result.verdicts) admissions.set(verdict.task.taskArn, verdict.admission);
           }
         }
@@ -151,6 +139,82 @@ export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeri
       missingContainerInstances: [...missingContainerInstances].sort(),
     };
   };
+}
+
+/** The last derivation, for the next one to start from. */
+interface Previous {
+  readonly services: ClusterState['services'];
+  /** Aligned with `services`; `undefined` for services the cluster filter leaves out. */
+  readonly results: readonly (ServiceResult | undefined)[];
+  readonly upstreams: readonly Upstream[];
+  /** Position in `upstreams` of each name only one service gives (shared names are absent). */
+  readonly positions: ReadonlyMap<string, number>;
+}
+
+/** What `assemble` keeps between derivations: unions of shared names, and the sorted names. */
+interface Naming {
+  merged: Map<string, Merged>;
+  order: string[];
+}
+
+type Assembled = Pick<Previous, 'upstreams' | 'positions'>;
+
+/**
+ * The last upstreams with the changed services' own replaced in place: possible when the changed
+ * services give the same names as before, each given by no other service. Otherwise `undefined`.
+ */
+function patch(
+  previous: Previous,
+  results: readonly (ServiceResult | undefined)[],
+  changed: readonly number[],
+): Assembled | undefined {
+  if (changed.length === 0) return previous;
+  if (changed.length > 64) return undefined; // as cheap to assemble again
+  const upstreams = previous.upstreams.slice();
+  for (const i of changed) {
+    const before = previous.results[i]?.upstreams;
+    const after = results[i]?.upstreams;
+    if (before === undefined || after === undefined || before.length !== after.length) return undefined;
+    for (let k = 0; k < after.length; k++) {
+      const upstream = after[k] as Upstream;
+      const position = previous.positions.get(upstream.name);
+      if (position === undefined || (before[k] as Upstream).name !== upstream.name) return undefined;
+      upstreams[position] = upstream;
+    }
+  }
+  return { upstreams, positions: previous.positions };
+}
+
+/** Upstreams by name, sorted: one service's, or the union of a name several services give. */
+function assemble(results: readonly (ServiceResult | undefined)[], naming: Naming): Assembled {
+  const byName = new Map<string, Upstream[]>();
+  for (const result of results) {
+    if (result === undefined) continue;
+    for (const upstream of result.upstreams) {
+      const list = byName.get(upstream.name);
+      if (list === undefined) byName.set(upstream.name, [upstream]);
+      else list.push(upstream);
+    }
+  }
+  const order = sameNames(naming.order, byName) ? naming.order : [...byName.keys()].sort(byCodeUnit);
+  naming.order = order;
+  const merged = new Map<string, Merged>();
+  const upstreams: Upstream[] = [];
+  const positions = new Map<string, number>();
+  for (const name of order) {
+    const parts = byName.get(name) as Upstream[];
+    if (parts.length === 1) {
+      positions.set(name, upstreams.length);
+      upstreams.push(parts[0] as Upstream);
+      continue;
+    }
+    let entry = naming.merged.get(name);
+    if (entry === undefined || !sameParts(entry.parts, parts)) entry = mergeParts(name, parts);
+    merged.set(name, entry);
+    upstreams.push(entry.upstream);
+  }
+  naming.merged = merged;
+  return { upstreams, positions };
 }
 
 /** One task's verdict, with the server sort key: numeric IPv4 × 65,536 + port (exact below 2^53). */
