@@ -14,7 +14,6 @@ export const T0 = Date.parse('2024-05-14T09:00:00.000Z');
 /** Recorded-clock spacing of the churn: 1,000 events per second of ECS time. */
 const EVENT_SPACING_MS = 1;
 
-
 export interface Task {
   readonly id: string;
   readonly service: number;

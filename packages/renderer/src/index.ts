@@ -25,3 +25,5 @@ export { auditDirectives, isSafeArgument, RouteRenderUnsafeError } from './route
 export type { RouteRenderOptions, RoutesRenderResult } from './routes/render-routes.js';
 export { renderHttpRoutes, renderStreamRoutes } from './routes/render-routes.js';
 export { routeUpstreamName } from './routes/upstream-name.js';
+export type { UpstreamsRenderer } from './upstreams-renderer.js';
+export { createUpstreamsRenderer } from './upstreams-renderer.js';

@@ -94,7 +94,7 @@ export function normalizeUpstreams(
 }
 
 /** One upstream's valid servers, sorted and distinct, and why the others were skipped. */
-interface ServerList {
+export interface ServerList {
   /** The `servers` array this was computed from (the cache checks it). */
   readonly source: Upstream['servers'];
   readonly length: number;
@@ -111,7 +111,7 @@ interface ServerList {
  */
 const serverLists = new WeakMap<Upstream, ServerList>();
 
-function serverList(upstream: Upstream): ServerList {
+export function serverList(upstream: Upstream): ServerList {
   const source = upstream.servers;
   const cached = serverLists.get(upstream);
   if (cached !== undefined && cached.source === source && cached.length === source.length) return cached;

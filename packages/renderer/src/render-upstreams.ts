@@ -56,7 +56,7 @@ export function renderUpstreams(
  */
 const blockCache = new WeakMap<readonly string[], { readonly name: string; readonly block: string }>();
 
-function renderBlock(name: string, servers: readonly string[]): string {
+export function renderBlock(name: string, servers: readonly string[]): string {
   const cached = blockCache.get(servers);
   if (cached !== undefined && cached.name === name) return cached.block;
   const parts: string[] = ['upstream ', name, ' {\n'];

@@ -17,7 +17,7 @@ import { resolve } from 'node:path';
 import type { NginxRunnerOptions } from '@ecs-ingress/nginx-runner';
 import { NginxRunner } from '@ecs-ingress/nginx-runner';
 import type { UpstreamDiff } from '@ecs-ingress/renderer';
-import { describeUpstreamDiff, diffUpstreams, renderUpstreams } from '@ecs-ingress/renderer';
+import { createUpstreamsRenderer, describeUpstreamDiff, diffUpstreams } from '@ecs-ingress/renderer';
 import type { Logger, Upstream } from '@ecs-ingress/types';
 import { ConfigError, silentLogger } from '@ecs-ingress/types';
 import {
@@ -197,6 +197,8 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
           ...(options.logger === undefined ? {} : { logger: options.logger }),
         })
       : undefined;
+  // Remembers its last file: after a change to a few services only their blocks are rendered again.
+  const renderFile = createUpstreamsRenderer();
   const render = (state: S): RenderedConfig => {
     const derived = derive(state);
     if (dynamicParts !== undefined) {
@@ -205,7 +207,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
         unresolved: derived.unresolved ?? [],
       });
     }
-    const result = renderUpstreams(derived.upstreams, { logger });
+    const result = renderFile(derived.upstreams, { logger });
     const meta: RuntimeRenderMeta = {
       upstreams: derived.upstreams,
       serverCount: result.serverCount,

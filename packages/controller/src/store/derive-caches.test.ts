@@ -131,7 +131,9 @@ describe('deriveUpstreams caches', () => {
         const roll = random();
         if (roll < 0.03) events.push(servicesEvent([`extra-${Math.floor(random() * 4)}`], clusterArn(), at));
         else if (roll < 0.05) {
-          events.push(taskDefinitionEvent(aTaskDefinition({ taskDefinitionArn: taskDefinitionArn('web', 2) })));
+          events.push(
+            taskDefinitionEvent(aTaskDefinition({ taskDefinitionArn: taskDefinitionArn('web', 2) })),
+          );
         } else {
           const id = Math.floor(random() * 40);
           const arn = taskArn(`t${id}`);
