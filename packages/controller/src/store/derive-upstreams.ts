@@ -1,13 +1,12 @@
 import type {
   ContainerInstanceView,
-  Endpoint,
   TaskDefinitionView,
   TaskSnapshot,
   Upstream,
 } from '@ecs-ingress/types';
 import { type Admission, type AdmissionReason, admitTask, type Lookups } from './admit-task.js';
-import { ipv4ToNumber } from './ipv4.js';
 import { type PortSelectionResult, selectPort } from './select-port.js';
+import { type Merged, mergeParts, sameParts, sortAndDedupe, sortKeyOf, type Verdict } from './servers.js';
 import type { ClusterState, ServiceState } from './state.js';
 
 export type { Admission, AdmissionReason } from './admit-task.js';
@@ -217,13 +216,6 @@ function assemble(results: readonly (ServiceResult | undefined)[], naming: Namin
   return { upstreams, positions };
 }
 
-/** One task's verdict, with the server sort key: numeric IPv4 × 65,536 + port (exact below 2^53). */
-interface Verdict {
-  readonly task: TaskSnapshot;
-  readonly admission: Admission;
-  readonly sortKey: number;
-}
-
 /** What one service contributes to a derivation. */
 interface ServiceResult {
   /** One per upstream name its tasks belong to (a service: exactly its own, even when empty). */
@@ -303,7 +295,7 @@ function deriveService(
     const verdict: Verdict = {
       task,
       admission,
-      sortKey: endpoint === undefined ? 0 : ipv4ToNumber(endpoint.address) * 65_536 + endpoint.port,
+      sortKey: sortKeyOf(endpoint),
     };
     verdicts.push(verdict);
     if (admission.upstream !== undefined) {
@@ -354,32 +346,6 @@ function lacksInstanceAddress(task: TaskSnapshot, lookups: Lookups): boolean {
   );
 }
 
-/** The union of one name's upstreams from several clusters, and the parts it was made from. */
-interface Merged {
-  readonly parts: readonly Upstream[];
-  readonly upstream: Upstream;
-}
-
-function mergeParts(name: string, parts: readonly Upstream[]): Merged {
-  const list: Verdict[] = [];
-  for (const part of parts) {
-    for (const endpoint of part.servers) {
-      list.push({
-        task: undefined as unknown as TaskSnapshot,
-        admission: { admitted: true, reason: 'admitted', upstream: name, endpoint },
-        sortKey: ipv4ToNumber(endpoint.address) * 65_536 + endpoint.port,
-      });
-    }
-  }
-  return { parts, upstream: { name, servers: sortAndDedupe(list) } };
-}
-
-function sameParts(a: readonly Upstream[], b: readonly Upstream[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** True when `order` holds exactly the keys of `byName` (so it can be reused without sorting). */
 function sameNames(order: readonly string[], byName: ReadonlyMap<string, unknown>): boolean {
   if (order.length !== byName.size) return false;
@@ -390,29 +356,4 @@ function sameNames(order: readonly string[], byName: ReadonlyMap<string, unknown
 /** Code-unit order, as `Array.prototype.sort` orders strings. */
 function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/**
- * Sorted by numeric address, then port, then task ARN; one server per address:port (the first in
- * that order). `list` holds admitted tasks only; the sort key is precomputed per verdict.
- */
-function sortAndDedupe(list: Verdict[]): Endpoint[] {
-  if (list.length === 0) return [];
-  if (list.length > 1) {
-    list.sort((a, b) => {
-      if (a.sortKey !== b.sortKey) return a.sortKey - b.sortKey;
-      const x = (a.admission.endpoint as Endpoint).taskArn;
-      const y = (b.admission.endpoint as Endpoint).taskArn;
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
-  }
-  const out: Endpoint[] = [];
-  let lastKey = -1;
-  for (let i = 0; i < list.length; i++) {
-    const item = list[i] as Verdict;
-    if (item.sortKey === lastKey) continue;
-    lastKey = item.sortKey;
-    out.push(item.admission.endpoint as Endpoint);
-  }
-  return out;
 }
