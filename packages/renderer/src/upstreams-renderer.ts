@@ -16,6 +16,10 @@ interface Last {
   readonly serverCounts: number[];
   /** Server-level skip reasons per position. */
   readonly skips: (readonly string[])[];
+  /** Sum of `serverCounts`. */
+  readonly serverCount: number;
+  /** Positions with skip reasons. */
+  readonly skipping: number;
 }
 
 /**
@@ -38,19 +42,21 @@ export function createUpstreamsRenderer(): UpstreamsRenderer {
     const blocks = previous.blocks.slice();
     const serverCounts = previous.serverCounts.slice();
     const skips = previous.skips.slice();
+    let serverCount = previous.serverCount;
+    let skipping = previous.skipping;
     for (let i = 0; i < upstreams.length; i++) {
       const upstream = upstreams[i] as Upstream;
       if (upstream === previous.upstreams[i]) continue;
       const list = serverList(upstream);
       blocks[i] = renderBlock(upstream.name, list.texts);
+      serverCount += list.texts.length - (serverCounts[i] as number);
       serverCounts[i] = list.texts.length;
+      skipping += (list.skips.length > 0 ? 1 : 0) - ((skips[i] as readonly string[]).length > 0 ? 1 : 0);
       skips[i] = list.skips;
     }
-    last = { upstreams, blocks, serverCounts, skips };
+    last = { upstreams, blocks, serverCounts, skips, serverCount, skipping };
     const skipped: { name: string; reason: string }[] = [];
-    let serverCount = 0;
-    for (let i = 0; i < upstreams.length; i++) {
-      serverCount += serverCounts[i] as number;
+    for (let i = 0; skipping > 0 && i < upstreams.length; i++) {
       for (const reason of skips[i] as readonly string[]) {
         const name = (upstreams[i] as Upstream).name;
         skipped.push({ name, reason });
@@ -85,11 +91,15 @@ function remember(upstreams: readonly Upstream[]): Last {
   const blocks: string[] = [];
   const serverCounts: number[] = [];
   const skips: (readonly string[])[] = [];
+  let serverCount = 0;
+  let skipping = 0;
   for (const upstream of upstreams) {
     const list = serverList(upstream);
     blocks.push(renderBlock(upstream.name, list.texts));
     serverCounts.push(list.texts.length);
+    serverCount += list.texts.length;
     skips.push(list.skips);
+    if (list.skips.length > 0) skipping += 1;
   }
-  return { upstreams, blocks, serverCounts, skips };
+  return { upstreams, blocks, serverCounts, skips, serverCount, skipping };
 }
