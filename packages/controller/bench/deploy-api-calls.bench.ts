@@ -18,7 +18,6 @@ import { taskChangeBody } from '../src/daemon/test-support.js';
 import { EcsPoller } from '../src/sources/ecs-poller.js';
 import { ReferenceWatcher } from '../src/sources/reference-watcher.js';
 import { deriveUpstreams } from '../src/store/derive-upstreams.js';
-import { mapHas } from '../src/store/persistent-map.js';
 import type { ClusterState } from '../src/store/state.js';
 import { ClusterStore } from '../src/store/store.js';
 import {
@@ -81,8 +80,8 @@ const poller = new EcsPoller({
   ec2,
   cluster,
   sink: store,
-  isKnownTaskDefinition: (arn) => mapHas(store.snapshot().taskDefinitions, arn),
-  isKnownContainerInstance: (arn) => mapHas(store.snapshot().containerInstances, arn),
+  isKnownTaskDefinition: (arn) => store.snapshot().taskDefinitions.has(arn),
+  isKnownContainerInstance: (arn) => store.snapshot().containerInstances.has(arn),
 });
 const rounds: Record<string, number>[] = [];
 const watcher = new ReferenceWatcher<ClusterState>({

@@ -9,7 +9,7 @@ import { xorshift } from '../src/test-support/xorshift.js';
 
 export const REGION = 'us-east-1';
 export const ACCOUNT = '111122223333';
-export const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/bench`;
+const CLUSTER_ARN = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/bench`;
 export const T0 = Date.parse('2024-05-14T09:00:00.000Z');
 /** Recorded-clock spacing of the churn: 1,000 events per second of ECS time. */
 const EVENT_SPACING_MS = 1;

@@ -94,7 +94,7 @@ export function normalizeUpstreams(
 }
 
 /** One upstream's valid servers, sorted and distinct, and why the others were skipped. */
-export interface ServerList {
+interface ServerList {
   /** The `servers` array this was computed from (the cache checks it). */
   readonly source: Upstream['servers'];
   readonly length: number;

@@ -135,7 +135,8 @@ export function startRecording(options: RecorderOptions): Recording {
   let deriver: { readonly cluster: string | undefined; readonly derive: UpstreamDeriver } | undefined;
   const derive = (state: ClusterState) => {
     const cluster = poller.knownClusterArn ?? options.cluster;
-    if (deriver?.cluster !== cluster) deriver = { cluster, derive: createUpstreamDeriver({ clusterArn: cluster }) };
+    if (deriver?.cluster !== cluster)
+      deriver = { cluster, derive: createUpstreamDeriver({ clusterArn: cluster }) };
     return deriver.derive(state);
   };
   const health = new HealthChecker({

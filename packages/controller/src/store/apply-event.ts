@@ -87,7 +87,7 @@ export function advanceClock(draft: StateDraft, time: number): void {
 }
 
 /** Deep-freezes a value when the options ask for it (immer's `freeze` stops at frozen parts). */
-export function admit<T>(value: T, opts: ResolvedOptions): T {
+function admit<T>(value: T, opts: ResolvedOptions): T {
   return opts.freeze ? freeze(value, true) : value;
 }
 
@@ -101,7 +101,14 @@ export function serviceDraft(draft: StateDraft, clusterArn: string, name: string
   const key = serviceKey(clusterArn, name);
   let index = draft.serviceIndex.get(key);
   if (index === undefined) {
-    const fresh: ServiceState = { clusterArn, name, tasks: new Map(), tombstones: new Map() };
+    const fresh: ServiceState = {
+      clusterArn,
+      name,
+      tasks: new Map(),
+      tombstones: new Map(),
+      listed: false,
+      forgotten: false,
+    };
     index = draft.services.length;
     draft.services.push(castDraft(fresh));
     draft.serviceIndex.set(key, index);
@@ -109,17 +116,43 @@ export function serviceDraft(draft: StateDraft, clusterArn: string, name: string
   return draft.services[index] as ServiceDraft;
 }
 
-/** Remembers a service (its upstream stays, even empty); true when it is new. */
-export function registerService(draft: StateDraft, clusterArn: string, name: string): boolean {
-  if (draft.serviceIndex.has(serviceKey(clusterArn, name))) return false;
-  serviceDraft(draft, clusterArn, name);
-  return true;
+/** True when the service has an upstream now (the standalone group counts as known). */
+export function serviceKnown(draft: StateDraft, clusterArn: string, name: string | undefined): boolean {
+  if (name === undefined) return true;
+  const index = draft.serviceIndex.get(serviceKey(clusterArn, name));
+  return index !== undefined && !(draft.services[index] as ServiceDraft).forgotten;
 }
 
-export function registerServices(draft: StateDraft, clusterArn: string, names: readonly unknown[]): boolean {
+/**
+ * Names an API listing gave: known (remembered, or remembered again), and marked listed, so kept
+ * forever. @returns true when one of them was not known
+ */
+export function registerListed(draft: StateDraft, clusterArn: string, names: readonly unknown[]): boolean {
   let added = false;
-  for (const name of names) if (nonEmpty(name) && registerService(draft, clusterArn, name)) added = true;
+  for (const name of names) {
+    if (!nonEmpty(name)) continue;
+    if (!serviceKnown(draft, clusterArn, name)) added = true;
+    const service = serviceDraft(draft, clusterArn, name);
+    if (service.forgotten) service.forgotten = false;
+    if (!service.listed) service.listed = true;
+  }
   return added;
+}
+
+/**
+ * Forgets the cluster's services no listing named that have no live task (after a listing that
+ * named services). `candidates` are their indexes in the state the listing began from: unlisted,
+ * not forgotten; this batch cannot have made a new one.
+ */
+export function forgetUnlisted(draft: StateDraft, candidates: readonly number[]): boolean {
+  let forgot = false;
+  for (const index of candidates) {
+    const service = draft.services[index] as ServiceDraft;
+    if (service.listed || service.forgotten || service.tasks.size > 0) continue;
+    service.forgotten = true;
+    forgot = true;
+  }
+  return forgot;
 }
 
 function isTerminal(task: TaskSnapshot): boolean {
@@ -172,6 +205,7 @@ export function applyTask(
   const arn = task.taskArn;
   // A service seen even in a stale observation did exist: remember its upstream.
   const service = serviceDraft(draft, task.clusterArn, serviceNameOf(task));
+  if (service.forgotten) service.forgotten = false;
   const entry = service.tasks.get(arn) as TaskEntry | undefined;
 
   if (entry === undefined) {

@@ -279,7 +279,7 @@ function deriveService(
 
   // Admitted verdicts per upstream name; a service always has its own upstream, even empty.
   const groups = new Map<string, Verdict[]>();
-  if (service.name !== undefined) groups.set(service.name, []);
+  if (service.name !== undefined && !service.forgotten) groups.set(service.name, []);
   const verdicts: Verdict[] = [];
   const awaitingHealth: string[] = [];
   const unresolved: string[] = [];

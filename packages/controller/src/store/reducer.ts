@@ -6,14 +6,16 @@ import {
   applyTask,
   applyTaskDefinition,
   bury,
+  forgetUnlisted,
   isTime,
   isValidTask,
   nonEmpty,
   type ReduceOutcome,
   type ResolvedOptions,
-  registerServices,
+  registerListed,
   type StateDraft,
   serviceDraft,
+  serviceKnown,
 } from './apply-event.js';
 import { type ClusterState, serviceNameOf } from './state.js';
 
@@ -98,7 +100,9 @@ export interface BatchResult {
  *   (an event seen after the listing began is newer than the listing); removed tasks get an
  *   `absent` tombstone that refuses observations up to their version.
  * - Tasks of standalone groups are stored like any other; the derivation decides what routes.
- * - Services are remembered per cluster from task groups, snapshots and `services` events, forever.
+ * - Services are remembered per cluster from task groups, snapshots and `services` events. Listed
+ *   ones (snapshot, `services` event) forever; one only task events named is forgotten by a
+ *   snapshot that lists services without it while no live task of the cluster names it.
  *
  * A batch (what one SQS receive or one listing delivers) is one immer `produce`: services the
  * batch does not touch keep their objects, so the derivation can skip them. A snapshot is a batch
@@ -175,9 +179,9 @@ function applyOne(draft: StateDraft, event: ClusterEvent, opts: ResolvedOptions)
     case 'task': {
       if (!isValidTask(event.task)) return ['invalid', false];
       advanceClock(draft, event.task.observedAt);
-      const services = draft.services.length;
+      const known = serviceKnown(draft, event.task.clusterArn, serviceNameOf(event.task));
       const outcome = applyTask(draft, event.task, opts);
-      return [outcome, outcome === 'applied' || draft.services.length !== services];
+      return [outcome, outcome === 'applied' || !known];
     }
     case 'task-definition': {
       const outcome = applyTaskDefinition(draft, event.taskDefinition, event.observedAt, opts);
@@ -192,7 +196,7 @@ function applyOne(draft: StateDraft, event: ClusterEvent, opts: ResolvedOptions)
         return ['invalid', false];
       }
       advanceClock(draft, event.observedAt);
-      const added = registerServices(draft, event.clusterArn, event.services);
+      const added = registerListed(draft, event.clusterArn, event.services);
       return [added ? 'applied' : 'duplicate', added];
     }
     case 'ignored':
@@ -219,27 +223,37 @@ function applySnapshot(
   // by its STOPPED event or the next resync; a wrongly removed one would drop a live backend).
   // Read from the state as it is (not a draft): applying the listed tasks cannot change these.
   const absent: TaskSnapshot[] = [];
-  for (const service of state.services) {
+  // Services only task events named: forgotten after the listing if it names services, and
+  // neither names them nor leaves them a task.
+  const listsServices = Array.isArray(event.services);
+  const unlisted: number[] = [];
+  for (const [index, service] of state.services.entries()) {
     if (service.clusterArn !== clusterArn) continue;
     for (const [arn, entry] of service.tasks) {
       if (!listed.has(arn) && entry.task.observedAt < startedAt) absent.push(entry.task);
+    }
+    if (listsServices && service.name !== undefined && !service.listed && !service.forgotten) {
+      unlisted.push(index);
     }
   }
   let changed = false;
   const next = immerOf(opts).produce(state, (draft) => {
     advanceClock(draft, startedAt);
     for (const task of tasks) if (isValidTask(task)) advanceClock(draft, task.observedAt);
-    const services = draft.services.length;
     for (const task of tasks) {
-      if (isValidTask(task) && applyTask(draft, task, opts) === 'applied') changed = true;
+      if (!isValidTask(task)) continue;
+      const known = serviceKnown(draft, task.clusterArn, serviceNameOf(task));
+      if (applyTask(draft, task, opts) === 'applied' || !known) changed = true;
     }
-    if (Array.isArray(event.services)) registerServices(draft, clusterArn, event.services);
+    if (listsServices && registerListed(draft, clusterArn, event.services as readonly unknown[])) {
+      changed = true;
+    }
     for (const task of absent) {
       const service = serviceDraft(draft, task.clusterArn, serviceNameOf(task));
       bury(draft, service, task, 'absent', opts.absentTombstoneTtlMs, opts);
       changed = true;
     }
-    if (draft.services.length !== services) changed = true;
+    if (listsServices && forgetUnlisted(draft, unlisted)) changed = true;
   });
   return { state: next, outcome: changed ? 'applied' : 'duplicate', changed };
 }

@@ -65,6 +65,14 @@ export interface ServiceState {
   readonly tasks: ReadonlyMap<string, TaskEntry>;
   /** Removed tasks by ARN, until `expiresAt` (swept now and then, see the reducer). */
   readonly tombstones: ReadonlyMap<string, Tombstone>;
+  /** An API listing (ListServices in a snapshot, a `services` event) named it: kept forever. */
+  readonly listed: boolean;
+  /**
+   * Forgotten: only task events named it, and a listing that did not name it found it without a
+   * task (a forged or stray event must not leave an upstream behind for good). It has no upstream
+   * until a task names it again; the group stays, with its tombstones.
+   */
+  readonly forgotten: boolean;
 }
 
 /**
@@ -179,8 +187,8 @@ export function getTombstone(state: ClusterState, taskArn: string): Tombstone | 
 export function knownServices(state: ClusterState, clusterArn?: string): string[] {
   const names = new Set<string>();
   for (const service of state.services) {
-    if (service.name === undefined || (clusterArn !== undefined && service.clusterArn !== clusterArn))
-      continue;
+    if (service.name === undefined || service.forgotten) continue;
+    if (clusterArn !== undefined && service.clusterArn !== clusterArn) continue;
     names.add(service.name);
   }
   return [...names].sort();
@@ -204,7 +212,7 @@ export function stateToJSON(state: ClusterState): {
     for (const [arn, tombstone] of service.tombstones) {
       if (tombstone.expiresAt > state.clock) tombstones.set(arn, tombstone);
     }
-    if (service.name === undefined) continue;
+    if (service.name === undefined || service.forgotten) continue;
     const names = services[service.clusterArn] ?? [];
     names.push(service.name);
     services[service.clusterArn] = names;
