@@ -10,6 +10,7 @@ import {
   aTaskDefinition,
   clusterArn,
   servicesEvent,
+  snapshotEvent,
   T0,
   taskArn,
   taskDefinitionArn,
@@ -157,5 +158,20 @@ describe('deriveUpstreams caches', () => {
       state = reduceBatch(state, events).state;
       expect(plain(state, undefined, derive)).toEqual(plain(state));
     }
+  });
+
+  it('a forgotten service loses its upstream; a task naming it again brings it back', () => {
+    const derive = createUpstreamDeriver();
+    const names = (state: ClusterState) => derive(state).upstreams.map((u) => u.name);
+    const ghost = aTask({ taskArn: taskArn('g0'), group: 'service:ghost', observedAt: T0 });
+    let state = reduceAll(emptyState(), [servicesEvent(['web']), taskEvent(ghost)]).state;
+    expect(names(state)).toEqual(['ghost', 'web']);
+    state = reduce(state, snapshotEvent({ startedAt: T0 + 1_000, tasks: [], services: ['web'] })).state;
+    expect(names(state)).toEqual(['web']);
+    expect(deriveUpstreams(state).upstreams.map((u) => u.name)).toEqual(['web']);
+    const back = aTask({ taskArn: taskArn('g1'), group: 'service:ghost', observedAt: T0 + 2_000 });
+    const result = reduce(state, taskEvent(back));
+    expect(result.changed).toBe(true);
+    expect(names(result.state)).toEqual(['ghost', 'web']);
   });
 });
