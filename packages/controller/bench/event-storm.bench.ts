@@ -7,17 +7,18 @@
  *
  * Events are `TaskObservedEvent`s (no JSON: store.bench.ts measures parsing), dispatched
  * synchronously in batches of 10 — one SQS receive — with the event loop turning between batches,
- * as it does between receives. The reconciler is the real one with the runtime's render (derive +
- * `renderUpstreams` + hash) and the default debounce (200 ms / 2 s); its applier does nothing, so
+ * as it does between receives (the SQS source dispatches each event on its own: one immer `produce`
+ * each). The reconciler is the real one with the runtime's render (the memoised deriver and
+ * renderer, then the hash of the whole file) and the default debounce (200 ms / 2 s); its applier does nothing, so
  * only the controller's own work is measured. Figures: events/s, renders per event, ms per render.
  */
 import { cpus, loadavg } from 'node:os';
-import { renderUpstreams } from '@ecs-ingress/renderer';
+import { createUpstreamsRenderer } from '@ecs-ingress/renderer';
 import type { ClusterEvent, TaskSnapshot } from '@ecs-ingress/types';
 import { Subject } from 'rxjs';
 import { createReconciler } from '../src/reconciler/pipeline.js';
 import type { RenderedConfig } from '../src/reconciler/types.js';
-import { deriveUpstreams } from '../src/store/derive-upstreams.js';
+import { createUpstreamDeriver } from '../src/store/derive-upstreams.js';
 import type { ClusterState } from '../src/store/state.js';
 import { ClusterStore } from '../src/store/store.js';
 import { xorshift } from '../src/test-support/xorshift.js';
@@ -93,10 +94,12 @@ for (let s = 0; s < SERVICES; s++) {
 let renders = 0;
 let lastUpstreams = 0;
 let renderMs = 0;
+const derive = createUpstreamDeriver();
+const renderFile = createUpstreamsRenderer();
 const render = (state: ClusterState): RenderedConfig => {
   const t0 = performance.now();
-  const derived = deriveUpstreams(state);
-  const result = renderUpstreams(derived.upstreams);
+  const derived = derive(state);
+  const result = renderFile(derived.upstreams);
   renderMs += performance.now() - t0;
   renders += 1;
   lastUpstreams = result.upstreamCount;
