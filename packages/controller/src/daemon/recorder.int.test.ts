@@ -93,10 +93,20 @@ describe('record', () => {
     aws.ec2.putInstance('i-0123456789abcdef0', '192.0.2.201');
 
     const web1 = aws.ecs.putTask(
-      buildAwsvpcTask({ cluster, service: 'web', ip: '192.0.2.11', taskDefinitionArn: web.taskDefinitionArn! }),
+      buildAwsvpcTask({
+        cluster,
+        service: 'web',
+        ip: '192.0.2.11',
+        taskDefinitionArn: web.taskDefinitionArn!,
+      }),
     );
     const api1 = aws.ecs.putTask(
-      buildAwsvpcTask({ cluster, service: 'api', ip: '192.0.2.21', taskDefinitionArn: api.taskDefinitionArn! }),
+      buildAwsvpcTask({
+        cluster,
+        service: 'api',
+        ip: '192.0.2.21',
+        taskDefinitionArn: api.taskDefinitionArn!,
+      }),
     );
     aws.ecs.putTask(
       buildBridgeTask({
