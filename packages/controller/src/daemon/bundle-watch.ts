@@ -78,6 +78,8 @@ export interface BundleWatchOptions {
   readonly drain: () => Promise<void>;
   readonly runner: NginxRunner;
   readonly logger: Logger;
+  /** After each NGINX reload the watch made (metrics: bundle reloads count as reloads). */
+  readonly onReload?: (result: { readonly ok: boolean; readonly durationMs: number }) => void;
   /** After each swap attempt (tests, status). */
   readonly onResult?: (result: { bundleId: string; ok: boolean; error?: Error }) => void;
 }
@@ -154,7 +156,7 @@ async function applyCandidate(
   await o.gate.exclusive(o.drain, async () => {
     const activated = await o.manager.activate(staged);
     try {
-      await o.runner.reload();
+      await reloadCounted(o);
       await activated.confirm();
       logger.info({ bundleId: staged.id, origin: staged.origin }, 'new config bundle is live');
       o.onResult?.({ bundleId: staged.id, ok: true });
@@ -162,15 +164,25 @@ async function applyCandidate(
       await activated.revert(err as Error);
       // The flip is undone on disk; a reload puts NGINX back on it if the failed one half-applied.
       // NGINX keeps its old configuration when a reload is refused, so failure here is only logged.
-      await o.runner
-        .reload()
-        .catch((again: unknown) =>
-          logger.warn(
-            { err: again },
-            'reload after reverting the bundle failed; NGINX keeps its running config',
-          ),
-        );
+      await reloadCounted(o).catch((again: unknown) =>
+        logger.warn(
+          { err: again },
+          'reload after reverting the bundle failed; NGINX keeps its running config',
+        ),
+      );
       o.onResult?.({ bundleId: staged.id, ok: false, error: err as Error });
     }
   });
+}
+
+/** `runner.reload()`, reported to `onReload` whatever its outcome. */
+async function reloadCounted(o: BundleWatchOptions): Promise<void> {
+  const started = performance.now();
+  try {
+    await o.runner.reload();
+  } catch (err) {
+    o.onReload?.({ ok: false, durationMs: performance.now() - started });
+    throw err;
+  }
+  o.onReload?.({ ok: true, durationMs: performance.now() - started });
 }

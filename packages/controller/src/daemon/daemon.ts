@@ -40,7 +40,13 @@ import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
 import { dynamicLuaDir } from '../dynamic/lua-path.js';
 import type { RuntimeDynamicOptions } from '../dynamic/runtime-dynamic.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
-import { reconcilerMetrics, recordStoreOutcome } from '../http/metrics-hooks.js';
+import {
+  reconcilerMetrics,
+  recordNginxReload,
+  recordStartedConfig,
+  recordStoreOutcome,
+  syncMetrics,
+} from '../http/metrics-hooks.js';
 import type { HttpServer } from '../http/server.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
@@ -225,9 +231,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       graceMs: config.queue.graceMs,
       logger,
       metrics,
+      onSync: syncMetrics(metrics),
     });
     const sup = supervisor;
     progress.sourceMode = () => sup.currentMode;
+    progress.awsProblem = () => sup.currentProblem;
     supervisor.start();
     health.start();
     references.start();
@@ -292,6 +300,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       logger,
       reconcilerMetrics: reconcilerMetrics(metrics),
       metrics,
+      onStarted: (info) => recordStartedConfig(metrics, info),
       onApplied: (change) => {
         const meta = change.meta as { unresolved?: readonly string[] } | undefined;
         metrics.tasksUnresolved.set(meta?.unresolved?.length ?? 0);
@@ -334,6 +343,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       drain: () => rt.flush(),
       runner: rt.runner,
       logger,
+      onReload: (r) => recordNginxReload(metrics, r),
       onResult: (r) => {
         if (r.ok) progress.bundleId = r.bundleId;
       },

@@ -57,8 +57,8 @@ export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
     isKnownContainerInstance: (arn) => !!store.snapshot().containerInstances.get(arn)?.privateIpAddress,
   });
   const syncs: FullSyncSource = {
-    fullSync: () =>
-      poller.fullSync().then(
+    fullSync: (signal) =>
+      poller.fullSync(signal).then(
         (report) => {
           o.onSync?.({ ok: true, report });
           return report;

@@ -7,10 +7,16 @@
  * - /readyz: NGINX serves the config rendered from this process's first full sync (readiness.ts).
  *   A last known good config serving while the first sync has not succeeded is healthy, not
  *   ready: phase `serving-last-known-good`, or `serving-last-known-good-aws-unreachable` once a
- *   sync attempt failed (`lastSyncError` holds its code).
+ *   sync attempt failed (`lastSyncError` holds its code). While a permanent AWS problem fails
+ *   every sync (no credentials, cluster not found, access denied), 503 also carries its `reason`,
+ *   `code` and a `hint` of what to check: such a daemon never becomes ready, and says why.
+ * A permanent AWS problem leaves /healthz at 200 (named in its details): a restart cannot fix a
+ * task role or a cluster name, and the daemon may be serving its last known good config meanwhile;
+ * /readyz, `ecs_ingress_aws_permanent_error` and the EcsIngressAwsPermanentError alert report it.
  */
 import { readFile } from 'node:fs/promises';
 import type { NginxRunner } from '@ecs-ingress/nginx-runner';
+import type { AwsProblem } from '../aws/permanent-errors.js';
 import type { PushedEndpoints } from '../dynamic/dynamic-applier.js';
 import type { ProbeResult, StatusProvider } from '../http/server.js';
 import { deriveUpstreams } from '../store/derive-upstreams.js';
@@ -37,6 +43,8 @@ export interface DaemonProgress {
   queueUrl?: () => string | undefined;
   sourceMode?: () => string;
   bundleId?: string;
+  /** The permanent AWS problem failing every sync since the last success (aws/permanent-errors.ts). */
+  awsProblem?: () => AwsProblem | undefined;
   /** Dynamic mode, once NGINX runs: the endpoint sets it confirmed holding. */
   pushedEndpoints?: () => readonly PushedEndpoints[] | undefined;
 }
@@ -60,14 +68,29 @@ export function daemonStatus(o: DaemonStatusOptions): StatusProvider {
     healthz(): ProbeResult {
       const nginx = p.runner?.state ?? 'not-started';
       const ok = nginx !== 'crashloop' && nginx !== 'stopped';
-      return { ok, details: { phase: shownPhase(p), nginx, nginxPid: p.runner?.masterPid } };
-    },
-    readyz(): ProbeResult {
-      const ok = p.firstSyncAt !== undefined && p.configAppliedAt !== undefined && p.phase === 'running';
+      const aws = p.awsProblem?.()?.reason;
       return {
         ok,
         details: {
           phase: shownPhase(p),
+          nginx,
+          nginxPid: p.runner?.masterPid,
+          ...(aws ? { awsProblem: aws } : {}),
+        },
+      };
+    },
+    readyz(): ProbeResult {
+      const problem = p.awsProblem?.();
+      const ok =
+        problem === undefined &&
+        p.firstSyncAt !== undefined &&
+        p.configAppliedAt !== undefined &&
+        p.phase === 'running';
+      return {
+        ok,
+        details: {
+          phase: shownPhase(p),
+          ...(problem ? { reason: problem.reason, code: problem.code, hint: problem.hint } : {}),
           ...(p.lastSyncError === undefined ? {} : { lastSyncError: p.lastSyncError }),
           firstSync: p.firstSyncAt === undefined ? null : new Date(p.firstSyncAt).toISOString(),
           configApplied: p.configAppliedAt === undefined ? null : new Date(p.configAppliedAt).toISOString(),

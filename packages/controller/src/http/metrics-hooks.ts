@@ -3,8 +3,10 @@
  * nothing of prom-client and the metric names live in one place (metrics.ts).
  */
 import type { Upstream } from '@ecs-ingress/types';
+import { AWS_PROBLEM_REASONS } from '../aws/permanent-errors.js';
 import type { ApplyOutcome, ReconcilerMetrics } from '../reconciler/pipeline.js';
 import type { ApplyStage } from '../reconciler/types.js';
+import type { SyncOutcome } from '../sources/source-supervisor.js';
 import type { DispatchOutcome } from '../sources/sqs-source.js';
 import type { Metrics } from './metrics.js';
 
@@ -131,4 +133,45 @@ export function recordStoreOutcome(metrics: Metrics, outcome: StoreOutcome): voi
 /** `ecs_ingress_events_received_total{source, detail_type}` for a source that does not count itself (replay). */
 export function recordEventReceived(metrics: Metrics, source: string, detailType: string): void {
   metrics.eventsReceived.inc({ source, detail_type: detailType });
+}
+
+/**
+ * NGINX started on a config (first render or last known good): the config it serves is live from
+ * the first scrape, so the hash, the upstream gauges and the last successful load say so, though
+ * no reload happened (dynamic mode may never reload at all).
+ */
+export function recordStartedConfig(
+  metrics: Metrics,
+  started: { readonly hash: string; readonly upstreams: readonly Upstream[] },
+  now: () => number = Date.now,
+): void {
+  setConfigHash(metrics, started.hash);
+  setUpstreamGauges(metrics, started.upstreams);
+  metrics.lastReloadSuccess.set(1);
+  metrics.lastReloadSuccessTimestamp.set(now() / 1000);
+}
+
+/** A reload outside the reconciler (a new config bundle): `nginx_reloads_total` and the last-reload gauges. */
+export function recordNginxReload(
+  metrics: Metrics,
+  result: { readonly ok: boolean; readonly durationMs: number },
+  now: () => number = Date.now,
+): void {
+  metrics.reloads.inc({ result: result.ok ? 'success' : 'reload_failed' });
+  metrics.lastReloadSuccess.set(result.ok ? 1 : 0);
+  if (!result.ok) return;
+  metrics.reloadDurationSeconds.observe(result.durationMs / 1000);
+  metrics.lastReloadSuccessTimestamp.set(now() / 1000);
+}
+
+/** The supervisor's sync outcomes: `full_syncs_total{result}` and `aws_permanent_error{reason}`. */
+export function syncMetrics(metrics: Metrics): (outcome: SyncOutcome) => void {
+  return (outcome) => {
+    metrics.fullSyncs.inc({ result: outcome.ok ? 'success' : 'error' });
+    // A transient failure leaves the gauge as it was: the problem stands until a sync succeeds.
+    if (!outcome.ok && outcome.problem === undefined) return;
+    const active = outcome.ok ? undefined : outcome.problem?.reason;
+    for (const reason of AWS_PROBLEM_REASONS)
+      metrics.awsPermanentError.set({ reason }, reason === active ? 1 : 0);
+  };
 }

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { AWS_PROBLEM_REASONS } from '../aws/permanent-errors.js';
 
 /**
  * Every metric ecs-ingress exports, created once per process (or per test) on its own registry.
@@ -24,9 +25,9 @@ export interface Metrics {
   readonly configTestFailures: Counter<string>;
   /** The applied config's hash as a label, value 1 (info-style metric). */
   readonly configHash: Gauge<'hash'>;
-  /** 1 when the last reload succeeded, 0 when it failed. */
+  /** 0 when the last reload failed, else 1 (from the first scrape: no reload has failed yet). */
   readonly lastReloadSuccess: Gauge<string>;
-  /** Unix time of the last successful reload. */
+  /** Unix time NGINX last loaded a config successfully: its start, then each reload (0 before the start). */
   readonly lastReloadSuccessTimestamp: Gauge<string>;
   /** NGINX worker processes alive, old generations included. */
   readonly nginxWorkers: Gauge<string>;
@@ -43,6 +44,10 @@ export interface Metrics {
   /** AWS API calls by service, operation and outcome (success, throttled, error). */
   readonly awsCalls: Counter<'service' | 'operation' | 'outcome'>;
   readonly awsCallDurationSeconds: Histogram<'service' | 'operation'>;
+  /** Full syncs of the cluster by result (success, error); both series exist from the start. */
+  readonly fullSyncs: Counter<'result'>;
+  /** 1 for the permanent AWS problem (reason) failing every sync since the last success, else 0. */
+  readonly awsPermanentError: Gauge<'reason'>;
   readonly sqsMessagesReceived: Counter<string>;
   readonly sqsMessagesDeleted: Counter<string>;
   /** 1 while the queue source is receiving without errors. */
@@ -76,7 +81,7 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
   }
   const registers = [registry];
   const secondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-  return {
+  const metrics: Metrics = {
     registry,
     eventsReceived: new Counter({
       name: 'ecs_ingress_events_received_total',
@@ -133,12 +138,12 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     }),
     lastReloadSuccess: new Gauge({
       name: 'ecs_ingress_nginx_last_reload_success',
-      help: '1 when the last NGINX reload succeeded, 0 when it failed.',
+      help: '0 when the last NGINX reload failed, else 1 (1 before any reload).',
       registers,
     }),
     lastReloadSuccessTimestamp: new Gauge({
       name: 'ecs_ingress_nginx_last_reload_success_timestamp_seconds',
-      help: 'Unix time of the last successful NGINX reload.',
+      help: 'Unix time NGINX last loaded a configuration successfully (its start, then each reload); 0 before NGINX started.',
       registers,
     }),
     nginxWorkers: new Gauge({
@@ -185,6 +190,18 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       buckets: secondsBuckets,
       registers,
     }),
+    fullSyncs: new Counter({
+      name: 'ecs_ingress_full_syncs_total',
+      help: 'Full syncs of the cluster from the ECS API, by result (success, error).',
+      labelNames: ['result'],
+      registers,
+    }),
+    awsPermanentError: new Gauge({
+      name: 'ecs_ingress_aws_permanent_error',
+      help: 'AWS problem that retrying cannot fix (reason: no-credentials, invalid-credentials, cluster-not-found, access-denied), 1 while it fails every sync.',
+      labelNames: ['reason'],
+      registers,
+    }),
     sqsMessagesReceived: new Counter({
       name: 'ecs_ingress_sqs_messages_received_total',
       help: 'SQS messages received.',
@@ -225,4 +242,12 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       registers,
     }),
   };
+  // True from the first scrape: no failed reload yet, every sync and problem series at 0 (an
+  // alert on `increase()` or `== 1` needs the series to exist before the first change).
+  metrics.lastReloadSuccess.set(1);
+  for (const result of ['success', 'test_failed', 'reload_failed']) metrics.reloads.inc({ result }, 0);
+  for (const result of ['success', 'failed']) metrics.bundleApplies.inc({ result }, 0);
+  for (const result of ['success', 'error']) metrics.fullSyncs.inc({ result }, 0);
+  for (const reason of AWS_PROBLEM_REASONS) metrics.awsPermanentError.set({ reason }, 0);
+  return metrics;
 }

@@ -9,6 +9,14 @@ export const DESCRIBE_TASKS_PER_CALL = 100;
 export class CallTally {
   private readonly counts = new Map<string, number>();
 
+  /** @param signal aborts the calls made under this tally (a sync stopped by SIGTERM). */
+  constructor(readonly signal?: AbortSignal) {}
+
+  /** The SDK `send` options of a call under this tally. */
+  get sendOptions(): { abortSignal?: AbortSignal } {
+    return this.signal === undefined ? {} : { abortSignal: this.signal };
+  }
+
   add(service: string, operation: string): void {
     const key = `${service}:${operation}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);

@@ -146,7 +146,7 @@ export class EcsPoller {
     }
     const out = await awsCall('ecs', 'DescribeClusters', () => {
       tally.add('ecs', 'DescribeClusters');
-      return this.o.ecs.send(new DescribeClustersCommand({ clusters: [cluster] }));
+      return this.o.ecs.send(new DescribeClustersCommand({ clusters: [cluster] }), tally.sendOptions);
     });
     const found = out.clusters?.find(
       (c) => c.clusterName === cluster || c.clusterArn?.endsWith(`/${cluster}`),
@@ -161,18 +161,19 @@ export class EcsPoller {
 
   /**
    * Lists the whole cluster and emits what it learned into the sink (see the file comment).
-   * Concurrent callers share one sync in flight.
-   * @throws AwsCallError when a call fails after the SDK's retries; ClusterNotFoundError
+   * Concurrent callers share one sync in flight. `signal` aborts its AWS calls in flight (SIGTERM:
+   * a slow API must not hold the shutdown for the SDK's timeouts and retries).
+   * @throws AwsCallError when a call fails after the SDK's retries (or was aborted); ClusterNotFoundError
    */
-  fullSync(): Promise<SyncReport> {
-    this.inFlight ??= this.runSync().finally(() => {
+  fullSync(signal?: AbortSignal): Promise<SyncReport> {
+    this.inFlight ??= this.runSync(signal).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
   }
 
-  private async runSync(): Promise<SyncReport> {
-    const tally = new CallTally();
+  private async runSync(signal: AbortSignal | undefined): Promise<SyncReport> {
+    const tally = new CallTally(signal);
     const clusterArn = await this.clusterArn(tally);
     const clock = performance.now();
     // Taken before the first ListTasks: any event the store receives after this instant may be
@@ -188,6 +189,7 @@ export class EcsPoller {
             maxResults: LIST_PAGE_SIZE,
             ...(nextToken ? { nextToken } : {}),
           }),
+          tally.sendOptions,
         );
         return { items: out.taskArns ?? [], nextToken: out.nextToken };
       }),
@@ -198,6 +200,7 @@ export class EcsPoller {
             maxResults: LIST_PAGE_SIZE,
             ...(nextToken ? { nextToken } : {}),
           }),
+          tally.sendOptions,
         );
         return { items: out.serviceArns ?? [], nextToken: out.nextToken };
       }),
@@ -294,7 +297,10 @@ export class EcsPoller {
       async ({ batch, i }) => {
         const out = await awsCall('ecs', 'DescribeTasks', () => {
           tally.add('ecs', 'DescribeTasks');
-          return this.o.ecs.send(new DescribeTasksCommand({ cluster: clusterArn, tasks: batch }));
+          return this.o.ecs.send(
+            new DescribeTasksCommand({ cluster: clusterArn, tasks: batch }),
+            tally.sendOptions,
+          );
         });
         results[i] = out.tasks ?? [];
         logDescribeFailures(this.logger, 'DescribeTasks', out.failures);

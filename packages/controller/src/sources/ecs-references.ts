@@ -218,7 +218,7 @@ export class EcsReferenceResolver {
     try {
       out = await awsCall('ecs', 'DescribeTaskDefinition', () => {
         tally.add('ecs', 'DescribeTaskDefinition');
-        return this.o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }));
+        return this.o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), tally.sendOptions);
       });
     } catch (err) {
       if (isRefusal(err)) {
@@ -266,6 +266,7 @@ export class EcsReferenceResolver {
         tally.add('ecs', 'DescribeContainerInstances');
         return this.o.ecs.send(
           new DescribeContainerInstancesCommand({ cluster: this.o.cluster, containerInstances: [...chunk] }),
+          tally.sendOptions,
         );
       });
       const ids = (out.containerInstances ?? []).map((ci) => ci.ec2InstanceId).filter((id) => !!id);
@@ -352,7 +353,7 @@ export class EcsReferenceResolver {
   ): Promise<void> {
     const out = await awsCall('ec2', 'DescribeInstances', () => {
       tally.add('ec2', 'DescribeInstances');
-      return this.o.ec2.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }));
+      return this.o.ec2.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }), tally.sendOptions);
     });
     for (const reservation of out.Reservations ?? []) {
       for (const instance of reservation.Instances ?? []) {

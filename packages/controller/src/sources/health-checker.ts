@@ -75,6 +75,8 @@ export class HealthChecker {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private failures = 0;
+  /** Aborts a check's AWS calls in flight at `stop()`. */
+  private readonly abort = new AbortController();
 
   constructor(options: HealthCheckerOptions) {
     this.o = options;
@@ -93,9 +95,10 @@ export class HealthChecker {
     this.loop = this.run();
   }
 
-  /** Stops the loop and waits for a check in flight to finish. */
+  /** Stops the loop, aborts a check in flight (its AWS calls) and waits for it to settle. */
   async stop(): Promise<void> {
     this.running = false;
+    this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
     await this.loop;
@@ -107,7 +110,7 @@ export class HealthChecker {
    * @throws AwsCallError when DescribeTasks fails after the SDK's retries (the loop catches it)
    */
   async checkOnce(): Promise<HealthCheckReport> {
-    const tally = new CallTally();
+    const tally = new CallTally(this.abort.signal);
     const awaiting = [...new Set(this.o.awaitingHealth())];
     this.o.metrics?.tasksAwaitingHealth.set(awaiting.length);
     // Forget MISSING marks of tasks the store no longer lists, so the set stays bounded.
@@ -121,7 +124,10 @@ export class HealthChecker {
     for (const batch of chunks(wanted, DESCRIBE_TASKS_PER_CALL)) {
       const out = await awsCall('ecs', 'DescribeTasks', () => {
         tally.add('ecs', 'DescribeTasks');
-        return this.o.ecs.send(new DescribeTasksCommand({ cluster: this.o.cluster, tasks: batch }));
+        return this.o.ecs.send(
+          new DescribeTasksCommand({ cluster: this.o.cluster, tasks: batch }),
+          tally.sendOptions,
+        );
       });
       const at = this.now();
       for (const f of out.failures ?? []) {
@@ -189,6 +195,8 @@ export class HealthChecker {
         await this.checkOnce();
         this.failures = 0;
       } catch (err) {
+        // Aborted by stop(): not a failure worth a line.
+        if (!this.running) return;
         this.failures++;
         this.logger.warn(
           { err, code: (err as { code?: unknown }).code, failures: this.failures },

@@ -32,6 +32,7 @@ import {
   tap,
   timer,
 } from 'rxjs';
+import { type AwsProblem, classifyAwsProblem } from '../aws/permanent-errors.js';
 import type { Metrics } from '../http/metrics.js';
 import type { SyncReport } from './ecs-poller.js';
 
@@ -39,8 +40,14 @@ export type SourceMode = 'events' | 'polling';
 
 /** The part of the poller the supervisor drives. */
 export interface FullSyncSource {
-  fullSync(): Promise<SyncReport>;
+  /** `signal` aborts the sync's AWS calls in flight (the supervisor's `stop()`). */
+  fullSync(signal?: AbortSignal): Promise<SyncReport>;
 }
+
+/** What each finished sync attempt reports to `onSync` (metrics, readiness). */
+export type SyncOutcome =
+  | { readonly ok: true; readonly report: SyncReport }
+  | { readonly ok: false; readonly error: unknown; readonly problem: AwsProblem | undefined };
 
 export interface SourceSupervisorOptions {
   readonly poller: FullSyncSource;
@@ -56,6 +63,8 @@ export interface SourceSupervisorOptions {
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly logger?: Logger;
   readonly metrics?: Pick<Metrics, 'sourceMode'>;
+  /** Every sync attempt's outcome, a failure with its permanent problem classified (aws/permanent-errors.ts). */
+  readonly onSync?: (outcome: SyncOutcome) => void;
   /** Jitter source, [0, 1). Default Math.random. */
   readonly random?: () => number;
   /** rxjs scheduler for every timer (tests may pass a virtual one). */
@@ -98,6 +107,8 @@ export class SourceSupervisor {
   private firstDone = false;
   private subscription: Subscription | undefined;
   private inFlight: Promise<unknown> | undefined;
+  private readonly abort = new AbortController();
+  private problem: AwsProblem | undefined;
 
   constructor(options: SourceSupervisorOptions) {
     this.o = options;
@@ -121,6 +132,11 @@ export class SourceSupervisor {
   /** The current mode. */
   get currentMode(): SourceMode {
     return this.mode.value;
+  }
+
+  /** The permanent AWS problem failing every sync since the last success, if any. */
+  get currentProblem(): AwsProblem | undefined {
+    return this.problem;
   }
 
   /** Starts watching the queue and syncing. Idempotent. */
@@ -153,10 +169,11 @@ export class SourceSupervisor {
     this.subscription = sub;
   }
 
-  /** Stops timers and retries, waits for a sync in flight to settle. */
+  /** Stops timers and retries, aborts the sync in flight (its AWS calls) and waits for it to settle. */
   async stop(): Promise<void> {
     this.subscription?.unsubscribe();
     this.subscription = undefined;
+    this.abort.abort();
     await this.inFlight?.catch(() => {});
     if (!this.firstDone) {
       this.firstDone = true;
@@ -215,21 +232,33 @@ export class SourceSupervisor {
     const initialMs = this.o.retry?.initialMs ?? DEFAULTS.retryInitialMs;
     const maxMs = Math.max(initialMs, this.o.retry?.maxMs ?? DEFAULTS.retryMaxMs);
     return defer(() => {
-      const sync = this.o.poller.fullSync();
+      const sync = this.o.poller.fullSync(this.abort.signal);
       this.inFlight = sync;
       return from(sync);
     }).pipe(
       retry({
         delay: (err: unknown, attempt: number) => {
-          const delayMs = backoffDelay(attempt, { initialMs, maxMs }, this.random);
-          this.logger.warn(
-            { err, code: (err as { code?: unknown }).code, attempt, retryInMs: delayMs },
-            'full sync failed; retrying',
+          const problem = classifyAwsProblem(err);
+          // A permanent problem waits the longest backoff: retrying soon cannot help, but a fixed
+          // policy or a created cluster heals without a restart.
+          const delayMs = backoffDelay(
+            problem ? Number.MAX_SAFE_INTEGER : attempt,
+            { initialMs, maxMs },
+            this.random,
           );
+          this.reportFailure(err, problem, attempt, delayMs);
           return timer(delayMs, this.o.scheduler);
         },
       }),
       tap((report) => {
+        if (this.problem !== undefined) {
+          this.logger.info(
+            { reason: this.problem.reason },
+            'full sync succeeded again; AWS problem resolved',
+          );
+          this.problem = undefined;
+        }
+        this.o.onSync?.({ ok: true, report });
         if (!this.firstDone) {
           this.firstDone = true;
           this.resolveFirst(report);
@@ -241,5 +270,26 @@ export class SourceSupervisor {
         this.syncs.next(report);
       }),
     );
+  }
+
+  /**
+   * A permanent problem is logged at `error` once (again only when it changes), with what to check;
+   * its retries at `debug`. Anything else is a `warn` per retry, as outages and throttling pass.
+   */
+  private reportFailure(err: unknown, problem: AwsProblem | undefined, attempt: number, retryInMs: number) {
+    this.o.onSync?.({ ok: false, error: err, problem });
+    if (problem === undefined) {
+      // `currentProblem` stays until a sync succeeds: an outage in between does not fix a policy.
+      this.logger.warn(
+        { err, code: (err as { code?: unknown }).code, attempt, retryInMs },
+        'full sync failed; retrying',
+      );
+      return;
+    }
+    const repeated = this.problem?.code === problem.code;
+    this.problem = problem;
+    const fields = { code: problem.code, reason: problem.reason, hint: problem.hint, attempt, retryInMs };
+    if (repeated) this.logger.debug(fields, `full sync still failing: ${problem.message}`);
+    else this.logger.error(fields, `full sync failed: ${problem.message}; ${problem.hint}`);
   }
 }
