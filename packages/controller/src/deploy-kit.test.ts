@@ -1235,6 +1235,8 @@ describe('deploy/prometheus and deploy/grafana', () => {
     'EcsIngressNginxRestarts',
     'EcsIngressTasksUnresolved',
     'EcsIngressTasksAwaitingHealthLong',
+    'EcsIngressAwsPermanentError',
+    'EcsIngressSyncFailing',
   ])('has the alert %s with summary, description and runbook', (name) => {
     const rule = alertRules.find((r) => r.alert === name);
     expect(Object.keys(rule?.annotations ?? {}).sort()).toEqual(['description', 'runbook', 'summary']);
@@ -1287,6 +1289,7 @@ describe('deploy/prometheus and deploy/grafana', () => {
       'ecs_ingress_sqs_source_healthy',
       'ecs_ingress_source_mode',
       'ecs_ingress_bundle_applies_total',
+      'ecs_ingress_aws_permanent_error',
     ]) {
       expect(used.has(family), family).toBe(true);
     }
