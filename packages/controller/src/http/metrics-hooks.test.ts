@@ -12,8 +12,11 @@ import { createMetrics, type Metrics } from './metrics.js';
 import {
   reconcilerMetrics,
   recordEventReceived,
+  recordNginxReload,
+  recordStartedConfig,
   recordStoreOutcome,
   setUpstreamGauges,
+  syncMetrics,
   upstreamsOfMeta,
 } from './metrics-hooks.js';
 
@@ -284,5 +287,61 @@ describe('store and source helpers', () => {
     setUpstreamGauges(m, [upstream('b', 2)]);
     expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=b': 2 });
     expect(await valuesOf(m.upstreams)).toEqual({ '': 1 });
+  });
+});
+
+describe('true from the first scrape', () => {
+  it('a fresh registry: no failed reload, no load yet, every sync result and problem reason at 0', async () => {
+    const m = createMetrics({ defaults: false });
+    expect(await valuesOf(m.lastReloadSuccess)).toEqual({ '': 1 });
+    expect(await valuesOf(m.lastReloadSuccessTimestamp)).toEqual({ '': 0 });
+    const text = await m.registry.metrics();
+    for (const series of [
+      'ecs_ingress_full_syncs_total{result="success"} 0',
+      'ecs_ingress_full_syncs_total{result="error"} 0',
+      'ecs_ingress_nginx_reloads_total{result="test_failed"} 0',
+      'ecs_ingress_aws_permanent_error{reason="no-credentials"} 0',
+      'ecs_ingress_aws_permanent_error{reason="cluster-not-found"} 0',
+      'ecs_ingress_aws_permanent_error{reason="access-denied"} 0',
+    ]) {
+      expect(text).toContain(series);
+    }
+  });
+
+  it('recordStartedConfig: the config NGINX started with is in the hash, the upstream gauges and the last load', async () => {
+    const m = createMetrics({ defaults: false });
+    recordStartedConfig(m, { hash: 'h0', upstreams: [upstream('web', 2), upstream('api', 0)] }, () => 5_000);
+    expect(await valuesOf(m.configHash)).toEqual({ 'hash=h0': 1 });
+    expect(await valuesOf(m.upstreams)).toEqual({ '': 2 });
+    expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=web': 2, 'upstream=api': 0 });
+    expect(await valuesOf(m.lastReloadSuccess)).toEqual({ '': 1 });
+    expect(await valuesOf(m.lastReloadSuccessTimestamp)).toEqual({ '': 5 });
+    // Starting is not a reload.
+    expect(await valuesOf(m.reloads)).toEqual({});
+  });
+
+  it('recordNginxReload (a bundle): counted as a reload, success or failure', async () => {
+    const m = createMetrics({ defaults: false });
+    recordNginxReload(m, { ok: true, durationMs: 250 }, () => 7_000);
+    expect(await valuesOf(m.reloads)).toEqual({ 'result=success': 1 });
+    expect(await valuesOf(m.lastReloadSuccessTimestamp)).toEqual({ '': 7 });
+    expect(await histogram(m.reloadDurationSeconds)).toEqual({ count: 1, sum: 0.25 });
+    recordNginxReload(m, { ok: false, durationMs: 10 }, () => 9_000);
+    expect(await valuesOf(m.reloads)).toEqual({ 'result=success': 1, 'result=reload_failed': 1 });
+    expect(await valuesOf(m.lastReloadSuccess)).toEqual({ '': 0 });
+    expect(await valuesOf(m.lastReloadSuccessTimestamp)).toEqual({ '': 7 });
+  });
+
+  it('syncMetrics: results counted; a permanent problem set until a success, kept through a transient failure', async () => {
+    const m = createMetrics({ defaults: false });
+    const onSync = syncMetrics(m);
+    const problem = { reason: 'cluster-not-found', code: 'X', message: 'm', hint: 'h' } as const;
+    onSync({ ok: false, error: new Error('x'), problem });
+    expect((await valuesOf(m.awsPermanentError))['reason=cluster-not-found']).toBe(1);
+    onSync({ ok: false, error: new Error('timeout'), problem: undefined });
+    expect((await valuesOf(m.awsPermanentError))['reason=cluster-not-found']).toBe(1);
+    onSync({ ok: true, report: {} as never });
+    expect(Object.values(await valuesOf(m.awsPermanentError))).toEqual([0, 0, 0, 0]);
+    expect(await valuesOf(m.fullSyncs)).toEqual({ 'result=success': 1, 'result=error': 2 });
   });
 });

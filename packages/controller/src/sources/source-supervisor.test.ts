@@ -16,6 +16,7 @@ import {
   SourceSupervisor,
   type SourceSupervisorOptions,
   SourcesStoppedError,
+  type SyncOutcome,
 } from './source-supervisor.js';
 import { fakeClients, RecordingSink } from './test-helpers.js';
 
@@ -201,5 +202,96 @@ describe('SourceSupervisor with the real poller while ECS throttles at start-up'
       clients.ecs.destroy();
       clients.ec2.destroy();
     }
+  });
+});
+
+/** A logger recording every call as `[level, fields, message]`. */
+function recordingLogger(): { logger: Logger; lines: [string, Record<string, unknown>, string][] } {
+  const lines: [string, Record<string, unknown>, string][] = [];
+  const at =
+    (level: string) =>
+    (obj: unknown, msg?: string): void => {
+      lines.push([
+        level,
+        (typeof obj === 'object' && obj !== null ? obj : {}) as Record<string, unknown>,
+        msg ?? '',
+      ]);
+    };
+  const logger = {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    fatal: at('fatal'),
+    child: () => logger,
+  } as unknown as Logger;
+  return { logger, lines };
+}
+
+describe('SourceSupervisor and permanent AWS problems', () => {
+  it('logs a permanent problem once at error with its hint, retries quietly, reports it, and clears it on success', async () => {
+    const denied = Object.assign(new Error('not authorized to perform ecs:ListTasks'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    let failing = true;
+    let attempts = 0;
+    const poller: FullSyncSource = {
+      async fullSync() {
+        attempts++;
+        if (failing) throw denied;
+        return new CountingPoller().fullSync();
+      },
+    };
+    const outcomes: SyncOutcome[] = [];
+    const { logger, lines } = recordingLogger();
+    const s = supervise({ poller, pollIntervalMs: 10, logger, onSync: (o) => outcomes.push(o) });
+    await vi.waitFor(() => expect(attempts).toBeGreaterThanOrEqual(4), { timeout: 5_000 });
+    expect(s.currentProblem).toMatchObject({
+      reason: 'access-denied',
+      code: 'ECS_INGRESS_AWS_ACCESS_DENIED',
+    });
+    const errors = lines.filter(([level]) => level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.[1]).toMatchObject({ code: 'ECS_INGRESS_AWS_ACCESS_DENIED', reason: 'access-denied' });
+    expect(errors[0]?.[2]).toContain('deploy/ecs/iam-task-role-policy.json');
+    expect(lines.filter(([level]) => level === 'warn')).toHaveLength(0);
+    expect(outcomes.every((o) => !o.ok && o.problem?.reason === 'access-denied')).toBe(true);
+
+    failing = false;
+    await s.firstSync;
+    expect(s.currentProblem).toBeUndefined();
+    expect(outcomes.at(-1)?.ok).toBe(true);
+  });
+
+  it('a transient failure stays a warn per retry and no problem', async () => {
+    const poller = new CountingPoller();
+    poller.fail = true;
+    const { logger, lines } = recordingLogger();
+    const s = supervise({ poller, pollIntervalMs: 10, logger });
+    await vi.waitFor(() => expect(lines.filter(([l]) => l === 'warn').length).toBeGreaterThanOrEqual(2), {
+      timeout: 5_000,
+    });
+    expect(s.currentProblem).toBeUndefined();
+    expect(lines.filter(([l]) => l === 'error')).toHaveLength(0);
+  });
+
+  it('stop() aborts the sync in flight through its signal and resolves without waiting for it', async () => {
+    let seen: AbortSignal | undefined;
+    const poller: FullSyncSource = {
+      fullSync(signal) {
+        seen = signal;
+        // Never answers unless aborted: a slow API.
+        return new Promise((_resolve, reject) => {
+          signal?.addEventListener('abort', () => reject(new Error('aborted')));
+        });
+      },
+    };
+    const s = supervise({ poller, pollIntervalMs: 10 });
+    await vi.waitFor(() => expect(seen).toBeDefined(), { timeout: 5_000 });
+    await s.stop();
+    expect(seen?.aborted).toBe(true);
+    await expect(s.firstSync).rejects.toBeInstanceOf(SourcesStoppedError);
   });
 });

@@ -7,9 +7,11 @@ export type AwsFakeService = 'ecs' | 'ec2' | 'events';
  * - `throttle`: the service's own throttling error (ECS/EventBridge `ThrottlingException` 400,
  *   EC2 `RequestLimitExceeded` 503), which the SDK retries with backoff.
  * - `server-error`: a 5xx (ECS `ServerException`, EventBridge `InternalException`, EC2 `InternalError`).
+ * - `access-denied`: the task role may not make the call (ECS/EventBridge `AccessDeniedException`
+ *   400, EC2 `UnauthorizedOperation` 403), which the SDK does not retry.
  * - `delay`: answer normally after `delayMs`.
  */
-export type FaultKind = 'throttle' | 'server-error' | 'delay';
+export type FaultKind = 'throttle' | 'server-error' | 'access-denied' | 'delay';
 
 export interface FaultSpec {
   service: AwsFakeService;
@@ -80,8 +82,17 @@ export class FaultTable {
   }
 }
 
-/** The error a `throttle` or `server-error` fault makes the given service answer with. */
-export function faultError(service: AwsFakeService, kind: 'throttle' | 'server-error'): AwsFakeError {
+/** The error a `throttle`, `server-error` or `access-denied` fault makes the given service answer with. */
+export function faultError(service: AwsFakeService, kind: Exclude<FaultKind, 'delay'>): AwsFakeError {
+  if (kind === 'access-denied') {
+    return service === 'ec2'
+      ? new AwsFakeError('UnauthorizedOperation', 'You are not authorized to perform this operation.', 403)
+      : new AwsFakeError(
+          'AccessDeniedException',
+          'User: arn:aws:sts::123456789012:assumed-role/ecs-ingress/task is not authorized to perform this action',
+          400,
+        );
+  }
   if (kind === 'throttle') {
     // EC2 throttles with RequestLimitExceeded on HTTP 503; ECS and EventBridge with ThrottlingException on 400.
     return service === 'ec2'
