@@ -5,6 +5,8 @@
  *      AWS kept failing, a write failed, `--strict` met an invalid line, shutdown did not finish);
  *   2  usage or configuration: a flag, argument or environment variable is wrong, or a path it
  *      names is missing or of the wrong kind (commander's own errors included).
+ * `replay --out` stopped by SIGINT/SIGTERM exits as the shell would report it: 128 + the signal's
+ * number (130, 143), with nothing written.
  */
 import { CommanderError } from 'commander';
 

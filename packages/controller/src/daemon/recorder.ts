@@ -203,10 +203,12 @@ export function startRecording(options: RecorderOptions): Recording {
   function stop(reason: RecordStopReason): Promise<RecordResult> {
     stopping ??= (async () => {
       if (durationTimer !== undefined) clearTimeout(durationTimer);
-      await started.catch(() => undefined);
+      // Never wait for a first sync that may not come (AWS unreachable): stopping the supervisor
+      // aborts the sync in flight and ends it. Set-up still in flight sees `stopping` and returns.
       await supervisor?.stop();
       await health.stop();
       await references.stop();
+      await started.catch(() => undefined);
       // Stops the SQS source (after its deletes) and removes a per-instance queue and rule.
       let teardown: ProvisioningAction[] = [];
       try {

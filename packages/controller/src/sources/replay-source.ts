@@ -50,6 +50,8 @@ export interface ReadRecordingOptions {
    * Lines that name no cluster (task definitions, container instances) always pass.
    */
   readonly cluster?: string;
+  /** Ends the reading (a file path input): the iteration then stops, or rejects with an AbortError. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -61,9 +63,11 @@ export async function* readRecording(
   input: string | Readable,
   options: ReadRecordingOptions = {},
 ): AsyncGenerator<ReplayLine> {
-  const stream = typeof input === 'string' ? createReadStream(input, { encoding: 'utf8' }) : input;
+  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  // A signal also unblocks a read that waits for data (a FIFO, a slow disk).
+  const stream = typeof input === 'string' ? createReadStream(input, { encoding: 'utf8', ...signal }) : input;
   // crlfDelay: Infinity treats \r\n as one break, so a recording edited on Windows replays the same.
-  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY, ...signal });
   let lineNo = 0;
   try {
     for await (const raw of lines) {

@@ -25,7 +25,9 @@ queue and rule (instance id + "-record", so a daemon on the same host keeps its 
 them at the end; --queue-url consumes an existing queue instead (shared).
 
 Stops on SIGINT/SIGTERM, after --duration, or once --max-events queue messages are written (a
-batch received together is written whole, so a few more may be).
+batch received together is written whole, so a few more may be). It stops at once even while AWS
+is unreachable (the calls in flight are aborted): the file then holds what was written so far, and
+the summary line is printed; a second signal while it closes is ignored.
 
 ${formatConfigHelp()}`;
 
@@ -100,12 +102,21 @@ export async function runRecord(options: RecordCommandOptions, env: NodeJS.Proce
       ...(options.maxEvents === undefined ? {} : { maxEvents: options.maxEvents }),
       logger,
     });
+    // The first signal ends the recording (at once, even while AWS is unreachable); a second one
+    // while it closes is only reported: the default action would kill the process before the
+    // file is closed and the summary printed.
+    let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        logger.warn({ signal }, 'already stopping the recording');
+        return;
+      }
+      signalled = true;
       logger.info({ signal }, 'stopping the recording');
       void recording.stop();
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     try {
       result = await recording.done;
     } finally {
@@ -116,6 +127,11 @@ export async function runRecord(options: RecordCommandOptions, env: NodeJS.Proce
     clients.destroy();
   }
   const o = result.observations;
+  if (o['Cluster Snapshot'] === 0) {
+    process.stderr.write(
+      `ecs-ingress record: no full sync was recorded (AWS unreachable or refusing the calls? see the log); ${options.out} holds only what the queue delivered\n`,
+    );
+  }
   process.stdout.write(
     `recorded ${result.lines} lines to ${options.out}: ${result.events} queue messages, ` +
       `${o['Cluster Snapshot']} snapshots, ${o['Task Definition']} task definitions, ` +

@@ -27,16 +27,20 @@ export interface ReplayCommandOptions {
 export interface ReplayCommandIo {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
-  /** Ends a live replay early, and a `--hold`. The CLI wires it to SIGINT/SIGTERM. */
+  /**
+   * Ends a live replay early, and a `--hold`; stops `--out` before it writes anything. The CLI
+   * wires it to SIGINT/SIGTERM (the abort reason names the signal).
+   */
   readonly signal?: AbortSignal;
 }
 
 /**
  * Exit codes (the CLI's scheme): 0 done; 1 `--strict` met an invalid line, NGINX failed, or the
  * output could not be written; 2 usage: a wrong flag, or a recording or `--out` path that is
- * missing, of the wrong kind, or holds no valid line.
+ * missing, of the wrong kind, or holds no valid line; `--out` stopped by SIGINT/SIGTERM: 128 + the
+ * signal's number (130, 143), nothing written.
  */
-export type ReplayExitCode = ExitCode;
+export type ReplayExitCode = ExitCode | 130 | 143;
 
 const HELP_AFTER = `
 Recording format (JSONL, one object per line):
@@ -62,7 +66,8 @@ Output:
 Exit codes:
   0 done; 1 --strict met an invalid line (nothing written), NGINX failed, or the output could not be
   written; 2 usage: a wrong flag, or a recording or --out path that is missing, of the wrong kind
-  (a directory, a file where a directory is needed), or holds no valid line.
+  (a directory, a file where a directory is needed), or holds no valid line; --out stopped by
+  SIGINT/SIGTERM: 130/143 (128 + the signal's number), and nothing is written.
 
 Examples:
   ecs-ingress replay packages/controller/fixtures/sample-recording.jsonl --out /tmp/replay
@@ -149,10 +154,11 @@ export function abortOnSignals(
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
-      stderr(`ecs-ingress replay: ${signal} again; already stopping NGINX`);
+      stderr(`ecs-ingress replay: ${signal} again; already stopping`);
       return;
     }
-    controller.abort();
+    // The reason names the signal: `--out` exits 128 + its number.
+    controller.abort(signal);
   };
   for (const signal of signals) process.on(signal, onSignal);
   return {
@@ -185,8 +191,9 @@ export async function runReplayCommand(
         ...(options.strict === undefined ? {} : { strict: options.strict }),
         stdout: io.stdout,
         stderr: io.stderr,
+        ...(io.signal === undefined ? {} : { signal: io.signal }),
       });
-      return result.exitCode;
+      return result.exitCode as ReplayExitCode;
     }
     const nginxConf = resolve(options.nginx ?? '');
     const binary = await checkExecutable('--nginx-binary', options.nginxBinary ?? '/usr/sbin/nginx');

@@ -264,7 +264,7 @@ describe('replay signal handling', () => {
       // Still ours: with no listener left, a second signal would kill the process and orphan NGINX.
       expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
       process.emit('SIGUSR2', 'SIGUSR2');
-      expect(lines).toEqual(['ecs-ingress replay: SIGUSR2 again; already stopping NGINX']);
+      expect(lines).toEqual(['ecs-ingress replay: SIGUSR2 again; already stopping']);
     } finally {
       stops.dispose();
     }

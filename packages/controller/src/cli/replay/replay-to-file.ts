@@ -5,6 +5,7 @@
  * the same recording always gives the same bytes.
  */
 import { mkdir } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@ecs-ingress/nginx-runner';
 import { renderUpstreams } from '@ecs-ingress/renderer';
@@ -36,6 +37,11 @@ export interface ReplayToFileOptions {
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
   readonly logger?: Logger;
+  /**
+   * SIGINT/SIGTERM: reading stops and nothing is written; the result's exit code is 128 + the
+   * signal's number when the abort reason names a signal (130 SIGINT, 143 SIGTERM), else 130.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface ReplayToFileResult {
@@ -46,7 +52,8 @@ export interface ReplayToFileResult {
   readonly upstreamCount: number;
   readonly serverCount: number;
   /** 0, or 1 when `--strict` met an invalid line. */
-  readonly exitCode: 0 | 1;
+  /** 0; 1 when `--strict` met an invalid line; 128 + signal number when stopped by a signal. */
+  readonly exitCode: number;
 }
 
 /**
@@ -59,11 +66,25 @@ export async function replayToFile<S>(
 ): Promise<ReplayToFileResult> {
   const store = model.createStore();
   const counts = emptyCounts();
-  const readOptions = options.cluster === undefined ? {} : { cluster: options.cluster };
+  const readOptions = {
+    ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  };
   const invalidLines = invalidLineReporter(options.stderr);
-  for await (const line of readRecording(options.file, readOptions)) {
-    const { invalid } = applyLine(store, line, counts);
-    if (invalid !== undefined) invalidLines.report(invalid, line.kind === 'invalid' ? line.raw : undefined);
+  try {
+    for await (const line of readRecording(options.file, readOptions)) {
+      if (options.signal?.aborted) break;
+      const { invalid } = applyLine(store, line, counts);
+      if (invalid !== undefined) invalidLines.report(invalid, line.kind === 'invalid' ? line.raw : undefined);
+    }
+  } catch (error) {
+    // The signal destroyed the stream under the reader: a stop, not an I/O error.
+    if (!options.signal?.aborted) throw error;
+  }
+  if (options.signal?.aborted) {
+    const reason = options.signal.reason;
+    options.stderr(`replay: stopped by ${typeof reason === 'string' ? reason : 'a signal'}; nothing written`);
+    return { counts, upstreamCount: 0, serverCount: 0, exitCode: signalExitCode(reason) };
   }
   invalidLines.finish();
   // A wrong file (binary, a document, empty) must not "replay" into an empty upstreams file.
@@ -110,6 +131,12 @@ export async function replayToFile<S>(
     serverCount: rendered.serverCount,
     exitCode: 0,
   };
+}
+
+/** 128 + the signal's number (the shell's convention): 130 for SIGINT, 143 for SIGTERM; else 130. */
+export function signalExitCode(reason: unknown): number {
+  const number = typeof reason === 'string' ? osConstants.signals[reason as NodeJS.Signals] : undefined;
+  return 128 + (number ?? osConstants.signals.SIGINT);
 }
 
 /** `--out` could not be written (a full disk, no permission): exit code 1, the path named. */
