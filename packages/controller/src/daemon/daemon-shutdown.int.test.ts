@@ -1,0 +1,187 @@
+/**
+ * SIGTERM while ECS is slow (issue 14): ECS kills a container 30 s after SIGTERM, so the daemon
+ * must not wait for a full sync to finish. The wire fake holds every ListTasks answer for a minute;
+ * SIGTERM comes while that call is in flight, during the first sync (before NGINX started) and
+ * during a resync (NGINX serving). Each time the daemon aborts the call and exits 0 within 5 s,
+ * after deleting its per-instance queue and rule and, once running, quitting NGINX.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { instanceResourceName } from '../aws/provisioning/names.js';
+import {
+  type AwsFake,
+  buildAwsvpcTask,
+  buildTaskDefinition,
+  startAwsFake,
+} from '../test-support/aws-fake/index.js';
+import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
+import {
+  type DaemonProcess,
+  get,
+  makeBundle,
+  NGINX_BINARY,
+  STREAM_MODULE,
+  spawnDaemon,
+  startBackend,
+  type TestBundle,
+} from './e2e-harness.js';
+import { eventually } from './test-support.js';
+
+const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
+/** ECS's default stopTimeout is 30 s; the issue asks for 5. */
+const EXIT_WITHIN_MS = 5_000;
+
+let aws: AwsFake;
+let fq: FauxqsHarness;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
+});
+afterEach(async () => {
+  aws.clearFaults();
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      await c();
+    } catch {
+      // Best effort: the next cleanup still runs.
+    }
+  }
+});
+afterAll(async () => {
+  await Promise.all([aws?.close(), fq?.close()]);
+});
+
+function daemonEnv(cluster: string, instanceId: string, bundle: TestBundle): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_ECS: aws.url,
+    AWS_ENDPOINT_URL_EC2: aws.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
+    AWS_ENDPOINT_URL_SQS: fq.endpoint,
+    AWS_CLUSTER_NAME: cluster,
+    NGINX_CONFIG_DIR: bundle.bundleDir,
+    ECS_INGRESS_WORK_DIR: bundle.workDir,
+    ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
+    ECS_INGRESS_QUEUE_MODE: 'per-instance',
+    ECS_INGRESS_INSTANCE_ID: instanceId,
+    // A resync every second, so one is in flight soon after the start.
+    ECS_INGRESS_RESYNC_INTERVAL: '1s',
+    ECS_INGRESS_DEBOUNCE_MIN: '50ms',
+    ECS_INGRESS_DEBOUNCE_MAX: '300ms',
+    ECS_INGRESS_LOG_LEVEL: 'info',
+  };
+}
+
+async function setUp(): Promise<{ cluster: string; instanceId: string; bundle: TestBundle }> {
+  const cluster = `stop-${randomUUID().slice(0, 8)}`;
+  const instanceId = `host-${randomUUID().slice(0, 8)}`;
+  aws.ecs.addCluster(cluster);
+  const backend = await startBackend('web-1', '127.0.0.4');
+  cleanups.push(() => backend.close());
+  const def = aws.ecs.putTaskDefinition(
+    buildTaskDefinition({
+      family: `web-${cluster}`,
+      networkMode: 'awsvpc',
+      containers: [{ name: 'app', containerPort: backend.port }],
+    }),
+  );
+  aws.ecs.putService('web', { cluster });
+  aws.ecs.putTask(
+    buildAwsvpcTask({ cluster, service: 'web', ip: '127.0.0.4', taskDefinitionArn: def.taskDefinitionArn! }),
+  );
+  const bundle = await makeBundle(['web']);
+  cleanups.push(() => bundle.cleanup());
+  return { cluster, instanceId, bundle };
+}
+
+async function started(env: Record<string, string>): Promise<DaemonProcess> {
+  const daemon = await spawnDaemon(env);
+  cleanups.push(() => daemon.kill(5000));
+  return daemon;
+}
+
+/** Waits until a ListTasks call is being held by the fake's delay. */
+async function listTasksHeld(daemon: DaemonProcess): Promise<void> {
+  await eventually(
+    'a delayed ListTasks in flight',
+    () => {
+      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
+      return aws.requests('ecs', 'ListTasks').some((r) => r.fault === 'delay') ? true : undefined;
+    },
+    { rounds: 400, intervalMs: 50 },
+  );
+}
+
+/** SIGTERM; resolves with the exit code and the time it took. */
+async function terminate(daemon: DaemonProcess): Promise<{ code: number | string; ms: number }> {
+  const at = performance.now();
+  daemon.child.kill('SIGTERM');
+  // A backstop far above the bound, so a regression fails on the figure rather than hanging.
+  const timer = setTimeout(() => daemon.child.kill('SIGKILL'), 40_000);
+  const code = await daemon.exited;
+  clearTimeout(timer);
+  return { code, ms: performance.now() - at };
+}
+
+function queueAndRuleGone(cluster: string, instanceId: string): void {
+  const name = instanceResourceName('ecs-ingress-', cluster, instanceId);
+  expect(aws.events.rule(name)).toBeUndefined();
+  expect(fq.server.inspectQueue(name)).toBeUndefined();
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!hasNginx)('SIGTERM while ECS is slow', () => {
+  it('during the first full sync: exits 0 within 5 s, queue and rule deleted', async () => {
+    const { cluster, instanceId, bundle } = await setUp();
+    aws.resetCalls();
+    aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'delay', delayMs: 60_000 });
+    const daemon = await started(daemonEnv(cluster, instanceId, bundle));
+    await listTasksHeld(daemon);
+    const name = instanceResourceName('ecs-ingress-', cluster, instanceId);
+    expect(aws.events.rule(name)).toBeDefined();
+    expect((await get(`${daemon.adminUrl}/readyz`)).status).toBe(503);
+
+    const { code, ms } = await terminate(daemon);
+    expect(code, daemon.output().slice(-3000)).toBe(0);
+    expect(ms, `exit took ${Math.round(ms)} ms`).toBeLessThan(EXIT_WITHIN_MS);
+    queueAndRuleGone(cluster, instanceId);
+    expect(daemon.output()).toContain('event queue removed');
+  }, 60_000);
+
+  it('during a resync with NGINX serving: exits 0 within 5 s, NGINX quit, queue and rule deleted', async () => {
+    const { cluster, instanceId, bundle } = await setUp();
+    const daemon = await started(daemonEnv(cluster, instanceId, bundle));
+    await eventually(
+      'the daemon to be ready',
+      async () => {
+        if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
+        return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
+      },
+      { rounds: 300, intervalMs: 100 },
+    );
+    const nginxPid = Number((await readFile(join(bundle.workDir, 'nginx.pid'), 'utf8')).trim());
+    expect(processAlive(nginxPid)).toBe(true);
+    aws.resetCalls();
+    aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'delay', delayMs: 60_000 });
+    await listTasksHeld(daemon);
+
+    const { code, ms } = await terminate(daemon);
+    expect(code, daemon.output().slice(-3000)).toBe(0);
+    expect(ms, `exit took ${Math.round(ms)} ms`).toBeLessThan(EXIT_WITHIN_MS);
+    queueAndRuleGone(cluster, instanceId);
+    expect(processAlive(nginxPid)).toBe(false);
+    expect(daemon.output()).toContain('runtime stopped');
+  }, 60_000);
+});
