@@ -59,6 +59,8 @@ export class S3BundleSource implements BundleSource {
   private readonly stop$ = new Subject<void>();
   private etag: string | undefined;
   private lastId: string | undefined;
+  /** Aborts a download in flight at `stop()` (SIGTERM must not wait for a slow S3). */
+  private readonly abort = new AbortController();
 
   constructor(options: S3BundleSourceOptions) {
     this.client = options.client;
@@ -93,6 +95,7 @@ export class S3BundleSource implements BundleSource {
           Key: this.key,
           ...(this.etag === undefined ? {} : { IfNoneMatch: this.etag }),
         }),
+        { abortSignal: this.abort.signal },
       );
     } catch (error) {
       if (isNotModified(error)) {
@@ -150,6 +153,7 @@ export class S3BundleSource implements BundleSource {
   }
 
   stop(): void {
+    this.abort.abort();
     this.stop$.next();
     this.stop$.complete();
   }
