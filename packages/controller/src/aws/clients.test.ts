@@ -223,3 +223,77 @@ describe('metrics middleware', () => {
     await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-1'] }))).rejects.toThrow();
   });
 });
+
+describe('the SDK’s own region and retry configuration (as every AWS tool)', () => {
+  /** `config.retryMode`: a provider when the SDK resolves it, the value when the caller set it. */
+  async function retryModeOf(client: { config: { retryMode?: unknown } }): Promise<unknown> {
+    const mode = client.config.retryMode;
+    return typeof mode === 'function' ? await (mode as () => Promise<unknown>)() : mode;
+  }
+
+  /** A shared config file with one profile; the SDK reads it when the variables point at it. */
+  async function profileFile(body: string): Promise<string> {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'ecs-ingress-aws-config-'));
+    const file = join(dir, 'config');
+    await writeFile(file, body);
+    return file;
+  }
+
+  it('AWS_MAX_ATTEMPTS and AWS_RETRY_MODE reach every client when the caller sets none', async () => {
+    stubCredentials();
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '7');
+    vi.stubEnv('AWS_RETRY_MODE', 'adaptive');
+    clients = createAwsClients({ region: 'eu-west-1', logger: silentLogger });
+    for (const client of [clients.ecs, clients.ec2, clients.sqs, clients.events, clients.s3]) {
+      expect(await client.config.maxAttempts()).toBe(7);
+      expect(await retryModeOf(client)).toBe('adaptive');
+    }
+  });
+
+  it('the profile’s region, max_attempts and retry_mode apply when no variable sets them', async () => {
+    stubCredentials();
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    vi.stubEnv('AWS_MAX_ATTEMPTS', undefined);
+    vi.stubEnv('AWS_RETRY_MODE', undefined);
+    vi.stubEnv(
+      'AWS_CONFIG_FILE',
+      await profileFile('[profile ops]\nregion = eu-north-1\nmax_attempts = 5\nretry_mode = standard\n'),
+    );
+    vi.stubEnv('AWS_PROFILE', 'ops');
+    clients = createAwsClients({ logger: silentLogger });
+    expect(await clients.ecs.config.region()).toBe('eu-north-1');
+    expect(await clients.ecs.config.maxAttempts()).toBe(5);
+    const { resolveAwsRegion } = await import('./region.js');
+    expect(await resolveAwsRegion(undefined)).toBe('eu-north-1');
+    expect(await resolveAwsRegion('ap-south-1')).toBe('ap-south-1');
+  });
+
+  it('no region anywhere: a ConfigError naming AWS_REGION, never a default (endpoint override or not)', async () => {
+    stubCredentials();
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_DEFAULT_REGION', undefined);
+    vi.stubEnv('AWS_ENDPOINT_URL', fake.url);
+    const { resolveAwsRegion } = await import('./region.js');
+    await expect(resolveAwsRegion(undefined)).rejects.toMatchObject({
+      code: 'ECS_INGRESS_CONFIG_INVALID',
+      variable: 'AWS_REGION',
+    });
+  });
+
+  it('a caller’s explicit settings (tests) still win', async () => {
+    stubCredentials();
+    vi.stubEnv('AWS_MAX_ATTEMPTS', '7');
+    clients = createAwsClients({
+      region: 'eu-west-1',
+      logger: silentLogger,
+      maxAttempts: 2,
+      retryMode: 'standard',
+    });
+    expect(await clients.ecs.config.maxAttempts()).toBe(2);
+    expect(await retryModeOf(clients.ecs)).toBe('standard');
+  });
+});

@@ -4,7 +4,10 @@
  *
  * - Credentials: the SDK's default provider chain (environment, web identity, ECS container
  *   credentials, IMDS…) unless the caller passes some (tests).
- * - Region: from the caller (the runtime reads and validates `AWS_REGION`).
+ * - Region: the caller's (AWS_REGION / AWS_DEFAULT_REGION) when given, else the SDK's own chain
+ *   (the profile's `region` in the shared config file); see aws/region.ts.
+ * - Retries: the SDK's own configuration (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, or `max_attempts` /
+ *   `retry_mode` in the profile; default 3 attempts, `standard`), unless a caller (a test) sets them.
  * - Endpoints: not set here, so the SDK's own configured-endpoint support applies:
  *   `AWS_ENDPOINT_URL_<SERVICE ID>` (`_ECS`, `_EC2`, `_SQS`, `_EVENTBRIDGE`, `_S3`) then
  *   `AWS_ENDPOINT_URL`, or `endpoint_url` in the shared config file; the SDK reads them when the
@@ -33,14 +36,14 @@ export interface AwsClients {
 export type AwsServiceName = 'ecs' | 'ec2' | 'sqs' | 'eventbridge' | 's3';
 
 export interface AwsClientsOptions {
-  /** AWS region, validated by the caller (from `AWS_REGION`). */
-  readonly region: string;
+  /** AWS region; default: the SDK's resolution (the profile's region). */
+  readonly region?: string | undefined;
   readonly logger: Logger;
   /** Every call is counted in `awsCalls` / `awsCallDurationSeconds` when given. */
   readonly metrics?: Pick<Metrics, 'awsCalls' | 'awsCallDurationSeconds'>;
-  /** Attempts per call, first one included (SDK default 3). */
+  /** Attempts per call, first one included. Default: the SDK's (AWS_MAX_ATTEMPTS, profile, else 3). */
   readonly maxAttempts?: number;
-  /** `standard` (default): exponential backoff with jitter; `adaptive` adds client-side rate limiting. */
+  /** Default: the SDK's (AWS_RETRY_MODE, profile, else `standard`); `adaptive` adds client-side rate limiting. */
   readonly retryMode?: 'standard' | 'adaptive';
   /** Per-attempt timeout for ECS, EC2, EventBridge and S3, ms. Default 10 s (S3: 60 s, bundles can be large). */
   readonly requestTimeoutMs?: number;
@@ -58,7 +61,6 @@ export interface AwsClientsOptions {
   readonly s3ForcePathStyle?: boolean;
 }
 
-const DEFAULT_MAX_ATTEMPTS = 3;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const S3_REQUEST_TIMEOUT_MS = 60_000;
 /**
@@ -70,17 +72,18 @@ const CONNECTION_TIMEOUT_MS = 3_000;
 
 /** Builds the five clients with shared settings and the metrics middleware on each. */
 export function createAwsClients(options: AwsClientsOptions): AwsClients {
-  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+  const { maxAttempts, retryMode } = options;
+  if (maxAttempts !== undefined && (!Number.isInteger(maxAttempts) || maxAttempts < 1)) {
     throw new RangeError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
   }
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const base = (timeoutMs: number, service: AwsServiceName) => {
     const endpoint = options.endpoints?.[service] ?? options.endpoint;
     return {
-      region: options.region,
-      maxAttempts,
-      retryMode: options.retryMode ?? 'standard',
+      // Left out when not set, so the SDK's own resolution applies (env, then the profile).
+      ...(options.region === undefined ? {} : { region: options.region }),
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      ...(retryMode === undefined ? {} : { retryMode }),
       // Without throwOnRequestTimeout the handler only logs a warning when the timeout passes and
       // keeps waiting; with it the attempt fails and the SDK's retry policy takes over.
       requestHandler: {
@@ -110,7 +113,11 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
     instrumentClient(s3, 's3', options.metrics);
   }
   options.logger.debug(
-    { region: options.region, maxAttempts, retryMode: options.retryMode ?? 'standard' },
+    {
+      region: options.region ?? 'from the AWS profile',
+      maxAttempts: maxAttempts ?? 'from the SDK configuration',
+      retryMode: retryMode ?? 'from the SDK configuration',
+    },
     'AWS clients created',
   );
 

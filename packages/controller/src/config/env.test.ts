@@ -189,12 +189,13 @@ describe('loadConfig', () => {
     expect(queue.instanceId).toBe(instanceId);
   });
 
-  it('reads endpoint overrides per service, falling back to AWS_ENDPOINT_URL, and then needs no region', () => {
+  it('reads endpoint overrides per service, falling back to AWS_ENDPOINT_URL; no silent region for them', () => {
     const config = loadConfig({
       AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
       AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9324',
     });
-    expect(config.region).toBe('us-east-1');
+    // Left to the SDK's resolution (the profile), like without an override: never us-east-1 by default.
+    expect(config.region).toBeUndefined();
     expect(config.endpoints).toEqual({
       ecs: 'http://127.0.0.1:4566',
       ec2: 'http://127.0.0.1:4566',
@@ -204,8 +205,12 @@ describe('loadConfig', () => {
     });
   });
 
-  it('takes AWS_DEFAULT_REGION when AWS_REGION is unset', () => {
+  it('takes AWS_DEFAULT_REGION when AWS_REGION is unset, and leaves the region to the SDK without either', () => {
     expect(loadConfig({ AWS_DEFAULT_REGION: 'ap-south-1' }).region).toBe('ap-south-1');
+    expect(loadConfig({ AWS_REGION: 'eu-west-3', AWS_DEFAULT_REGION: 'ap-south-1' }).region).toBe(
+      'eu-west-3',
+    );
+    expect(loadConfig({}).region).toBeUndefined();
   });
 
   it('treats empty values as unset', () => {
@@ -309,7 +314,6 @@ describe('loadConfig', () => {
   });
 
   it.each<[string, Record<string, string>, string, RegExp]>([
-    ['no region', {}, 'AWS_REGION', /is required/],
     ['bad region', { AWS_REGION: 'Ireland' }, 'AWS_REGION', /does not look like/],
     [
       'bad duration',
@@ -431,7 +435,12 @@ describe('loadConfig', () => {
   it('reports every problem at once', () => {
     let thrown: unknown;
     try {
-      loadConfig({ ECS_INGRESS_HTTP_PORT: 'x', ECS_INGRESS_DEBOUNCE_MIN: 'y', ECS_INGRESS_LOG_LEVEL: 'z' });
+      loadConfig({
+        AWS_REGION: 'Ireland',
+        ECS_INGRESS_HTTP_PORT: 'x',
+        ECS_INGRESS_DEBOUNCE_MIN: 'y',
+        ECS_INGRESS_LOG_LEVEL: 'z',
+      });
     } catch (err) {
       thrown = err;
     }

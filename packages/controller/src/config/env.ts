@@ -29,7 +29,11 @@ export interface AwsEndpoints {
 
 export interface DaemonConfig {
   readonly clusterName: string;
-  readonly region: string;
+  /**
+   * AWS_REGION, else AWS_DEFAULT_REGION; undefined: the SDK's own resolution (the profile's
+   * region), which `resolveAwsRegion` (aws/region.ts) checks before any client is built.
+   */
+  readonly region: string | undefined;
   readonly endpoints: AwsEndpoints;
   readonly bundle: {
     readonly s3?: { readonly bucket: string; readonly key: string };
@@ -145,9 +149,6 @@ const ENDPOINT_VARIABLES: Readonly<Record<keyof AwsEndpoints, string>> = {
   eventbridge: 'AWS_ENDPOINT_URL_EVENTBRIDGE',
   s3: 'AWS_ENDPOINT_URL_S3',
 };
-
-/** The region used against endpoint overrides (emulators accept any). */
-const EMULATOR_REGION = 'us-east-1';
 
 /** Reads variables and collects what is wrong instead of throwing on the first problem. */
 class Reader {
@@ -305,21 +306,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     if (endpoint !== undefined) endpoints[client] = endpoint;
   }
 
-  const explicitRegion = r.raw('AWS_REGION') ?? r.raw('AWS_DEFAULT_REGION');
-  let region = explicitRegion ?? EMULATOR_REGION;
-  if (explicitRegion === undefined && Object.keys(endpoints).length === 0) {
-    r.fail('AWS_REGION', 'is required (the region of the ECS cluster, e.g. eu-west-1)');
-  } else if (
-    explicitRegion !== undefined &&
+  // Like the AWS CLI: AWS_REGION, then AWS_DEFAULT_REGION; unset, the SDK reads the profile's
+  // region (resolveAwsRegion). No default, with or without an endpoint override.
+  const region = r.raw('AWS_REGION') ?? r.raw('AWS_DEFAULT_REGION');
+  if (
+    region !== undefined &&
     Object.keys(endpoints).length === 0 &&
-    !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(explicitRegion)
+    !/^[a-z]{2}(-[a-z0-9]+)+-\d+$/.test(region)
   ) {
     // Checked against real AWS only: emulators accept any region name.
-    r.fail(
-      'AWS_REGION',
-      `does not look like an AWS region (e.g. eu-west-1), got ${JSON.stringify(explicitRegion)}`,
-    );
-    region = explicitRegion;
+    r.fail('AWS_REGION', `does not look like an AWS region (e.g. eu-west-1), got ${JSON.stringify(region)}`);
   }
 
   const clusterName = r.string('AWS_CLUSTER_NAME', 'default');

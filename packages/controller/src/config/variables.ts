@@ -17,7 +17,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'AWS_REGION',
     description:
-      'AWS region. Required, unless an endpoint override (AWS_ENDPOINT_URL[_<SERVICE>]) is set, in which case it defaults to us-east-1. AWS_DEFAULT_REGION is accepted as a fallback.',
+      "AWS region of the cluster. Unset: AWS_DEFAULT_REGION, else the profile's region (AWS_PROFILE, ~/.aws/config), as the AWS CLI and SDK resolve it; start-up fails when none is found, with an endpoint override too.",
   },
   {
     name: 'NGINX_CONFIG_BUNDLE_S3_BUCKET',

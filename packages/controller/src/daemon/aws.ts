@@ -14,7 +14,8 @@ import type { AwsEndpoints } from '../config/env.js';
 import type { Metrics } from '../http/metrics.js';
 
 export interface DaemonClientsOptions {
-  readonly region: string;
+  /** Default: the SDK's resolution (the profile's region); see aws/region.ts. */
+  readonly region: string | undefined;
   readonly endpoints: AwsEndpoints;
   readonly logger: Logger;
   readonly metrics?: Pick<Metrics, 'awsCalls' | 'awsCallDurationSeconds'>;

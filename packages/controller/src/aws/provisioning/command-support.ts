@@ -1,10 +1,10 @@
 /**
- * What `bootstrap` and `teardown` share: option defaults, the cluster ARN lookup, plain SDK clients.
- * The CLI builds its own clients: it runs outside the daemon and needs no metrics middleware.
+ * What `bootstrap` and `teardown` share: the instance id, the cluster ARN lookup, flag parsing.
+ * Their clients and defaults are `run`'s (cli/commands/bootstrap.ts: loadConfig, createDaemonClients).
  */
-import { DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { DescribeClustersCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '@ecs-ingress/types';
 import { parseDurationMs } from '../../config/duration.js';
 import { planInstanceId, resolveInstanceId } from '../instance-identity.js';
@@ -14,39 +14,6 @@ export interface ProvisioningCommandClients {
   readonly sqs: SQSClient;
   readonly events: EventBridgeClient;
   readonly ecs: ECSClient;
-}
-
-/**
- * Plain SDK v3 clients. The SDK reads the region (AWS_REGION) and the credentials (default chain)
- * itself. It reads AWS_ENDPOINT_URL[_<SERVICE>] too, but the SQS client (3.1162) then still sends
- * each request to the host of the QueueUrl ("using QueueUrl host as endpoint"), which breaks
- * emulators whose queue URLs name a host that does not resolve; an endpoint passed in the client
- * config switches that off. So the standard variables are read here and passed explicitly.
- */
-export function createCommandClients(
-  region: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-): ProvisioningCommandClients {
-  const config = (service: string) => {
-    const endpoint = env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL;
-    return { ...(region === undefined ? {} : { region }), ...(endpoint ? { endpoint } : {}) };
-  };
-  return {
-    sqs: new SQSClient(config('SQS')),
-    events: new EventBridgeClient(config('EVENTBRIDGE')),
-    ecs: new ECSClient(config('ECS')),
-  };
-}
-
-export function destroyCommandClients(clients: ProvisioningCommandClients): void {
-  clients.sqs.destroy();
-  clients.events.destroy();
-  clients.ecs.destroy();
-}
-
-/** `--cluster` default: the ancestor's AWS_CLUSTER_NAME, else ECS's own default cluster name. */
-export function defaultCluster(env: NodeJS.ProcessEnv = process.env): string {
-  return env.AWS_CLUSTER_NAME || 'default';
 }
 
 /**

@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProvisioningCommandClients } from '../../aws/provisioning/command-support.js';
+import { ensureInstanceQueue } from '../../aws/provisioning.js';
 import { type AwsFake, startAwsFake } from '../../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../../test-support/fauxqs.js';
 import { type BootstrapOptions, runBootstrap } from './bootstrap.js';
@@ -151,5 +152,73 @@ describe('ecs-ingress bootstrap / teardown as a process', () => {
     // A cluster that does not exist is a configuration error: exit 2 in the CLI's scheme.
     expect(failed.exitCode).toBe(2);
     expect(failed.stderr).toMatch(/ecs-ingress bootstrap: .*missing.*not found/);
+  });
+
+  it('takes ECS_INGRESS_QUEUE_PREFIX and ECS_INGRESS_REAP_AFTER from the environment, as run does', async () => {
+    // Another daemon's queue and rule under the same prefix, last heartbeat 90 minutes ago.
+    const prefix = 'envp-';
+    const old = await ensureInstanceQueue({
+      sqs: clients.sqs,
+      events: clients.events,
+      clusterArn,
+      instanceId: 'i-old',
+      prefix,
+      now: () => Date.now() - 90 * 60_000,
+    });
+    const env = {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDFAKE',
+      AWS_SECRET_ACCESS_KEY: 'fake-secret',
+      AWS_ENDPOINT_URL_SQS: fq.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: fake.url,
+      AWS_ENDPOINT_URL_ECS: fake.url,
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CLUSTER_NAME: 'prod',
+      ECS_INGRESS_INSTANCE_ID: 'i-env',
+      ECS_INGRESS_QUEUE_PREFIX: prefix,
+    };
+    const cli = (extra: Record<string, string>, ...args: string[]) =>
+      execa('node', ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
+        cwd: PACKAGE_DIR,
+        env: { ...env, ...extra },
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
+      });
+
+    // 90 minutes is not stale under ECS_INGRESS_REAP_AFTER=2h: nothing reaped; our own name has the prefix.
+    const up = await cli({ ECS_INGRESS_REAP_AFTER: '2h' }, 'bootstrap', '--reap');
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.stdout).toContain(`created queue ${prefix}prod-i-env`);
+    expect(up.stdout).not.toContain('i-old');
+    expect(fq.server.inspectQueue(`${prefix}prod-i-old`)).toBeDefined();
+
+    // Under the default (1h) it is: teardown with the same environment removes ours and reaps it.
+    const down = await cli({}, 'teardown', '--reap', '--json');
+    expect(down.exitCode, down.stderr).toBe(0);
+    const doc = JSON.parse(down.stdout) as { actions: { name: string }[]; reaped: { name: string }[] };
+    expect(doc.actions.map((a) => a.name)).toContain(`${prefix}prod-i-env`);
+    expect(doc.reaped.map((a) => a.name)).toContain(`${prefix}prod-i-old`);
+    expect(fq.server.inspectQueue(`${prefix}prod-i-env`)).toBeUndefined();
+    expect(fq.server.inspectQueue(`${prefix}prod-i-old`)).toBeUndefined();
+    expect(old.queueUrl).toContain('i-old');
+  });
+
+  it('refuses an invalid ECS_INGRESS_QUEUE_PREFIX like run, exit 2, naming the variable', async () => {
+    const result = await execa('node', ['--conditions=source', '--import', 'tsx', MAIN, 'teardown'], {
+      cwd: PACKAGE_DIR,
+      env: {
+        AWS_REGION: 'us-east-1',
+        ECS_INGRESS_QUEUE_PREFIX: 'bad.prefix',
+        ECS_INGRESS_INSTANCE_ID: 'i-x',
+      },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('ECS_INGRESS_QUEUE_PREFIX');
   });
 });

@@ -1,17 +1,18 @@
 import type { Command } from 'commander';
 import {
   commandInstanceId,
-  createCommandClients,
-  defaultCluster,
-  destroyCommandClients,
   type ProvisioningCommandClients,
   parseDuration,
   reapIfAsked,
   resolveClusterArn,
 } from '../../aws/provisioning/command-support.js';
-import { DEFAULT_PREFIX } from '../../aws/provisioning/names.js';
 import { ensureInstanceQueue, formatAction, type ProvisioningAction } from '../../aws/provisioning.js';
-import { exitCodeFor } from '../exit-codes.js';
+import { withResolvedRegion } from '../../aws/region.js';
+import { formatDurationMs } from '../../config/duration.js';
+import { ConfigErrors, loadConfig } from '../../config/env.js';
+import { createDaemonClients } from '../../daemon/aws.js';
+import { createLogger } from '../../log/logger.js';
+import { EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 
 /** Flags of `ecs-ingress bootstrap` and `teardown`, as commander hands them over. */
 export interface QueueCommandOptions {
@@ -85,9 +86,22 @@ export function registerBootstrap(program: Command): void {
   );
 }
 
+/** The flags as commander hands them over: unset ones fall back to the configuration. */
+interface QueueCommandFlags {
+  readonly cluster?: string;
+  readonly instanceId?: string;
+  readonly region?: string;
+  readonly prefix?: string;
+  readonly reap?: boolean;
+  readonly maxAge?: string;
+  readonly json?: boolean;
+}
+
 /**
  * Registers a command on this instance's queue and rule (`bootstrap`, `teardown`): the same flags,
- * the instance id resolved as the daemon does, clients built and released by `runQueueCommand`.
+ * and the same configuration as `run` (loadConfig: AWS_CLUSTER_NAME, ECS_INGRESS_QUEUE_PREFIX,
+ * ECS_INGRESS_REAP_AFTER, the region and endpoints, the SDK's retries) for what a flag leaves
+ * unset, so `teardown` after a `run` with a custom prefix removes what that daemon created.
  */
 export function registerQueueCommand(
   program: Command,
@@ -102,46 +116,73 @@ export function registerQueueCommand(
   program
     .command(name)
     .description(description)
-    .option('--cluster <name|arn>', 'ECS cluster (env AWS_CLUSTER_NAME)', defaultCluster())
+    .option('--cluster <name|arn>', 'ECS cluster (default: AWS_CLUSTER_NAME, else "default")')
     .option(
       '--instance-id <id>',
       'container instance id or host id (default: env ECS_INGRESS_INSTANCE_ID, else on ECS the container instance from the ECS agent, else the host name)',
     )
-    .option('--region <region>', 'AWS region (env AWS_REGION)')
-    .option('--prefix <prefix>', 'name prefix of queues and rules', DEFAULT_PREFIX)
+    .option(
+      '--region <region>',
+      'AWS region (default: as for run: AWS_REGION, AWS_DEFAULT_REGION, the profile)',
+    )
+    .option(
+      '--prefix <prefix>',
+      'name prefix of queues and rules (default: ECS_INGRESS_QUEUE_PREFIX, else ecs-ingress-)',
+    )
     .option('--reap', 'also delete stale queues and rules of this cluster', false)
     .option(
       '--max-age <duration>',
-      'heartbeat age after which a queue and rule are stale (with --reap)',
-      '1h',
+      'heartbeat age after which a queue and rule are stale, with --reap (default: ECS_INGRESS_REAP_AFTER, else 1h)',
     )
     .option('--json', 'print the result as JSON instead of one line per action', false)
-    .action(async (options: Omit<QueueCommandOptions, 'instanceId'> & { instanceId?: string }) => {
-      await runQueueCommand(name, options.region, async (clients) =>
-        run({ ...options, instanceId: await commandInstanceId(options.instanceId) }, clients, (line) =>
-          process.stdout.write(`${line}\n`),
-        ),
-      );
+    .action(async (flags: QueueCommandFlags) => {
+      await runQueueCommand(name, flags, run);
     });
 }
 
 /**
- * Builds clients, runs, reports a failure on stderr (exit 2 for a wrong flag or configuration, 1
- * for a failure while running), and always releases the clients.
+ * Reads the configuration (exit 2 when invalid), builds the clients as `run` does, runs, reports a
+ * failure on stderr (exit 2 for a wrong flag or configuration, 1 for a failure while running), and
+ * always releases the clients.
  */
 async function runQueueCommand(
   name: string,
-  region: string | undefined,
-  body: (clients: ProvisioningCommandClients) => Promise<unknown>,
+  flags: QueueCommandFlags,
+  run: (
+    options: QueueCommandOptions,
+    clients: ProvisioningCommandClients,
+    write: WriteLine,
+  ) => Promise<unknown>,
 ): Promise<void> {
-  const clients = createCommandClients(region);
+  let config: Awaited<ReturnType<typeof withResolvedRegion<ReturnType<typeof loadConfig>>>>;
   try {
-    await body(clients);
+    const env = flags.region === undefined ? process.env : { ...process.env, AWS_REGION: flags.region };
+    config = await withResolvedRegion(loadConfig(env));
+  } catch (err) {
+    if (!(err instanceof ConfigErrors)) throw err;
+    process.stderr.write(`ecs-ingress ${name}: ${err.message}\n`);
+    process.exitCode = EXIT_USAGE;
+    return;
+  }
+  // Logs on stderr: stdout carries the result.
+  const logger = createLogger({ level: config.logLevel, destination: 2 });
+  const clients = createDaemonClients({ region: config.region, endpoints: config.endpoints, logger });
+  try {
+    const options: QueueCommandOptions = {
+      cluster: flags.cluster ?? config.clusterName,
+      instanceId: await commandInstanceId(flags.instanceId),
+      region: config.region,
+      prefix: flags.prefix ?? config.queue.prefix,
+      maxAge: flags.maxAge ?? formatDurationMs(config.queue.reapAfterMs),
+      ...(flags.reap === undefined ? {} : { reap: flags.reap }),
+      ...(flags.json === undefined ? {} : { json: flags.json }),
+    };
+    await run(options, clients, (line) => process.stdout.write(`${line}\n`));
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`ecs-ingress ${name}: ${message}\n`);
     process.exitCode = exitCodeFor(err);
   } finally {
-    destroyCommandClients(clients);
+    clients.destroy();
   }
 }

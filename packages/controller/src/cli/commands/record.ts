@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { withResolvedRegion } from '../../aws/region.js';
 import { parseDurationMs } from '../../config/duration.js';
 import { ConfigErrors, loadConfig } from '../../config/env.js';
 import { formatConfigHelp } from '../../config/variables.js';
@@ -65,10 +66,12 @@ export function registerRecord(program: Command): void {
 export async function runRecord(options: RecordCommandOptions, env: NodeJS.ProcessEnv): Promise<number> {
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(
-      options.queueUrl === undefined
-        ? env
-        : { ...env, ECS_INGRESS_QUEUE_MODE: 'shared', ECS_INGRESS_QUEUE_URL: options.queueUrl },
+    config = await withResolvedRegion(
+      loadConfig(
+        options.queueUrl === undefined
+          ? env
+          : { ...env, ECS_INGRESS_QUEUE_MODE: 'shared', ECS_INGRESS_QUEUE_URL: options.queueUrl },
+      ),
     );
   } catch (err) {
     if (err instanceof ConfigErrors) {

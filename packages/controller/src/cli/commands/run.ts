@@ -1,5 +1,6 @@
 import type { Logger } from '@ecs-ingress/types';
 import type { Command } from 'commander';
+import { withResolvedRegion } from '../../aws/region.js';
 import { ConfigErrors, loadConfig } from '../../config/env.js';
 import { formatConfigHelp } from '../../config/variables.js';
 import { startDaemon } from '../../daemon/daemon.js';
@@ -20,8 +21,10 @@ names that is missing or not usable: ECS_INGRESS_NGINX_BINARY, NGINX_CONFIG_DIR,
 the upstreams files' directories).
 
 ${formatConfigHelp()}
-AWS credentials come from the SDK's default chain; AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
-(ECS, EC2, SQS, EVENTBRIDGE, S3) override endpoints.
+AWS credentials, region and retries come from the SDK's own configuration, as for every AWS tool:
+the default credential chain; AWS_REGION, AWS_DEFAULT_REGION, else the profile's region
+(AWS_PROFILE); AWS_MAX_ATTEMPTS and AWS_RETRY_MODE (or max_attempts / retry_mode in the profile).
+AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (ECS, EC2, SQS, EVENTBRIDGE, S3) override endpoints.
 `;
 
 export function registerRun(program: Command): void {
@@ -38,7 +41,7 @@ export function registerRun(program: Command): void {
 export async function runDaemon(env: NodeJS.ProcessEnv): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(env);
+    config = await withResolvedRegion(loadConfig(env));
   } catch (err) {
     if (err instanceof ConfigErrors) {
       process.stderr.write(`ecs-ingress run: ${err.message}\n`);
