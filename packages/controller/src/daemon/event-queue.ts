@@ -14,6 +14,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { backoffDelay, type Logger } from '@ecs-ingress/types';
 import { BehaviorSubject, type Observable, of, switchMap } from 'rxjs';
+import { classifyAwsProblem } from '../aws/permanent-errors.js';
 import type { ProvisioningAction, QueueProvision } from '../aws/provisioning/types.js';
 import { ensureInstanceQueue, reapStale, useSharedQueue } from '../aws/provisioning.js';
 import type { QueueMode } from '../config/env.js';
@@ -64,6 +65,8 @@ export class EventQueue {
   private stopped = false;
   private attempts = 0;
   private setupInFlight: Promise<boolean> | undefined;
+  /** The code of the permanent problem last logged at `error`, so its retries stay quiet. */
+  private lastProblem: string | undefined;
 
   constructor(options: EventQueueOptions) {
     this.o = options;
@@ -117,15 +120,23 @@ export class EventQueue {
       (err: unknown) => {
         this.attempts += 1;
         const delay = this.backoff();
-        this.logger.error(
-          {
-            // Retried every few seconds: the error without its stack (errorFields), once per line.
-            error: errorFields(err),
-            code: (err as { code?: unknown }).code ?? 'ECS_INGRESS_PROVISIONING_FAILED',
-            retryInMs: delay,
-          },
-          'event queue set-up failed; polling ECS until it succeeds',
-        );
+        // A permanent problem (access denied, no credentials…) is said once, with what to check.
+        const problem = classifyAwsProblem(err);
+        const repeated = problem !== undefined && problem.code === this.lastProblem;
+        this.lastProblem = problem?.code;
+        const fields = problem
+          ? { code: problem.code, reason: problem.reason, hint: problem.hint, retryInMs: delay }
+          : {
+              // Retried every few seconds: the error without its stack (errorFields), once per line.
+              error: errorFields(err),
+              code: (err as { code?: unknown }).code ?? 'ECS_INGRESS_PROVISIONING_FAILED',
+              retryInMs: delay,
+            };
+        const message = problem
+          ? `event queue set-up failed: ${problem.message}; ${problem.hint}; polling ECS until it succeeds`
+          : 'event queue set-up failed; polling ECS until it succeeds';
+        if (repeated) this.logger.debug(fields, message);
+        else this.logger.error(fields, message);
         this.later(delay, () => void this.attempt(true));
         return false;
       },
