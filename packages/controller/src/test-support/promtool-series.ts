@@ -95,6 +95,8 @@ export async function promtoolOverScrapes(
     firing?: readonly ExpectedAlert[];
     /** Alerts left unchecked (their outcome depends on when the scrapes were taken). */
     ignore?: readonly string[];
+    /** PromQL expressions (dashboard queries) and the single `{}` value each must give. */
+    exprs?: readonly { readonly expr: string; readonly evalTime: string; readonly value: number }[];
   },
 ): Promise<{ exitCode: number; output: string; testFile: string }> {
   const alerts = await shippedAlerts();
@@ -129,6 +131,11 @@ export async function promtoolOverScrapes(
         interval: '1m',
         input_series: inputSeries(scrapes, options.minutes),
         alert_rule_test: tests,
+        promql_expr_test: (options.exprs ?? []).map((e) => ({
+          expr: e.expr,
+          eval_time: e.evalTime,
+          exp_samples: [{ labels: '{}', value: e.value }],
+        })),
       },
     ],
   };
@@ -141,4 +148,20 @@ export async function promtoolOverScrapes(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The query of the dashboard panel titled `title` (deploy/grafana), with its `$job` / `$instance`
+ * variables set to match every series.
+ */
+export async function dashboardQuery(title: string): Promise<string> {
+  const dashboard = JSON.parse(
+    await readFile(join(DEPLOY, 'grafana/ecs-ingress-dashboard.json'), 'utf8'),
+  ) as {
+    panels: { title?: string; targets?: { expr?: string }[]; panels?: unknown[] }[];
+  };
+  const panel = dashboard.panels.find((p) => p.title === title);
+  const expr = panel?.targets?.[0]?.expr;
+  if (expr === undefined) throw new Error(`no dashboard panel ${JSON.stringify(title)}`);
+  return expr.replaceAll('$job', '.*').replaceAll('$instance', '.*');
 }
