@@ -102,6 +102,10 @@ describe('ecs-ingress record while AWS cannot answer', () => {
       intervalMs: 50,
     });
     run.child.kill('SIGTERM');
+    // The second once the first is being handled (two pending SIGTERMs would merge into one).
+    await eventually('the first signal to be handled', () =>
+      run.stderr().includes('stopping the recording') ? true : undefined,
+    );
     run.child.kill('SIGTERM');
     const code = await run.exited;
     expect(code, run.stderr().slice(-2000)).toBe(0);

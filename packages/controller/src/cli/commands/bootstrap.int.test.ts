@@ -180,7 +180,7 @@ describe('ecs-ingress bootstrap / teardown as a process', () => {
       ECS_INGRESS_QUEUE_PREFIX: prefix,
     };
     const cli = (extra: Record<string, string>, ...args: string[]) =>
-      execa('node', ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
+      execa(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
         cwd: PACKAGE_DIR,
         env: { ...env, ...extra },
         extendEnv: false,
@@ -207,17 +207,21 @@ describe('ecs-ingress bootstrap / teardown as a process', () => {
   });
 
   it('refuses an invalid ECS_INGRESS_QUEUE_PREFIX like run, exit 2, naming the variable', async () => {
-    const result = await execa('node', ['--conditions=source', '--import', 'tsx', MAIN, 'teardown'], {
-      cwd: PACKAGE_DIR,
-      env: {
-        AWS_REGION: 'us-east-1',
-        ECS_INGRESS_QUEUE_PREFIX: 'bad.prefix',
-        ECS_INGRESS_INSTANCE_ID: 'i-x',
+    const result = await execa(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', MAIN, 'teardown'],
+      {
+        cwd: PACKAGE_DIR,
+        env: {
+          AWS_REGION: 'us-east-1',
+          ECS_INGRESS_QUEUE_PREFIX: 'bad.prefix',
+          ECS_INGRESS_INSTANCE_ID: 'i-x',
+        },
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
       },
-      extendEnv: false,
-      reject: false,
-      timeout: 60_000,
-    });
+    );
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('ECS_INGRESS_QUEUE_PREFIX');
   });

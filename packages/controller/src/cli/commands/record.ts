@@ -62,7 +62,10 @@ export function registerRecord(program: Command): void {
     });
 }
 
-/** The command body; resolves with the exit code (0 done, 2 bad configuration, 1 failure). */
+/**
+ * The command body of the `record` process (it installs SIGINT/SIGTERM listeners for the rest of
+ * the process's life); resolves with the exit code (0 done, 2 bad configuration, 1 failure).
+ */
 export async function runRecord(options: RecordCommandOptions, env: NodeJS.ProcessEnv): Promise<number> {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -105,9 +108,9 @@ export async function runRecord(options: RecordCommandOptions, env: NodeJS.Proce
       ...(options.maxEvents === undefined ? {} : { maxEvents: options.maxEvents }),
       logger,
     });
-    // The first signal ends the recording (at once, even while AWS is unreachable); a second one
-    // while it closes is only reported: the default action would kill the process before the
-    // file is closed and the summary printed.
+    // The first signal ends the recording (at once, even while AWS is unreachable); a later one is
+    // only reported: the default action would kill the process before the file is closed and the
+    // summary printed. The listeners stay until the process exits (they keep nothing alive).
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (signalled) {
@@ -120,12 +123,7 @@ export async function runRecord(options: RecordCommandOptions, env: NodeJS.Proce
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    try {
-      result = await recording.done;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    result = await recording.done;
   } finally {
     clients.destroy();
   }
