@@ -103,6 +103,8 @@ describe('watchBundles', () => {
     const results: { bundleId: string; ok: boolean }[] = [];
     let reloads = 0;
     const runner = { reload: async () => void reloads++ } as unknown as NginxRunner;
+    // Bundle reloads are reloads: reported for nginx_reloads_total and the last-reload gauges.
+    const reported: boolean[] = [];
     // Bounded wait (at most ~1 s) for the n-th result; the assertions below say what was missing.
     const settled = (n: number) =>
       new Promise<void>((resolve) => {
@@ -118,6 +120,7 @@ describe('watchBundles', () => {
       drain: async () => {},
       runner,
       logger: silentLogger,
+      onReload: (r) => reported.push(r.ok),
       onResult: (r) => results.push({ bundleId: r.bundleId, ok: r.ok }),
     });
     candidates.next(candidate('broken-disk'));
@@ -131,6 +134,7 @@ describe('watchBundles', () => {
     ]);
     expect(confirmed).toEqual(['good']);
     expect(reloads).toBe(1);
+    expect(reported).toEqual([true]);
     expect(subscription.closed).toBe(false);
     subscription.unsubscribe();
   });
