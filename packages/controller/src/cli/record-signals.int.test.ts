@@ -11,20 +11,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { instanceResourceName } from '../aws/provisioning/names.js';
 import { eventually } from '../daemon/test-support.js';
 import { freePort } from '../net/free-port.js';
 import { type AwsFake, startAwsFake } from '../test-support/aws-fake/index.js';
+import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = join(REPO_ROOT, 'packages/controller/src/cli/main.ts');
 
 let aws: AwsFake;
+let fq: FauxqsHarness;
 let dir: string;
 beforeAll(async () => {
-  aws = await startAwsFake();
+  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
 });
 afterAll(async () => {
-  await aws?.close();
+  await Promise.all([aws?.close(), fq?.close()]);
 });
 afterEach(async () => {
   aws.clearFaults();
@@ -39,7 +42,12 @@ interface RecordRun {
   readonly exited: Promise<number | string>;
 }
 
-function record(args: readonly string[], endpoint: string, cluster: string): RecordRun {
+function record(
+  args: readonly string[],
+  endpoint: string,
+  cluster: string,
+  extra: Record<string, string> = {},
+): RecordRun {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, 'record', ...args], {
     cwd: REPO_ROOT,
     env: {
@@ -53,6 +61,7 @@ function record(args: readonly string[], endpoint: string, cluster: string): Rec
       AWS_ENDPOINT_URL_EC2: endpoint,
       AWS_CLUSTER_NAME: cluster,
       ECS_INGRESS_QUEUE_MODE: 'none',
+      ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -92,24 +101,46 @@ describe('ecs-ingress record while AWS cannot answer', () => {
     dir = await mkdtemp(join(tmpdir(), 'ecs-ingress-record-signal-'));
     const out = join(dir, 'rec.jsonl');
     const cluster = `hang-${randomUUID().slice(0, 8)}`;
+    const instanceId = `host-${randomUUID().slice(0, 8)}`;
     aws.ecs.addCluster(cluster);
     aws.resetCalls();
-    // Every ECS answer takes a minute: far beyond the test's patience.
-    aws.inject({ service: 'ecs', kind: 'delay', delayMs: 60_000 });
-    const run = record(['--out', out], aws.url, cluster);
-    await eventually('record to call ECS', () => (aws.requests('ecs').length > 0 ? true : undefined), {
-      rounds: 400,
-      intervalMs: 50,
+    // Listing takes a minute (far beyond the test's patience); removing the recording's rule at
+    // the end takes 3 s, a window for the second signal.
+    aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'delay', delayMs: 60_000 });
+    const run = record(['--out', out], aws.url, cluster, {
+      AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
+      AWS_ENDPOINT_URL_SQS: fq.endpoint,
+      ECS_INGRESS_QUEUE_MODE: 'per-instance',
+      ECS_INGRESS_INSTANCE_ID: instanceId,
+    });
+    await eventually(
+      'record to list the cluster',
+      () => (aws.requests('ecs', 'ListTasks').length > 0 ? true : undefined),
+      { rounds: 400, intervalMs: 50 },
+    );
+    // The queue set-up is done (the listing starts after it): now slow down the teardown's first call.
+    aws.inject({
+      service: 'events',
+      operation: 'ListTargetsByRule',
+      kind: 'delay',
+      delayMs: 3_000,
+      times: 1,
     });
     run.child.kill('SIGTERM');
-    // The second once the first is being handled (two pending SIGTERMs would merge into one).
-    await eventually('the first signal to be handled', () =>
-      run.stderr().includes('stopping the recording') ? true : undefined,
+    await eventually(
+      'the teardown to be under way',
+      () => (aws.requests('events', 'ListTargetsByRule').some((r) => r.fault === 'delay') ? true : undefined),
+      { rounds: 200, intervalMs: 25 },
     );
     run.child.kill('SIGTERM');
     const code = await run.exited;
     expect(code, run.stderr().slice(-2000)).toBe(0);
+    expect(run.stderr()).toContain('already stopping the recording');
     expect(run.stdout()).toMatch(/^recorded 0 lines to .*: 0 queue messages, 0 snapshots, .*\(stopped\)\n$/);
     expect(await readFile(out, 'utf8')).toBe('');
+    // Its queue and rule are gone.
+    const name = instanceResourceName('ecs-ingress-', cluster, `${instanceId}-record`);
+    expect(aws.events.rule(name)).toBeUndefined();
+    expect(fq.server.inspectQueue(name)).toBeUndefined();
   }, 60_000);
 });

@@ -2,8 +2,9 @@
  * SIGTERM while ECS is slow (issue 14): ECS kills a container 30 s after SIGTERM, so the daemon
  * must not wait for a full sync to finish. The wire fake holds every ListTasks answer for a minute;
  * SIGTERM comes while that call is in flight, during the first sync (before NGINX started) and
- * during a resync (NGINX serving). Each time the daemon aborts the call and exits 0 within 5 s,
- * after deleting its per-instance queue and rule and, once running, quitting NGINX.
+ * during a resync (NGINX serving), and while EventBridge holds the queue set-up. Each time the
+ * daemon aborts the call and exits 0 within 5 s, after deleting its per-instance queue and rule
+ * and, once running, quitting NGINX.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -158,6 +159,26 @@ describe.skipIf(!hasNginx)('SIGTERM while ECS is slow', () => {
     expect(ms, `exit took ${Math.round(ms)} ms`).toBeLessThan(EXIT_WITHIN_MS);
     queueAndRuleGone(cluster, instanceId);
     expect(daemon.output()).toContain('event queue removed');
+  }, 60_000);
+
+  it('while EventBridge holds the queue set-up (PutRule): exits 0 within 5 s, nothing left behind', async () => {
+    const { cluster, instanceId, bundle } = await setUp();
+    aws.resetCalls();
+    aws.inject({ service: 'events', operation: 'PutRule', kind: 'delay', delayMs: 60_000 });
+    const daemon = await started(daemonEnv(cluster, instanceId, bundle));
+    await eventually(
+      'a delayed PutRule in flight',
+      () => {
+        if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
+        return aws.requests('events', 'PutRule').some((r) => r.fault === 'delay') ? true : undefined;
+      },
+      { rounds: 400, intervalMs: 50 },
+    );
+
+    const { code, ms } = await terminate(daemon);
+    expect(code, daemon.output().slice(-3000)).toBe(0);
+    expect(ms, `exit took ${Math.round(ms)} ms`).toBeLessThan(EXIT_WITHIN_MS);
+    queueAndRuleGone(cluster, instanceId);
   }, 60_000);
 
   it('during a resync with NGINX serving: exits 0 within 5 s, NGINX quit, queue and rule deleted', async () => {

@@ -16,7 +16,12 @@ import { backoffDelay, type Logger } from '@ecs-ingress/types';
 import { BehaviorSubject, type Observable, of, switchMap } from 'rxjs';
 import { classifyAwsProblem } from '../aws/permanent-errors.js';
 import type { ProvisioningAction, QueueProvision } from '../aws/provisioning/types.js';
-import { ensureInstanceQueue, reapStale, useSharedQueue } from '../aws/provisioning.js';
+import {
+  ensureInstanceQueue,
+  reapStale,
+  teardownInstanceQueue,
+  useSharedQueue,
+} from '../aws/provisioning.js';
 import type { QueueMode } from '../config/env.js';
 import { errorFields } from '../log/error-fields.js';
 
@@ -42,8 +47,11 @@ export interface EventQueueOptions {
   readonly settings: EventQueueSettings;
   readonly sqs: SQSClient;
   readonly events: EventBridgeClient;
-  /** Resolves the cluster's ARN (per-instance mode: the rule matches `detail.clusterArn` exactly). */
-  readonly clusterArn: () => Promise<string>;
+  /**
+   * Resolves the cluster's ARN (per-instance mode: the rule matches `detail.clusterArn` exactly);
+   * `signal` aborts the lookup at stop().
+   */
+  readonly clusterArn: (signal?: AbortSignal) => Promise<string>;
   /** Builds the consumer for a queue URL. */
   readonly consume: (queueUrl: string) => QueueConsumer;
   /** Called when the queue came up after a failed first attempt (events may have been missed: resync). */
@@ -67,6 +75,10 @@ export class EventQueue {
   private setupInFlight: Promise<boolean> | undefined;
   /** The code of the permanent problem last logged at `error`, so its retries stay quiet. */
   private lastProblem: string | undefined;
+  /** Aborts set-up calls in flight at stop(): SIGTERM must not wait for a slow SQS or EventBridge. */
+  private readonly setupAbort = new AbortController();
+  /** Per-instance: the cluster a set-up began creating for, so stop() can remove a partial one. */
+  private setupClusterArn: string | undefined;
 
   constructor(options: EventQueueOptions) {
     this.o = options;
@@ -101,12 +113,30 @@ export class EventQueue {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    // Only a set-up still under way is aborted: a finished one's clients serve its teardown below.
+    if (this.provision === undefined) this.setupAbort.abort();
     await this.setupInFlight?.catch(() => false);
     await this.consumer.value?.stop();
     this.consumer.next(undefined);
     this.consumer.complete();
     const provision = this.provision;
     this.provision = undefined;
+    if (
+      provision === undefined &&
+      this.setupClusterArn !== undefined &&
+      this.o.settings.mode === 'per-instance'
+    ) {
+      // A set-up cut short may have created the rule or the queue already: remove them by name.
+      const s = this.o.settings;
+      return teardownInstanceQueue({
+        sqs: this.o.sqs,
+        events: this.o.events,
+        clusterArn: this.setupClusterArn,
+        instanceId: s.instanceId,
+        prefix: s.prefix,
+        logger: this.logger,
+      });
+    }
     if (provision === undefined || provision.mode !== 'per-instance') return [];
     return provision.teardown();
   }
@@ -114,10 +144,12 @@ export class EventQueue {
   private attempt(late: boolean): Promise<boolean> {
     const run = this.setUp().then(
       () => {
-        if (late) this.o.onLateStart?.();
-        return true;
+        if (late && !this.stopped) this.o.onLateStart?.();
+        return !this.stopped;
       },
       (err: unknown) => {
+        // Aborted by stop(): not a failure, and no retry.
+        if (this.stopped) return false;
         this.attempts += 1;
         const delay = this.backoff();
         // A permanent problem (access denied, no credentials…) is said once, with what to check.
@@ -154,21 +186,21 @@ export class EventQueue {
       if (s.url === undefined) throw new Error('shared queue mode without a queue URL');
       provision = useSharedQueue(s.url);
     } else {
-      clusterArn = await this.o.clusterArn();
+      clusterArn = await this.o.clusterArn(this.setupAbort.signal);
+      if (this.stopped) return;
+      this.setupClusterArn = clusterArn;
+      const signal = this.setupAbort.signal;
       provision = await ensureInstanceQueue({
-        sqs: this.o.sqs,
-        events: this.o.events,
+        sqs: withAbortSignal(this.o.sqs, signal),
+        events: withAbortSignal(this.o.events, signal),
         clusterArn,
         instanceId: s.instanceId,
         prefix: s.prefix,
         logger: this.logger,
       });
     }
-    if (this.stopped) {
-      // stop() came while we were creating: do not leave the new queue behind.
-      if (provision.mode === 'per-instance') await provision.teardown();
-      return;
-    }
+    // stop() came while we were creating: it removes what was created, by name.
+    if (this.stopped) return;
     this.provision = provision;
     const consumer = this.o.consume(provision.queueUrl);
     consumer.start();
@@ -232,4 +264,22 @@ export class EventQueue {
       this.o.random ?? Math.random,
     );
   }
+}
+
+/**
+ * `client` whose every `send` carries `signal`, for the provisioning functions, which take plain
+ * clients: their calls then end when the set-up is aborted.
+ */
+function withAbortSignal<C extends object>(client: C, signal: AbortSignal): C {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property !== 'send' || typeof value !== 'function') return value;
+      return (command: unknown, options?: object) =>
+        (value as (c: unknown, o: object) => Promise<unknown>).call(target, command, {
+          ...options,
+          abortSignal: signal,
+        });
+    },
+  });
 }

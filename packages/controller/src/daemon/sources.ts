@@ -9,6 +9,7 @@ import type { Logger } from '@ecs-ingress/types';
 import type { AwsClients } from '../aws/clients.js';
 import type { DaemonConfig } from '../config/env.js';
 import type { Metrics } from '../http/metrics.js';
+import { CallTally } from '../sources/aws-batches.js';
 import { EcsPoller, type SyncReport } from '../sources/ecs-poller.js';
 import { HealthChecker } from '../sources/health-checker.js';
 import { ReferenceWatcher } from '../sources/reference-watcher.js';
@@ -90,7 +91,7 @@ export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
       settings: { ...config.queue, instanceId },
       sqs: clients.sqs,
       events: clients.events,
-      clusterArn: () => poller.clusterArn(),
+      clusterArn: (signal) => poller.clusterArn(new CallTally(signal)),
       consume: (queueUrl) =>
         new SqsSource({
           sqs: clients.sqs,
