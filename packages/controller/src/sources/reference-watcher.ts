@@ -52,6 +52,8 @@ export class ReferenceWatcher<S> {
   private lastCheckEnd = 0;
   private lastCheckMs = 0;
   private stopped = false;
+  /** Aborts lookups in flight at stop(): SIGTERM must not wait for a slow ECS. */
+  private readonly abort = new AbortController();
 
   constructor(options: ReferenceWatcherOptions<S>) {
     this.o = options;
@@ -68,9 +70,10 @@ export class ReferenceWatcher<S> {
     });
   }
 
-  /** Stops watching and waits for lookups in flight. */
+  /** Stops watching, aborts lookups in flight and waits for them to settle. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     this.subscription?.unsubscribe();
     clearTimeout(this.checkTimer);
     clearTimeout(this.retryTimer);
@@ -96,7 +99,7 @@ export class ReferenceWatcher<S> {
     const definitions = missing.missingTaskDefinitions;
     const instances = missing.missingContainerInstances;
     if (definitions.length === 0 && instances.length === 0) return;
-    const tally = new CallTally();
+    const tally = new CallTally(this.abort.signal);
     const round = Promise.all([
       this.o.references.resolveTaskDefinitions(definitions, tally),
       this.o.references.resolveContainerInstances(instances, tally),
@@ -109,11 +112,14 @@ export class ReferenceWatcher<S> {
               'references fetched on demand',
             );
         },
-        (err: unknown) =>
+        (err: unknown) => {
+          // Aborted by stop(): not a failure worth a line.
+          if (this.stopped) return;
           this.logger.warn(
             { err, code: (err as { code?: unknown }).code, calls: tally.toRecord() },
             'fetching references on demand failed; retrying after a backoff',
-          ),
+          );
+        },
       )
       .finally(() => {
         this.rounds.delete(round);
