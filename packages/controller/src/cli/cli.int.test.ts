@@ -86,7 +86,7 @@ describe('ecs-ingress CLI', () => {
       { ...DEAD_AWS, ECS_INGRESS_HTTP_PORT: 'eighty' },
       /ecs-ingress run: invalid configuration:\n {2}- ECS_INGRESS_HTTP_PORT: must be a TCP port/,
     ],
-    ['run: no region', 2, ['run'], {}, /AWS_REGION: is required/],
+    ['run: no region', 2, ['run'], {}, /AWS_REGION: is not set/],
     ['replay: no file', 2, ['replay'], {}, /missing required argument 'file'/],
     ['replay: no mode', 2, ['replay', SAMPLE], {}, /give exactly one of --out <dir>/],
     [
