@@ -488,7 +488,7 @@ describe('CONFIG_VARIABLES', () => {
     expect([...documented].filter((n) => !read.has(n))).toEqual([]);
   });
 
-  it('formats the help text and the README table with every variable', () => {
+  it('formats the help text and the documented table with every variable', () => {
     const help = formatConfigHelp();
     const table = formatConfigTable();
     for (const v of CONFIG_VARIABLES) {
@@ -498,12 +498,12 @@ describe('CONFIG_VARIABLES', () => {
   });
 });
 
-/** The README's configuration table is generated from CONFIG_VARIABLES (scripts/update-readme.ts). */
-const README = new URL('../../../../README.md', import.meta.url);
-const readmeText = existsSync(README) ? readFileSync(README, 'utf8') : '';
+/** docs/configuration.md's table is generated from CONFIG_VARIABLES (scripts/update-config-doc.ts). */
+const CONFIG_DOC = new URL('../../../../docs/configuration.md', import.meta.url);
+const readmeText = existsSync(CONFIG_DOC) ? readFileSync(CONFIG_DOC, 'utf8') : '';
 const readmeHasTable = readmeText.includes('| `AWS_CLUSTER_NAME` |');
 
-describe('README configuration table', () => {
+describe('docs/configuration.md table', () => {
   it('exists', () => {
     expect(readmeHasTable).toBe(true);
   });

@@ -1,6 +1,6 @@
 /**
  * Every environment variable `ecs-ingress run` (and `record`) reads: its name, default and
- * meaning. The README's configuration table and `run --help` are generated from (and checked
+ * meaning. docs/configuration.md's table and `run --help` are generated from (and checked
  * against) this list, so a variable cannot exist in the code without being documented.
  */
 
@@ -213,7 +213,7 @@ export function formatConfigHelp(variables: readonly ConfigVariable[] = CONFIG_V
   return `Environment variables:\n${lines.join('\n')}\n`;
 }
 
-/** The README's markdown table. */
+/** The markdown table of docs/configuration.md. */
 export function formatConfigTable(variables: readonly ConfigVariable[] = CONFIG_VARIABLES): string {
   const rows = variables.map(
     (v) => `| \`${v.name}\` | ${v.default === undefined ? '' : `\`${v.default}\``} | ${v.description} |`,
