@@ -84,6 +84,22 @@ class RecordingSink implements EventSink {
   }
 }
 
+/** A sink that takes batches, as the store does; it can refuse every batch to force the fallback. */
+class BatchSink extends RecordingSink {
+  readonly batches: number[] = [];
+  single = 0;
+  refuseBatches = false;
+  override dispatch(event: ClusterEvent): DispatchOutcome {
+    this.single += 1;
+    return super.dispatch(event);
+  }
+  dispatchBatch(events: readonly ClusterEvent[]): { outcomes: DispatchOutcome[] } {
+    if (this.refuseBatches) throw new Error('batch refused');
+    this.batches.push(events.length);
+    return { outcomes: events.map((e) => super.dispatch(e)) };
+  }
+}
+
 /** A task event whose task id holds `;`, `{`, `}`, `$` and a newline. */
 function hostileTaskEvent(): string {
   const event = taskEvent(8);
@@ -296,6 +312,37 @@ describe('SqsSource against fauxqs', () => {
     expect(handles).toHaveLength(2);
     expect(deleted).toEqual([handles[1]]);
     expect(source.stats()).toMatchObject({ messagesReceived: 2, messagesDeleted: 1, dispatchErrors: 1 });
+  });
+
+  it('hands a whole receive to the store in one step when the sink takes batches', async () => {
+    const q = await newQueue();
+    await send(
+      q.url,
+      Array.from({ length: 5 }, (_, i) => JSON.stringify(taskEvent(40 + i))),
+    );
+    const sink = new BatchSink();
+    const source = startSource({ queueUrl: q.url, sink });
+    await vi.waitFor(() => expect(source.stats().messagesDeleted).toBe(5), waitOpts);
+    expect(sink.taskArns()).toHaveLength(5);
+    // One dispatchBatch per non-empty receive, never one dispatch per event.
+    expect(sink.single).toBe(0);
+    expect(sink.batches.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(sink.batches.length).toBeLessThan(5);
+  });
+
+  it('a batch the store refuses is dispatched message by message; only the refused message stays', async () => {
+    const q = await newQueue({ VisibilityTimeout: '1' });
+    await send(q.url, [JSON.stringify(taskEvent(50)), JSON.stringify(taskEvent(51))]);
+    const sink = new BatchSink();
+    sink.refuseBatches = true;
+    sink.failuresLeft = 1;
+    const source = startSource({ queueUrl: q.url, sink });
+    await vi.waitFor(() => expect(source.stats().messagesDeleted).toBe(2), waitOpts);
+    expect(depth(q.name)).toBe(0);
+    expect(sink.taskArns().sort()).toEqual(
+      [50, 51].map((n) => `${CLUSTER_ARN.replace(':cluster/', ':task/')}/${String(n).padStart(32, '0')}`),
+    );
+    expect(source.stats().dispatchErrors).toBe(1);
   });
 
   it('deletes in batches of at most 10, one DeleteMessageBatch per received batch', async () => {

@@ -8,7 +8,6 @@
  * visibility timeout.
  */
 import {
-  DeleteMessageBatchCommand,
   type DeleteMessageBatchRequestEntry,
   type Message,
   ReceiveMessageCommand,
@@ -24,6 +23,7 @@ import {
 } from '@ecs-ingress/types';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import type { Metrics } from '../http/metrics.js';
+import { deleteMessages } from './sqs-delete.js';
 
 /** What the store answers for one event. */
 export type DispatchOutcome = 'applied' | 'stale' | 'duplicate' | 'ignored' | 'invalid';
@@ -31,6 +31,16 @@ export type DispatchOutcome = 'applied' | 'stale' | 'duplicate' | 'ignored' | 'i
 /** The store as the sources see it: synchronous, returns once the event is part of the state. */
 export interface EventSink {
   dispatch(event: ClusterEvent): DispatchOutcome;
+  /** Applies events in one step (one state change for a whole SQS receive); one outcome each, in order. */
+  dispatchBatch?(events: readonly ClusterEvent[]): { readonly outcomes: readonly DispatchOutcome[] };
+}
+
+/** One message of our cluster, parsed, waiting for the store. */
+interface ParsedMessage {
+  readonly message: Message;
+  readonly detailType: string;
+  readonly events: readonly ClusterEvent[];
+  readonly sentTimestampMs: number | undefined;
 }
 
 /** Optional counters and timing hooks (the runtime wires them to metrics or benchmarks). */
@@ -98,7 +108,6 @@ export interface SqsSourceStats {
 /** SQS limits: ReceiveMessage returns at most 10 messages, waits at most 20 s; a batch holds ≤ 10 entries. */
 const MAX_RECEIVE = 10;
 const MAX_WAIT_SECONDS = 20;
-const MAX_BATCH_ENTRIES = 10;
 
 export class SqsSource {
   private readonly sqs: SQSClient;
@@ -234,24 +243,31 @@ export class SqsSource {
     }
   }
 
-  /** Parses and dispatches a batch synchronously, then deletes what the store took (in the background). */
+  /**
+   * Parses a batch, hands every event of our cluster to the store in one step (one state change per
+   * receive), then deletes what the store took (in the background). If the store throws for the
+   * batch, each message's events are dispatched on their own, so only the messages it refuses stay.
+   */
   private handleBatch(messages: Message[]): void {
     const receivedAt = this.now();
     this.counts.messagesReceived += messages.length;
     this.metrics?.sqsMessagesReceived.inc(messages.length);
     this.hooks.onReceived?.(messages.length);
     const done: DeleteMessageBatchRequestEntry[] = [];
+    const toDispatch: ParsedMessage[] = [];
     for (const message of messages) {
-      let deletable = false;
+      let parsed: ParsedMessage | boolean = false;
       try {
-        deletable = this.handleMessage(message, receivedAt);
+        parsed = this.parseMessage(message);
       } catch (err) {
         // A bug, not bad input: keep the message (it comes back) and keep the loop alive.
         this.logger.error({ err, messageId: message.MessageId }, 'unexpected error handling an SQS message');
       }
-      if (deletable && message.ReceiptHandle) {
-        done.push({ Id: `m${done.length}`, ReceiptHandle: message.ReceiptHandle });
-      }
+      if (typeof parsed === 'object') toDispatch.push(parsed);
+      else if (parsed && message.ReceiptHandle) done.push(this.deleteEntry(message, done.length));
+    }
+    for (const item of this.dispatchAll(toDispatch, receivedAt)) {
+      if (item.message.ReceiptHandle) done.push(this.deleteEntry(item.message, done.length));
     }
     if (done.length === 0) return;
     // Never rejects: nobody awaits this until stop(), and an unhandled rejection ends the process.
@@ -261,8 +277,15 @@ export class SqsSource {
     this.pendingDeletes.add(task);
   }
 
-  /** @returns true when the message may be deleted. */
-  private handleMessage(message: Message, receivedAt: number): boolean {
+  private deleteEntry(message: Message, index: number): DeleteMessageBatchRequestEntry {
+    return { Id: `m${index}`, ReceiptHandle: message.ReceiptHandle };
+  }
+
+  /**
+   * @returns the parsed events of a message of our cluster, or whether the message may be deleted
+   * right away (another cluster's: yes; unparseable: as the malformed-message policy says).
+   */
+  private parseMessage(message: Message): ParsedMessage | boolean {
     const messageId = message.MessageId;
     let parsed: ReturnType<typeof parseEventBody>;
     try {
@@ -286,67 +309,84 @@ export class SqsSource {
       this.logger.debug({ messageId, clusterArn: parsed.clusterArn }, 'event of another cluster skipped');
       return true;
     }
-
     const sent = Number(message.Attributes?.SentTimestamp);
     const sentTimestampMs = Number.isFinite(sent) && sent > 0 ? sent : undefined;
-    for (const event of parsed.events) {
-      this.metrics?.eventsReceived.inc({ source: 'sqs', detail_type: parsed.detailType });
-      this.hooks.onEvent?.(parsed.detailType);
+    return { message, detailType: parsed.detailType, events: parsed.events, sentTimestampMs };
+  }
+
+  /** @returns the messages whose events all reached the store. */
+  private dispatchAll(items: readonly ParsedMessage[], receivedAt: number): ParsedMessage[] {
+    for (const item of items) this.received(item);
+    const events = items.flatMap((item) => item.events);
+    let outcomes: readonly DispatchOutcome[] | undefined;
+    if (this.sink.dispatchBatch && items.length > 0) {
+      try {
+        outcomes = this.sink.dispatchBatch(events).outcomes;
+      } catch (err) {
+        this.logger.warn(
+          { err, events: events.length },
+          'store refused a batch; dispatching its events one by one',
+        );
+      }
+    }
+    if (outcomes === undefined) return items.filter((item) => this.dispatchEach(item, receivedAt));
+    let i = 0;
+    for (const item of items) {
+      for (const event of item.events) {
+        this.dispatched(item, event, outcomes[i] as DispatchOutcome, receivedAt);
+        i += 1;
+      }
+    }
+    return [...items];
+  }
+
+  /** @returns true when every event of the message reached the store. */
+  private dispatchEach(item: ParsedMessage, receivedAt: number): boolean {
+    for (const event of item.events) {
       let outcome: DispatchOutcome;
       try {
         outcome = this.sink.dispatch(event);
       } catch (err) {
         // The store did not take it: keep the message so it comes back after the visibility timeout.
         this.counts.dispatchErrors += 1;
-        this.logger.error({ err, messageId, detailType: parsed.detailType }, 'store rejected an event');
+        this.logger.error(
+          { err, messageId: item.message.MessageId, detailType: item.detailType },
+          'store rejected an event',
+        );
         return false;
       }
-      this.counts.eventsDispatched += 1;
-      this.hooks.onDispatched?.(event, outcome, sentTimestampMs, receivedAt);
+      this.dispatched(item, event, outcome, receivedAt);
     }
     return true;
   }
 
-  private async deleteAll(entries: DeleteMessageBatchRequestEntry[]): Promise<void> {
-    for (let i = 0; i < entries.length; i += MAX_BATCH_ENTRIES) {
-      await this.deleteChunk(entries.slice(i, i + MAX_BATCH_ENTRIES));
+  /** Counted before the store sees them, as received (a refused event was still received). */
+  private received(item: ParsedMessage): void {
+    for (const _event of item.events) {
+      this.metrics?.eventsReceived.inc({ source: 'sqs', detail_type: item.detailType });
+      this.hooks.onEvent?.(item.detailType);
     }
   }
 
-  /** One DeleteMessageBatch (≤ 10 entries); failed entries, or the whole call, are retried once. */
-  private async deleteChunk(entries: DeleteMessageBatchRequestEntry[]): Promise<void> {
-    let pending = entries;
-    let deleted = 0;
-    for (let round = 0; round < 2 && pending.length > 0; round += 1) {
-      try {
-        const answer = await this.sqs.send(
-          new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: pending }),
-        );
-        const failedIds = new Set((answer.Failed ?? []).map((f) => f.Id));
-        deleted += pending.length - failedIds.size;
-        if (failedIds.size > 0) {
-          this.logger.warn(
-            { failed: answer.Failed, round },
-            round === 0
-              ? 'DeleteMessageBatch: some entries failed; retrying them'
-              : 'DeleteMessageBatch: entries failed again',
-          );
-        }
-        pending = pending.filter((e) => failedIds.has(e.Id));
-      } catch (err) {
-        this.logger.warn({ err, entries: pending.length, round }, 'DeleteMessageBatch failed');
+  private dispatched(
+    item: ParsedMessage,
+    event: ClusterEvent,
+    outcome: DispatchOutcome,
+    receivedAt: number,
+  ): void {
+    this.counts.eventsDispatched += 1;
+    this.hooks.onDispatched?.(event, outcome, item.sentTimestampMs, receivedAt);
+  }
+
+  private async deleteAll(entries: DeleteMessageBatchRequestEntry[]): Promise<void> {
+    await deleteMessages(this.sqs, this.queueUrl, entries, this.logger, (deleted, notDeleted) => {
+      if (deleted > 0) {
+        this.counts.messagesDeleted += deleted;
+        this.metrics?.sqsMessagesDeleted.inc(deleted);
+        this.hooks.onDeleted?.(deleted);
       }
-    }
-    if (deleted > 0) {
-      this.counts.messagesDeleted += deleted;
-      this.metrics?.sqsMessagesDeleted.inc(deleted);
-      this.hooks.onDeleted?.(deleted);
-    }
-    if (pending.length > 0) {
-      // They come back after the visibility timeout; the store drops the repeat by version.
-      this.counts.deleteFailures += pending.length;
-      this.logger.error({ entries: pending.length }, 'messages not deleted; they will be redelivered');
-    }
+      this.counts.deleteFailures += notDeleted;
+    });
   }
 
   private isOurCluster(clusterArn: string): boolean {
