@@ -21,7 +21,7 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, realpath, stat, symlink } from 'node:fs/promises';
-import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, posix, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -605,9 +605,4 @@ async function handleTarEntry(
         `entry ${entry.path} has unsupported type ${entry.type}`,
       );
   }
-}
-
-/** Relative path of `path` under `root`, `/`-separated (for messages and ids). */
-export function relativePosix(root: string, path: string): string {
-  return relative(root, path).split(sep).join('/');
 }

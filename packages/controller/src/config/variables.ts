@@ -200,9 +200,6 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   },
 ];
 
-/** The variables by name. */
-export const CONFIG_VARIABLE_NAMES: ReadonlySet<string> = new Set(CONFIG_VARIABLES.map((v) => v.name));
-
 /** `NAME  (default: x)  description` lines for `--help`. */
 export function formatConfigHelp(variables: readonly ConfigVariable[] = CONFIG_VARIABLES): string {
   const width = Math.max(...variables.map((v) => v.name.length));

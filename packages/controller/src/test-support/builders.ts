@@ -9,7 +9,6 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  ClusterEvent,
   ClusterSnapshotEvent,
   ContainerDefinitionView,
   ContainerInstanceObservedEvent,
@@ -196,9 +195,4 @@ export function servicesEvent(
 
 export function ignoredEvent(detailType = 'ECS Service Action', observedAt: number = T0): IgnoredEvent {
   return { kind: 'ignored', detailType, reason: 'not a task state change', observedAt };
-}
-
-/** Convenience: the events that make the default task routable (its task definition, then the task). */
-export function routableDefaultTask(): ClusterEvent[] {
-  return [taskDefinitionEvent(), taskEvent()];
 }
