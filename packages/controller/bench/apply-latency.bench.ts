@@ -16,11 +16,11 @@
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { ClusterStore } from '@ecs-ingress/store';
+import { snapshotEvent } from '@ecs-ingress/testkit';
 import { type BackendGroup, startBackendGroup } from '../src/demo/backends.js';
 import { get, makeTestPrefix, serviceDefinition, type TaskRef, taskChange } from '../src/e2e/support.js';
 import { startRuntime } from '../src/runtime/runtime.js';
-import { ClusterStore } from '../src/store/store.js';
-import { snapshotEvent } from '../src/test-support/builders.js';
 
 const execFileAsync = promisify(execFile);
 

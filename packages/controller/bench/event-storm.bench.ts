@@ -14,14 +14,13 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { createUpstreamsRenderer } from '@ecs-ingress/renderer';
+import type { ClusterState } from '@ecs-ingress/store';
+import { ClusterStore, createUpstreamDeriver } from '@ecs-ingress/store';
+import { xorshift } from '@ecs-ingress/testkit';
 import type { ClusterEvent, TaskSnapshot } from '@ecs-ingress/types';
 import { Subject } from 'rxjs';
 import { createReconciler } from '../src/reconciler/pipeline.js';
 import type { RenderedConfig } from '../src/reconciler/types.js';
-import { createUpstreamDeriver } from '../src/store/derive-upstreams.js';
-import type { ClusterState } from '../src/store/state.js';
-import { ClusterStore } from '../src/store/store.js';
-import { xorshift } from '../src/test-support/xorshift.js';
 
 const SERVICES = 1_000;
 const TASKS_PER_SERVICE = 10;

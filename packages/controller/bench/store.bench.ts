@@ -20,10 +20,8 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { createUpstreamsRenderer, renderUpstreams } from '@ecs-ingress/renderer';
+import { ClusterStore, createUpstreamDeriver, deriveUpstreams, taskCount } from '@ecs-ingress/store';
 import { formatObservationLine, parseEventBody } from '@ecs-ingress/types';
-import { createUpstreamDeriver, deriveUpstreams } from '../src/store/derive-upstreams.js';
-import { taskCount } from '../src/store/state.js';
-import { ClusterStore } from '../src/store/store.js';
 import { ACCOUNT, churn, newTask, REGION, T0, type Task, taskEventText } from './synthetic-events.js';
 
 /** Texts made, parsed and dispatched at a time: an SQS receive brings at most 10 messages. */

@@ -5,7 +5,7 @@
  * substituted, so making one allocates little besides the text. The template is checked at load
  * against `JSON.stringify` of the same event object. Addresses are loopback (127.0.0.0/8).
  */
-import { xorshift } from '../src/test-support/xorshift.js';
+import { xorshift } from '@ecs-ingress/testkit';
 
 export const REGION = 'us-east-1';
 export const ACCOUNT = '111122223333';

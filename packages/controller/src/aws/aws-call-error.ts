@@ -15,8 +15,6 @@ export const AWS_CALL_ERROR_CODES = {
   rejected: 'ECS_INGRESS_AWS_REJECTED',
 } as const;
 
-export type AwsCallErrorCode = (typeof AWS_CALL_ERROR_CODES)[keyof typeof AWS_CALL_ERROR_CODES];
-
 export class AwsCallError extends EcsIngressError {
   /** `ecs`, `ec2`, … */
   readonly service: string;

@@ -8,12 +8,11 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient, type Task } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instanceResourceName } from '../aws/provisioning/names.js';
 import { applyLine, emptyCounts } from '../cli/replay/apply-recording.js';
 import { readRecording } from '../sources/replay-source.js';
-import { deriveUpstreams } from '../store/derive-upstreams.js';
-import { ClusterStore } from '../store/store.js';
 import {
   type AwsFake,
   buildAwsvpcTask,

@@ -5,6 +5,8 @@
  * All of them dispatch into the store; the poller's resolver is shared, so each task definition
  * and container instance costs one lookup per process whoever needs it first.
  */
+
+import type { ClusterState, ClusterStore, Derivation } from '@ecs-ingress/store';
 import type { Logger } from '@ecs-ingress/types';
 import type { AwsClients } from '../aws/clients.js';
 import type { DaemonConfig } from '../config/env.js';
@@ -15,9 +17,6 @@ import { HealthChecker } from '../sources/health-checker.js';
 import { ReferenceWatcher } from '../sources/reference-watcher.js';
 import type { FullSyncSource } from '../sources/source-supervisor.js';
 import { SqsSource, type SqsSourceHooks } from '../sources/sqs-source.js';
-import type { Derivation } from '../store/derive-upstreams.js';
-import type { ClusterState } from '../store/state.js';
-import type { ClusterStore } from '../store/store.js';
 import { EventQueue } from './event-queue.js';
 
 export interface DaemonSourcesOptions {

@@ -1,9 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { emptyState } from '@ecs-ingress/store';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PushedEndpoints } from '../dynamic/dynamic-applier.js';
-import { emptyState } from '../store/state.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
 let tmp: string;

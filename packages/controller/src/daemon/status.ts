@@ -16,11 +16,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { NginxRunner } from '@ecs-ingress/nginx-runner';
+import { type ClusterState, deriveUpstreams, stateToJSON } from '@ecs-ingress/store';
 import type { AwsProblem } from '../aws/permanent-errors.js';
 import type { PushedEndpoints } from '../dynamic/dynamic-applier.js';
 import type { ProbeResult, StatusProvider } from '../http/server.js';
-import { deriveUpstreams } from '../store/derive-upstreams.js';
-import { type ClusterState, stateToJSON } from '../store/state.js';
 
 /** Start-up progress, filled in by the daemon as it goes. */
 export interface DaemonProgress {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
 import { parseEventBody } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
-import { deriveUpstreams } from '../store/derive-upstreams.js';
-import { ClusterStore } from '../store/store.js';
 import { DEMO_SCENARIO_FILE, readScenarioLines, rewriteScenarioLine, scenarioTasks } from './scenario.js';
 import { buildDemoScenario, DEMO_CLUSTER_ARN, DEMO_FINAL_IPS } from './scenario-builder.js';
 

@@ -5,12 +5,12 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { renderUpstreams } from '@ecs-ingress/renderer';
+import { ClusterStore } from '@ecs-ingress/store';
+import { snapshotEvent } from '@ecs-ingress/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BackendGroup, startBackendGroup } from '../demo/backends.js';
 import type { ApplyFailure } from '../reconciler/pipeline.js';
 import { type Runtime, type RuntimeAppliedChange, startRuntime } from '../runtime/runtime.js';
-import { ClusterStore } from '../store/store.js';
-import { snapshotEvent } from '../test-support/builders.js';
 import {
   eventually,
   hasNginx,

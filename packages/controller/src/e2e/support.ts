@@ -10,8 +10,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TaskObservedEvent, TaskSnapshot } from '@ecs-ingress/types';
-import { freePort } from '../net/free-port.js';
 import {
   aContainerDefinition,
   aPortMapping,
@@ -22,7 +20,9 @@ import {
   taskArn,
   taskDefinitionEvent,
   taskEvent,
-} from '../test-support/builders.js';
+} from '@ecs-ingress/testkit';
+import type { TaskObservedEvent, TaskSnapshot } from '@ecs-ingress/types';
+import { freePort } from '../net/free-port.js';
 import { httpGet } from '../test-support/http.js';
 
 export { freePort };

@@ -1,7 +1,7 @@
 import { renderHttpRoutes, renderStreamRoutes } from '@ecs-ingress/renderer';
+import { xorshift } from '@ecs-ingress/testkit';
 import { ROUTE_ERROR_CODES as C, type RouteReport, type RouteTable } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
-import { xorshift } from '../test-support/xorshift.js';
 import { claimKeys, resolveRoutes, type ServiceRoutesInput } from './resolve-routes.js';
 import { parseHostPolicy, type RouteSettings } from './route-settings.js';
 

@@ -4,9 +4,10 @@
  * and canaries happen) are batched 100 services per NGINX run: every route is either rejected with
  * a coded reason or rendered, and every rendered batch passes `nginx -t`.
  */
+
+import { xorshift } from '@ecs-ingress/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { routeNginx, routeNginxAvailable } from '../test-support/route-nginx.js';
-import { xorshift } from '../test-support/xorshift.js';
 import { resolveRoutes, type ServiceRoutesInput } from './resolve-routes.js';
 import { parseHostPolicy, type RouteSettings } from './route-settings.js';
 

@@ -18,6 +18,8 @@ import type { NginxRunnerOptions } from '@ecs-ingress/nginx-runner';
 import { NginxRunner } from '@ecs-ingress/nginx-runner';
 import type { UpstreamDiff } from '@ecs-ingress/renderer';
 import { createUpstreamsRenderer, describeUpstreamDiff, diffUpstreams } from '@ecs-ingress/renderer';
+import type { ClusterState } from '@ecs-ingress/store';
+import { createUpstreamDeriver, type UpstreamDeriver } from '@ecs-ingress/store';
 import type { Logger, Upstream } from '@ecs-ingress/types';
 import { ConfigError, silentLogger } from '@ecs-ingress/types';
 import {
@@ -40,8 +42,6 @@ import { ConfigTestFailedError } from '../reconciler/errors.js';
 import type { AppliedChange, ApplyFailure, Reconciler, ReconcilerMetrics } from '../reconciler/pipeline.js';
 import { createReconciler } from '../reconciler/pipeline.js';
 import type { RenderedConfig } from '../reconciler/types.js';
-import { createUpstreamDeriver, type UpstreamDeriver } from '../store/derive-upstreams.js';
-import type { ClusterState } from '../store/state.js';
 import { parseRenderedUpstreams } from './upstreams-text.js';
 
 /** What the runtime needs of a derivation: the upstreams (the rest is passed through as `meta`). */

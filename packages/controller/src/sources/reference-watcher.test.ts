@@ -4,12 +4,11 @@
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient, Task } from '@aws-sdk/client-ecs';
+import type { ClusterState } from '@ecs-ingress/store';
+import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
 import { parseDescribedTask } from '@ecs-ingress/types';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../daemon/test-support.js';
-import { deriveUpstreams } from '../store/derive-upstreams.js';
-import type { ClusterState } from '../store/state.js';
-import { ClusterStore } from '../store/store.js';
 import {
   type AwsFake,
   buildAwsvpcTask,

@@ -1,7 +1,7 @@
 /** The replay model of the real controller: `ClusterStore` and `deriveUpstreams`. */
-import { deriveUpstreams } from '../../store/derive-upstreams.js';
-import type { ClusterState } from '../../store/state.js';
-import { ClusterStore } from '../../store/store.js';
+
+import type { ClusterState } from '@ecs-ingress/store';
+import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
 import type { ReplayModel } from './replay-model.js';
 
 export const defaultReplayModel: ReplayModel<ClusterState> = {

@@ -1,5 +1,5 @@
+import { aTask, ignoredEvent, taskArn, taskEvent } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
-import { aTask, ignoredEvent, taskArn, taskEvent } from '../test-support/builders.js';
 import type { ReduceOutcome } from './reducer.js';
 import { type ClusterState, emptyState, getTask } from './state.js';
 import { ClusterStore } from './store.js';

@@ -1,5 +1,3 @@
-import type { ClusterEvent } from '@ecs-ingress/types';
-import { describe, expect, it } from 'vitest';
 import {
   aBridgeTask,
   aContainer,
@@ -16,8 +14,10 @@ import {
   taskArn,
   taskDefinitionEvent,
   taskEvent,
-} from '../test-support/builders.js';
-import { xorshift } from '../test-support/xorshift.js';
+  xorshift,
+} from '@ecs-ingress/testkit';
+import type { ClusterEvent } from '@ecs-ingress/types';
+import { describe, expect, it } from 'vitest';
 import { type ReduceOutcome, type ReducerOptions, reduce, reduceAll } from './reducer.js';
 import {
   type ClusterState,

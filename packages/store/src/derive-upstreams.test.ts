@@ -1,5 +1,3 @@
-import type { ClusterEvent, TaskDefinitionView, TaskSnapshot } from '@ecs-ingress/types';
-import { describe, expect, it } from 'vitest';
 import {
   aBinding,
   aBridgeTask,
@@ -19,7 +17,9 @@ import {
   taskDefinitionArn,
   taskDefinitionEvent,
   taskEvent,
-} from '../test-support/builders.js';
+} from '@ecs-ingress/testkit';
+import type { ClusterEvent, TaskDefinitionView, TaskSnapshot } from '@ecs-ingress/types';
+import { describe, expect, it } from 'vitest';
 import { type DeriveOptions, deriveUpstreams, matchesClusterFilter } from './derive-upstreams.js';
 import { isValidIpv4 } from './ipv4.js';
 import { reduceAll } from './reducer.js';

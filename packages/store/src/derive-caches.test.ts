@@ -3,8 +3,7 @@
  * never change a result: successive derivations of changing states, with and without cluster
  * filters, equal what a fresh derivation of the same state gives.
  */
-import type { ClusterEvent } from '@ecs-ingress/types';
-import { describe, expect, it } from 'vitest';
+
 import {
   aTask,
   aTaskDefinition,
@@ -16,8 +15,10 @@ import {
   taskDefinitionArn,
   taskDefinitionEvent,
   taskEvent,
-} from '../test-support/builders.js';
-import { xorshift } from '../test-support/xorshift.js';
+  xorshift,
+} from '@ecs-ingress/testkit';
+import type { ClusterEvent } from '@ecs-ingress/types';
+import { describe, expect, it } from 'vitest';
 import { createUpstreamDeriver, deriveUpstreams, type UpstreamDeriver } from './derive-upstreams.js';
 import { reduce, reduceAll, reduceBatch } from './reducer.js';
 import { type ClusterState, emptyState } from './state.js';
