@@ -3,7 +3,7 @@
  * (DESIGN.md "Upstream derivation"). Pure; the state is read through `Lookups`.
  */
 import type { ContainerInstanceView, Endpoint, TaskDefinitionView, TaskSnapshot } from '@ecs-ingress/types';
-import { isValidIpv4 } from './ipv4.js';
+import { isBackendIpv4 } from '@ecs-ingress/types';
 import type { PortSelection, PortSelectionResult } from './select-port.js';
 import { serviceNameOf, type TaskEntry, type TaskHealth } from './state.js';
 
@@ -114,7 +114,7 @@ type Unresolved = { reason: AdmissionReason; detail: string };
 
 function checkedAddress(address: string | undefined, what: string): string | Unresolved {
   if (address === undefined || address === '') return { reason: 'no-address', detail: `no ${what}` };
-  if (!isValidIpv4(address))
+  if (!isBackendIpv4(address))
     return { reason: 'invalid-address', detail: `${what} ${JSON.stringify(address)}` };
   return address;
 }

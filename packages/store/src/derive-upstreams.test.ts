@@ -19,9 +19,9 @@ import {
   taskEvent,
 } from '@ecs-ingress/testkit';
 import type { ClusterEvent, TaskDefinitionView, TaskSnapshot } from '@ecs-ingress/types';
+import { isBackendIpv4 } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import { type DeriveOptions, deriveUpstreams, matchesClusterFilter } from './derive-upstreams.js';
-import { isValidIpv4 } from './ipv4.js';
 import { reduceAll } from './reducer.js';
 import { emptyState } from './state.js';
 
@@ -311,7 +311,7 @@ describe('deriveUpstreams: invalid addresses', () => {
   });
 
   it.each(['0.0.0.1', '10.0.0.1', '192.168.255.255', '255.255.255.255'])('accepts %s', (address) => {
-    expect(isValidIpv4(address)).toBe(true);
+    expect(isBackendIpv4(address)).toBe(true);
   });
 });
 

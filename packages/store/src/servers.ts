@@ -1,8 +1,8 @@
 /** Server lists of upstreams: sorted by address and port, one server per address:port. */
 
 import type { Endpoint, TaskSnapshot, Upstream } from '@ecs-ingress/types';
+import { ipv4ToNumber } from '@ecs-ingress/types';
 import type { Admission } from './admit-task.js';
-import { ipv4ToNumber } from './ipv4.js';
 
 /** One task's verdict, with the server sort key: numeric IPv4 × 65,536 + port (exact below 2^53). */
 export interface Verdict {

@@ -1,3 +1,4 @@
+export { ipv4ToNumber, isBackendIpv4, isValidIpv4, isValidPort } from './addresses.js';
 export type { BackoffPolicy } from './backoff.js';
 export { backoffDelay } from './backoff.js';
 export type {
