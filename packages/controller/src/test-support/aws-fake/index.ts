@@ -7,6 +7,8 @@ export { EventsFake, MAX_TARGETS_PER_RULE } from './events-fake.js';
 export type { AwsFakeService, FaultKind, FaultSpec, InjectedFault } from './faults.js';
 export type { AwsFakeIdentity } from './identity.js';
 export { DEFAULT_IDENTITY } from './identity.js';
+export type { S3Fake, S3FakeOutage } from './s3-fake.js';
+export { startS3Fake } from './s3-fake.js';
 export type { AwsFake, AwsFakeClientConfig, AwsFakeOptions, RecordedCall } from './server.js';
 export { startAwsFake } from './server.js';
 export type {
