@@ -60,7 +60,7 @@ export async function startS3Fake(
   let outage: S3FakeOutage | undefined;
   const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
 
-  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  function handle(req: IncomingMessage, res: ServerResponse, body: Buffer) {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname.slice(1);
     const slash = path.indexOf('/');
