@@ -38,7 +38,7 @@ import {
 import { awsCall } from '../aws/aws-call-error.js';
 import type { Metrics } from '../http/metrics.js';
 import { CallTally, chunks, DESCRIBE_TASKS_PER_CALL, logDescribeFailures, mapLimit } from './aws-batches.js';
-import { EcsReferenceResolver, type ObservationHook } from './ecs-references.js';
+import { EcsReferenceResolver, type ObservationHook, type TaskDefinitionCache } from './ecs-references.js';
 import type { EventSink } from './sqs-source.js';
 
 /** ListTasks / ListServices return at most 100 ARNs a page. */
@@ -85,6 +85,8 @@ export interface EcsPollerOptions {
   readonly isKnownContainerInstance?: (arn: string) => boolean;
   /** Parallel describe calls. Default 5. */
   readonly concurrency?: number;
+  /** The fleet's shared task-definition copies, read before DescribeTaskDefinition. */
+  readonly sharedTaskDefinitions?: TaskDefinitionCache;
   readonly now?: () => number;
 }
 
@@ -124,6 +126,7 @@ export class EcsPoller {
       now: this.now,
       ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.observe ? { observe: options.observe } : {}),
+      ...(options.sharedTaskDefinitions ? { sharedTaskDefinitions: options.sharedTaskDefinitions } : {}),
       ...(options.isKnownTaskDefinition ? { isKnownTaskDefinition: options.isKnownTaskDefinition } : {}),
       ...(options.isKnownContainerInstance
         ? { isKnownContainerInstance: options.isKnownContainerInstance }

@@ -19,8 +19,8 @@ import {
   DescribeContainerInstancesCommand,
   type DescribeContainerInstancesCommandOutput,
   DescribeTaskDefinitionCommand,
-  type DescribeTaskDefinitionCommandOutput,
   type ECSClient,
+  type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import {
   type ContainerInstanceView,
@@ -48,6 +48,15 @@ import type { EventSink } from './sqs-source.js';
  */
 export type ObservationHook = (kind: ObservationKind, detail: unknown, timeMs: number) => void;
 
+/**
+ * A cache of DescribeTaskDefinition answers shared beyond this process (fleet/task-definition-cache.ts).
+ * Neither method throws: a failure is a miss.
+ */
+export interface TaskDefinitionCache {
+  get(arn: string): Promise<TaskDefinition | undefined>;
+  put(arn: string, taskDefinition: TaskDefinition): Promise<void>;
+}
+
 /** DescribeContainerInstances takes at most 100 container instances per call. */
 const CONTAINER_INSTANCES_PER_CALL = 100;
 /**
@@ -74,6 +83,8 @@ export interface EcsReferenceResolverOptions {
   readonly isKnownContainerInstance?: (arn: string) => boolean;
   /** Calls in flight at most, across every caller. Default 5. */
   readonly concurrency?: number;
+  /** Read before DescribeTaskDefinition, written after it (the fleet's shared copy). */
+  readonly sharedTaskDefinitions?: TaskDefinitionCache;
   /** Backoff of failed lookups (tests shorten it). */
   readonly negativeCache?: Omit<NegativeCacheOptions, 'now'>;
   readonly now?: () => number;
@@ -214,29 +225,33 @@ export class EcsReferenceResolver {
 
   /** @returns true when fetched and dispatched; false when refused (negative-cached) */
   private async fetchTaskDefinition(arn: string, tally: CallTally): Promise<boolean> {
-    let out: DescribeTaskDefinitionCommandOutput;
-    try {
-      out = await awsCall('ecs', 'DescribeTaskDefinition', () => {
-        tally.add('ecs', 'DescribeTaskDefinition');
-        return this.o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), tally.sendOptions);
-      });
-    } catch (err) {
-      if (isRefusal(err)) {
-        this.noteFailure(
-          arn,
-          'permanent',
-          err,
-          'task definition cannot be described; its tasks stay unresolved',
-        );
+    const shared = this.o.sharedTaskDefinitions;
+    let raw = await shared?.get(arn);
+    if (raw === undefined) {
+      try {
+        const out = await awsCall('ecs', 'DescribeTaskDefinition', () => {
+          tally.add('ecs', 'DescribeTaskDefinition');
+          return this.o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), tally.sendOptions);
+        });
+        raw = out.taskDefinition;
+      } catch (err) {
+        if (isRefusal(err)) {
+          this.noteFailure(
+            arn,
+            'permanent',
+            err,
+            'task definition cannot be described; its tasks stay unresolved',
+          );
+          return false;
+        }
+        this.failed.fail(arn, 'transient');
+        throw err;
+      }
+      if (!raw) {
+        this.noteFailure(arn, 'permanent', undefined, 'DescribeTaskDefinition answered without a definition');
         return false;
       }
-      this.failed.fail(arn, 'transient');
-      throw err;
-    }
-    const raw = out.taskDefinition;
-    if (!raw) {
-      this.noteFailure(arn, 'permanent', undefined, 'DescribeTaskDefinition answered without a definition');
-      return false;
+      await shared?.put(arn, raw);
     }
     let view: TaskDefinitionView;
     try {

@@ -12,6 +12,8 @@ import {
 import { EcsPoller, type SyncReport } from './ecs-poller.js';
 import {
   type FullSyncSource,
+  jittered,
+  MAX_THROTTLE_SLOWDOWN,
   type SourceMode,
   SourceSupervisor,
   type SourceSupervisorOptions,
@@ -178,11 +180,13 @@ describe('SourceSupervisor with the real poller while ECS throttles at start-up'
       const sink = new RecordingSink();
       const poller = new EcsPoller({ ...clients, cluster: 'prod', sink, logger });
       let done = false;
+      const slowdowns: number[] = [];
       const s = supervise({
         poller,
         queueHealthy$: new BehaviorSubject(true),
         logger,
         resyncIntervalMs: 3_600_000,
+        hooks: { onThrottled: (slowdown) => slowdowns.push(slowdown) },
       });
       s.firstSync.then(() => {
         done = true;
@@ -191,9 +195,15 @@ describe('SourceSupervisor with the real poller while ECS throttles at start-up'
       expect(done).toBe(false);
       expect(warnings.every((w) => w.code === AWS_CALL_ERROR_CODES.throttled)).toBe(true);
       expect(sink.events).toHaveLength(0);
+      // Adaptive: each throttled attempt doubles the slowdown (capped), counted through the hook.
+      expect(slowdowns.slice(0, 3)).toEqual([2, 4, 8]);
+      expect(s.throttleSlowdown).toBe(MAX_THROTTLE_SLOWDOWN);
+      expect(s.currentMode).toBe('events');
 
       fake.clearFaults();
       const report = await s.firstSync;
+      // A clean sync halves it again.
+      expect(s.throttleSlowdown).toBe(MAX_THROTTLE_SLOWDOWN / 2);
       expect(report.tasks).toBe(1);
       expect(sink.ofKind('snapshot')).toHaveLength(1);
       expect(s.currentMode).toBe('events');
@@ -293,5 +303,31 @@ describe('SourceSupervisor and permanent AWS problems', () => {
     await s.stop();
     expect(seen?.aborted).toBe(true);
     await expect(s.firstSync).rejects.toBeInstanceOf(SourcesStoppedError);
+  });
+});
+
+describe('sync timers carry ±20 % jitter', () => {
+  it.each([
+    [0, 8_000],
+    [0.5, 10_000],
+    [0.999_999, 11_999.996],
+  ])('random %f → %f ms of a 10 s interval', (r, want) => {
+    expect(jittered(10_000, () => r)).toBeCloseTo(want, 2);
+  });
+
+  it('each gap is drawn anew: a supervisor asks for one random number per tick', async () => {
+    const poller = new CountingPoller();
+    let draws = 0;
+    const s = supervise({
+      poller,
+      pollIntervalMs: 10,
+      random: () => {
+        draws++;
+        return 0.5;
+      },
+    });
+    await s.firstSync;
+    await vi.waitFor(() => expect(poller.syncs).toBeGreaterThanOrEqual(4), { timeout: 5_000 });
+    expect(draws).toBeGreaterThanOrEqual(poller.syncs - 1);
   });
 });

@@ -16,6 +16,7 @@ import { backoffDelay, EcsIngressError, type Logger, silentLogger } from '@ecs-i
 import {
   BehaviorSubject,
   catchError,
+  concat,
   defer,
   distinctUntilChanged,
   exhaustMap,
@@ -23,6 +24,7 @@ import {
   map,
   type Observable,
   of,
+  repeat,
   retry,
   type SchedulerLike,
   Subject,
@@ -33,6 +35,7 @@ import {
   timer,
 } from 'rxjs';
 import { type AwsProblem, classifyAwsProblem } from '../aws/permanent-errors.js';
+import { AWS_CALL_ERROR_CODES } from '../aws/aws-call-error.js';
 import type { Metrics } from '../http/metrics.js';
 import type { SyncReport } from './ecs-poller.js';
 
@@ -69,6 +72,23 @@ export interface SourceSupervisorOptions {
   readonly random?: () => number;
   /** rxjs scheduler for every timer (tests may pass a virtual one). */
   readonly scheduler?: SchedulerLike;
+  readonly hooks?: SupervisorHooks;
+}
+
+/** What the supervisor reports beyond the mode gauge (adapted to metrics by the HTTP layer). */
+export interface SupervisorHooks {
+  /** A sync failed because AWS throttled it; `slowdown` is the factor now applied to the intervals. */
+  onThrottled?(slowdown: number): void;
+}
+
+/** Timers carry ±20 % jitter so daemons started together do not sync together (issue 17). */
+export const SYNC_JITTER = 0.2;
+/** Throttling stretches the intervals up to this factor; each clean sync halves it again. */
+export const MAX_THROTTLE_SLOWDOWN = 8;
+
+/** `ms` ± `fraction`, uniformly, from `random` in [0, 1). */
+export function jittered(ms: number, random: () => number, fraction = SYNC_JITTER): number {
+  return ms * (1 + fraction * (2 * random() - 1));
 }
 
 /** `firstSync` rejects with this when the supervisor stops before any sync succeeded. */
@@ -109,6 +129,8 @@ export class SourceSupervisor {
   private inFlight: Promise<unknown> | undefined;
   private readonly abort = new AbortController();
   private problem: AwsProblem | undefined;
+  /** ≥ 1: the factor throttling put on the intervals and retry delays (adaptive slowdown). */
+  private slowdown = 1;
 
   constructor(options: SourceSupervisorOptions) {
     this.o = options;
@@ -153,12 +175,10 @@ export class SourceSupervisor {
         .pipe(
           distinctUntilChanged(),
           switchMap((m) =>
-            timer(
-              0,
+            this.ticks(
               m === 'events'
                 ? (this.o.resyncIntervalMs ?? DEFAULTS.resyncIntervalMs)
                 : (this.o.pollIntervalMs ?? DEFAULTS.pollIntervalMs),
-              scheduler,
             ),
           ),
           // A tick while a sync (or its retries) is under way is dropped, never queued.
@@ -167,6 +187,19 @@ export class SourceSupervisor {
         .subscribe(),
     );
     this.subscription = sub;
+  }
+
+  /** The factor throttling currently puts on the intervals (1 = none). */
+  get throttleSlowdown(): number {
+    return this.slowdown;
+  }
+
+  /** One tick at once, then one every `intervalMs` ± 20 % × the throttling slowdown, each gap drawn anew. */
+  private ticks(intervalMs: number): Observable<unknown> {
+    return concat(
+      of(0),
+      defer(() => timer(jittered(intervalMs * this.slowdown, this.random), this.o.scheduler)).pipe(repeat()),
+    );
   }
 
   /** Stops timers and retries, aborts the sync in flight (its AWS calls) and waits for it to settle. */
@@ -239,13 +272,18 @@ export class SourceSupervisor {
       retry({
         delay: (err: unknown, attempt: number) => {
           const problem = classifyAwsProblem(err);
+          const throttled = (err as { code?: unknown }).code === AWS_CALL_ERROR_CODES.throttled;
+          if (throttled) {
+            // ECS throttles per account and Region: every client there suffers. Back off further
+            // and keep the longer intervals until syncs pass cleanly again.
+            this.slowdown = Math.min(MAX_THROTTLE_SLOWDOWN, this.slowdown * 2);
+            this.o.hooks?.onThrottled?.(this.slowdown);
+          }
           // A permanent problem waits the longest backoff: retrying soon cannot help, but a fixed
           // policy or a created cluster heals without a restart.
-          const delayMs = backoffDelay(
-            problem ? Number.MAX_SAFE_INTEGER : attempt,
-            { initialMs, maxMs },
-            this.random,
-          );
+          const delayMs =
+            backoffDelay(problem ? Number.MAX_SAFE_INTEGER : attempt, { initialMs, maxMs }, this.random) *
+            (throttled ? this.slowdown : 1);
           this.reportFailure(err, problem, attempt, delayMs);
           return timer(delayMs, this.o.scheduler);
         },
@@ -259,6 +297,10 @@ export class SourceSupervisor {
           this.problem = undefined;
         }
         this.o.onSync?.({ ok: true, report });
+        if (this.slowdown > 1) {
+          this.slowdown = Math.max(1, this.slowdown / 2);
+          this.o.hooks?.onSlowdown?.(this.slowdown);
+        }
         if (!this.firstDone) {
           this.firstDone = true;
           this.resolveFirst(report);

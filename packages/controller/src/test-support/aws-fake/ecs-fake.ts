@@ -248,9 +248,15 @@ export class EcsFake {
     if (wanted.length > 100) throw invalidParameter('taskIds can have at most 100 items.');
     const tasks: Task[] = [];
     const failures: Failure[] = [];
+    // Tasks are keyed by ARN: look the ARN up first, scan for a bare id only (10,000-task clusters).
+    let byId: Map<string, Task> | undefined;
     for (const ref of wanted) {
       const id = lastSegment(ref);
-      const task = [...state.tasks.values()].find((t) => t.taskArn === ref || lastSegment(t.taskArn!) === id);
+      let task = state.tasks.get(ref);
+      if (!task) {
+        byId ??= new Map([...state.tasks.values()].map((t) => [lastSegment(t.taskArn!), t]));
+        task = byId.get(id);
+      }
       if (task) tasks.push(task);
       else
         failures.push({
