@@ -164,7 +164,6 @@ export class SourceSupervisor {
   /** Starts watching the queue and syncing. Idempotent. */
   start(): void {
     if (this.subscription) return;
-    const scheduler = this.o.scheduler;
     this.setMode(this.mode.value, true);
     // A fresh parent: the queue's mode stream may complete synchronously (no queue), and adding
     // to an already closed subscription would tear the sync loop down at once.

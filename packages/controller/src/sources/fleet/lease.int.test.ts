@@ -147,3 +147,26 @@ describe('S3Lease against an S3 fake that answers conditional writes with 412', 
     expect((await l.step()).role).toBe('lister');
   });
 });
+
+describe('a resigned holder (its listing fails)', () => {
+  it('stops renewing: another takes over after the lease time; alone, it takes its lease back', async () => {
+    const clock = { t: 0 };
+    const holder = lease('i-holder', clock);
+    const other = lease('i-other', clock);
+    expect((await holder.step()).role).toBe('lister');
+    holder.release();
+    expect(await holder.step()).toMatchObject({ role: 'follower', holder: 'i-holder' });
+    await other.step();
+    clock.t += 1_000;
+    expect(await other.step()).toMatchObject({ role: 'lister', acquired: true });
+    expect((await holder.step()).holder).toBe('i-other');
+
+    prefix = `${prefix}alone/`;
+    const alone = lease('i-alone', clock);
+    await alone.step();
+    alone.release();
+    expect((await alone.step()).role).toBe('follower');
+    clock.t += 1_000;
+    expect(await alone.step()).toMatchObject({ role: 'lister', acquired: true });
+  });
+});

@@ -99,13 +99,18 @@ export class S3Lease {
     const now = this.now();
     if (current && current.etag !== this.sighting?.etag)
       this.sighting = { etag: current.etag, firstSeenAt: now };
-    const action = decideLease({
+    let action = decideLease({
       current,
       me: this.o.identity,
       now,
       leaseMs: this.o.leaseMs,
       sighting: this.sighting,
     });
+    if (action === 'renew' && this.resigned) {
+      // Ours but given up: left to the others, taken back only if nobody took it in a lease time.
+      const stale = this.sighting !== undefined && now - this.sighting.firstSeenAt >= this.o.leaseMs;
+      action = stale ? 'takeover' : 'follow';
+    }
     if (action === 'follow') {
       this.held = false;
       return { role: 'follower', holder: current?.record?.holder, acquired: false };
