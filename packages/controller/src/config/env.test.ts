@@ -205,6 +205,24 @@ describe('loadConfig', () => {
     });
   });
 
+  it.each([
+    ['s3://fleet-bucket/prod/cluster-a', { bucket: 'fleet-bucket', prefix: 'prod/cluster-a/' }],
+    ['s3://fleet-bucket', { bucket: 'fleet-bucket', prefix: '' }],
+    ['s3://fleet-bucket/p/', { bucket: 'fleet-bucket', prefix: 'p/' }],
+  ])('reads ECS_INGRESS_SHARED_S3_URI %s', (uri, want) => {
+    expect(loadConfig({ ...BASE, ECS_INGRESS_SHARED_S3_URI: uri }).sharedS3).toEqual(want);
+    expect(loadConfig(BASE).sharedS3).toBeUndefined();
+  });
+
+  it.each(['fleet-bucket/prod', 's3://Bad_Bucket/x', 's3://fleet-bucket//x', 'https://fleet-bucket/x'])(
+    'refuses ECS_INGRESS_SHARED_S3_URI %s, naming the variable',
+    (uri) => {
+      expect(() => loadConfig({ ...BASE, ECS_INGRESS_SHARED_S3_URI: uri })).toThrow(
+        /ECS_INGRESS_SHARED_S3_URI/,
+      );
+    },
+  );
+
   it('takes AWS_DEFAULT_REGION when AWS_REGION is unset, and leaves the region to the SDK without either', () => {
     expect(loadConfig({ AWS_DEFAULT_REGION: 'ap-south-1' }).region).toBe('ap-south-1');
     expect(loadConfig({ AWS_REGION: 'eu-west-3', AWS_DEFAULT_REGION: 'ap-south-1' }).region).toBe(

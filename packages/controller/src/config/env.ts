@@ -4,6 +4,7 @@
  * naming its variable, so an operator fixes a task definition in one round instead of one per
  * restart.
  */
+
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { checkControlListen, isSafeUpstreamName } from '@ecs-ingress/renderer';
@@ -12,6 +13,7 @@ import { planInstanceId } from '../aws/instance-identity.js';
 import { DEFAULT_PREFIX } from '../aws/provisioning/names.js';
 import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-render.js';
 import { isLogLevel, type LogLevel } from '../log/logger.js';
+import { parseSharedS3Uri, type SharedS3Location } from '../sources/fleet/shared-s3-uri.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 
 export type QueueMode = 'per-instance' | 'shared' | 'none';
@@ -82,6 +84,8 @@ export interface DaemonConfig {
     readonly debug?: { readonly host: string; readonly port: number };
   };
   readonly logLevel: LogLevel;
+  /** ECS_INGRESS_SHARED_S3_URI: the fleet's shared task definitions, lease and listing (docs/fleet.md). */
+  readonly sharedS3?: SharedS3Location;
 }
 
 export interface DynamicModeConfig {
@@ -404,6 +408,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       );
   }
 
+  const sharedS3Raw = r.raw('ECS_INGRESS_SHARED_S3_URI');
+  const sharedS3 = sharedS3Raw === undefined ? undefined : parseSharedS3Uri(sharedS3Raw);
+  if (sharedS3 !== undefined && 'error' in sharedS3) r.fail('ECS_INGRESS_SHARED_S3_URI', sharedS3.error);
+
   const upstreamsFile = r.path('ECS_INGRESS_UPSTREAMS_FILE', '/app/nginx/upstreams.conf');
   const config: DaemonConfig = {
     clusterName,
@@ -443,6 +451,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ...debugListen(r),
     },
     logLevel,
+    ...(sharedS3 !== undefined && !('error' in sharedS3) ? { sharedS3 } : {}),
   };
   if (r.errors.length > 0) throw new ConfigErrors(r.errors);
   return config;

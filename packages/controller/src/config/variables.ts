@@ -198,6 +198,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: 'info',
     description: 'trace, debug, info, warn, error, fatal or silent.',
   },
+  {
+    name: 'ECS_INGRESS_SHARED_S3_URI',
+    default: 'unset',
+    description:
+      '`s3://<bucket>/<prefix>` shared by a fleet of daemons: task definitions cached per revision, one elected lister whose cluster listing the others read (docs/fleet.md). Unset: every daemon lists the cluster by itself.',
+  },
 ];
 
 /** `NAME  (default: x)  description` lines for `--help`. */
