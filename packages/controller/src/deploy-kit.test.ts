@@ -1047,7 +1047,8 @@ const DESIGNED_ACTIONS: Record<string, string> = {
   'events:ListTargetsByRule': 'teardown finds the targets to remove',
   'events:TagResource': 'tags on the rule (PutRule with Tags needs it)',
   'events:ListTagsForResource': 'reaper reads heartbeats',
-  's3:GetObject': 'config bundle (conditional GET on ETag)',
+  's3:GetObject': 'config bundle (conditional GET on ETag); fleet lease, listing and task definitions',
+  's3:PutObject': 'fleet: lease (If-None-Match / If-Match), listing, shared task definitions',
 };
 
 /** Actions that AWS authorises only on Resource "*" (no resource-level permissions). */
@@ -1186,13 +1187,24 @@ describe('deploy/ecs/iam-task-role-policy.json', () => {
     [
       's3:',
       `:s3:::${placeholder('NGINX_CONFIG_BUNDLE_S3_BUCKET')}/${placeholder('NGINX_CONFIG_BUNDLE_S3_KEY')}`,
+      `:s3:::${placeholder('FLEET_S3_BUCKET')}/${placeholder('FLEET_S3_PREFIX')}*`,
     ],
-  ])('scopes %s resources to what ecs-ingress owns', (prefix, suffix) => {
+  ])('scopes %s resources to what ecs-ingress owns', (prefix, ...suffixes) => {
     for (const s of statements) {
       const actions = asArray(s.Action).map(String);
       if (!actions.some((a) => a.startsWith(prefix)) || s.Resource === '*') continue;
-      expect(String(s.Resource).endsWith(suffix), String(s.Sid)).toBe(true);
+      expect(
+        suffixes.some((suffix) => String(s.Resource).endsWith(suffix)),
+        String(s.Sid),
+      ).toBe(true);
     }
+  });
+
+  it('lets the fleet write only under its prefix', () => {
+    const writes = statements.filter((s) => asArray(s.Action).includes('s3:PutObject'));
+    expect(writes.map((s) => s.Resource)).toEqual([
+      `arn:aws:s3:::${placeholder('FLEET_S3_BUCKET')}/${placeholder('FLEET_S3_PREFIX')}*`,
+    ]);
   });
 });
 

@@ -40,6 +40,7 @@ import type { DaemonConfig } from '../config/env.js';
 import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
 import { dynamicLuaDir } from '../dynamic/lua-path.js';
 import type { RuntimeDynamicOptions } from '../dynamic/runtime-dynamic.js';
+import { createFleetMetrics, fleetMetricsHooks } from '../http/fleet-metrics.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
 import {
   reconcilerMetrics,
@@ -139,16 +140,19 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   // Wrong paths fail here, each naming its variable, before anything starts (exit 2).
   await checkStartupPaths(config);
+  const fleetHooks = fleetMetricsHooks(createFleetMetrics(metrics.registry));
+  let fleetStatus: () => unknown = () => undefined;
+  const status = daemonStatus({
+    progress,
+    state: () => store.snapshot(),
+    cluster,
+    upstreamsFile: httpUpstreamsFile,
+    ...(dynamicMode ? { dynamicFiles: [config.dynamic.streamUpstreamsFile] } : {}),
+  });
   const endpoints = await startDaemonEndpoints(config, {
     metrics,
     logger,
-    status: daemonStatus({
-      progress,
-      state: () => store.snapshot(),
-      cluster,
-      upstreamsFile: httpUpstreamsFile,
-      ...(dynamicMode ? { dynamicFiles: [config.dynamic.streamUpstreamsFile] } : {}),
-    }),
+    status: config.sharedS3 ? { ...status, debugFleet: () => fleetStatus() } : status,
   });
   const http = endpoints.main;
 
@@ -177,13 +181,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     deps.clients ??
     createDaemonClients({ region: config.region, endpoints: config.endpoints, logger, metrics });
 
-  const { syncs, health, references, createQueue } = createDaemonSources({
+  const { syncs, health, references, createQueue, fleet } = createDaemonSources({
     config,
     clients,
     store,
     derive,
     logger,
     metrics,
+    fleetHooks,
     ...(deps.sqsHooks ? { sqsHooks: deps.sqsHooks } : {}),
     ...(deps.sqsWaitTimeSeconds === undefined ? {} : { sqsWaitTimeSeconds: deps.sqsWaitTimeSeconds }),
     onSync: (outcome) => {
@@ -222,6 +227,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     queue = q;
     await q.start();
     if (stopping) return;
+    if (fleet) {
+      fleet.start(instanceId);
+      fleetStatus = () => fleet.status();
+    }
     supervisor = new SourceSupervisor({
       poller: syncs,
       queueHealthy$: q.healthy$,
@@ -231,6 +240,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       logger,
       metrics,
       onSync: syncMetrics(metrics),
+      hooks: fleetHooks,
     });
     const sup = supervisor;
     progress.sourceMode = () => sup.currentMode;
@@ -366,6 +376,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     {
       name: 'sources',
       run: async () => {
+        await fleet?.stop();
         await supervisor?.stop();
         await health.stop();
         await references.stop();

@@ -13,6 +13,9 @@ import type { DaemonConfig } from '../config/env.js';
 import type { Metrics } from '../http/metrics.js';
 import { CallTally } from '../sources/aws-batches.js';
 import { EcsPoller, type SyncReport } from '../sources/ecs-poller.js';
+import type { FleetHooks } from '../sources/fleet/fleet-hooks.js';
+import { createFleetParts } from '../sources/fleet/fleet-parts.js';
+import { type FleetStatus, FleetSync } from '../sources/fleet/fleet-sync.js';
 import { HealthChecker } from '../sources/health-checker.js';
 import { ReferenceWatcher } from '../sources/reference-watcher.js';
 import type { FullSyncSource } from '../sources/source-supervisor.js';
@@ -28,6 +31,8 @@ export interface DaemonSourcesOptions {
   readonly metrics: Metrics;
   readonly sqsHooks?: SqsSourceHooks;
   readonly sqsWaitTimeSeconds?: number;
+  /** The fleet's reports (ECS_INGRESS_SHARED_S3_URI set). */
+  readonly fleetHooks?: FleetHooks;
   /** Every full sync's outcome (the daemon's readiness shows a failing one). */
   readonly onSync?: (outcome: { ok: true; report: SyncReport } | { ok: false; error: unknown }) => void;
 }
@@ -40,25 +45,70 @@ export interface DaemonSources {
   readonly references: ReferenceWatcher<ClusterState>;
   /** The event queue for this instance (its id names a per-instance queue). */
   createQueue(instanceId: string): EventQueue;
+  /** Set when ECS_INGRESS_SHARED_S3_URI is: one listing shared by the fleet (docs/fleet.md). */
+  readonly fleet?: DaemonFleet;
+}
+
+export interface DaemonFleet {
+  /** Starts the lease loop under this daemon's identity; `syncs` goes through the fleet from then on. */
+  start(identity: string): void;
+  stop(): Promise<void>;
+  /** For /debug/fleet; undefined before `start`. */
+  status(): FleetStatus | undefined;
 }
 
 export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
   const { config, clients, store, logger, metrics } = o;
   const cluster = config.clusterName;
+  const fleetParts = config.sharedS3
+    ? createFleetParts({
+        s3: clients.s3,
+        location: config.sharedS3,
+        logger,
+        ...(o.fleetHooks ? { hooks: o.fleetHooks } : {}),
+      })
+    : undefined;
   const poller = new EcsPoller({
     ecs: clients.ecs,
     ec2: clients.ec2,
     cluster,
-    sink: store,
+    // The lister publishes the listing the poller dispatched.
+    sink: fleetParts ? fleetParts.tap.wrap(store) : store,
     logger,
     metrics,
+    ...(fleetParts ? { sharedTaskDefinitions: fleetParts.taskDefinitions } : {}),
     isKnownTaskDefinition: (arn) => store.snapshot().taskDefinitions.has(arn),
     // Known without its EC2 address is not known: the address is what a bridge/host task needs.
     isKnownContainerInstance: (arn) => !!store.snapshot().containerInstances.get(arn)?.privateIpAddress,
   });
+  let fleetSync: FleetSync | undefined;
+  const fleet: DaemonFleet | undefined = fleetParts && {
+    start(identity) {
+      fleetSync ??= new FleetSync({
+        poller,
+        tap: fleetParts.tap,
+        sink: store,
+        lookup: {
+          taskDefinition: (arn) => store.snapshot().taskDefinitions.get(arn),
+          containerInstance: (arn) => store.snapshot().containerInstances.get(arn),
+        },
+        objects: fleetParts.objects,
+        identity,
+        // A follower lists by itself once the shared listing is a resync interval and a lease old.
+        maxSnapshotAgeMs: config.resyncIntervalMs + 60_000,
+        logger,
+        ...(o.fleetHooks ? { hooks: o.fleetHooks } : {}),
+      });
+      fleetSync.start();
+    },
+    stop: async () => {
+      await fleetSync?.stop();
+    },
+    status: () => fleetSync?.status(),
+  };
   const syncs: FullSyncSource = {
     fullSync: (signal) =>
-      poller.fullSync(signal).then(
+      (fleetSync ? fleetSync.fullSync(signal) : poller.fullSync(signal)).then(
         (report) => {
           o.onSync?.({ ok: true, report });
           return report;
@@ -110,5 +160,5 @@ export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
           .catch((err: unknown) => logger.warn({ err }, 'resync after the queue came up failed')),
       logger,
     });
-  return { poller, syncs, health, references, createQueue };
+  return { poller, syncs, health, references, createQueue, ...(fleet ? { fleet } : {}) };
 }

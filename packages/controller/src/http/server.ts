@@ -34,6 +34,8 @@ export interface StatusProvider {
   debugState(): unknown;
   /** The rendered upstreams file. */
   debugUpstreams(): string | Promise<string>;
+  /** The fleet's lease and shared listing (docs/fleet.md); absent when ECS_INGRESS_SHARED_S3_URI is unset. */
+  debugFleet?(): unknown;
 }
 
 /**
@@ -98,6 +100,17 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   [
     '/debug/upstreams',
     async ({ status }) => ({ status: 200, contentType: TEXT_TYPE, body: await status.debugUpstreams() }),
+  ],
+  [
+    '/debug/fleet',
+    async ({ status }) =>
+      status.debugFleet
+        ? { status: 200, contentType: JSON_TYPE, body: toJsonText(status.debugFleet()) }
+        : {
+            status: 404,
+            contentType: TEXT_TYPE,
+            body: 'fleet sharing is off (ECS_INGRESS_SHARED_S3_URI is unset)\n',
+          },
   ],
 ]);
 

@@ -79,6 +79,8 @@ export interface SourceSupervisorOptions {
 export interface SupervisorHooks {
   /** A sync failed because AWS throttled it; `slowdown` is the factor now applied to the intervals. */
   onThrottled?(slowdown: number): void;
+  /** A clean sync eased the slowdown (halved, down to 1). */
+  onSlowdown?(slowdown: number): void;
 }
 
 /** Timers carry ±20 % jitter so daemons started together do not sync together (issue 17). */

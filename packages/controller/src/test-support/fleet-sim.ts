@@ -11,7 +11,6 @@ import { createFleetParts } from '../sources/fleet/fleet-parts.js';
 import { FleetSync } from '../sources/fleet/fleet-sync.js';
 import type { SharedS3Location } from '../sources/fleet/shared-s3-uri.js';
 import { SourceSupervisor } from '../sources/source-supervisor.js';
-import { mapGet, mapHas } from '../store/persistent-map.js';
 import { ClusterStore } from '../store/store.js';
 import {
   type AwsFake,
@@ -112,23 +111,23 @@ export function startSimDaemon(o: {
     cluster: o.cluster,
     sink: parts.tap.wrap(store),
     sharedTaskDefinitions: parts.taskDefinitions,
-    isKnownTaskDefinition: (arn) => mapHas(store.snapshot().taskDefinitions, arn),
-    isKnownContainerInstance: (arn) => !!mapGet(store.snapshot().containerInstances, arn)?.privateIpAddress,
+    isKnownTaskDefinition: (arn) => store.snapshot().taskDefinitions.has(arn),
+    isKnownContainerInstance: (arn) => !!store.snapshot().containerInstances.get(arn)?.privateIpAddress,
   });
   const ownListings: number[] = [];
   const fleet = new FleetSync({
     poller: {
       references: poller.references,
-      fullSync: () => {
+      fullSync: (signal) => {
         ownListings.push(Date.now());
-        return poller.fullSync();
+        return poller.fullSync(signal);
       },
     },
     tap: parts.tap,
     sink: store,
     lookup: {
-      taskDefinition: (arn) => mapGet(store.snapshot().taskDefinitions, arn),
-      containerInstance: (arn) => mapGet(store.snapshot().containerInstances, arn),
+      taskDefinition: (arn) => store.snapshot().taskDefinitions.get(arn),
+      containerInstance: (arn) => store.snapshot().containerInstances.get(arn),
     },
     objects: parts.objects,
     identity: o.id,

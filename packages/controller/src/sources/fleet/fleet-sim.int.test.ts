@@ -9,7 +9,7 @@
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapHas } from '../../store/persistent-map.js';
+import { getTask } from '../../store/state.js';
 import { type AwsFake, type S3Fake, startAwsFake, startS3Fake } from '../../test-support/aws-fake/index.js';
 import {
   addBridgeTask,
@@ -71,6 +71,8 @@ async function allMerged(lister: SimDaemon): Promise<void> {
   );
 }
 
+const taskCount = (d: SimDaemon) => d.store.snapshot().services.reduce((n, s) => n + s.tasks.size, 0);
+
 const ecsCalls = () =>
   Object.entries(aws.callCounts())
     .filter(([k]) => k.startsWith('ecs:') || k.startsWith('ec2:'))
@@ -104,7 +106,7 @@ describe(`fleet simulation: ${DAEMONS} daemons, ${TASKS} tasks, one shared listi
     const listers = daemons.filter((d) => d.fleet.status().role === 'lister');
     expect(listers).toHaveLength(1);
     const lister = listers[0] as SimDaemon;
-    for (const d of daemons) expect(d.store.snapshot().tasks.size).toBe(TASKS);
+    for (const d of daemons) expect(taskCount(d)).toBe(TASKS);
     expect(daemons.filter((d) => d.ownListings.length > 0).map((d) => d.id)).toEqual([lister.id]);
     expect(aws.calls('ecs', 'DescribeTaskDefinition')).toBe(SERVICES);
 
@@ -162,7 +164,7 @@ describe(`fleet simulation: ${DAEMONS} daemons, ${TASKS} tasks, one shared listi
     );
     await waitFor(
       'every survivor routing the new task',
-      () => survivors.every((d) => mapHas(d.store.snapshot().tasks, newTask)),
+      () => survivors.every((d) => getTask(d.store.snapshot(), newTask) !== undefined),
       3 * TIMING.syncIntervalMs,
     );
     // The listing that carried it began within the resync interval of the change (the new lister

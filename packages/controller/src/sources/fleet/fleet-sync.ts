@@ -171,7 +171,7 @@ export class FleetSync implements FullSyncSource {
     await this.publishing?.catch(() => {});
   }
 
-  async fullSync(): Promise<SyncReport> {
+  async fullSync(signal?: AbortSignal): Promise<SyncReport> {
     if (this.stopped) throw new FleetStoppedError();
     if (this.role === 'starting') await this.tick();
     if (this.role === 'lister') return this.listAndPublish();
@@ -194,7 +194,7 @@ export class FleetSync implements FullSyncSource {
         'no fresh shared listing within one lease time; listing by ourselves',
       );
     }
-    return this.o.poller.fullSync();
+    return this.o.poller.fullSync(signal);
   }
 
   private freshReport(): SyncReport | undefined {
