@@ -231,7 +231,10 @@ export class EcsReferenceResolver {
       try {
         const out = await awsCall('ecs', 'DescribeTaskDefinition', () => {
           tally.add('ecs', 'DescribeTaskDefinition');
-          return this.o.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }), tally.sendOptions);
+          return this.o.ecs.send(
+            new DescribeTaskDefinitionCommand({ taskDefinition: arn }),
+            tally.sendOptions,
+          );
         });
         raw = out.taskDefinition;
       } catch (err) {

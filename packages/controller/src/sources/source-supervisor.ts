@@ -34,8 +34,8 @@ import {
   tap,
   timer,
 } from 'rxjs';
-import { type AwsProblem, classifyAwsProblem } from '../aws/permanent-errors.js';
 import { AWS_CALL_ERROR_CODES } from '../aws/aws-call-error.js';
+import { type AwsProblem, classifyAwsProblem } from '../aws/permanent-errors.js';
 import type { Metrics } from '../http/metrics.js';
 import type { SyncReport } from './ecs-poller.js';
 
