@@ -15,8 +15,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { ClusterStore } from '@ecs-ingress/store';
 import { EcsPoller } from '../src/sources/ecs-poller.js';
-import { ClusterStore } from '../src/store/store.js';
 import { type AwsFake, startAwsFake, startS3Fake } from '../src/test-support/aws-fake/index.js';
 import { type SimDaemon, seedBridgeCluster, startSimDaemon } from '../src/test-support/fleet-sim.js';
 

@@ -6,12 +6,12 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ClusterStore } from '@ecs-ingress/store';
 import { EcsPoller } from '../sources/ecs-poller.js';
 import { createFleetParts } from '../sources/fleet/fleet-parts.js';
 import { FleetSync } from '../sources/fleet/fleet-sync.js';
 import type { SharedS3Location } from '../sources/fleet/shared-s3-uri.js';
 import { SourceSupervisor } from '../sources/source-supervisor.js';
-import { ClusterStore } from '../store/store.js';
 import {
   type AwsFake,
   buildBridgeTask,

@@ -8,8 +8,8 @@
  *   FLEET_SIM_TASKS=10000 FLEET_SIM_SERVICES=250 pnpm exec vitest run src/sources/fleet/fleet-sim.int.test.ts
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { getTask, taskCount as storeTaskCount } from '@ecs-ingress/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getTask } from '../../store/state.js';
 import { type AwsFake, type S3Fake, startAwsFake, startS3Fake } from '../../test-support/aws-fake/index.js';
 import {
   addBridgeTask,
@@ -71,7 +71,7 @@ async function allMerged(lister: SimDaemon): Promise<void> {
   );
 }
 
-const taskCount = (d: SimDaemon) => d.store.snapshot().services.reduce((n, s) => n + s.tasks.size, 0);
+const taskCount = (d: SimDaemon) => storeTaskCount(d.store.snapshot());
 
 const ecsCalls = () =>
   Object.entries(aws.callCounts())
