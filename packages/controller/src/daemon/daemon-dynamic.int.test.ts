@@ -32,6 +32,7 @@ import {
   makeDynamicBundle,
   metricValue,
   NGINX_BINARY,
+  runCleanups,
   STREAM_MODULE,
   servedBy,
   spawnDaemon,
@@ -50,15 +51,7 @@ const cleanups: (() => unknown)[] = [];
 beforeAll(async () => {
   aws = await startAwsFake();
 });
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      await c();
-    } catch {
-      // Best effort: the next cleanup still runs.
-    }
-  }
-});
+afterEach(() => runCleanups(cleanups));
 afterAll(async () => {
   await aws?.close();
 });

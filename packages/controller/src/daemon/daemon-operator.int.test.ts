@@ -32,6 +32,7 @@ import {
   makeDynamicBundle,
   metricValue,
   NGINX_BINARY,
+  runCleanups,
   STREAM_MODULE,
   spawnDaemon,
   startBackend,
@@ -49,15 +50,7 @@ const cleanups: (() => unknown)[] = [];
 beforeAll(async () => {
   [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
 });
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      await c();
-    } catch {
-      // Best effort: the next cleanup still runs.
-    }
-  }
-});
+afterEach(() => runCleanups(cleanups));
 afterAll(async () => {
   await Promise.all([aws?.close(), fq?.close()]);
 });

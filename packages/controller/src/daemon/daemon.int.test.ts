@@ -27,6 +27,7 @@ import {
   makeBundle,
   metricValue,
   NGINX_BINARY,
+  runCleanups,
   STREAM_MODULE,
   servedBy,
   spawnDaemon,
@@ -46,15 +47,7 @@ beforeAll(async () => {
   [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
   sqs = new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 });
 });
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      await c();
-    } catch {
-      // Best effort: the next cleanup still runs.
-    }
-  }
-});
+afterEach(() => runCleanups(cleanups));
 afterAll(async () => {
   sqs?.destroy();
   await Promise.all([aws?.close(), fq?.close()]);

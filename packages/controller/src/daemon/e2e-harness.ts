@@ -275,3 +275,14 @@ export function metricValue(text: string, series: string): number | undefined {
   }
   return undefined;
 }
+
+/** Runs a test's cleanups, newest first; one that throws does not stop the others. */
+export async function runCleanups(cleanups: (() => unknown)[]): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) {
+    try {
+      await c();
+    } catch {
+      // Best effort: the next cleanup still runs.
+    }
+  }
+}

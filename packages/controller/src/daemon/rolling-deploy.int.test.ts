@@ -25,6 +25,7 @@ import {
   get,
   makeBundle,
   NGINX_BINARY,
+  runCleanups,
   STREAM_MODULE,
   servedBy,
   spawnDaemon,
@@ -44,15 +45,7 @@ beforeAll(async () => {
   [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
   sqs = new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 });
 });
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      await c();
-    } catch {
-      // Best effort: the next cleanup still runs.
-    }
-  }
-});
+afterEach(() => runCleanups(cleanups));
 afterAll(async () => {
   sqs?.destroy();
   await Promise.all([aws?.close(), fq?.close()]);
