@@ -2,7 +2,8 @@
  * One exit-code scheme for every command (documented in `ecs-ingress --help` and the README):
  *   0  done (a daemon: after a clean shutdown);
  *   1  runtime failure: the command was right but failed while running (NGINX refused or died,
- *      AWS kept failing, a write failed, `--strict` met an invalid line, shutdown did not finish);
+ *      AWS kept failing, a write failed, `--strict` met an invalid line, shutdown did not finish;
+ *      `lint`: a route label is invalid or a route is in conflict);
  *   2  usage or configuration: a flag, argument or environment variable is wrong, or a path it
  *      names is missing or of the wrong kind (commander's own errors included).
  * `replay --out` stopped by SIGINT/SIGTERM exits as the shell would report it: 128 + the signal's
@@ -32,7 +33,8 @@ export function exitCodeFor(error: unknown): ExitCode {
 export const EXIT_CODES_HELP = `
 Exit codes (every command):
   0  done (a daemon: after a clean shutdown)
-  1  runtime failure (NGINX refused or died, AWS kept failing, a write failed, --strict met an invalid line)
+  1  runtime failure (NGINX refused or died, AWS kept failing, a write failed, --strict met an invalid line;
+     lint: a route label is invalid or a route is in conflict)
   2  usage or configuration error (a flag, argument or environment variable is wrong, or a path it names is
      missing or of the wrong kind)
 `;

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBootstrap } from './commands/bootstrap.js';
 import { registerDemo } from './commands/demo.js';
+import { registerLint } from './commands/lint.js';
 import { registerRecord } from './commands/record.js';
 import { registerReplay } from './commands/replay.js';
 import { registerRun } from './commands/run.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerRecord(program);
   registerDemo(program);
+  registerLint(program);
   registerBootstrap(program);
   registerTeardown(program);
   return program;
