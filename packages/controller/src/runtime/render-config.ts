@@ -49,7 +49,7 @@ export function combineConfigHash(upstreamsHash: string, routesHash: string | un
 export interface StateRenderParts<S> {
   readonly derive: (state: S) => RuntimeDerivation;
   readonly upstreamsPath: string;
-  readonly dynamic?: DynamicRuntimeParts;
+  readonly dynamic?: Pick<DynamicRuntimeParts, 'render'>;
   readonly routes?: RoutesRenderer;
   readonly logger: Logger;
 }
