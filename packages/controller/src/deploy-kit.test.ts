@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { renderHttpRoutes, renderStreamRoutes } from '@ecs-ingress/renderer';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, type Tags } from 'yaml';
@@ -103,6 +104,11 @@ async function stageBundle(ports?: { http: number; tcp: number }, name = 'bundle
     http: join(dir, 'upstreams.http.conf'),
     stream: join(dir, 'upstreams.stream.conf'),
   };
+  // The route files the daemon writes (empty: no service publishes routes here).
+  const routes = { http: join(dir, 'routes.http.conf'), stream: join(dir, 'routes.stream.conf') };
+  const noRoutes = { hosts: [], tcp: [], reports: [] };
+  await writeFile(routes.http, renderHttpRoutes(noRoutes, { bundleDir: dir }).text);
+  await writeFile(routes.stream, renderStreamRoutes(noRoutes).text);
   const bundle = join(DEPLOY, name);
   const files = (await readdir(bundle, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
   for (const entry of files) {
@@ -114,6 +120,8 @@ async function stageBundle(ports?: { http: number; tcp: number }, name = 'bundle
       .replaceAll(DYNAMIC_PATHS.preamble, dynamic.preamble)
       .replaceAll(DYNAMIC_PATHS.http, dynamic.http)
       .replaceAll(DYNAMIC_PATHS.stream, dynamic.stream)
+      .replaceAll('/app/nginx/routes.http.conf', routes.http)
+      .replaceAll('/app/nginx/routes.stream.conf', routes.stream)
       .replaceAll('/run/nginx/', `${dir}/run/`)
       .replaceAll('/var/lib/nginx/', `${dir}/lib/`);
     if (ports) {

@@ -110,7 +110,7 @@ function healthVerdict(
   return 'UNKNOWN';
 }
 
-type Unresolved = { reason: AdmissionReason; detail: string };
+export type Unresolved = { reason: AdmissionReason; detail: string };
 
 function checkedAddress(address: string | undefined, what: string): string | Unresolved {
   if (address === undefined || address === '') return { reason: 'no-address', detail: `no ${what}` };
@@ -120,7 +120,7 @@ function checkedAddress(address: string | undefined, what: string): string | Unr
 }
 
 /** Address and port by the task definition's network mode (never by launch type). */
-function resolveEndpoint(
+export function resolveEndpoint(
   task: TaskSnapshot,
   taskDefinition: TaskDefinitionView,
   selection: PortSelection,

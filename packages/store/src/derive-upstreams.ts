@@ -1,5 +1,6 @@
 import type { ContainerInstanceView, TaskDefinitionView, TaskSnapshot, Upstream } from '@ecs-ingress/types';
 import { type Admission, type AdmissionReason, admitTask, type Lookups } from './admit-task.js';
+import { deriveServiceRoutes, type ServiceRouteSource } from './route-sources.js';
 import { type PortSelectionResult, selectPort } from './select-port.js';
 import { type Merged, mergeParts, sameParts, sortAndDedupe, sortKeyOf, type Verdict } from './servers.js';
 import type { ClusterState, ServiceState } from './state.js';
@@ -22,6 +23,11 @@ export interface Derivation {
    * address (for the reference resolver). Sorted.
    */
   readonly missingContainerInstances: string[];
+  /**
+   * Services whose newest admitted task's labels publish routes (route-sources.ts), in the order
+   * of `state.services`; each object is kept while the service's result is.
+   */
+  readonly routeSources: readonly ServiceRouteSource[];
 }
 
 export interface DeriveOptions {
@@ -107,7 +113,9 @@ export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeri
     const unresolved: string[] = [];
     const missingTaskDefinitions = new Set<string>();
     const missingContainerInstances = new Set<string>();
+    const routeSources: ServiceRouteSource[] = [];
     for (const result of results) {
+      if (result?.route !== undefined) routeSources.push(result.route);
       // Almost every service has nothing to report: skip the loops then (5,000 services).
       if (result === undefined || (result.awaitingHealth.length === 0 && result.unresolved.length === 0))
         continue;
@@ -133,6 +141,7 @@ export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeri
       unresolved: unresolved.sort(),
       missingTaskDefinitions: [...missingTaskDefinitions].sort(),
       missingContainerInstances: [...missingContainerInstances].sort(),
+      routeSources,
     };
   };
 }
@@ -222,6 +231,8 @@ interface ServiceResult {
   readonly unresolved: readonly string[];
   readonly missingTaskDefinitions: readonly string[];
   readonly missingContainerInstances: readonly string[];
+  /** Present when the service publishes routes from its labels. */
+  readonly route?: ServiceRouteSource;
   /** What the verdicts read: ARN → the object found (or undefined). */
   readonly taskDefinitions: ReadonlyMap<string, TaskDefinitionView | undefined>;
   readonly containerInstances: ReadonlyMap<string, ContainerInstanceView | undefined>;
@@ -318,8 +329,14 @@ function deriveService(
   }
   const upstreams: Upstream[] = [];
   for (const [name, list] of groups) upstreams.push({ name, servers: sortAndDedupe(list) });
+  const routes =
+    service.name === undefined || service.forgotten
+      ? undefined
+      : deriveServiceRoutes(service.name, service.clusterArn, verdicts, lookups);
+  if (routes !== undefined) upstreams.push(...routes.upstreams);
   return {
     upstreams,
+    ...(routes === undefined ? {} : { route: routes.source }),
     verdicts,
     awaitingHealth,
     unresolved,

@@ -12,6 +12,8 @@ export {
   reduceAll,
   reduceBatch,
 } from './reducer.js';
+export type { ServiceRouteSource } from './route-sources.js';
+export { hasRouteLabels, portUpstreamName } from './route-sources.js';
 export type { PortSelection, PortSelectionFailure, PortSelectionResult } from './select-port.js';
 export { CONTAINER_LABEL, PORT_LABEL, selectPort } from './select-port.js';
 export type {

@@ -87,6 +87,11 @@ export interface TaskSnapshot {
   readonly stopCode?: string;
   /** ECS's `updatedAt` (or `createdAt` when absent), epoch ms. */
   readonly updatedAt?: number;
+  /**
+   * ECS's `createdAt` of the task, epoch ms (fixed for the task's life): which admitted task of a
+   * service is the newest, whose labels publish its routes.
+   */
+  readonly createdAt?: number;
   /** When this observation was made: the event's envelope `time`, or the describe/snapshot time. */
   readonly observedAt: number;
   /** Which kind of observation this is. */

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderHttpRoutes, renderStreamRoutes } from '@ecs-ingress/renderer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderDynamic } from '../dynamic/dynamic-render.js';
 import { dynamicLuaDir } from '../dynamic/lua-path.js';
@@ -199,12 +200,29 @@ describe.skipIf(!existsSync(NGINX))('BundleManager with the real nginx -t', () =
     expect(testerCalls).toBe(calls);
   });
 
-  it('the built-in default bundle passes nginx -t with the configured upstreams file', async () => {
-    const source = new DefaultBundleSource({ upstreamsFile });
+  /** Empty route files as the daemon writes them for the built-in config (default server on). */
+  async function routeFiles(): Promise<Record<string, string>> {
+    const empty = { hosts: [], tcp: [], reports: [] };
+    await writeFile(
+      join(tmp, 'routes.http.conf'),
+      renderHttpRoutes(empty, { bundleDir: tmp, defaultServer: true }).text,
+    );
+    await writeFile(join(tmp, 'routes.stream.conf'), renderStreamRoutes(empty).text);
+    return {
+      '/app/nginx/routes.http.conf': join(tmp, 'routes.http.conf'),
+      '/app/nginx/routes.stream.conf': join(tmp, 'routes.stream.conf'),
+    };
+  }
+
+  it('the built-in default bundle passes nginx -t with the configured upstreams and route files', async () => {
+    const source = new DefaultBundleSource({ upstreamsFile, replacements: await routeFiles() });
     const candidate = await source.check();
     expect(candidate).toBeDefined();
     const staged = await manager.stage(candidate as BundleCandidate);
-    expect(await readFile(staged.mainFile, 'utf8')).toContain(`include ${upstreamsFile};`);
+    const main = await readFile(staged.mainFile, 'utf8');
+    expect(main).toContain(`include ${upstreamsFile};`);
+    expect(main).toContain(`include ${join(tmp, 'routes.http.conf')};`);
+    expect(main).not.toContain('/app/nginx/');
     expect(await source.check()).toBeUndefined();
   });
 
@@ -225,6 +243,7 @@ describe.skipIf(!existsSync(NGINX))('BundleManager with the real nginx -t', () =
         replacements: {
           '/app/nginx/ecs-ingress-dynamic.conf': join(tmp, 'dynamic.conf'),
           '/app/nginx/upstreams.http.conf': join(tmp, 'upstreams.http.conf'),
+          ...(await routeFiles()),
         },
       });
       const staged = await manager.stage((await source.check()) as BundleCandidate);

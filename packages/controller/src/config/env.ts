@@ -15,6 +15,7 @@ import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-ren
 import { isLogLevel, type LogLevel } from '../log/logger.js';
 import { parseSharedS3Uri, type SharedS3Location } from '../sources/fleet/shared-s3-uri.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
+import { type RoutesConfig, readRoutesConfig } from './routes-env.js';
 
 export type QueueMode = 'per-instance' | 'shared' | 'none';
 export type UpstreamMode = 'reload' | 'dynamic';
@@ -54,6 +55,8 @@ export interface DaemonConfig {
    * The files default to the directory of `upstreamsFile`; all paths are absolute.
    */
   readonly dynamic: DynamicModeConfig;
+  /** Routes from labels (issue 16): files, operator policy, listen addresses (routes-env.ts). */
+  readonly routes: RoutesConfig;
   readonly queue: {
     readonly mode: QueueMode;
     /** Set in `shared` mode. */
@@ -428,6 +431,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     nginxBinary: r.string('ECS_INGRESS_NGINX_BINARY', '/usr/sbin/nginx'),
     upstreamMode: r.oneOf<UpstreamMode>('ECS_INGRESS_UPSTREAM_MODE', ['reload', 'dynamic'], 'reload'),
     dynamic: readDynamic(r, upstreamsFile),
+    routes: readRoutesConfig(r, upstreamsFile),
     queue: {
       mode: queueMode,
       ...(queueMode === 'shared' && queueUrl !== undefined ? { url: queueUrl } : {}),

@@ -72,6 +72,50 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Dynamic mode: plain `upstream` blocks of the services in ECS_INGRESS_STREAM_SERVICES, for `stream` (reload-based: Debian has no stream Lua module). Include it in `stream`. Default: `upstreams.stream.conf` beside ECS_INGRESS_UPSTREAMS_FILE.',
   },
   {
+    name: 'ECS_INGRESS_ROUTES_HTTP_FILE',
+    default: '/app/nginx/routes.http.conf',
+    description:
+      'Routes from labels: the generated `server` blocks. Include it in `http` after your own servers (a bundle `server_name` wins over a label). Default: `routes.http.conf` beside ECS_INGRESS_UPSTREAMS_FILE.',
+  },
+  {
+    name: 'ECS_INGRESS_ROUTES_STREAM_FILE',
+    default: '/app/nginx/routes.stream.conf',
+    description:
+      'Routes from labels: the generated tcp `server` blocks. Include it in `stream`. Default: `routes.stream.conf` beside ECS_INGRESS_UPSTREAMS_FILE.',
+  },
+  {
+    name: 'ECS_INGRESS_HOST_POLICY',
+    description:
+      'Which hosts a service may claim with labels: `<service-glob>=<host-pattern>[,<host-pattern>]` rules separated by `;`, the first matching rule decides (e.g. `orders-*=*.orders.example.com;*=*.apps.example.com`). Unset: any host.',
+  },
+  {
+    name: 'ECS_INGRESS_DEFAULT_DOMAIN',
+    description:
+      'Gives an http route without `hosts` the host `<service>.<domain>`. Unset: such a route is invalid.',
+  },
+  {
+    name: 'ECS_INGRESS_TCP_PORTS',
+    description: 'Ports tcp routes may listen on: `5432,6379,10000-10100`. Unset: no tcp route is rendered.',
+  },
+  {
+    name: 'ECS_INGRESS_ROUTES_HTTP_LISTEN',
+    default: '80',
+    description:
+      '`listen` arguments of the generated http servers (port, ipv4:port or [ipv6]:port), separated by spaces or commas.',
+  },
+  {
+    name: 'ECS_INGRESS_ROUTES_HTTPS_LISTEN',
+    default: '443',
+    description:
+      '`listen` arguments (`ssl` added) of the generated servers of hosts with `tls=bundle:<name>`.',
+  },
+  {
+    name: 'ECS_INGRESS_ROUTES_DEFAULT_SERVER',
+    default: 'auto',
+    description:
+      '`on`: the route file adds a `default_server` answering 404 for unknown hosts (your bundle must not have one on those ports); `off`: it does not; `auto`: on with the built-in config only.',
+  },
+  {
     name: 'ECS_INGRESS_STREAM_SERVICES',
     default: 'none',
     description:

@@ -58,6 +58,7 @@ export function bundleSourceFor(
       replacements: {
         '/app/nginx/ecs-ingress-dynamic.conf': config.dynamic.preambleFile,
         '/app/nginx/upstreams.http.conf': config.dynamic.httpUpstreamsFile,
+        ...routeFileReplacements(config),
       },
       mainFileName: config.bundle.mainFileName,
       logger,
@@ -65,9 +66,18 @@ export function bundleSourceFor(
   }
   return new DefaultBundleSource({
     upstreamsFile: config.upstreamsFile,
+    replacements: routeFileReplacements(config),
     mainFileName: config.bundle.mainFileName,
     logger,
   });
+}
+
+/** The route files the built-in configs include, as configured. */
+function routeFileReplacements(config: DaemonConfig): Record<string, string> {
+  return {
+    '/app/nginx/routes.http.conf': config.routes.httpFile,
+    '/app/nginx/routes.stream.conf': config.routes.streamFile,
+  };
 }
 
 export interface BundleWatchOptions {

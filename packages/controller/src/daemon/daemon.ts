@@ -26,9 +26,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NginxRunner, writeFileAtomic } from '@ecs-ingress/nginx-runner';
-import { renderUpstreams } from '@ecs-ingress/renderer';
 import { ClusterStore, createUpstreamDeriver } from '@ecs-ingress/store';
-import type { Logger, Upstream } from '@ecs-ingress/types';
+import type { Logger } from '@ecs-ingress/types';
 import type { Subscription } from 'rxjs';
 import type { AwsClients } from '../aws/clients.js';
 import { resolveInstanceId } from '../aws/instance-identity.js';
@@ -37,7 +36,6 @@ import { createNginxTester } from '../bundle/nginx-tester.js';
 import type { BundleSource } from '../bundle/sources.js';
 import { resolveStartupBundle } from '../bundle/startup.js';
 import type { DaemonConfig } from '../config/env.js';
-import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
 import { dynamicLuaDir } from '../dynamic/lua-path.js';
 import type { RuntimeDynamicOptions } from '../dynamic/runtime-dynamic.js';
 import { createFleetMetrics, fleetMetricsHooks } from '../http/fleet-metrics.js';
@@ -49,7 +47,9 @@ import {
   recordStoreOutcome,
   syncMetrics,
 } from '../http/metrics-hooks.js';
+import { createRouteMetrics } from '../http/route-metrics.js';
 import type { HttpServer } from '../http/server.js';
+import { routesDebugView } from '../routes/routes-renderer.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
 import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
@@ -63,6 +63,7 @@ import { startDaemonEndpoints } from './http-endpoints.js';
 import { untilServing } from './readiness.js';
 import { createDaemonSources } from './sources.js';
 import { checkStartupPaths, explainStartupRejection } from './startup-checks.js';
+import { createDaemonRoutes, lastGoodRouteFiles, renderStartupFiles, writeFiles } from './startup-files.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
 export interface DaemonDeps {
@@ -125,18 +126,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     endpointDebounce: config.dynamic.endpointDebounce,
     metrics,
   };
-  /** The files the bundle's `nginx -t` needs before NGINX starts, rendered from `upstreams`. */
-  const startupFiles = (upstreams: readonly Upstream[]): readonly { path: string; content: string }[] =>
-    dynamicMode
-      ? renderDynamicConfig(upstreams, {
-          httpUpstreamsFile,
-          preambleFile: dynamicOptions.preambleFile,
-          streamUpstreamsFile: dynamicOptions.streamUpstreamsFile,
-          controlListen: dynamicOptions.controlListen,
-          luaPackagePath: dynamicLuaDir(),
-          streamServices: config.dynamic.streamServices,
-        }).files
-      : [{ path: config.upstreamsFile, content: renderUpstreams(upstreams).text }];
+  // Routes from labels (issue 16): rendered with the upstreams, applied in the same apply.
+  const routes = createDaemonRoutes(config, createRouteMetrics(metrics.registry), logger);
 
   // Wrong paths fail here, each naming its variable, before anything starts (exit 2).
   await checkStartupPaths(config);
@@ -152,7 +143,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const endpoints = await startDaemonEndpoints(config, {
     metrics,
     logger,
-    status: config.sharedS3 ? { ...status, debugFleet: () => fleetStatus() } : status,
+    status: {
+      ...status,
+      ...(config.sharedS3 ? { debugFleet: () => fleetStatus() } : {}),
+      debugRoutes: () => routesDebugView(runtime?.liveRoutes(), routes.latest()),
+    },
   });
   const http = endpoints.main;
 
@@ -208,6 +203,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     const ownFiles = dynamicMode
       ? [httpUpstreamsFile, config.dynamic.preambleFile, config.dynamic.streamUpstreamsFile]
       : [config.upstreamsFile];
+    ownFiles.push(config.routes.httpFile, config.routes.streamFile);
     for (const dir of new Set(ownFiles.map((file) => dirname(file)))) await mkdir(dir, { recursive: true });
     // Only a per-instance queue is named after the instance; the agent is asked (≤ 1 s) only then.
     const instanceId =
@@ -261,13 +257,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
         'starting from the last known good upstreams file',
       );
       await writeFileAtomic(config.upstreamsFile, lastGoodText);
+      await writeFiles(await lastGoodRouteFiles(routes));
     } else {
       progress.phase = 'waiting-for-first-sync';
       await firstSync;
       if (stopping) return;
-      for (const file of startupFiles(derive(store.snapshot()).upstreams)) {
-        await writeFileAtomic(file.path, file.content);
-      }
+      await writeFiles(renderStartupFiles(config, derive(store.snapshot()), routes));
     }
     if (stopping) return;
 
@@ -303,6 +298,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       ...(dynamicMode ? { upstreamMode: 'dynamic' as const, dynamic: dynamicOptions } : {}),
       store: { state$: gate.state$ },
       derive,
+      routes,
       debounce: config.debounce,
       minReloadIntervalMs: config.minReloadIntervalMs,
       startWhen: supervisor.firstSync,
@@ -354,7 +350,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       logger,
       onReload: (r) => recordNginxReload(metrics, r),
       onResult: (r) => {
-        if (r.ok) progress.bundleId = r.bundleId;
+        if (!r.ok) return;
+        progress.bundleId = r.bundleId;
+        // Another bundle may have other server names: what they shadow is found anew.
+        rt.bundleChanged();
       },
     });
   }

@@ -36,6 +36,8 @@ export interface StatusProvider {
   debugUpstreams(): string | Promise<string>;
   /** The fleet's lease and shared listing (docs/fleet.md); absent when ECS_INGRESS_SHARED_S3_URI is unset. */
   debugFleet?(): unknown;
+  /** Routes from labels: every route, its owner service, state and reason (docs/routes.md). */
+  debugRoutes?(): unknown;
 }
 
 /**
@@ -111,6 +113,13 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
             contentType: TEXT_TYPE,
             body: 'fleet sharing is off (ECS_INGRESS_SHARED_S3_URI is unset)\n',
           },
+  ],
+  [
+    '/debug/routes',
+    async ({ status }) =>
+      status.debugRoutes
+        ? { status: 200, contentType: JSON_TYPE, body: toJsonText(status.debugRoutes()) }
+        : { status: 404, contentType: TEXT_TYPE, body: 'routes from labels are not wired here\n' },
   ],
 ]);
 

@@ -17,14 +17,17 @@ import { resolve } from 'node:path';
 import type { NginxRunnerOptions } from '@ecs-ingress/nginx-runner';
 import { NginxRunner } from '@ecs-ingress/nginx-runner';
 import type { UpstreamDiff } from '@ecs-ingress/renderer';
-import { createUpstreamsRenderer, describeUpstreamDiff, diffUpstreams } from '@ecs-ingress/renderer';
+import { describeUpstreamDiff, diffUpstreams } from '@ecs-ingress/renderer';
 import type { ClusterState } from '@ecs-ingress/store';
 import { createUpstreamDeriver, type UpstreamDeriver } from '@ecs-ingress/store';
 import type { Logger, Upstream } from '@ecs-ingress/types';
 import { ConfigError, silentLogger } from '@ecs-ingress/types';
 import {
+  filter,
   firstValueFrom,
   from,
+  map,
+  merge,
   type Observable,
   type ObservableInput,
   Subject,
@@ -41,25 +44,18 @@ import { createConfigApplier } from '../reconciler/apply-config.js';
 import { ConfigTestFailedError } from '../reconciler/errors.js';
 import type { AppliedChange, ApplyFailure, Reconciler, ReconcilerMetrics } from '../reconciler/pipeline.js';
 import { createReconciler } from '../reconciler/pipeline.js';
-import type { RenderedConfig } from '../reconciler/types.js';
+import type { RoutesRender, RoutesRenderer } from '../routes/routes-renderer.js';
+import {
+  combineConfigHash,
+  createStateRender,
+  type RuntimeDerivation,
+  type RuntimeRenderMeta,
+  runtimeMetaOf,
+} from './render-config.js';
+import { observedTarget, restoreLastGoodRoutes } from './routes-runtime.js';
 import { parseRenderedUpstreams } from './upstreams-text.js';
 
-/** What the runtime needs of a derivation: the upstreams (the rest is passed through as `meta`). */
-export interface RuntimeDerivation {
-  readonly upstreams: readonly Upstream[];
-  /** Task ARNs RUNNING but not yet HEALTHY (diagnostics). */
-  readonly awaitingHealth?: readonly string[];
-  /** Task ARNs that should route but whose address or port is unknown (diagnostics). */
-  readonly unresolved?: readonly string[];
-}
-
-/** `RenderedConfig.meta` of every config the runtime renders. */
-export interface RuntimeRenderMeta {
-  readonly upstreams: readonly Upstream[];
-  readonly serverCount: number;
-  readonly awaitingHealth: readonly string[];
-  readonly unresolved: readonly string[];
-}
+export type { RuntimeDerivation, RuntimeRenderMeta } from './render-config.js';
 
 /** An applied change, with what it changed compared with the previously applied upstreams. */
 export interface RuntimeAppliedChange extends AppliedChange {
@@ -127,6 +123,12 @@ export interface RuntimeOptions<S = ClusterState> {
    */
   readonly upstreamMode?: UpstreamMode;
   readonly dynamic?: RuntimeDynamicOptions;
+  /**
+   * Routes from labels (issue 16): its two files are rendered with the upstreams, applied in the
+   * same apply, and `nginx -t` output is read for "conflicting server name" (shadowed routes).
+   * `derive` must then return `routeSources`.
+   */
+  readonly routes?: RoutesRenderer;
 }
 
 export interface Runtime<S = ClusterState> {
@@ -157,14 +159,15 @@ export interface Runtime<S = ClusterState> {
   liveUpstreams(): readonly Upstream[];
   /** Dynamic mode: the endpoint sets NGINX confirmed holding (`undefined` in reload mode). */
   pushedEndpoints(): readonly PushedEndpoints[] | undefined;
+  /** The routes NGINX serves now (as last applied); undefined without routes or before an apply. */
+  liveRoutes(): RoutesRender | undefined;
+  /** The bundle changed: what its servers shadow is found anew, so the latest state renders again. */
+  bundleChanged(): void;
   readonly runner: NginxRunner;
   readonly reconciler: Reconciler;
 }
 
-function metaOf(config: { meta?: unknown }): RuntimeRenderMeta | undefined {
-  const meta = config.meta as RuntimeRenderMeta | undefined;
-  return meta !== undefined && Array.isArray(meta.upstreams) ? meta : undefined;
-}
+const metaOf = runtimeMetaOf;
 
 /** Wires the pipeline and starts NGINX (see the file comment). Returns at once; await `ready`. */
 export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runtime<S> {
@@ -178,6 +181,16 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
 
+  const routes = options.routes;
+  /** Re-renders the latest state: shadowed hosts found, routes refused, or the bundle changed. */
+  const refresh$ = new Subject<void>();
+  // With routes, every `nginx -t` of an apply is read for the bundle's server names.
+  const target =
+    routes === undefined
+      ? runner
+      : observedTarget(runner, (output) => {
+          if (routes.observeTestOutput(output)) refresh$.next();
+        });
   const deriveOptions = options.clusterArn === undefined ? {} : { clusterArn: options.clusterArn };
   const deriver = options.derive === undefined ? createUpstreamDeriver(deriveOptions) : undefined;
   const derive =
@@ -190,32 +203,20 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
       ? createDynamicRuntimeParts({
           dynamic: options.dynamic,
           httpUpstreamsFile: upstreamsPath,
-          target: runner,
+          target,
           ...(options.minReloadIntervalMs === undefined
             ? {}
             : { minReloadIntervalMs: options.minReloadIntervalMs }),
           ...(options.logger === undefined ? {} : { logger: options.logger }),
         })
       : undefined;
-  // Remembers its last file: after a change to a few services only their blocks are rendered again.
-  const renderFile = createUpstreamsRenderer();
-  const render = (state: S): RenderedConfig => {
-    const derived = derive(state);
-    if (dynamicParts !== undefined) {
-      return dynamicParts.render(derived.upstreams, {
-        awaitingHealth: derived.awaitingHealth ?? [],
-        unresolved: derived.unresolved ?? [],
-      });
-    }
-    const result = renderFile(derived.upstreams, { logger });
-    const meta: RuntimeRenderMeta = {
-      upstreams: derived.upstreams,
-      serverCount: result.serverCount,
-      awaitingHealth: derived.awaitingHealth ?? [],
-      unresolved: derived.unresolved ?? [],
-    };
-    return { hash: result.hash, files: [{ path: upstreamsPath, content: result.text }], meta };
-  };
+  const render = createStateRender<S>({
+    derive,
+    upstreamsPath,
+    ...(dynamicParts === undefined ? {} : { dynamic: dynamicParts }),
+    ...(routes === undefined ? {} : { routes }),
+    logger,
+  });
 
   let gateOpen!: () => void;
   const gate = new Promise<void>((res) => {
@@ -227,12 +228,18 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     stopSignal = () => res('stopped');
   });
 
+  // Kept so the first render uses the newest state without depending on how `state$` replays.
+  let latest: { value: S } | undefined;
   const reconciler = createReconciler({
-    state$: options.store.state$,
+    state$: merge(
+      options.store.state$,
+      refresh$.pipe(
+        filter(() => latest !== undefined),
+        map(() => (latest as { value: S }).value),
+      ),
+    ),
     render,
-    applier:
-      dynamicParts?.applier ??
-      createConfigApplier({ target: runner, logger: options.logger ?? silentLogger }),
+    applier: dynamicParts?.applier ?? createConfigApplier({ target, logger: options.logger ?? silentLogger }),
     startWhen: gate,
     ...(options.debounce === undefined ? {} : { debounce: options.debounce }),
     ...(dynamicParts !== undefined
@@ -251,11 +258,17 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
   const reconciling = Promise.race([gate, stopped]).then(() => undefined);
 
   let live: readonly Upstream[] = [];
+  let liveRoutes: RoutesRender | undefined;
   const applied$ = new Subject<RuntimeAppliedChange>();
   const subscriptions: Subscription[] = [];
   subscriptions.push(
     reconciler.applied$.subscribe((change) => {
       const upstreams = metaOf(change)?.upstreams ?? live;
+      const appliedRoutes = metaOf(change)?.routes;
+      if (appliedRoutes !== undefined) {
+        liveRoutes = appliedRoutes;
+        routes?.applied(appliedRoutes);
+      }
       const diff = diffUpstreams(live, upstreams);
       live = upstreams;
       const enriched: RuntimeAppliedChange = {
@@ -268,11 +281,20 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
       applied$.next(enriched);
       void updateWorkerGauge();
     }),
-    reconciler.failures$.subscribe((failure) => options.onFailed?.(failure)),
+    reconciler.failures$.subscribe((failure) => {
+      // Routes that fail `nginx -t` are held back, so the upstreams keep flowing (routes-renderer.ts).
+      const failedRoutes = metaOf(failure)?.routes;
+      if (
+        failure.stage === 'test' &&
+        failedRoutes !== undefined &&
+        routes?.refuse(failedRoutes, failure.error.message)
+      ) {
+        reconciler.retryFailed();
+      }
+      options.onFailed?.(failure);
+    }),
   );
 
-  // Kept so the first render uses the newest state without depending on how `state$` replays.
-  let latest: { value: S } | undefined;
   subscriptions.push(
     options.store.state$.subscribe((value) => {
       latest = { value };
@@ -347,9 +369,24 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     if (lastGood !== undefined && previous === undefined) {
       logger.warn({ path: upstreamsPath }, 'last known good upstreams file is not ours; ignored');
     }
+    const previousRoutes =
+      previous === undefined || routes === undefined
+        ? undefined
+        : await restoreLastGoodRoutes(runner, routes);
+    if (previousRoutes !== undefined) {
+      liveRoutes = previousRoutes;
+      routes?.applied(previousRoutes);
+    }
     if (previous !== undefined && (await startFromLastGood(previous))) {
       if (stopRequested) return;
-      reconciler.setInitialApplied(previous.hash, {
+      // What the bundle shadows is only in `nginx -t`'s output: read it once for the files now live.
+      if (routes !== undefined) await target.test().catch(() => undefined);
+      // With routes on, the config is both files; without their last good copies it is not ours.
+      const startedHash =
+        routes === undefined
+          ? previous.hash
+          : combineConfigHash(previous.hash, previousRoutes?.hash ?? 'none');
+      reconciler.setInitialApplied(startedHash, {
         upstreams: previous.upstreams,
         serverCount: previous.upstreams.reduce((n, u) => n + u.servers.length, 0),
         awaitingHealth: [],
@@ -370,7 +407,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     if (state === 'stopped' || stopRequested) return;
     const config = render(state as S);
     await runner.writeFiles(config.files);
-    const test = await runner.test();
+    const test = await target.test();
     if (!test.ok) {
       await runner.rollback();
       throw new ConfigTestFailedError(test.errors, test.output);
@@ -379,6 +416,11 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     // Dynamic: the runner's `started` event pushes these endpoints; serve only once they are in.
     dynamicParts?.applier.setInitial(config);
     await startNginx('first-render', config.hash, metaOf(config)?.upstreams ?? []);
+    const firstRoutes = metaOf(config)?.routes;
+    if (firstRoutes !== undefined) {
+      liveRoutes = firstRoutes;
+      routes?.applied(firstRoutes);
+    }
     // Raced with stop(): a push that never succeeds must not keep stop() waiting on `ready`.
     if (dynamicParts !== undefined) await Promise.race([dynamicParts.applier.whenReady(), stopped]);
     await runner.commit();
@@ -417,6 +459,11 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     },
     liveUpstreams: () => live,
     pushedEndpoints: () => dynamicParts?.applier.pushedEndpoints(),
+    liveRoutes: () => liveRoutes,
+    bundleChanged() {
+      routes?.resetShadows();
+      refresh$.next();
+    },
     runner,
     reconciler,
   };

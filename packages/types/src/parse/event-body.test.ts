@@ -81,6 +81,7 @@ describe('parseEventBody: ECS task state change fixtures', () => {
         { name: 'FargateApp', lastStatus: 'RUNNING', networkBindings: [], privateIpv4Address: '192.0.2.139' },
       ],
       updatedAt: Date.parse('2020-01-23T17:57:58.103Z'),
+      createdAt: Date.parse('2020-01-23T17:57:34.402Z'),
       observedAt: Date.parse('2020-01-23T17:57:58Z'),
       source: 'event',
     });

@@ -44,6 +44,7 @@ describe('parseDescribedTask on fixtures', () => {
         },
       ],
       updatedAt: 1628698925212,
+      createdAt: 1628698880291,
       observedAt: OBSERVED,
       source: 'described',
     });

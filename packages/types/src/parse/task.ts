@@ -157,6 +157,8 @@ function toSnapshot(
   const updatedAt =
     readTimestamp(t.updatedAt, path, 'updatedAt') ?? readTimestamp(t.createdAt, path, 'createdAt');
   if (updatedAt !== undefined) task.updatedAt = updatedAt;
+  const createdAt = readTimestamp(t.createdAt, path, 'createdAt');
+  if (createdAt !== undefined) task.createdAt = createdAt;
   // Identifiers by their grammar (after the shape checks, whose errors say more): a task that
   // names no real ECS task never reaches the store, whatever characters it holds (arn.ts).
   requireEcsArn(t.taskArn, 'task', at('taskArn'));

@@ -1,0 +1,304 @@
+/**
+ * Routes from labels in the running daemon (issue 16): `ecs-ingress run` as a child process, real
+ * NGINX on loopback, the wire-level ECS/EC2 fake (polling, no queue). A bundle that includes the
+ * route files; services publish themselves with docker labels and are reached by Host header.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AwsFake,
+  buildAwsvpcTask,
+  buildTaskDefinition,
+  startAwsFake,
+} from '../test-support/aws-fake/index.js';
+import {
+  type Backend,
+  type DaemonProcess,
+  freePort,
+  get,
+  metricValue,
+  NGINX_BINARY,
+  runCleanups,
+  STREAM_MODULE,
+  spawnDaemon,
+  startBackend,
+} from './e2e-harness.js';
+import { eventually } from './test-support.js';
+
+const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
+
+let aws: AwsFake;
+const cleanups: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  aws = await startAwsFake();
+});
+afterEach(() => runCleanups(cleanups));
+afterAll(async () => {
+  await aws?.close();
+});
+
+/** GET `path` on NGINX with a Host header; the body, or `<status>` for anything but 200. */
+function hostGet(port: number, host: string, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, headers: { host, connection: 'close' }, timeout: 3000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(res.statusCode === 200 ? body : `<${res.statusCode}>`));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * A bundle with one server of its own (`bundle.example.com`) and the route files included after
+ * it, in `http` and `stream`; the generated servers listen on the same loopback port.
+ */
+async function routesBundle(): Promise<{ root: string; bundleDir: string; workDir: string; port: number }> {
+  const root = await mkdtemp(join(tmpdir(), 'ecs-ingress-routes-'));
+  await chmod(root, 0o755);
+  const workDir = join(root, 'work');
+  const bundleDir = join(root, 'bundle');
+  await mkdir(workDir, { recursive: true });
+  await mkdir(bundleDir, { recursive: true });
+  const port = await freePort();
+  await writeFile(
+    join(bundleDir, 'nginx.conf'),
+    `load_module ${STREAM_MODULE};
+worker_processes 1;
+pid nginx.pid;
+error_log stderr notice;
+worker_shutdown_timeout 2s;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path client_body_temp;
+  proxy_temp_path proxy_temp;
+  fastcgi_temp_path fastcgi_temp;
+  uwsgi_temp_path uwsgi_temp;
+  scgi_temp_path scgi_temp;
+  proxy_connect_timeout 2s;
+  include ${join(workDir, 'upstreams.conf')};
+  server {
+    listen 127.0.0.1:${port};
+    server_name bundle.example.com;
+    location / { return 200 "bundle"; }
+  }
+  include ${join(workDir, 'routes.http.conf')};
+}
+stream {
+  include ${join(workDir, 'upstreams.conf')};
+  include ${join(workDir, 'routes.stream.conf')};
+}
+`,
+  );
+  cleanups.push(() => rm(root, { recursive: true, force: true }));
+  return { root, bundleDir, workDir, port };
+}
+
+interface DebugRoutes {
+  routes: { service: string; route: string; state: string; code?: string; reason: string }[];
+  counts: Record<string, number>;
+}
+
+async function debugRoutes(daemon: DaemonProcess): Promise<DebugRoutes> {
+  return JSON.parse((await get(`${daemon.debugUrl}/debug/routes`)).body) as DebugRoutes;
+}
+
+async function until<T>(
+  what: string,
+  daemon: DaemonProcess,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  return eventually(what, probe, { rounds: 200, intervalMs: 100 }).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
+  });
+}
+
+describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () => {
+  it('publishes by Host, switches on a new revision in one apply, reports conflicts and shadows', async () => {
+    const cluster = `routes-${randomUUID().slice(0, 8)}`;
+    aws.ecs.addCluster(cluster);
+    const backends: Backend[] = [];
+    const backend = async (name: string, host: string) => {
+      const b = await startBackend(name, host);
+      backends.push(b);
+      cleanups.push(() => b.close());
+      return b;
+    };
+    const v1 = await backend('shop-v1', '127.0.0.2');
+    const admin = await backend('shop-admin', '127.0.0.2');
+    const v2 = await backend('shop-v2', '127.0.0.3');
+    const copy = await backend('shop-copy', '127.0.0.4');
+    const other = await backend('other', '127.0.0.5');
+    const bundle = await routesBundle();
+
+    const service = (
+      name: string,
+      family: string,
+      revision: number,
+      port: number,
+      labels: Record<string, string>,
+      ip: string,
+    ) => {
+      const def = aws.ecs.putTaskDefinition(
+        buildTaskDefinition({
+          family,
+          revision,
+          networkMode: 'awsvpc',
+          containers: [{ name: 'app', containerPort: port, dockerLabels: labels }],
+        }),
+      );
+      return aws.ecs.putTask(
+        buildAwsvpcTask({ cluster, service: name, ip, taskDefinitionArn: def.taskDefinitionArn! }),
+      );
+    };
+    for (const name of ['shop', 'shop-copy', 'other']) aws.ecs.putService(name, { cluster });
+    const shopV1 = service(
+      'shop',
+      'shop',
+      1,
+      v1.port,
+      {
+        'ecs-ingress.http.hosts': 'shop.example.com',
+        'ecs-ingress.http.path': '/v1',
+        'ecs-ingress.http.admin.hosts': 'admin.example.com',
+        'ecs-ingress.http.admin.port': String(admin.port),
+      },
+      '127.0.0.2',
+    );
+    // Same host and path as shop: the younger (by seniority: name after `shop`) loses.
+    service(
+      'shop-copy',
+      'shop-copy',
+      1,
+      copy.port,
+      { 'ecs-ingress.http.hosts': 'shop.example.com', 'ecs-ingress.http.path': '/v1' },
+      '127.0.0.4',
+    );
+    // The bundle has a server for this host: the bundle wins, the route is reported shadowed.
+    service(
+      'other',
+      'other',
+      1,
+      other.port,
+      { 'ecs-ingress.http.hosts': 'bundle.example.com', 'ecs-ingress.http.x.bad': 'x' },
+      '127.0.0.5',
+    );
+
+    const daemon = await spawnDaemon({
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_ECS: aws.url,
+      AWS_ENDPOINT_URL_EC2: aws.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
+      AWS_CLUSTER_NAME: cluster,
+      NGINX_CONFIG_DIR: bundle.bundleDir,
+      ECS_INGRESS_WORK_DIR: bundle.workDir,
+      ECS_INGRESS_UPSTREAMS_FILE: join(bundle.workDir, 'upstreams.conf'),
+      ECS_INGRESS_QUEUE_MODE: 'none',
+      ECS_INGRESS_ROUTES_HTTP_LISTEN: `127.0.0.1:${bundle.port}`,
+      ECS_INGRESS_ROUTES_DEFAULT_SERVER: 'on',
+      ECS_INGRESS_DEBOUNCE_MIN: '50ms',
+      ECS_INGRESS_DEBOUNCE_MAX: '300ms',
+      ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
+      ECS_INGRESS_POLL_INTERVAL: '300ms',
+      ECS_INGRESS_LOG_LEVEL: 'info',
+    });
+    cleanups.push(() => daemon.kill(5000));
+    await until('the daemon to be ready', daemon, async () =>
+      (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined,
+    );
+
+    // Reachable by Host header; other paths of the host and unknown hosts: 404.
+    await until('shop.example.com/v1 → shop-v1', daemon, async () =>
+      (await hostGet(bundle.port, 'shop.example.com', '/v1')) === 'shop-v1' ? true : undefined,
+    );
+    expect(await hostGet(bundle.port, 'shop.example.com', '/v2')).toBe('<404>');
+    expect(await hostGet(bundle.port, 'nobody.example.com', '/v1')).toBe('<404>');
+    // The port route has its own upstream `shop.port-<n>` with the same task at that port.
+    expect(await hostGet(bundle.port, 'admin.example.com', '/')).toBe('shop-admin');
+    expect((await get(`${daemon.debugUrl}/debug/upstreams`)).body).toContain(`shop.port-${admin.port}`);
+
+    // The conflict is reported and not rendered: shop keeps the route (shop-copy waits its turn).
+    for (let i = 0; i < 5; i++) expect(await hostGet(bundle.port, 'shop.example.com', '/v1')).toBe('shop-v1');
+    const shadowed = await until('the bundle host to be reported shadowed', daemon, async () => {
+      const view = await debugRoutes(daemon);
+      return view.routes.some((r) => r.service === 'other' && r.state === 'shadowed') ? view : undefined;
+    });
+    expect(shadowed.routes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ service: 'shop', route: 'default', state: 'active' }),
+        expect.objectContaining({ service: 'shop', route: 'admin', state: 'active' }),
+        expect.objectContaining({
+          service: 'shop-copy',
+          route: 'default',
+          state: 'conflict',
+          code: 'ECS_INGRESS_ROUTE_CONFLICT',
+        }),
+        expect.objectContaining({
+          service: 'other',
+          route: 'default',
+          state: 'shadowed',
+          code: 'ECS_INGRESS_ROUTE_SHADOWED',
+        }),
+        expect.objectContaining({ service: 'other', route: 'x', state: 'invalid' }),
+      ]),
+    );
+    expect(await hostGet(bundle.port, 'bundle.example.com', '/')).toBe('bundle');
+    const metrics = (await get(`${daemon.adminUrl}/metrics`)).body;
+    expect(metricValue(metrics, 'ecs_ingress_routes{state="conflict"}')).toBe(1);
+    expect(metricValue(metrics, 'ecs_ingress_routes{state="shadowed"}')).toBe(1);
+    expect(metricValue(metrics, 'ecs_ingress_routes{state="active"}')).toBe(2);
+    expect(
+      metricValue(metrics, 'ecs_ingress_route_invalid_total{code="ECS_INGRESS_ROUTE_UNKNOWN_KEY"}'),
+    ).toBe(1);
+
+    // A deploy: revision 2 changes the path. Its first admitted task is the newest: the route
+    // switches to /v2 in the same apply that adds the task (one reload), with v1 still running.
+    const reloadsBefore = metricValue(metrics, 'ecs_ingress_nginx_reloads_total{result="success"}') ?? 0;
+    service(
+      'shop',
+      'shop',
+      2,
+      v2.port,
+      { 'ecs-ingress.http.hosts': 'shop.example.com', 'ecs-ingress.http.path': '/v2' },
+      '127.0.0.3',
+    );
+    await until('shop.example.com/v2 to be served', daemon, async () =>
+      (await hostGet(bundle.port, 'shop.example.com', '/v2')) !== '<404>' ? true : undefined,
+    );
+    // /v1 is free now: the next service in seniority that claimed it (shop-copy) takes it in the same
+    // apply. Polled: during a reload, workers of the old generation may still answer a request.
+    await until('shop.example.com/v1 → shop-copy', daemon, async () =>
+      (await hostGet(bundle.port, 'shop.example.com', '/v1')) === 'shop-copy' ? true : undefined,
+    );
+    const after = (await get(`${daemon.adminUrl}/metrics`)).body;
+    expect(metricValue(after, 'ecs_ingress_nginx_reloads_total{result="success"}')).toBe(reloadsBefore + 1);
+    // Both tasks serve the service's upstream until v1 stops; the admin route is gone with rev 1's labels.
+    const served = new Set<string>();
+    for (let i = 0; i < 8; i++) served.add(await hostGet(bundle.port, 'shop.example.com', '/v2'));
+    expect([...served].sort()).toEqual(['shop-v1', 'shop-v2']);
+    await until('the admin route to be gone with revision 1', daemon, async () =>
+      (await hostGet(bundle.port, 'admin.example.com', '/')) === '<404>' ? true : undefined,
+    );
+    aws.ecs.updateTask(shopV1.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' });
+    await until('only shop-v2 to serve /v2', daemon, async () => {
+      const names = new Set<string>();
+      for (let i = 0; i < 6; i++) names.add(await hostGet(bundle.port, 'shop.example.com', '/v2'));
+      return names.size === 1 && names.has('shop-v2') ? true : undefined;
+    });
+  }, 120_000);
+});

@@ -1,0 +1,84 @@
+/**
+ * The files the bundle's `nginx -t` needs before NGINX starts (daemon step 4): the upstreams
+ * file(s) and the two route files, rendered from the first sync's derivation, or put back from
+ * their last known good copies.
+ */
+import { join } from 'node:path';
+import { NginxRunner, writeFileAtomic } from '@ecs-ingress/nginx-runner';
+import { renderUpstreams } from '@ecs-ingress/renderer';
+import type { Derivation } from '@ecs-ingress/store';
+import type { Logger } from '@ecs-ingress/types';
+import type { DaemonConfig } from '../config/env.js';
+import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
+import { dynamicLuaDir } from '../dynamic/lua-path.js';
+import type { RoutesHooks } from '../routes/routes-renderer.js';
+import { createRoutesRenderer, type RoutesRenderer } from '../routes/routes-renderer.js';
+
+type File = { readonly path: string; readonly content: string };
+
+/** The routes renderer of the daemon's configuration. */
+export function createDaemonRoutes(config: DaemonConfig, hooks: RoutesHooks, logger: Logger): RoutesRenderer {
+  const { routes } = config;
+  const builtIn = config.bundle.s3 === undefined && config.bundle.dir === undefined;
+  return createRoutesRenderer({
+    httpFile: routes.httpFile,
+    streamFile: routes.streamFile,
+    settings: {
+      tcpPorts: routes.tcpPorts,
+      ...(routes.hostPolicy === undefined ? {} : { hostPolicy: routes.hostPolicy }),
+      ...(routes.defaultDomain === undefined ? {} : { defaultDomain: routes.defaultDomain }),
+    },
+    render: {
+      httpListen: routes.httpListen,
+      httpsListen: routes.httpsListen,
+      // `tls=bundle:<name>`: <bundle>/tls/<name>.crt through the `current` link NGINX runs from.
+      bundleDir: join(config.workDir, 'current'),
+      defaultServer: routes.defaultServer === 'on' || (routes.defaultServer === 'auto' && builtIn),
+    },
+    hooks,
+    logger,
+  });
+}
+
+/** Every file rendered from one derivation, as the runtime's first render writes them. */
+export function renderStartupFiles(
+  config: DaemonConfig,
+  derivation: Pick<Derivation, 'upstreams' | 'routeSources'>,
+  routes: RoutesRenderer,
+): readonly File[] {
+  const routeFiles = routes.render(derivation.routeSources).files;
+  if (config.upstreamMode !== 'dynamic') {
+    return [
+      { path: config.upstreamsFile, content: renderUpstreams(derivation.upstreams).text },
+      ...routeFiles,
+    ];
+  }
+  const { dynamic } = config;
+  const files = renderDynamicConfig(derivation.upstreams, {
+    httpUpstreamsFile: dynamic.httpUpstreamsFile,
+    preambleFile: dynamic.preambleFile,
+    streamUpstreamsFile: dynamic.streamUpstreamsFile,
+    controlListen: dynamic.controlListen,
+    luaPackagePath: dynamicLuaDir(),
+    streamServices: dynamic.streamServices,
+  }).files;
+  return [...files, ...routeFiles];
+}
+
+/** The route files' last known good copies, or (when one is missing) the routes of no service. */
+export async function lastGoodRouteFiles(routes: RoutesRenderer): Promise<readonly File[]> {
+  const [http, stream] = routes.filePaths();
+  const httpText = await NginxRunner.lastKnownGood(http);
+  const streamText = await NginxRunner.lastKnownGood(stream);
+  if (httpText !== undefined && streamText !== undefined) {
+    return [
+      { path: http, content: httpText },
+      { path: stream, content: streamText },
+    ];
+  }
+  return routes.render([]).files;
+}
+
+export async function writeFiles(files: readonly File[]): Promise<void> {
+  for (const file of files) await writeFileAtomic(file.path, file.content);
+}
