@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Transform } from 'node:stream';
-import { ClusterStore, deriveUpstreams, type ServiceState } from '@ecs-ingress/store';
+import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
 import {
   EcsIngressError,
   EventParseError,
@@ -47,6 +47,14 @@ export interface LintService {
   readonly labels: Readonly<Record<string, string>>;
   /** Containers other than the serving one that carry route labels (those are not read). */
   readonly ignoredContainers: readonly string[];
+  /** Route labels the daemon would not read at all (no serving container): fails the lint. */
+  readonly problem?: string;
+  /**
+   * The `createdAt` resolution compares. The daemon knows no service's ECS `createdAt` yet and
+   * gives every service 0 (ties go by name): recorded services get 0 too; a service that only a
+   * task definition file names is new, younger than all of them (1, 2, … in argument order).
+   */
+  readonly seniority: number;
 }
 
 export interface LintFileSummary {
@@ -63,24 +71,30 @@ export interface LintInputs {
 }
 
 /**
- * Reads every file in order. Services of recordings keep the order in which the recording first
- * saw them (ECS `createdAt` is not recorded); task definition files follow in argument order. A
- * task definition whose family names a service already read is a new revision of it: its labels
- * replace the old ones and the service keeps its age (a deploy checked against the cluster).
+ * Reads every file in order. Recorded services are as old as each other (seniority 0, ties by
+ * name, as in the daemon); services that only task definition files name are younger, in argument
+ * order. A task definition whose family names a service already read is a new revision of it: its
+ * labels replace the old ones and the service keeps its age (a deploy checked against the cluster).
  */
 export async function readLintInputs(files: readonly string[]): Promise<LintInputs> {
   const services = new Map<string, LintService>();
   const summaries: LintFileSummary[] = [];
+  let newServices = 0;
   for (const file of files) {
     const size = await fileSize(file);
     const json = await readSmallJson(file, size);
     if (json.kind === 'task-definition') {
       const td = json.taskDefinition;
+      const known = services.get(td.family);
+      if (known === undefined) newServices += 1;
+      const seniority = known?.seniority ?? newServices;
+      const serving = routeLabelsOf(td);
       services.set(td.family, {
         name: td.family,
         file,
         taskDefinitionArn: td.taskDefinitionArn,
-        ...routeLabelsOf(td),
+        ...serving,
+        seniority,
       });
       summaries.push({ file, kind: 'task-definition', invalidLines: [] });
       continue;
@@ -92,7 +106,10 @@ export async function readLintInputs(files: readonly string[]): Promise<LintInpu
     for (const service of recorded.services) services.set(service.name, service);
     summaries.push({ file, kind: 'recording', invalidLines: recorded.invalidLines });
   }
-  return { services: [...services.values()], files: summaries };
+  const ordered = [...services.values()].sort(
+    (a, b) => a.seniority - b.seniority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+  return { services: ordered, files: summaries };
 }
 
 async function fileSize(file: string): Promise<number | undefined> {
@@ -250,40 +267,19 @@ async function readRecordedServices(
       `${file} is neither a task definition (${notJson}) nor a recording: ${nothing.message}`,
     );
   }
+  // The daemon's own derivation: the services whose newest admitted task's labels publish routes.
   const state = store.snapshot();
-  const { admissions } = deriveUpstreams(state);
   const services: LintService[] = [];
-  for (const service of state.services) {
-    const td = newestTaskDefinition(service, state.taskDefinitions, admissions);
-    if (service.name === undefined || td === undefined) continue;
+  for (const source of deriveUpstreams(state).routeSources) {
+    const td = state.taskDefinitions.get(source.taskDefinitionArn);
     services.push({
-      name: service.name,
+      name: source.service,
       file,
-      taskDefinitionArn: td.taskDefinitionArn,
-      ...routeLabelsOf(td),
+      taskDefinitionArn: source.taskDefinitionArn,
+      labels: source.labels,
+      ignoredContainers: td === undefined ? [] : routeLabelsOf(td).ignoredContainers,
+      seniority: 0,
     });
   }
   return { services, invalidLines };
-}
-
-/**
- * The definition whose labels count: that of the newest admitted task (by ECS `updatedAt`, then
- * observation time); with no admitted task, that of the newest task the store knows a definition of.
- */
-function newestTaskDefinition(
-  service: ServiceState,
-  definitions: ReadonlyMap<string, TaskDefinitionView>,
-  admissions: ReadonlyMap<string, { readonly admitted: boolean }>,
-): TaskDefinitionView | undefined {
-  let best: { at: number; admitted: boolean; td: TaskDefinitionView } | undefined;
-  for (const [arn, entry] of service.tasks) {
-    const td = definitions.get(entry.task.taskDefinitionArn);
-    if (td === undefined) continue;
-    const admitted = admissions.get(arn)?.admitted === true;
-    const at = entry.task.updatedAt ?? entry.task.observedAt;
-    if (best === undefined || (admitted && !best.admitted) || (admitted === best.admitted && at > best.at)) {
-      best = { at, admitted, td };
-    }
-  }
-  return best?.td;
 }

@@ -26,10 +26,12 @@ interface LintServiceSummary {
   readonly ignoredLabels: readonly string[];
   /** Containers whose route labels are not read (not the serving container). */
   readonly ignoredContainers: readonly string[];
+  /** Route labels the daemon would not read at all (no serving container): fails the lint. */
+  readonly problem?: string;
 }
 
 export interface LintResult {
-  /** 0: every route would be rendered; 1: a route is invalid or in conflict (or shadowed). */
+  /** 0: every route would be rendered; 1: a route is invalid or in conflict, or a service's route labels are unread. */
   readonly exitCode: 0 | 1;
   readonly files: readonly LintFileSummary[];
   readonly services: readonly LintServiceSummary[];
@@ -45,7 +47,11 @@ export function lintServices(
   render: LintRenderOptions,
 ): LintResult {
   const table = resolveRoutes(
-    inputs.services.map((service, age) => ({ name: service.name, createdAt: age, labels: service.labels })),
+    inputs.services.map((service) => ({
+      name: service.name,
+      createdAt: service.seniority,
+      labels: service.labels,
+    })),
     settings,
   );
   const services = inputs.services.map((service) => {
@@ -57,6 +63,7 @@ export function lintServices(
       exposed: parsed.exposed,
       ignoredLabels: parsed.ignored,
       ignoredContainers: service.ignoredContainers,
+      ...(service.problem === undefined ? {} : { problem: service.problem }),
     };
   });
   const upstreamNames = new Set<string>();
@@ -72,7 +79,9 @@ export function lintServices(
     stream: renderStreamRoutes(table).text,
     upstreams: renderUpstreams([...upstreamNames].map((name) => ({ name, servers: [] }))).text,
   };
-  const failed = table.reports.some((report) => report.state !== 'active');
+  const failed =
+    table.reports.some((report) => report.state !== 'active') ||
+    services.some((s) => s.problem !== undefined);
   return { exitCode: failed ? 1 : 0, files: inputs.files, services, routes: table.reports, table, nginx };
 }
 
@@ -102,12 +111,13 @@ export function lintText(result: LintResult): string {
     );
     for (const line of file.invalidLines) out.push(`  ${line}`);
   }
-  out.push('', 'services (oldest first: the older one wins a conflict):');
+  out.push('', 'services (oldest first: the older one wins a conflict; equals by name):');
   for (const service of result.services) {
     const from = service.taskDefinitionArn ?? service.file;
     out.push(
       `  ${service.name}  ${service.exposed ? 'exposed' : 'not exposed (no ecs-ingress.http.* or tcp.* label)'}  [${from}]`,
     );
+    if (service.problem !== undefined) out.push(`    ERROR: ${service.problem}`);
     for (const label of service.ignoredLabels) out.push(`    note: ${label} is not a route key; ignored`);
     for (const container of service.ignoredContainers)
       out.push(`    note: container ${container} has route labels but does not serve; they are not read`);
@@ -121,7 +131,9 @@ export function lintText(result: LintResult): string {
       `           ${code}${report.reason}`,
     );
   }
-  const problems = result.routes.filter((r) => r.state !== 'active').length;
+  const problems =
+    result.routes.filter((r) => r.state !== 'active').length +
+    result.services.filter((s) => s.problem !== undefined).length;
   out.push(
     '',
     '--- http context (routes) ---',
@@ -135,7 +147,7 @@ export function lintText(result: LintResult): string {
     '',
     problems === 0
       ? `ok: ${result.routes.length} routes, all rendered`
-      : `FAILED: ${problems} of ${result.routes.length} routes would not be rendered (invalid, conflict or shadowed)`,
+      : `FAILED: ${problems} problems; ${result.routes.filter((r) => r.state === 'active').length} of ${result.routes.length} routes would be rendered`,
   );
   return `${out.join('\n')}\n`;
 }

@@ -71,7 +71,7 @@ describe('ecs-ingress lint (built CLI)', () => {
     const { code, stdout } = await lint([fixture('shop.describe.json')]);
     expect(code).toBe(1);
     expect(stdout).toMatch(/invalid {2}tcp shop\/pg[^\n]*\n {11}\[ECS_INGRESS_ROUTE_TCP_PORT_NOT_ALLOWED\]/);
-    expect(stdout).toMatch(/FAILED: 1 of 4 routes would not be rendered/);
+    expect(stdout).toMatch(/FAILED: 1 problems; 3 of 4 routes would be rendered/);
   });
 
   it('three task definitions: the younger claimant is a conflict (not rendered), the canary splits', async () => {
@@ -106,16 +106,31 @@ describe('ecs-ingress lint (built CLI)', () => {
     expect(stdout).not.toContain('return 200 x');
   });
 
-  it('a recording: the newest admitted revision counts; a younger service on its path is a conflict', async () => {
+  it('a recording: the newest admitted revision counts; two services on one path: one is a conflict', async () => {
     const { code, stdout } = await lint([fixture('deploy.recording.jsonl'), '--json']);
     expect(code).toBe(1);
     const json = JSON.parse(stdout) as LintJson;
+    // web's newest admitted task runs web:2 (/v2), as api:1 does. Recorded services are equals (the
+    // daemon knows no service createdAt): the name decides, api before web.
     expect(states(json)).toEqual({
-      'api/http/default': ['conflict', 'ECS_INGRESS_ROUTE_CONFLICT'],
-      'web/http/default': ['active', ''],
+      'api/http/default': ['active', ''],
+      'web/http/default': ['conflict', 'ECS_INGRESS_ROUTE_CONFLICT'],
     });
+    expect(json.routes.find((r) => r.service === 'web')?.reason).toBe(
+      'prefix /v2 on web.example.com is held by api/default (older)',
+    );
     expect(json.nginx.http).toContain('location /v2/ {');
     expect(json.nginx.http).not.toContain('/v1');
+  });
+
+  it('route labels on a task definition without a serving container: exit 1, said why', async () => {
+    const td = JSON.parse(await readFile(fixture('shop-next.register.json'), 'utf8'));
+    td.family = 'portless';
+    td.containerDefinitions[0].portMappings = [];
+    await writeFile(join(dir, 'portless.json'), JSON.stringify(td));
+    const { code, stdout } = await lint([join(dir, 'portless.json')]);
+    expect(stdout).toMatch(/ERROR: no serving container \(no container has a TCP port mapping/);
+    expect(code).toBe(1);
   });
 
   it('a recording and a new revision of one of its services: the deploy is checked against the cluster', async () => {
@@ -213,7 +228,8 @@ describe('ecs-ingress lint (built CLI)', () => {
       const { code, stdout, stderr } = await lint([path], env);
       expect(stderr).toMatch(pattern);
       expect(stderr).not.toMatch(/\n\s+at /);
-      expect(stderr.trim().split('\n')).toHaveLength(1);
+      // One line; the variables' report names each bad variable on a line of its own.
+      expect(stderr.trim().split('\n')).toHaveLength(Object.keys(env).length === 0 ? 1 : 2);
       expect(stdout).toBe('');
       expect(code).toBe(2);
     });

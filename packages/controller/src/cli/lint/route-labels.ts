@@ -1,20 +1,18 @@
 /**
- * Which container's docker labels declare a service's routes: the container that serves, as
- * `selectPort` picks it (`ecs-ingress.container`, else the first container with a TCP port). When
- * no container can be picked, the first one that carries route labels, so `lint` still checks them.
+ * Which container's docker labels declare a service's routes — as the daemon reads them
+ * (store/route-sources.ts): the serving container that `selectPort` picks (`ecs-ingress.container`,
+ * else the first container with a TCP port). When none can be picked the daemon publishes no route;
+ * `lint` still parses the first container that carries route labels, and reports why.
  */
-import { selectPort } from '@ecs-ingress/store';
-import { LABEL_PREFIX, type TaskDefinitionView } from '@ecs-ingress/types';
-
-const hasRouteLabels = (labels: Readonly<Record<string, string>>): boolean =>
-  Object.keys(labels).some(
-    (key) => key.startsWith(`${LABEL_PREFIX}http.`) || key.startsWith(`${LABEL_PREFIX}tcp.`),
-  );
+import { hasRouteLabels, selectPort } from '@ecs-ingress/store';
+import type { TaskDefinitionView } from '@ecs-ingress/types';
 
 export interface ServingLabels {
   readonly labels: Readonly<Record<string, string>>;
   /** Other containers that carry route labels: those labels are not read. */
   readonly ignoredContainers: readonly string[];
+  /** Set when route labels exist but no serving container can be picked (the daemon ignores them). */
+  readonly problem?: string;
 }
 
 export function routeLabelsOf(td: TaskDefinitionView): ServingLabels {
@@ -25,5 +23,11 @@ export function routeLabelsOf(td: TaskDefinitionView): ServingLabels {
   const ignoredContainers = td.containers
     .filter((c) => c !== serving && hasRouteLabels(c.dockerLabels))
     .map((c) => c.name);
-  return { labels: serving?.dockerLabels ?? {}, ignoredContainers };
+  const labels = serving?.dockerLabels ?? {};
+  if (selection.ok || serving === undefined) return { labels, ignoredContainers };
+  return {
+    labels,
+    ignoredContainers,
+    problem: `no serving container (${selection.detail}): the daemon publishes none of these routes`,
+  };
 }
