@@ -1,7 +1,8 @@
 /**
- * The demo's nginx.conf: what a user's config looks like with ecs-ingress. One HTTP server routes
- * `/web/` and `/api/` to the services of the same names, and a stream server proxies raw TCP to
- * `api`. Everything NGINX writes stays inside the prefix; it never reads /etc/nginx.
+ * The demo's nginx.conf: what a user's config looks like with ecs-ingress. It has no route of its
+ * own: the services publish theirs through docker labels, and the config includes the two route
+ * files ecs-ingress writes (http: `/web`, `/api` on 127.0.0.1 and localhost; stream: raw TCP to
+ * `api`). Everything NGINX writes stays inside the prefix; it never reads /etc/nginx.
  *
  * - reload mode: the upstreams file is included in `http` AND in `stream` (the ancestor's
  *   contract: the file is valid in both);
@@ -13,10 +14,9 @@
 export interface DemoNginxConfOptions {
   /** Absolute path of the upstreams file. */
   readonly upstreamsFile: string;
-  readonly httpPort: number;
-  readonly streamPort: number;
-  /** Default 127.0.0.1. */
-  readonly listenHost?: string;
+  /** Absolute paths of the route files (routes from labels): included in `http` and `stream`. */
+  readonly routesHttpFile: string;
+  readonly routesStreamFile: string;
   /** Default /usr/lib/nginx/modules/ngx_stream_module.so (Debian's dynamic module). */
   readonly streamModule?: string;
   /** Dynamic upstream mode's files; `upstreamsFile` is then the http upstreams file. */
@@ -29,7 +29,6 @@ export interface DemoNginxConfOptions {
 }
 
 export function demoNginxConf(options: DemoNginxConfOptions): string {
-  const host = options.listenHost ?? '127.0.0.1';
   const streamModule = options.streamModule ?? '/usr/lib/nginx/modules/ngx_stream_module.so';
   const dynamic = options.dynamic;
   const modules = dynamic?.modulesDir ?? '/usr/lib/nginx/modules';
@@ -63,25 +62,18 @@ http {
   scgi_temp_path tmp/scgi;
   proxy_connect_timeout 2s;
 
-  ${httpIncludes}
+  add_header X-Upstream-Addr $upstream_addr always;
 
-  server {
-    listen ${host}:${options.httpPort};
-    add_header X-Upstream-Addr $upstream_addr always;
-    location /web/ { proxy_pass http://web; }
-    location /api/ { proxy_pass http://api; }
-    location = / { return 200 "ecs-ingress demo: GET /web/ or /api/\\n"; }
-  }
+  ${httpIncludes}
+  # The routes of the services' labels (ecs-ingress.http.*): their servers and locations.
+  include ${options.routesHttpFile};
 }
 
 stream {
+  proxy_connect_timeout 2s;
   include ${streamInclude};
-
-  server {
-    listen ${host}:${options.streamPort};
-    proxy_connect_timeout 2s;
-    proxy_pass api;
-  }
+  # The tcp routes of the services' labels (ecs-ingress.tcp.*).
+  include ${options.routesStreamFile};
 }
 `;
 }

@@ -21,14 +21,16 @@ import { createMetrics } from '../http/metrics.js';
 import { reconcilerMetrics, recordStoreOutcome } from '../http/metrics-hooks.js';
 import type { HttpServer } from '../http/server.js';
 import { freePort } from '../net/free-port.js';
+import { routesDebugView } from '../routes/routes-renderer.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { paceRecording, readRecording } from '../sources/replay-source.js';
 import { type DemoBackend, startLocalBackends } from './backends.js';
 import { startDemoEndpoints } from './demo-endpoints.js';
 import { type DemoModeChoice, decideDemoMode } from './demo-mode.js';
+import { createDemoRoutes, describeRoute, routeChangePrinter } from './demo-routes.js';
 import { demoNginxConf } from './nginx-conf.js';
 import { readScenarioLines, rewriteScenarioLine, scenarioTasks } from './scenario.js';
-import { DEMO_CLUSTER_ARN } from './scenario-builder.js';
+import { DEMO_CLUSTER_ARN, DEMO_STREAM_PORT_PLACEHOLDER } from './scenario-builder.js';
 
 export interface DemoOptions {
   /** HTTP port of NGINX on 127.0.0.1. */
@@ -140,12 +142,13 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
     const configFile = join(prefix, 'nginx.conf');
     const dynamic = decision.mode === 'dynamic' ? await dynamicOptions(prefix) : undefined;
     const upstreamsFile = join(prefix, dynamic === undefined ? 'upstreams.conf' : 'upstreams.http.conf');
+    const routes = createDemoRoutes({ prefix, httpPort: options.port, streamPort, logger });
     await writeFile(
       configFile,
       demoNginxConf({
         upstreamsFile,
-        httpPort: options.port,
-        streamPort,
+        routesHttpFile: routes.httpFile,
+        routesStreamFile: routes.streamFile,
         ...(dynamic === undefined
           ? {}
           : {
@@ -171,19 +174,27 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
     const metrics = createMetrics();
     const progress: DaemonProgress = { phase: 'waiting-for-first-sync', sourceMode: () => 'replay' };
     const store = new ClusterStore({ onOutcome: (outcome) => recordStoreOutcome(metrics, outcome) });
+    let liveRoutes: () => ReturnType<Runtime['liveRoutes']> = () => undefined;
     admin = await startDemoEndpoints({
       port: options.adminPort ?? 0,
       metrics,
       logger,
-      status: daemonStatus({
-        progress,
-        state: () => store.snapshot(),
-        cluster: DEMO_CLUSTER_ARN,
-        upstreamsFile,
-        ...(dynamic === undefined ? {} : { dynamicFiles: [dynamic.streamUpstreamsFile] }),
-      }),
+      status: {
+        ...daemonStatus({
+          progress,
+          state: () => store.snapshot(),
+          cluster: DEMO_CLUSTER_ARN,
+          upstreamsFile,
+          ...(dynamic === undefined ? {} : { dynamicFiles: [dynamic.streamUpstreamsFile] }),
+        }),
+        debugRoutes: () => routesDebugView(liveRoutes(), routes.renderer.latest()),
+      },
     });
-    out(`  Metrics and debug: ${admin.url}/metrics  ${admin.url}/debug/state  ${admin.url}/debug/upstreams`);
+    out(
+      `  Metrics and debug: ${admin.url}/metrics  ${admin.url}/debug/state  ${admin.url}/debug/upstreams  ${admin.url}/debug/routes`,
+    );
+    const routeChanges = routeChangePrinter();
+    const adminUrl = admin.url;
     let snapshotSeen!: () => void;
     const snapshotDone = new Promise<void>((resolve) => {
       snapshotSeen = resolve;
@@ -197,6 +208,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       upstreamsFile,
       store,
       derive: (state) => deriveUpstreams(state, { clusterArn: DEMO_CLUSTER_ARN }),
+      routes: routes.renderer,
       startWhen: snapshotDone,
       logger,
       reconcilerMetrics: reconcilerMetrics(metrics),
@@ -211,10 +223,13 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       onStarted: (info) => {
         out(`  NGINX started (pid ${info.pid}) with ${info.upstreams.map((u) => u.name).join(', ')}`);
         out('');
-        out('  Try, while the scenario plays:');
-        out(`    curl -s http://127.0.0.1:${options.port}/web/`);
+        out("  Try, while the scenario plays (every route comes from the services' docker labels):");
+        out(
+          `    curl -s http://127.0.0.1:${options.port}/web/     (20 % to web-canary, a canary-weight label)`,
+        );
         out(`    curl -s http://127.0.0.1:${options.port}/api/`);
-        out(`    curl -s http://127.0.0.1:${streamPort}/      (TCP stream proxy to api)`);
+        out(`    curl -s http://127.0.0.1:${streamPort}/      (TCP stream proxy to api, a tcp route)`);
+        out(`    curl -s ${adminUrl}/debug/routes      (every route, its owner and state)`);
         out('');
       },
       onApplied: (change) => {
@@ -230,6 +245,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
           );
         }
         for (const line of change.lines) out(`             ${line}`);
+        for (const line of routeChanges(runtime.liveRoutes()?.table.reports)) out(`             ${line}`);
       },
       onFailed: (failure) => {
         out(
@@ -238,6 +254,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       },
     });
 
+    liveRoutes = () => runtime.liveRoutes();
     progress.phase = 'starting-nginx';
     progress.runner = runtime.runner;
     progress.pushedEndpoints = () => runtime.pushedEndpoints();
@@ -247,7 +264,8 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       progress.phase = 'running';
     };
     const abort = new AbortController();
-    const rewritten = lines.map((line) => rewriteScenarioLine(line, { ips, ports }));
+    const strings = new Map([[DEMO_STREAM_PORT_PLACEHOLDER, String(streamPort)]]);
+    const rewritten = lines.map((line) => rewriteScenarioLine(line, { ips, ports, strings }));
     const finished = (async () => {
       let t0: number | undefined;
       const paced = paceRecording(readRecording(Readable.from(rewritten.map((l) => `${l}\n`))), {
@@ -281,6 +299,9 @@ export async function startDemo(options: DemoOptions): Promise<DemoSession> {
       await runtime.ready;
       ready();
       await runtime.flush();
+      out('');
+      out(`  Routes now (${adminUrl}/debug/routes):`);
+      for (const report of runtime.liveRoutes()?.table.reports ?? []) out(`    ${describeRoute(report)}`);
       out('');
       out('  Scenario finished.');
     })();

@@ -5,10 +5,14 @@
  * and a test checks that the two still agree. Regenerate with
  * `node --conditions=source --import tsx packages/controller/src/demo/scenario-builder.ts > packages/controller/fixtures/demo-scenario.jsonl`.
  *
- * Addresses are awsvpc placeholders from 192.0.2.0/24, documentation only (192.0.2.1x for web, 192.0.2.2x for api, container ports 8080 and
- * 9000); the demo maps them onto loopback backends it starts (demo/scenario.ts).
+ * Addresses are awsvpc placeholders from 192.0.2.0/24, documentation only (192.0.2.1x for web, 192.0.2.2x for api,
+ * .31 web-canary, .41 web-preview; container ports 8080 and 9000); the demo maps them onto loopback
+ * backends it starts, and the tcp route's listen placeholder onto its stream port (demo/scenario.ts).
  *
- * Story (~30 s): web and api start; web scales out; a rolling deployment replaces web's tasks with
+ * Every service publishes its routes through docker labels (web: /web, api: /api and a tcp route;
+ * web-canary takes 20 % of /web; web-preview claims /web too and is reported as a conflict).
+ *
+ * Story (~30 s): web, a canary of web and a conflicting preview, then api start; web scales out; a rolling deployment replaces web's tasks with
  * revision 2; an api task fails (essential container exit code 1); an api task on Fargate Spot is
  * interrupted (desiredStatus STOPPED first, while still RUNNING). A few events are delivered twice,
  * and one arrives late and out of order, as EventBridge may: the store drops them.
@@ -24,7 +28,20 @@ interface TaskDef {
   family: string;
   revision: number;
   port: number;
+  /** Docker labels of the container: the routes it publishes (docs/routes.md). */
+  labels: Record<string, string>;
 }
+
+/**
+ * The host names every demo route answers to: `curl 127.0.0.1:8080/web/` and
+ * `curl localhost:8080/web/` both work, with no Host header to set.
+ */
+const DEMO_HOSTS = '127.0.0.1 localhost';
+/**
+ * The tcp route's `listen` label in the scenario: the demo rewrites it to the stream port it binds
+ * (like the placeholder addresses and container ports, see demo/scenario.ts).
+ */
+export const DEMO_STREAM_PORT_PLACEHOLDER = '15432';
 
 interface DemoTask {
   id: string;
@@ -68,6 +85,7 @@ function taskDefinitionLine(d: TaskDef, atSec: number): string {
           image: `public.ecr.aws/demo/${d.family}:${d.revision}`,
           essential: true,
           portMappings: [{ containerPort: d.port, protocol: 'tcp' }],
+          dockerLabels: d.labels,
         },
       ],
     },
@@ -138,9 +156,30 @@ function taskEventLine(t: DemoTask, c: Change, atSec: number): string {
 /** The scenario, one JSONL line per element (no trailing newlines). */
 export function buildDemoScenario(): string[] {
   eventSeq = 0;
-  const web1: TaskDef = { family: 'web', revision: 1, port: 8080 };
-  const web2: TaskDef = { family: 'web', revision: 2, port: 8080 };
-  const api: TaskDef = { family: 'api', revision: 3, port: 9000 };
+  // Every service publishes itself through labels; the demo's nginx.conf has no route of its own.
+  const webLabels = { 'ecs-ingress.http.hosts': DEMO_HOSTS, 'ecs-ingress.http.path': '/web' };
+  const web1: TaskDef = { family: 'web', revision: 1, port: 8080, labels: webLabels };
+  const web2: TaskDef = { family: 'web', revision: 2, port: 8080, labels: webLabels };
+  const api: TaskDef = {
+    family: 'api',
+    revision: 3,
+    port: 9000,
+    labels: {
+      'ecs-ingress.http.hosts': DEMO_HOSTS,
+      'ecs-ingress.http.path': '/api',
+      'ecs-ingress.tcp.raw.listen': DEMO_STREAM_PORT_PLACEHOLDER,
+    },
+  };
+  // A canary of web's route: 20 % of /web goes to it.
+  const canary: TaskDef = {
+    family: 'web-canary',
+    revision: 1,
+    port: 8080,
+    labels: { ...webLabels, 'ecs-ingress.http.canary-weight': '20' },
+  };
+  // A younger service claiming web's host and path: a conflict, reported and not rendered (web
+  // keeps /web; seniority goes by name while ECS createdAt is not known, and web is older).
+  const preview: TaskDef = { family: 'web-preview', revision: 1, port: 8080, labels: webLabels };
   const task = (
     id: string,
     service: string,
@@ -160,6 +199,8 @@ export function buildDemoScenario(): string[] {
   const apiB = task('71829304152637485910a1b2c3d4e5f6', 'api', api, '192.0.2.22', 3);
   const apiC = task('8293041526374859601a1b2c3d4e5f60', 'api', api, '192.0.2.23', 21.5);
   const apiD = task('93041526374859607a2b1c3d4e5f6071', 'api', api, '192.0.2.24', 26, 'FARGATE_SPOT');
+  const canaryA = task('a041526374859607182b3c4d5e6f7081', 'web-canary', canary, '192.0.2.31', 1.5);
+  const previewA = task('b1526374859607182930c4d5e6f70812', 'web-preview', preview, '192.0.2.41', 1.6);
 
   const pending: Change = { lastStatus: 'PENDING', desiredStatus: 'RUNNING', version: 1 };
   const activating: Change = { lastStatus: 'ACTIVATING', desiredStatus: 'RUNNING', version: 2 };
@@ -181,16 +222,28 @@ export function buildDemoScenario(): string[] {
   const lines: string[] = [
     taskDefinitionLine(web1, 0),
     taskDefinitionLine(api, 0),
+    taskDefinitionLine(canary, 0),
+    taskDefinitionLine(preview, 0),
     formatObservationLine(
       'Cluster Snapshot',
-      { clusterArn: DEMO_CLUSTER_ARN, startedAt: iso(0), tasks: [], services: ['api', 'web'] },
+      {
+        clusterArn: DEMO_CLUSTER_ARN,
+        startedAt: iso(0),
+        tasks: [],
+        services: ['api', 'web', 'web-canary', 'web-preview'],
+      },
       T0,
     ),
     // web and api start
     taskEventLine(webA, pending, 1),
     taskEventLine(webB, pending, 1.2),
+    // a canary of web's route (20 % of /web) and a younger service claiming web's /web start with it
+    taskEventLine(canaryA, pending, 1.5),
+    taskEventLine(previewA, pending, 1.6),
     taskEventLine(webA, running, 2.5),
     taskEventLine(webB, running, 2.7),
+    taskEventLine(canaryA, running, 2.8),
+    taskEventLine(previewA, running, 2.9),
     taskEventLine(apiA, pending, 3),
     taskEventLine(apiB, pending, 3.1),
     // PENDING → ACTIVATING renders the same: no reload
@@ -278,10 +331,12 @@ export function buildDemoScenario(): string[] {
   return lines;
 }
 
-/** Final admitted tasks per service, for tests: web D, E, F and api C, D. */
+/** Final admitted tasks per service, for tests: web D, E, F, api C, D, and one each of the others. */
 export const DEMO_FINAL_IPS: Readonly<Record<string, readonly string[]>> = {
-  web: ['192.0.2.14', '192.0.2.15', '192.0.2.16'],
   api: ['192.0.2.23', '192.0.2.24'],
+  web: ['192.0.2.14', '192.0.2.15', '192.0.2.16'],
+  'web-canary': ['192.0.2.31'],
+  'web-preview': ['192.0.2.41'],
 };
 
 if (import.meta.url === `file://${process.argv[1]}`) {

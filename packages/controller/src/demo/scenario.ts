@@ -30,6 +30,8 @@ export interface ScenarioTask {
 export interface AddressMap {
   readonly ips: ReadonlyMap<string, string>;
   readonly ports: ReadonlyMap<number, number>;
+  /** Other whole string values (the tcp route's `listen` label → the demo's stream port). */
+  readonly strings?: ReadonlyMap<string, string>;
 }
 
 export function readScenarioLines(file: string = DEMO_SCENARIO_FILE): string[] {
@@ -75,7 +77,7 @@ export function scenarioTasks(lines: readonly string[]): ScenarioTask[] {
 const PORT_KEYS: ReadonlySet<string> = new Set(['containerPort', 'hostPort']);
 
 function rewrite(value: unknown, map: AddressMap, key: string | undefined): unknown {
-  if (typeof value === 'string') return map.ips.get(value) ?? value;
+  if (typeof value === 'string') return map.ips.get(value) ?? map.strings?.get(value) ?? value;
   if (typeof value === 'number') {
     return key !== undefined && PORT_KEYS.has(key) ? (map.ports.get(value) ?? value) : value;
   }
@@ -88,7 +90,7 @@ function rewrite(value: unknown, map: AddressMap, key: string | undefined): unkn
   return value;
 }
 
-/** One scenario line with placeholder addresses and ports replaced (string values and port fields only). */
+/** One scenario line with placeholder addresses, ports and strings replaced (whole string values and port fields only). */
 export function rewriteScenarioLine(line: string, map: AddressMap): string {
   return JSON.stringify(rewrite(JSON.parse(line) as unknown, map, undefined));
 }

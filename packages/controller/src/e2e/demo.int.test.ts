@@ -34,28 +34,56 @@ function finalShortIds(service: string): string[] {
     .sort();
 }
 
-async function servedIds(port: number, path: string, count: number): Promise<string[]> {
+/** The task ids of `service` that answered `count` requests (other services' answers: see `answers`). */
+async function servedIds(port: number, path: string, count: number, service: string): Promise<string[]> {
   const ids = new Set<string>();
-  for (let i = 0; i < count; i += 1) {
-    const { status, body } = await get(port, path);
-    const id = /task (\S+)/.exec(body)?.[1];
-    if (status === 200 && id !== undefined) ids.add(id);
+  for (const body of await answers(port, path, count)) {
+    const id = new RegExp(`^${service} task (\\S+)`).exec(body)?.[1];
+    if (id !== undefined) ids.add(id);
   }
   return [...ids].sort();
 }
 
-/** The demo's apply lines (`⟳ NGINX reloaded` / `⇢ endpoints pushed`) and the services each changed. */
-function appliedBlocks(lines: readonly string[]): { kind: 'reload' | 'push'; services: Set<string> }[] {
-  const blocks: { kind: 'reload' | 'push'; services: Set<string> }[] = [];
+/** The bodies of `count` 200 answers (a non-200 fails the test). */
+async function answers(port: number, path: string, count: number): Promise<string[]> {
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const { status, body } = await get(port, path);
+    expect(status, body).toBe(200);
+    bodies.push(body);
+  }
+  return bodies;
+}
+
+interface AppliedBlock {
+  kind: 'reload' | 'push';
+  /** Services whose upstream servers changed. */
+  services: Set<string>;
+  /** Routes (from labels) that appeared, changed state or went. */
+  routes: Set<string>;
+}
+
+/** The demo's apply lines (`⟳ NGINX reloaded` / `⇢ endpoints pushed`), the services and routes each changed. */
+function appliedBlocks(lines: readonly string[]): AppliedBlock[] {
+  const blocks: AppliedBlock[] = [];
   for (const line of lines) {
-    if (line.includes('⟳ NGINX reloaded')) blocks.push({ kind: 'reload', services: new Set() });
-    else if (line.includes('⇢ endpoints pushed')) blocks.push({ kind: 'push', services: new Set() });
+    if (line.includes('⟳ NGINX reloaded'))
+      blocks.push({ kind: 'reload', services: new Set(), routes: new Set() });
+    else if (line.includes('⇢ endpoints pushed'))
+      blocks.push({ kind: 'push', services: new Set(), routes: new Set() });
     else {
+      const route = /^ {13}route (\S+) /.exec(line);
       const change = /^ {13}(\S+) [+-] /.exec(line);
-      if (change?.[1] !== undefined) blocks.at(-1)?.services.add(change[1]);
+      if (route?.[1] !== undefined) blocks.at(-1)?.routes.add(route[1]);
+      else if (change?.[1] !== undefined) blocks.at(-1)?.services.add(change[1]);
     }
   }
   return blocks;
+}
+
+interface DebugRoutes {
+  routes: { service: string; kind: string; route: string; state: string; code?: string; reason: string }[];
+  counts: Record<string, number>;
 }
 
 type Controller = CliProcess;
@@ -92,7 +120,9 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
       const lines: string[] = [];
       session = await startDemo({
         port: await freePort(),
-        speed: 40,
+        // Dynamic: slower, so endpoint changes fall between the reloads that the routes appearing
+        // (structural) and the stream's api need, on a loaded machine too.
+        speed: mode === 'dynamic' ? 10 : 40,
         out: (line) => lines.push(line),
         debounce: { minMs: 20, maxMs: 200 },
         minReloadIntervalMs: 50,
@@ -109,13 +139,32 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
       // The daemon's endpoints, fed by the demo: metrics true, ready, and the debug views.
       const metricsText = await (await fetch(`${session.adminUrl}/metrics`)).text();
       expect(metricsText).toMatch(/^ecs_ingress_events_applied_total\{[^}]*\} [1-9]/m);
-      expect(metricsText).toMatch(/^ecs_ingress_upstreams 2$/m);
+      expect(metricsText).toMatch(/^ecs_ingress_upstreams 4$/m);
       expect((await fetch(`${session.adminUrl}/readyz`)).status).toBe(200);
       const state = (await (await fetch(`${session.adminUrl}/debug/state`)).json()) as { phase: string };
       expect(state.phase).toBe('running');
       expect(await (await fetch(`${session.adminUrl}/debug/upstreams`)).text()).toContain('upstream web');
-      expect(await servedIds(session.httpPort, '/web/', 9)).toEqual(finalShortIds('web'));
-      expect(await servedIds(session.httpPort, '/api/', 6)).toEqual(finalShortIds('api'));
+      // Every route comes from labels: web's /web with web-canary's 20 %, web-preview's claim on
+      // /web a conflict (reported, not rendered), api's /api and its tcp route.
+      const debug = (await (await fetch(`${session.adminUrl}/debug/routes`)).json()) as DebugRoutes;
+      expect(debug.routes.map((r) => `${r.service}/${r.kind}/${r.route} ${r.state}`)).toEqual([
+        'api/http/default active',
+        'api/tcp/raw active',
+        'web/http/default active',
+        'web-canary/http/default active',
+        'web-preview/http/default conflict',
+      ]);
+      expect(debug.routes.at(-1)).toMatchObject({
+        code: 'ECS_INGRESS_ROUTE_CONFLICT',
+        reason: 'prefix /web on 127.0.0.1 is held by web/default (older)',
+      });
+      expect(lines.join('\n')).toMatch(/route web-preview\/default \(http\) conflict: prefix \/web/);
+      expect(await servedIds(session.httpPort, '/web/', 15, 'web')).toEqual(finalShortIds('web'));
+      expect(await servedIds(session.httpPort, '/api/', 6, 'api')).toEqual(finalShortIds('api'));
+      // 20 % canary: over 60 requests (P(none) = 0.8^60 ≈ 1.5e-6) some reach web-canary, none web-preview.
+      const webAnswers = await answers(session.httpPort, '/web/', 60);
+      expect(webAnswers.some((body) => body.startsWith('web-canary task '))).toBe(true);
+      expect(webAnswers.filter((body) => body.startsWith('web-preview'))).toEqual([]);
       const reply = await tcpExchange(session.streamPort, 'GET / HTTP/1.0\r\n\r\n');
       expect(reply).toMatch(/^HTTP\/1\.[01] 200/);
       expect(finalShortIds('api').some((id) => reply.includes(`api task ${id}`))).toBe(true);
@@ -123,12 +172,12 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
   );
 
   it.runIf(hasLua)(
-    'dynamic mode: only api (the stream service) reloads; web changes are pushed',
+    'dynamic mode: only api (the stream service) and route changes reload; web changes are pushed',
     async () => {
       const lines: string[] = [];
       session = await startDemo({
         port: await freePort(),
-        speed: 40,
+        speed: 10,
         out: (line) => lines.push(line),
         debounce: { minMs: 20, maxMs: 200 },
         minReloadIntervalMs: 50,
@@ -141,11 +190,12 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
       expect(s.runtime.runner.masterPid).toBe(master);
       const applies = appliedBlocks(lines);
       expect(applies.some((a) => a.kind === 'push' && a.services.has('web'))).toBe(true);
-      // A reload needs a structural reason, and the only one in the scenario is the stream's api.
+      // A reload needs a structural reason: the stream's api, or a route (from labels) that changed.
       for (const apply of applies.filter((a) => a.kind === 'reload'))
-        expect(apply.services.has('api')).toBe(true);
-      expect(await servedIds(s.httpPort, '/web/', 9)).toEqual(finalShortIds('web'));
-      expect(await servedIds(s.httpPort, '/api/', 6)).toEqual(finalShortIds('api'));
+        expect(apply.services.has('api') || apply.routes.size > 0).toBe(true);
+      expect(applies.some((a) => a.kind === 'reload' && a.routes.has('web-canary/default'))).toBe(true);
+      expect(await servedIds(s.httpPort, '/web/', 15, 'web')).toEqual(finalShortIds('web'));
+      expect(await servedIds(s.httpPort, '/api/', 6, 'api')).toEqual(finalShortIds('api'));
     },
   );
 
@@ -168,6 +218,16 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
       expect({ code, signal }).toEqual({ code: 0, signal: null });
       expect(stdout).toContain('Scenario finished.');
       expect(stdout).toContain(`Upstream mode: ${mode} (`);
+      // The routes the services' labels publish, as /debug/routes reports them at the end.
+      expect(stdout).toMatch(
+        /Routes now \(http:\/\/127\.0\.0\.1:\d+\/debug\/routes\):\n {4}route api\/default/,
+      );
+      expect(stdout).toMatch(
+        / {4}route web-canary\/default \(http\) active on 127\.0\.0\.1 localhost: canary: 20% of web\/default\n/,
+      );
+      expect(stdout).toMatch(
+        / {4}route web-preview\/default \(http\) conflict: prefix \/web on 127\.0\.0\.1 is held by web\/default \(older\)/,
+      );
       const master = nginxPidOf(stdout);
       expect(master).toBeDefined();
       expect(pidAlive(master!)).toBe(false);

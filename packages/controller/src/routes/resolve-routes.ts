@@ -354,6 +354,7 @@ function attachCanary(candidate: Candidate, slots: Map<string, HostSlot>): Route
     ...base,
     state: 'active',
     hosts: candidate.hosts,
-    reason: `canary: ${weight}% of ${targets.map(([, o]) => who(o.service, o.route)).join(' ')}`,
+    // One owner route usually spans several hosts: name each owner once.
+    reason: `canary: ${weight}% of ${[...new Set(targets.map(([, o]) => who(o.service, o.route)))].join(' ')}`,
   };
 }
