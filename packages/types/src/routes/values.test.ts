@@ -221,6 +221,14 @@ describe('allow (CIDR lists)', () => {
     '192.0.2.0/',
     '192.0.2.0/24;',
     '',
+    // What ipaddr.js alone would take: short, hex and octal IPv4, zone ids, a short embedded IPv4.
+    '127.1',
+    '0x7f.0.0.1',
+    '0177.0.0.1',
+    'fe80::1%eth0',
+    '::1.2.3',
+    '::ffff:01.2.3.4',
+    '::ffff:0x7f.0.0.1',
   ])('rejects %j', (text) => {
     expect(parseCidrs(text)).toMatchObject({ ok: false, code: C.invalidCidr });
   });
