@@ -33,8 +33,7 @@ export function exitCodeFor(error: unknown): ExitCode {
 export const EXIT_CODES_HELP = `
 Exit codes (every command):
   0  done (a daemon: after a clean shutdown)
-  1  runtime failure (NGINX refused or died, AWS kept failing, a write failed, --strict met an invalid line;
-     lint: a route label is invalid or a route is in conflict)
+  1  runtime failure (NGINX refused or died, AWS kept failing, a write failed, --strict met an invalid line; lint: an invalid label or a conflict)
   2  usage or configuration error (a flag, argument or environment variable is wrong, or a path it names is
      missing or of the wrong kind)
 `;
