@@ -97,6 +97,8 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
     | { sources: readonly ServiceRouteSource[]; shadowVersion: number; result: RoutesRender }
     | undefined;
   let appliedRoutes: RoutesRender | undefined;
+  /** What `render` last returned (held or not), for /debug/routes. */
+  let returned: RoutesRender | undefined;
   let invalidBefore = new Set<string>();
 
   function sameSources(a: readonly ServiceRouteSource[], b: readonly ServiceRouteSource[]): boolean {
@@ -178,7 +180,8 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
         last = { sources, shadowVersion, result };
       }
       const reason = refused.get(result.hash);
-      return reason === undefined ? result : heldBack(result, reason);
+      returned = reason === undefined ? result : heldBack(result, reason);
+      return returned;
     },
     applied(routes) {
       appliedRoutes = routes;
@@ -212,7 +215,7 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
       shadowed.clear();
       shadowVersion += 1;
     },
-    latest: () => last?.result,
+    latest: () => returned,
     filePaths: () => [options.httpFile, options.streamFile],
   };
 }
