@@ -11,7 +11,7 @@ import type { Logger } from '@ecs-ingress/types';
 import type { DaemonConfig } from '../config/env.js';
 import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
 import { dynamicLuaDir } from '../dynamic/lua-path.js';
-import type { RuntimeDynamicOptions } from '../dynamic/runtime-dynamic.js';
+import { type RuntimeDynamicOptions, withStreamUpstreams } from '../dynamic/runtime-dynamic.js';
 import type { RoutesHooks } from '../routes/routes-renderer.js';
 import { createRoutesRenderer, type RoutesRenderer } from '../routes/routes-renderer.js';
 
@@ -72,7 +72,8 @@ export function renderStartupFiles(
   derivation: Pick<Derivation, 'upstreams' | 'routeSources'>,
   routes: RoutesRenderer,
 ): readonly File[] {
-  const routeFiles = routes.render(derivation.routeSources).files;
+  const routed = routes.render(derivation.routeSources);
+  const routeFiles = routed.files;
   if (config.upstreamMode !== 'dynamic') {
     return [
       { path: config.upstreamsFile, content: renderUpstreams(derivation.upstreams).text },
@@ -86,7 +87,7 @@ export function renderStartupFiles(
     streamUpstreamsFile: dynamic.streamUpstreamsFile,
     controlListen: dynamic.controlListen,
     luaPackagePath: dynamicLuaDir(),
-    streamServices: dynamic.streamServices,
+    streamServices: withStreamUpstreams(dynamic.streamServices, routed.tcpUpstreams),
   }).files;
   return [...files, ...routeFiles];
 }

@@ -48,6 +48,8 @@ export interface RoutesRender {
   readonly files: readonly RenderedFile[];
   /** Of both files' bodies. */
   readonly hash: string;
+  /** The upstreams the stream file's tcp routes proxy to (dynamic mode puts them in its stream file). */
+  readonly tcpUpstreams: readonly string[];
   /** Set when the table's own output failed `nginx -t` and the last applied files stand in. */
   readonly held?: { readonly refusedHash: string; readonly reason: string };
 }
@@ -153,13 +155,20 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
         { path: options.streamFile, content: stream.text },
       ],
       hash: combineRoutesHash(http.hash, stream.hash),
+      tcpUpstreams: table.tcp.map((route) => route.upstream),
     };
   }
 
   function heldBack(result: RoutesRender, reason: string): RoutesRender {
     const stand = appliedRoutes;
     if (stand === undefined) return result;
-    return { ...result, files: stand.files, hash: stand.hash, held: { refusedHash: result.hash, reason } };
+    return {
+      ...result,
+      files: stand.files,
+      hash: stand.hash,
+      tcpUpstreams: stand.tcpUpstreams,
+      held: { refusedHash: result.hash, reason },
+    };
   }
 
   return {
