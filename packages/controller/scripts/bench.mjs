@@ -19,7 +19,7 @@ const benchDir = join(pkg, 'bench');
 /** The node flags of the image's ENTRYPOINT (read from deploy/Dockerfile), for the compiled benchmarks. */
 const IMAGE_NODE_FLAGS = imageNodeFlags(join(pkg, '..', '..', 'deploy', 'Dockerfile'));
 /** Benchmarks of the controller process itself: compiled, with the image's flags. */
-const COMPILED = new Set(['store.bench.ts', 'routes.bench.ts']);
+const COMPILED = new Set(['store.bench.ts', 'routes.bench.ts', 'routes-wired.bench.ts']);
 
 /** The `--` options between `node` and the script in the Dockerfile's exec-form ENTRYPOINT. */
 function imageNodeFlags(dockerfile) {

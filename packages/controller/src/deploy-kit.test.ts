@@ -35,6 +35,7 @@ import { DynamicControlClient } from './dynamic/control-client.js';
 import { renderDynamic } from './dynamic/dynamic-render.js';
 import { dynamicLuaDir } from './dynamic/lua-path.js';
 import { createMetrics } from './http/metrics.js';
+import { createRouteMetrics } from './http/route-metrics.js';
 import { freePort } from './net/free-port.js';
 import { findOnPath } from './test-support/find-on-path.js';
 
@@ -1223,6 +1224,7 @@ describe('deploy/ecs/iam-task-role-policy.json', () => {
 /** Series names the controller exports, histogram suffixes included. */
 async function exportedMetricNames(): Promise<Set<string>> {
   const metrics = createMetrics({ defaults: true });
+  createRouteMetrics(metrics.registry);
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);
@@ -1310,6 +1312,8 @@ describe('deploy/prometheus and deploy/grafana', () => {
       'ecs_ingress_source_mode',
       'ecs_ingress_bundle_applies_total',
       'ecs_ingress_aws_permanent_error',
+      'ecs_ingress_routes',
+      'ecs_ingress_route_invalid_total',
     ]) {
       expect(used.has(family), family).toBe(true);
     }

@@ -36,8 +36,6 @@ import { createNginxTester } from '../bundle/nginx-tester.js';
 import type { BundleSource } from '../bundle/sources.js';
 import { resolveStartupBundle } from '../bundle/startup.js';
 import type { DaemonConfig } from '../config/env.js';
-import { dynamicLuaDir } from '../dynamic/lua-path.js';
-import type { RuntimeDynamicOptions } from '../dynamic/runtime-dynamic.js';
 import { createFleetMetrics, fleetMetricsHooks } from '../http/fleet-metrics.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
 import {
@@ -63,7 +61,14 @@ import { startDaemonEndpoints } from './http-endpoints.js';
 import { untilServing } from './readiness.js';
 import { createDaemonSources } from './sources.js';
 import { checkStartupPaths, explainStartupRejection } from './startup-checks.js';
-import { createDaemonRoutes, lastGoodRouteFiles, renderStartupFiles, writeFiles } from './startup-files.js';
+import {
+  createDaemonRoutes,
+  dynamicRuntimeOptions,
+  lastGoodRouteFiles,
+  ownFiles,
+  renderStartupFiles,
+  writeFiles,
+} from './startup-files.js';
 import { type DaemonProgress, daemonStatus } from './status.js';
 
 export interface DaemonDeps {
@@ -117,15 +122,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
   const dynamicMode = config.upstreamMode === 'dynamic';
   // In dynamic mode the runtime owns the http upstreams file; the others go through `dynamic`.
   const httpUpstreamsFile = dynamicMode ? config.dynamic.httpUpstreamsFile : config.upstreamsFile;
-  const dynamicOptions: RuntimeDynamicOptions = {
-    preambleFile: config.dynamic.preambleFile,
-    streamUpstreamsFile: config.dynamic.streamUpstreamsFile,
-    controlListen: config.dynamic.controlListen,
-    luaPackagePath: dynamicLuaDir(),
-    streamServices: config.dynamic.streamServices,
-    endpointDebounce: config.dynamic.endpointDebounce,
-    metrics,
-  };
+  const dynamicOptions = dynamicRuntimeOptions(config, metrics);
   // Routes from labels (issue 16): rendered with the upstreams, applied in the same apply.
   const routes = createDaemonRoutes(config, createRouteMetrics(metrics.registry), logger);
 
@@ -158,16 +155,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       cluster,
       queueMode: config.queue.mode,
       upstreamMode: config.upstreamMode,
-      ...(dynamicMode
-        ? {
-            files: [
-              config.dynamic.preambleFile,
-              config.dynamic.httpUpstreamsFile,
-              config.dynamic.streamUpstreamsFile,
-            ],
-            controlListen: config.dynamic.controlListen,
-          }
-        : { upstreamsFile: config.upstreamsFile }),
+      files: ownFiles(config),
+      ...(dynamicMode ? { controlListen: config.dynamic.controlListen } : {}),
     },
     'ecs-ingress starting',
   );
@@ -200,11 +189,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
 
   async function start(): Promise<void> {
     await mkdir(config.workDir, { recursive: true });
-    const ownFiles = dynamicMode
-      ? [httpUpstreamsFile, config.dynamic.preambleFile, config.dynamic.streamUpstreamsFile]
-      : [config.upstreamsFile];
-    ownFiles.push(config.routes.httpFile, config.routes.streamFile);
-    for (const dir of new Set(ownFiles.map((file) => dirname(file)))) await mkdir(dir, { recursive: true });
+    for (const dir of new Set(ownFiles(config).map((file) => dirname(file))))
+      await mkdir(dir, { recursive: true });
     // Only a per-instance queue is named after the instance; the agent is asked (≤ 1 s) only then.
     const instanceId =
       config.queue.mode === 'per-instance'

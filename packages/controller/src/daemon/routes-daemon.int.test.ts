@@ -285,8 +285,16 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
     await until('shop.example.com/v1 → shop-copy', daemon, async () =>
       (await hostGet(bundle.port, 'shop.example.com', '/v1')) === 'shop-copy' ? true : undefined,
     );
-    const after = (await get(`${daemon.adminUrl}/metrics`)).body;
-    expect(metricValue(after, 'ecs_ingress_nginx_reloads_total{result="success"}')).toBe(reloadsBefore + 1);
+    // The reload is counted once the apply is recorded, a moment after NGINX serves it.
+    const reloads = async () =>
+      metricValue(
+        (await get(`${daemon.adminUrl}/metrics`)).body,
+        'ecs_ingress_nginx_reloads_total{result="success"}',
+      ) ?? 0;
+    await until('the reload to be counted', daemon, async () =>
+      (await reloads()) > reloadsBefore ? true : undefined,
+    );
+    expect(await reloads()).toBe(reloadsBefore + 1);
     // Both tasks serve the service's upstream until v1 stops; the admin route is gone with rev 1's labels.
     const served = new Set<string>();
     for (let i = 0; i < 8; i++) served.add(await hostGet(bundle.port, 'shop.example.com', '/v2'));

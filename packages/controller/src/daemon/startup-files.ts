@@ -11,10 +11,36 @@ import type { Logger } from '@ecs-ingress/types';
 import type { DaemonConfig } from '../config/env.js';
 import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
 import { dynamicLuaDir } from '../dynamic/lua-path.js';
+import { type RuntimeDynamicOptions, withStreamUpstreams } from '../dynamic/runtime-dynamic.js';
 import type { RoutesHooks } from '../routes/routes-renderer.js';
 import { createRoutesRenderer, type RoutesRenderer } from '../routes/routes-renderer.js';
 
 type File = { readonly path: string; readonly content: string };
+
+/** The files the daemon writes and NGINX includes (for `mkdir` and the start-up log line). */
+export function ownFiles(config: DaemonConfig): string[] {
+  const upstreams =
+    config.upstreamMode === 'dynamic'
+      ? [config.dynamic.httpUpstreamsFile, config.dynamic.preambleFile, config.dynamic.streamUpstreamsFile]
+      : [config.upstreamsFile];
+  return [...upstreams, config.routes.httpFile, config.routes.streamFile];
+}
+
+/** The runtime's dynamic-mode options from the configuration. */
+export function dynamicRuntimeOptions(
+  config: DaemonConfig,
+  metrics: NonNullable<RuntimeDynamicOptions['metrics']>,
+): RuntimeDynamicOptions {
+  return {
+    preambleFile: config.dynamic.preambleFile,
+    streamUpstreamsFile: config.dynamic.streamUpstreamsFile,
+    controlListen: config.dynamic.controlListen,
+    luaPackagePath: dynamicLuaDir(),
+    streamServices: config.dynamic.streamServices,
+    endpointDebounce: config.dynamic.endpointDebounce,
+    metrics,
+  };
+}
 
 /** The routes renderer of the daemon's configuration. */
 export function createDaemonRoutes(config: DaemonConfig, hooks: RoutesHooks, logger: Logger): RoutesRenderer {
@@ -46,7 +72,8 @@ export function renderStartupFiles(
   derivation: Pick<Derivation, 'upstreams' | 'routeSources'>,
   routes: RoutesRenderer,
 ): readonly File[] {
-  const routeFiles = routes.render(derivation.routeSources).files;
+  const routed = routes.render(derivation.routeSources);
+  const routeFiles = routed.files;
   if (config.upstreamMode !== 'dynamic') {
     return [
       { path: config.upstreamsFile, content: renderUpstreams(derivation.upstreams).text },
@@ -60,7 +87,7 @@ export function renderStartupFiles(
     streamUpstreamsFile: dynamic.streamUpstreamsFile,
     controlListen: dynamic.controlListen,
     luaPackagePath: dynamicLuaDir(),
-    streamServices: dynamic.streamServices,
+    streamServices: withStreamUpstreams(dynamic.streamServices, routed.tcpUpstreams),
   }).files;
   return [...files, ...routeFiles];
 }

@@ -35,8 +35,15 @@ export interface RuntimeDynamicOptions {
 }
 
 export interface DynamicRuntimeParts {
-  /** Renders a derivation; `extraMeta` is merged into the meta (the runtime's diagnostics). */
-  render(upstreams: readonly Upstream[], extraMeta: Record<string, unknown>): RenderedConfig;
+  /**
+   * Renders a derivation; `extraMeta` is merged into the meta (the runtime's diagnostics);
+   * `streamUpstreams`: more upstreams the stream file must hold (those tcp routes proxy to).
+   */
+  render(
+    upstreams: readonly Upstream[],
+    extraMeta: Record<string, unknown>,
+    streamUpstreams?: readonly string[],
+  ): RenderedConfig;
   readonly applier: DynamicApplier;
   /** Closes the applier and the control client's kept-alive connection (at the runtime's stop). */
   close(): void;
@@ -50,6 +57,15 @@ export interface DynamicRuntimeParts {
     readonly isQuick: typeof isEndpointOnlyChange;
     readonly debounce: { readonly minMs: number; readonly maxMs: number };
   };
+}
+
+/**
+ * `ECS_INGRESS_STREAM_SERVICES` plus the upstreams tcp routes proxy to: the stream context has no
+ * Lua balancer, so those get plain blocks there (and each change of their tasks reloads).
+ */
+export function withStreamUpstreams(base: StreamServices, extra: readonly string[] = []): StreamServices {
+  if (base === 'all' || extra.length === 0) return base;
+  return [...new Set([...(base === 'none' ? [] : base), ...extra])];
 }
 
 /** Defaults of `RuntimeDynamicOptions.endpointDebounce` (and of ECS_INGRESS_ENDPOINT_DEBOUNCE_*). */
@@ -82,14 +98,15 @@ export function createDynamicRuntimeParts(options: {
     ...(dynamic.metrics === undefined ? {} : { metrics: dynamic.metrics }),
   });
   return {
-    render(upstreams, extraMeta) {
+    render(upstreams, extraMeta, streamUpstreams) {
+      const streamServices = withStreamUpstreams(dynamic.streamServices ?? 'none', streamUpstreams);
       const config = renderDynamicConfig(upstreams, {
         httpUpstreamsFile: options.httpUpstreamsFile,
         preambleFile: dynamic.preambleFile,
         streamUpstreamsFile: dynamic.streamUpstreamsFile,
         controlListen: dynamic.controlListen,
         luaPackagePath: dynamic.luaPackagePath ?? dynamicLuaDir(),
-        ...(dynamic.streamServices === undefined ? {} : { streamServices: dynamic.streamServices }),
+        streamServices,
         ...(dynamic.keepalive === undefined ? {} : { keepalive: dynamic.keepalive }),
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       });

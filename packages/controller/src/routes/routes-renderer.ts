@@ -48,6 +48,8 @@ export interface RoutesRender {
   readonly files: readonly RenderedFile[];
   /** Of both files' bodies. */
   readonly hash: string;
+  /** The upstreams the stream file's tcp routes proxy to (dynamic mode puts them in its stream file). */
+  readonly tcpUpstreams: readonly string[];
   /** Set when the table's own output failed `nginx -t` and the last applied files stand in. */
   readonly held?: { readonly refusedHash: string; readonly reason: string };
 }
@@ -97,6 +99,8 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
     | { sources: readonly ServiceRouteSource[]; shadowVersion: number; result: RoutesRender }
     | undefined;
   let appliedRoutes: RoutesRender | undefined;
+  /** What `render` last returned (held or not), for /debug/routes. */
+  let returned: RoutesRender | undefined;
   let invalidBefore = new Set<string>();
 
   function sameSources(a: readonly ServiceRouteSource[], b: readonly ServiceRouteSource[]): boolean {
@@ -151,13 +155,20 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
         { path: options.streamFile, content: stream.text },
       ],
       hash: combineRoutesHash(http.hash, stream.hash),
+      tcpUpstreams: table.tcp.map((route) => route.upstream),
     };
   }
 
   function heldBack(result: RoutesRender, reason: string): RoutesRender {
     const stand = appliedRoutes;
     if (stand === undefined) return result;
-    return { ...result, files: stand.files, hash: stand.hash, held: { refusedHash: result.hash, reason } };
+    return {
+      ...result,
+      files: stand.files,
+      hash: stand.hash,
+      tcpUpstreams: stand.tcpUpstreams,
+      held: { refusedHash: result.hash, reason },
+    };
   }
 
   return {
@@ -178,7 +189,8 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
         last = { sources, shadowVersion, result };
       }
       const reason = refused.get(result.hash);
-      return reason === undefined ? result : heldBack(result, reason);
+      returned = reason === undefined ? result : heldBack(result, reason);
+      return returned;
     },
     applied(routes) {
       appliedRoutes = routes;
@@ -212,7 +224,7 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
       shadowed.clear();
       shadowVersion += 1;
     },
-    latest: () => last?.result,
+    latest: () => returned,
     filePaths: () => [options.httpFile, options.streamFile],
   };
 }

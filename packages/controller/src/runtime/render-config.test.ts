@@ -3,6 +3,7 @@ import type { Upstream } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import { isEndpointOnlyChange, renderDynamicConfig } from '../dynamic/dynamic-render.js';
+import { withStreamUpstreams } from '../dynamic/runtime-dynamic.js';
 import { createRoutesRenderer } from '../routes/routes-renderer.js';
 import {
   combineConfigHash,
@@ -17,7 +18,7 @@ function routes() {
   return createRoutesRenderer({
     httpFile: '/work/routes.http.conf',
     streamFile: '/work/routes.stream.conf',
-    settings: { tcpPorts: [] },
+    settings: { tcpPorts: [{ from: 5432, to: 5432 }] },
     render: { bundleDir: '/work/current' },
   });
 }
@@ -38,8 +39,9 @@ function shop(...ips: string[]): Upstream[] {
 }
 
 const dynamicParts = {
-  render(upstreams: readonly Upstream[], extraMeta: Record<string, unknown>) {
+  render(upstreams: readonly Upstream[], extraMeta: Record<string, unknown>, stream?: readonly string[]) {
     const config = renderDynamicConfig(upstreams, {
+      streamServices: withStreamUpstreams('none', stream),
       httpUpstreamsFile: upstreamsPath,
       preambleFile: '/work/dynamic.conf',
       streamUpstreamsFile: '/work/upstreams.stream.conf',
@@ -100,5 +102,46 @@ describe('createStateRender', () => {
     expect(route.hash).not.toBe(base.hash);
     expect(isEndpointOnlyChange(route, base.meta)).toBe(false);
     expect(runtimeMetaOf(route)?.routes?.files[0]?.content).toContain('location /v2/');
+  });
+
+  it('dynamic mode: the upstream of a tcp route is written into the stream upstreams file', () => {
+    const render = createStateRender<RuntimeDerivation>({
+      derive: (d) => d,
+      upstreamsPath,
+      dynamic: dynamicParts,
+      routes: routes(),
+      logger: silentLogger,
+    });
+    const db: ServiceRouteSource = {
+      ...source('/'),
+      service: 'db',
+      labels: { 'ecs-ingress.tcp.pg.listen': '5432', 'ecs-ingress.tcp.pg.port': '5432' },
+    };
+    const config = render({
+      upstreams: [
+        ...shop('192.0.2.1'),
+        { name: 'db.port-5432', servers: [{ address: '192.0.2.7', port: 5432, taskArn: 't' }] },
+      ],
+      routeSources: [source('/v1'), db],
+    });
+    const stream = config.files.find((f) => f.path === '/work/upstreams.stream.conf')?.content ?? '';
+    expect(stream).toContain('upstream db.port-5432 {');
+    expect(stream).toContain('server 192.0.2.7:5432;');
+    expect(stream).not.toContain('upstream shop');
+  });
+});
+
+describe('withStreamUpstreams', () => {
+  it.each([
+    ['none', [], 'none'],
+    ['none', ['db.port-5432'], ['db.port-5432']],
+    ['all', ['db.port-5432'], 'all'],
+    [
+      ['web', 'db.port-5432'],
+      ['db.port-5432', 'cache.port-6379'],
+      ['web', 'db.port-5432', 'cache.port-6379'],
+    ],
+  ] as const)('%j + %j = %j', (base, extra, want) => {
+    expect(withStreamUpstreams(base, extra)).toEqual(want);
   });
 });

@@ -67,10 +67,11 @@ export function createStateRender<S>(parts: StateRenderParts<S>): (state: S) => 
     };
     const routed = routes?.render(derived.routeSources ?? []);
     if (dynamic !== undefined) {
-      const config = dynamic.render(derived.upstreams, {
-        ...diagnostics,
-        ...(routed === undefined ? {} : { routes: routed }),
-      });
+      const config = dynamic.render(
+        derived.upstreams,
+        { ...diagnostics, ...(routed === undefined ? {} : { routes: routed }) },
+        routed?.tcpUpstreams,
+      );
       if (routed === undefined) return config;
       const meta = dynamicMetaOf(config) as DynamicRenderMeta;
       const structuralHash = combineConfigHash(meta.structuralHash, routed.hash);

@@ -56,5 +56,7 @@ export async function restoreLastGoodRoutes(
       { path: streamFile, content: stream },
     ],
     hash: combineRoutesHash(httpHash, streamHash),
+    // Not known from the files; only dynamic mode's stream file needs them, and it never starts from here.
+    tcpUpstreams: [],
   };
 }
