@@ -1,150 +1,17 @@
-/**
- * The reconciler (DESIGN.md "Reconciler"): every state is rendered whole and its hash compared with
- * what was last APPLIED; only a difference schedules an apply. Events trigger, state decides.
- *
- * Timing, consul-template `wait` style:
- * - an apply starts after `debounce.minMs` without a new rendered change, but never later than
- *   `debounce.maxMs` after the FIRST pending change;
- * - one apply in flight at a time; changes during it collapse into one follow-up with the latest
- *   state (none when the latest renders to what is in flight);
- * - an apply never starts less than `minReloadIntervalMs` after the previous one ENDED, so a storm
- *   cannot pile up generations of old NGINX workers. This spacing wins over `maxMs`;
- * - a config is recorded as applied only after the applier succeeded. A failed hash is not retried
- *   until a render produces different output (any different output, even the previous one);
- * - optional `quickChange`: a change the caller calls cheap (dynamic mode: endpoint-only, one
- *   loopback POST, no reload) waits its own, much shorter debounce (default min 0 / max 100 ms) and
- *   no reload spacing. A debounce that is already over (min 0) is not a timer: the apply starts in a
- *   microtask (`asapScheduler`), once the code that changed the state has run, so what a
- *   synchronous batch of events changes is coalesced into one apply, and the process never sleeps
- *   between a change and its push (a 0 ms timer is ≥ 1 ms in Node, and on a busy machine the
- *   wake-up after it can take several more). The one-in-flight and follow-up rules still hold. Whether a pending change is quick is judged against the config
- *   in flight, else the applied one, and judged again when that baseline changes.
- *
- * Inputs and outputs are rxjs Observables; the scheduling core is a small state machine whose
- * timers run on an rxjs `SchedulerLike`, because `flush()` and the follow-up rule need to see and
- * change what is pending, which a chain of stock operators hides.
- *
- * Latency: `latencyMs` of an applied change = end of the apply − `firstPendingAt`, the time of the
- * first state emission whose render differed from the applied (or in-flight) config. For the first
- * apply after `startWhen`, states are not rendered before the gate opens, so it counts from the
- * gate opening.
- */
-import type { Logger } from '@ecs-ingress/types';
 import { ConfigError, silentLogger } from '@ecs-ingress/types';
-import {
-  asapScheduler,
-  asyncScheduler,
-  from,
-  type Observable,
-  type ObservableInput,
-  type SchedulerLike,
-  Subject,
-  Subscription,
-  take,
-} from 'rxjs';
+import { asapScheduler, asyncScheduler, from, Subject, Subscription, take } from 'rxjs';
 import { ApplyUnexpectedError, RenderFailedError } from './errors.js';
-import type { ApplyResult, ApplyStage, ConfigApplier, RenderedConfig } from './types.js';
+import type { AppliedChange, ApplyFailure, Reconciler, ReconcilerOptions } from './reconciler-types.js';
+import type { ApplyResult, RenderedConfig } from './types.js';
 
-/** A config that went live. */
-export interface AppliedChange {
-  readonly hash: string;
-  /** When the apply ended (reconciler clock, ms). */
-  readonly at: number;
-  /** The applier's duration (write + test + reload + confirm); 0 for `setInitialApplied`. */
-  readonly durationMs: number;
-  /** The reload alone, when the applier measured it. */
-  readonly reloadDurationMs?: number;
-  /** `false` when the config went live without an NGINX reload (see `ApplyResult`); absent = reloaded. */
-  readonly reloaded?: boolean;
-  /** From the first pending change to `at`: the event-to-serving latency. */
-  readonly latencyMs: number;
-  /** `RenderedConfig.meta` of what was applied. */
-  readonly meta: unknown;
-}
-
-/** A config that failed to go live; the previous one keeps serving. */
-export interface ApplyFailure {
-  readonly hash: string;
-  readonly at: number;
-  readonly stage: ApplyStage;
-  readonly error: Error;
-  /** `true` when a reload went live before the failure (see `ApplyResult`). */
-  readonly reloaded?: boolean;
-  readonly latencyMs: number;
-  readonly meta: unknown;
-}
-
-export type ApplyOutcome = ({ readonly ok: true } & AppliedChange) | ({ readonly ok: false } & ApplyFailure);
-
-/** Minimal hooks for Prometheus counters; the controller wires them to `createMetrics()`. */
-export interface ReconcilerMetrics {
-  /**
-   * Once per rendered state. `changed`: the output differs from what is applied, in flight and
-   * already pending, and is not a known-failed output (i.e. it (re)scheduled an apply).
-   */
-  onRender(changed: boolean): void;
-  onApply(outcome: ApplyOutcome): void;
-  onRenderError?(error: Error): void;
-}
-
-export interface ReconcilerOptions<S> {
-  state$: Observable<S>;
-  /** Pure: the whole config for a state. A throw skips that state (logged, counted). */
-  render: (state: S) => RenderedConfig;
-  applier: ConfigApplier;
-  /** Defaults: minMs 200, maxMs 2000. */
-  debounce?: { minMs?: number; maxMs?: number };
-  /** Default 1000, measured from the end of the previous apply. */
-  minReloadIntervalMs?: number;
-  /**
-   * Nothing is rendered or applied until this emits (the first full sync); then the latest state is
-   * applied at once if it differs. Without it, the gate is open from the start.
-   */
-  startWhen?: ObservableInput<unknown>;
-  /**
-   * A second, shorter debounce for changes that are cheap to apply (see the file comment).
-   * `isQuick(next, baselineMeta)`: `baselineMeta` is the `meta` of the config in flight, else of
-   * the applied one; never asked while nothing is applied (the first apply is never quick). A throw
-   * counts as "not quick". Defaults: minMs 0, maxMs 100.
-   */
-  quickChange?: {
-    isQuick(next: RenderedConfig, baselineMeta: unknown): boolean;
-    debounce?: { minMs?: number; maxMs?: number };
-  };
-  /**
-   * Timers run here (default `asyncScheduler`; a debounce already over runs on `asapScheduler`);
-   * tests pass a virtual one, which then runs both.
-   */
-  scheduler?: SchedulerLike;
-  logger?: Logger;
-  metrics?: ReconcilerMetrics;
-  /** Clock for `at`/latency (default `scheduler.now()`). */
-  now?: () => number;
-}
-
-export interface Reconciler {
-  /** One value per config that went live (hot). Completes on `stop()`. */
-  readonly applied$: Observable<AppliedChange>;
-  /** One value per failed apply (hot). Completes on `stop()`. */
-  readonly failures$: Observable<ApplyFailure>;
-  lastApplied(): AppliedChange | undefined;
-  /**
-   * Applies what is pending now, ignoring the debounce and the reload spacing; waits for the apply in
-   * flight first, and resolves when no apply is running. Respects `startWhen`. Never rejects.
-   */
-  flush(): Promise<void>;
-  /** Stops listening and cancels pending work; resolves once the apply in flight (if any) ended. */
-  stop(): Promise<void>;
-  /** The config NGINX already runs (started from the last known good file) counts as applied. */
-  setInitialApplied(hash: string, meta?: unknown): void;
-  /**
-   * Forgets the output that failed and reconsiders the latest state, so it is applied again (with
-   * the debounce). For a failure that said nothing about the config: NGINX died during the apply
-   * and came back on the restored files, and the same output would otherwise wait for an unrelated
-   * change. A no-op when nothing failed.
-   */
-  retryFailed(): void;
-}
+export type {
+  AppliedChange,
+  ApplyFailure,
+  ApplyOutcome,
+  Reconciler,
+  ReconcilerMetrics,
+  ReconcilerOptions,
+} from './reconciler-types.js';
 
 interface Pending {
   config: RenderedConfig;
