@@ -1,3 +1,34 @@
+/**
+ * The reconciler (DESIGN.md "Reconciler"): every state is rendered whole and its hash compared with
+ * what was last APPLIED; only a difference schedules an apply. Events trigger, state decides.
+ *
+ * Timing, consul-template `wait` style:
+ * - an apply starts after `debounce.minMs` without a new rendered change, but never later than
+ *   `debounce.maxMs` after the FIRST pending change;
+ * - one apply in flight at a time; changes during it collapse into one follow-up with the latest
+ *   state (none when the latest renders to what is in flight);
+ * - an apply never starts less than `minReloadIntervalMs` after the previous one ENDED, so a storm
+ *   cannot pile up generations of old NGINX workers. This spacing wins over `maxMs`;
+ * - a config is recorded as applied only after the applier succeeded. A failed hash is not retried
+ *   until a render produces different output (any different output, even the previous one);
+ * - optional `quickChange`: a change the caller calls cheap (dynamic mode: endpoint-only, one
+ *   loopback POST, no reload) waits its own, much shorter debounce (default min 0 / max 100 ms) and
+ *   no reload spacing. A debounce that is already over (min 0) is not a timer: the apply starts in a
+ *   microtask (`asapScheduler`), once the code that changed the state has run, so what a
+ *   synchronous batch of events changes is coalesced into one apply, and the process never sleeps
+ *   between a change and its push (a 0 ms timer is ≥ 1 ms in Node, and on a busy machine the
+ *   wake-up after it can take several more). The one-in-flight and follow-up rules still hold. Whether a pending change is quick is judged against the config
+ *   in flight, else the applied one, and judged again when that baseline changes.
+ *
+ * Inputs and outputs are rxjs Observables; the scheduling core is a small state machine whose
+ * timers run on an rxjs `SchedulerLike`, because `flush()` and the follow-up rule need to see and
+ * change what is pending, which a chain of stock operators hides.
+ *
+ * Latency: `latencyMs` of an applied change = end of the apply − `firstPendingAt`, the time of the
+ * first state emission whose render differed from the applied (or in-flight) config. For the first
+ * apply after `startWhen`, states are not rendered before the gate opens, so it counts from the
+ * gate opening.
+ */
 import { ConfigError, silentLogger } from '@ecs-ingress/types';
 import { asapScheduler, asyncScheduler, from, Subject, Subscription, take } from 'rxjs';
 import { ApplyUnexpectedError, RenderFailedError } from './errors.js';
