@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +215,7 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
       ECS_INGRESS_DEBOUNCE_MAX: '300ms',
       ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
       ECS_INGRESS_POLL_INTERVAL: '300ms',
+      ECS_INGRESS_BUNDLE_CHECK_INTERVAL: '300ms',
       ECS_INGRESS_LOG_LEVEL: 'info',
     });
     cleanups.push(() => daemon.kill(5000));
@@ -296,9 +297,11 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
     );
     expect(await reloads()).toBe(reloadsBefore + 1);
     // Both tasks serve the service's upstream until v1 stops; the admin route is gone with rev 1's labels.
-    const served = new Set<string>();
-    for (let i = 0; i < 8; i++) served.add(await hostGet(bundle.port, 'shop.example.com', '/v2'));
-    expect([...served].sort()).toEqual(['shop-v1', 'shop-v2']);
+    await until('shop-v1 and shop-v2 to serve /v2', daemon, async () => {
+      const served = new Set<string>();
+      for (let i = 0; i < 8; i++) served.add(await hostGet(bundle.port, 'shop.example.com', '/v2'));
+      return [...served].sort().join(' ') === 'shop-v1 shop-v2' ? true : undefined;
+    });
     await until('the admin route to be gone with revision 1', daemon, async () =>
       (await hostGet(bundle.port, 'admin.example.com', '/')) === '<404>' ? true : undefined,
     );
@@ -308,5 +311,24 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
       for (let i = 0; i < 6; i++) names.add(await hostGet(bundle.port, 'shop.example.com', '/v2'));
       return names.size === 1 && names.has('shop-v2') ? true : undefined;
     });
+
+    // A new bundle without the bundle.example.com server: what the old one shadowed is found anew,
+    // and the label route takes the host.
+    const conf = join(bundle.bundleDir, 'nginx.conf');
+    await writeFile(
+      conf,
+      (await readFile(conf, 'utf8')).replace(
+        'server_name bundle.example.com;',
+        'server_name bundle-old.example.com;',
+      ),
+    );
+    await until('the label route to take bundle.example.com', daemon, async () =>
+      (await hostGet(bundle.port, 'bundle.example.com', '/')) === 'other' ? true : undefined,
+    );
+    const view = await debugRoutes(daemon);
+    expect(view.routes).toContainEqual(
+      expect.objectContaining({ service: 'other', route: 'default', state: 'active' }),
+    );
+    expect(view.counts.shadowed).toBe(0);
   }, 120_000);
 });
