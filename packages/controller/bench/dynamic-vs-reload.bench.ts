@@ -3,7 +3,7 @@
  * run, on the same backends with the same churn.
  *
  *   node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts \
- *     [--duration 18] [--connections 50] [--threads 2] [--interval 200] [--backend-nice 0] [--backend-processes 1] [--no-append]
+ *     [--duration 18] [--connections 50] [--threads 2] [--interval 200] [--backend-nice 0] [--backend-processes 1]
  *
  * Each mode: a real NGINX (2 workers) supervised by nginx-runner, the real reconciler (debounce
  * min 5 ms / max 50 ms), 8 node backends on 127.0.0.2–9, one service whose endpoint set changes
@@ -27,9 +27,7 @@
  * (one node process serving 8 backends on 2 busy cores). RSS = sum of VmRSS of the master and all
  * its children (sampled every 25 ms; max over the run).
  */
-import { appendFile, readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startBackendFleet } from '../src/dynamic/test-support/backend-fleet.js';
 import { type ChurnResult, quantile, runChurn } from '../src/dynamic/test-support/churn.js';
@@ -43,7 +41,6 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '200' },
     'backend-nice': { type: 'string', default: '0' },
     'backend-processes': { type: 'string', default: '1' },
-    'no-append': { type: 'boolean', default: false },
   },
 });
 // Read before anything runs: at the end the 1-minute average mostly shows this benchmark itself.
@@ -153,6 +150,9 @@ const header = `| | ${results.map((r) => r.label).join(' | ')} |`;
 const rule = `|---|${results.map(() => '---:').join('|')}|`;
 const body = rows.map(([name, cell]) => `| ${name} | ${results.map((r) => cell(r.result)).join(' | ')} |`);
 const table = [header, rule, ...body].join('\n');
+console.log(
+  `machine: nproc = ${availableParallelism()}, node ${process.version}, 1-min load average before the run ${loadAtStart.toFixed(1)}, after ${(loadavg()[0] ?? Number.NaN).toFixed(1)}`,
+);
 console.log(table);
 
 const dynamic = results.find((r) => r.label === 'dynamic')?.result;
@@ -166,35 +166,3 @@ const verdict =
       `push done → first balanced ${p99(dynamic.appliedToFirstBalancedMs)} ms, → at the backend ${p99(dynamic.appliedToFirstMs)} ms; ` +
       `0 reloads for endpoint-only changes → ${dynamic.reloads}.`;
 console.log(verdict);
-
-if (!values['no-append']) {
-  const path = fileURLToPath(new URL('../../../BENCHMARKS.md', import.meta.url));
-  const existing = await readFile(path, 'utf8').catch(() => '');
-  const command = `node --conditions=source --import tsx packages/controller/bench/dynamic-vs-reload.bench.ts --duration ${durationS} --connections ${connections} --threads ${threads} --interval ${intervalMs}${backendNice === 0 ? '' : ` --backend-nice ${backendNice}`}${backendProcesses === 1 ? '' : ` --backend-processes ${backendProcesses}`}`;
-  const section = [
-    existing === '' ? '# Benchmarks\n' : '',
-    `## Endpoint churn: reload vs dynamic upstream mode (issue 7) — ${new Date().toISOString().slice(0, 10)}`,
-    '',
-    '```',
-    command,
-    '```',
-    '',
-    `NGINX ${'1.22 (Debian)'}, 2 workers, lua-nginx-module from Debian; 8 node backends on 127.0.0.2–9 in ${backendProcesses === 1 ? 'a child' : `${backendProcesses} child`}`,
-    `${backendProcesses === 1 ? 'process' : 'processes'}; one service whose endpoint set changes every ${intervalMs} ms (2 of 8 backends, one added`,
-    `and one removed per change); wrk -t${threads} -c${connections} -d${durationS}s keep-alive; reconciler debounce`,
-    'min 5 ms / max 50 ms, in dynamic mode endpoint-only changes min 0 / max 100 ms ("reload debounce" column:',
-    `without that, as before); wrk runs niced (nice 10)${backendNice === 0 ? ', the backends are not' : `, the backends too (nice ${backendNice}: they model other hosts)`}. "(NGINX)" rows end when the balancer first chose`,
-    'the new backend (bench-only FFI CLOCK_MONOTONIC stamp), "(backend stamp)" rows when the backend process',
-    'stamped its arrival. Stale = reached',
-    'a backend the store had already removed (lag from that change). "Apply done" = the push answer (dynamic)',
-    `or the confirmed reload + commit (reload; new workers often serve before that, hence 0). Machine: nproc = ${availableParallelism()}, shared with`,
-    `other workloads (1-min load average before the run: ${loadAtStart.toFixed(1)}).`,
-    '',
-    table,
-    '',
-    verdict,
-    '',
-  ].join('\n');
-  await appendFile(path, `${existing === '' || existing.endsWith('\n') ? '' : '\n'}${section}`);
-  console.log(`appended to ${path}`);
-}

@@ -9,27 +9,20 @@
  * ~50 MB of RSS in a thread of its own), started with the image's node flags.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { imageNodeFlags } from '../bench/image-node-flags.ts';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = join(pkg, 'bench');
 /** The node flags of the image's ENTRYPOINT (read from deploy/Dockerfile), for the compiled benchmarks. */
-const IMAGE_NODE_FLAGS = imageNodeFlags(join(pkg, '..', '..', 'deploy', 'Dockerfile'));
+const IMAGE_NODE_FLAGS = imageNodeFlags();
 /** Benchmarks of the controller process itself: compiled, with the image's flags. */
 const COMPILED = new Set(['store.bench.ts', 'routes.bench.ts', 'routes-wired.bench.ts']);
-
-/** The `--` options between `node` and the script in the Dockerfile's exec-form ENTRYPOINT. */
-function imageNodeFlags(dockerfile) {
-  const line = readFileSync(dockerfile, 'utf8')
-    .split('\n')
-    .findLast((l) => l.startsWith('ENTRYPOINT '));
-  if (line === undefined) throw new Error(`bench: no ENTRYPOINT in ${dockerfile}`);
-  const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
-  return argv.slice(argv.indexOf('node') + 1).filter((arg) => arg.startsWith('--'));
-}
+/** Benchmarks that spawn the built CLI (packages/controller/dist) as the image runs it: build first. */
+const NEEDS_BUILD = new Set(['daemon.bench.ts']);
 
 const wanted = process.argv.slice(2).map((name) => basename(name));
 const files = readdirSync(benchDir)
@@ -39,6 +32,11 @@ const files = readdirSync(benchDir)
 if (files.length === 0) {
   process.stderr.write(`bench: no benchmark matches ${wanted.join(' ')}\n`);
   process.exit(2);
+}
+
+if (files.some((f) => NEEDS_BUILD.has(f))) {
+  const built = spawnSync('pnpm', ['-s', 'build'], { stdio: 'inherit', cwd: join(pkg, '..', '..') });
+  if (built.status !== 0) process.exit(built.status ?? 1);
 }
 
 for (const file of files) {

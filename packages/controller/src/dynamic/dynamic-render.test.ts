@@ -1,6 +1,7 @@
 import type { Upstream } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import {
+  type DynamicRenderMemo,
   type DynamicRenderOptions,
   dynamicMetaOf,
   hashEndpoints,
@@ -51,6 +52,28 @@ describe('renderDynamic', () => {
     const after = renderDynamic(next, OPTIONS);
     expect(after.config.hash).toBe(before.config.hash);
     expect(after.config.files).toEqual(before.config.files);
+  });
+
+  it('with a memo, renders the structural files again only when the names or the stream file change', () => {
+    const memo: DynamicRenderMemo = {};
+    const options = { ...OPTIONS, streamServices: ['api'] };
+    const first = renderDynamic(BASE, options, memo);
+    // Endpoints of an http-only service: the remembered files, byte-equal to a render without memo.
+    const moved = [up('web', ['10.0.0.9', 80]), BASE[1]!];
+    const second = renderDynamic(moved, options, memo);
+    expect(second.config.files).toBe(first.config.files);
+    expect(second.config).toEqual(renderDynamic(moved, options).config);
+    expect(second.endpoints.web).toEqual(['10.0.0.9:80']);
+    // The stream service's endpoints are in the stream file: rendered again.
+    const streamMoved = [BASE[0]!, up('api', ['10.0.1.2', 8080])];
+    const third = renderDynamic(streamMoved, options, memo);
+    expect(third.config.hash).not.toBe(first.config.hash);
+    expect(third.config).toEqual(renderDynamic(streamMoved, options).config);
+    // A new service: rendered again.
+    const grown = [...streamMoved, up('batch')];
+    const fourth = renderDynamic(grown, options, memo);
+    expect(fourth.config).toEqual(renderDynamic(grown, options).config);
+    expect(fourth.config.files[1]?.content).toContain('"batch"');
   });
 
   it.each<[string, Upstream[], Partial<DynamicRenderOptions>]>([

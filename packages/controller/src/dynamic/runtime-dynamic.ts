@@ -7,7 +7,12 @@ import type { ApplyTarget } from '../reconciler/apply-config.js';
 import type { RenderedConfig } from '../reconciler/types.js';
 import { DynamicControlClient } from './control-client.js';
 import { createDynamicApplier, type DynamicApplier, type DynamicRunnerEvents } from './dynamic-applier.js';
-import { isEndpointOnlyChange, renderDynamicConfig, type StreamServices } from './dynamic-render.js';
+import {
+  type DynamicRenderMemo,
+  isEndpointOnlyChange,
+  renderDynamicConfig,
+  type StreamServices,
+} from './dynamic-render.js';
 import { dynamicLuaDir } from './lua-path.js';
 
 /** `ECS_INGRESS_UPSTREAM_MODE`. */
@@ -97,19 +102,25 @@ export function createDynamicRuntimeParts(options: {
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(dynamic.metrics === undefined ? {} : { metrics: dynamic.metrics }),
   });
+  // The structural files are rendered again only when the service names change.
+  const memo: DynamicRenderMemo = {};
   return {
     render(upstreams, extraMeta, streamUpstreams) {
       const streamServices = withStreamUpstreams(dynamic.streamServices ?? 'none', streamUpstreams);
-      const config = renderDynamicConfig(upstreams, {
-        httpUpstreamsFile: options.httpUpstreamsFile,
-        preambleFile: dynamic.preambleFile,
-        streamUpstreamsFile: dynamic.streamUpstreamsFile,
-        controlListen: dynamic.controlListen,
-        luaPackagePath: dynamic.luaPackagePath ?? dynamicLuaDir(),
-        streamServices,
-        ...(dynamic.keepalive === undefined ? {} : { keepalive: dynamic.keepalive }),
-        ...(options.logger === undefined ? {} : { logger: options.logger }),
-      });
+      const config = renderDynamicConfig(
+        upstreams,
+        {
+          httpUpstreamsFile: options.httpUpstreamsFile,
+          preambleFile: dynamic.preambleFile,
+          streamUpstreamsFile: dynamic.streamUpstreamsFile,
+          controlListen: dynamic.controlListen,
+          luaPackagePath: dynamic.luaPackagePath ?? dynamicLuaDir(),
+          streamServices,
+          ...(dynamic.keepalive === undefined ? {} : { keepalive: dynamic.keepalive }),
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+        },
+        memo,
+      );
       return { ...config, meta: { ...extraMeta, ...(config.meta as object) } };
     },
     applier,
