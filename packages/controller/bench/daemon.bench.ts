@@ -18,6 +18,10 @@
  *    response through NGINX from the new backend (fresh connection, polled every ~1 ms).
  * `JSON.parse` alone of the event texts sent is timed at the start and the end of each size, so a
  * slow machine shows as such.
+ *
+ * For a diagnosis: BENCH_DAEMON_NODE_FLAGS adds node flags to the daemon's (`--cpu-prof
+ * --cpu-prof-dir=/tmp/p`), BENCH_WITHOUT_IMAGE_FLAGS=1 leaves the image's out (V8's defaults),
+ * BENCH_DAEMON_LOG=<file> appends its output there, BENCH_DAEMON_LOG_LEVEL sets its log level.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -123,7 +127,9 @@ interface Daemon {
 function spawnBuiltDaemon(env: Record<string, string>, adminPort: number): Daemon {
   // BENCH_DAEMON_NODE_FLAGS: extra flags for a diagnosis (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
   const extra = process.env.BENCH_DAEMON_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? [];
-  const child = spawn(process.execPath, [...imageNodeFlags(), ...extra, DIST_MAIN, 'run'], {
+  // BENCH_WITHOUT_IMAGE_FLAGS=1: V8's defaults instead of the image's flags (what the flags are worth).
+  const image = process.env.BENCH_WITHOUT_IMAGE_FLAGS === '1' ? [] : imageNodeFlags();
+  const child = spawn(process.execPath, [...image, ...extra, DIST_MAIN, 'run'], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -388,7 +394,7 @@ const f1 = (n: number) => n.toFixed(1);
 const row = (label: string, cell: (r: SizeResult) => string) =>
   console.log(`| ${label} | ${results.map(cell).join(' | ')} |`);
 console.log(
-  `\nThe daemon (dist/cli/main.js run, node ${imageNodeFlags().join(' ')}), dynamic mode, ${CHANGES} changes ${GAP_MS}–${GAP_MS * 1.5} ms apart`,
+  `\nThe daemon (dist/cli/main.js run, node ${process.env.BENCH_WITHOUT_IMAGE_FLAGS === '1' ? '(V8 defaults)' : imageNodeFlags().join(' ')}), dynamic mode, ${CHANGES} changes ${GAP_MS}–${GAP_MS * 1.5} ms apart`,
 );
 console.log(
   `| figure | ${results.map((r) => `${r.tasks.toLocaleString('en')} tasks / ${r.services.toLocaleString('en')} services`).join(' | ')} |`,
