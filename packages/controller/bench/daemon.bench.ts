@@ -292,7 +292,8 @@ async function measure(aws: AwsFake, fq: FauxqsHarness, totalTasks: number): Pro
     }
     const readyAt = performance.now();
     await sleep(STEADY_S * 1000);
-    // Steady: the second half of the idle window after ready (the first sync's garbage collected).
+    // (A port taken by another process between freePort and the daemon's listen ends the daemon.)
+    if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
     // Where the steady RSS is: file-backed pages (mostly the node binary, shared with other
     // processes running it) and anonymous ones (the V8 heap, malloc), and the V8 heap itself.
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -307,6 +308,7 @@ async function measure(aws: AwsFake, fq: FauxqsHarness, totalTasks: number): Pro
       heapUsedMb: metricMb('nodejs_heap_size_used_bytes'),
       heapTotalMb: metricMb('nodejs_heap_size_total_bytes'),
     };
+    // Steady: the second half of the idle window after ready (the first sync's garbage collected).
     const steady = samples.filter((m) => m.at >= readyAt + (STEADY_S * 1000) / 2).map((m) => m.rssKb / 1024);
 
     const latencies: number[] = [];
