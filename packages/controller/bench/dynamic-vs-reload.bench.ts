@@ -31,9 +31,9 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startBackendFleet } from '../src/dynamic/test-support/backend-fleet.js';
-import { type ChurnResult, quantile, runChurn } from '../src/dynamic/test-support/churn.js';
-import { type StackOptions, startStack, upstreamOf } from '../src/dynamic/test-support/dynamic-stack.js';
+import { startBackendFleet } from '@ecs-ingress/testkit/net';
+import { type ChurnResult, quantile, runChurn } from '../src/test-support/churn.js';
+import { type StackOptions, startStack, upstreamOf } from '../src/test-support/dynamic-stack.js';
 
 const { values } = parseArgs({
   options: {

@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { findOnPath } from '@ecs-ingress/testkit/e2e';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, type Tags } from 'yaml';
@@ -35,7 +36,6 @@ import { renderDynamic } from './dynamic/dynamic-render.js';
 import { dynamicLuaDir } from './dynamic/lua-path.js';
 import { createMetrics } from './http/metrics.js';
 import { freePort } from './net/free-port.js';
-import { findOnPath } from './test-support/find-on-path.js';
 
 const SRC_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(SRC_DIR, '../../..');
@@ -1102,13 +1102,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
       .map((e) => join(e.parentPath, e.name))
       // Only what ships (tsconfig.build.json's excludes): test helpers may call anything.
       .filter((p) => {
-        const parts = relative(dir, p).split('/');
-        const name = parts.at(-1) ?? '';
-        return (
-          !parts.includes('test-support') &&
-          !parts.includes('e2e') &&
-          !['test-support.ts', 'test-helpers.ts', 'e2e-harness.ts'].includes(name)
-        );
+        return !relative(dir, p).split('/').includes('test-support');
       })
   );
 }

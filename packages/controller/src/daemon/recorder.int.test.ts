@@ -9,6 +9,8 @@ import { ECSClient, type Task } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
+import { sendBody, taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { eventually } from '@ecs-ingress/testkit/net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instanceResourceName } from '../aws/provisioning/names.js';
 import { applyLine, emptyCounts } from '../cli/replay/apply-recording.js';
@@ -23,7 +25,6 @@ import {
 } from '../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 import { startRecording } from './recorder.js';
-import { eventually, sendBody, taskChangeBody } from './test-support.js';
 
 let aws: AwsFake;
 let fq: FauxqsHarness;

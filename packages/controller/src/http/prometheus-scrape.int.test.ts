@@ -6,13 +6,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findOnPath } from '@ecs-ingress/testkit/e2e';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../net/free-port.js';
-import { findOnPath } from '../test-support/find-on-path.js';
+import { type ExercisedValues, exerciseMetrics } from '../test-support/exercise-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type HttpServer, startHttpServer } from './server.js';
-import { type ExercisedValues, exerciseMetrics } from './test-support/exercise-metrics.js';
 
 const prometheusBin = findOnPath('prometheus');
 
