@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { buildTar, buildZip, lieAboutSize, MINIMAL_CONF } from '@ecs-ingress/testkit/archives';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BundleRejectedError, type BundleRejectReason } from './errors.js';
-import { checkEntryPath, detectArchiveFormat, extractBundle } from './extract.js';
+import { detectArchiveFormat, extractBundle } from './extract.js';
+import { checkEntryPath } from './extract-tree.js';
 
 let tmp: string;
 beforeEach(async () => {
