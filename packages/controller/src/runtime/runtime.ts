@@ -17,11 +17,10 @@ import { resolve } from 'node:path';
 import type { NginxRunnerOptions } from '@ecs-ingress/nginx-runner';
 import { NginxRunner } from '@ecs-ingress/nginx-runner';
 import type { UpstreamDiff } from '@ecs-ingress/renderer';
-import { createUpstreamsRenderer, describeUpstreamDiff, diffUpstreams } from '@ecs-ingress/renderer';
+import { describeUpstreamDiff, diffUpstreams } from '@ecs-ingress/renderer';
 import type { ClusterState } from '@ecs-ingress/store';
-import { createUpstreamDeriver, type UpstreamDeriver } from '@ecs-ingress/store';
 import type { Logger, Upstream } from '@ecs-ingress/types';
-import { ConfigError, silentLogger } from '@ecs-ingress/types';
+import { silentLogger } from '@ecs-ingress/types';
 import {
   firstValueFrom,
   from,
@@ -31,17 +30,13 @@ import {
   type Subscription,
 } from 'rxjs';
 import type { PushedEndpoints } from '../dynamic/dynamic-applier.js';
-import {
-  createDynamicRuntimeParts,
-  type RuntimeDynamicOptions,
-  type UpstreamMode,
-} from '../dynamic/runtime-dynamic.js';
+import type { RuntimeDynamicOptions, UpstreamMode } from '../dynamic/runtime-dynamic.js';
 import type { Metrics } from '../http/metrics.js';
 import { createConfigApplier } from '../reconciler/apply-config.js';
 import { ConfigTestFailedError } from '../reconciler/errors.js';
 import type { AppliedChange, ApplyFailure, Reconciler, ReconcilerMetrics } from '../reconciler/pipeline.js';
 import { createReconciler } from '../reconciler/pipeline.js';
-import type { RenderedConfig } from '../reconciler/types.js';
+import { createRuntimeRender, metaOf } from './runtime-render.js';
 import { parseRenderedUpstreams } from './upstreams-text.js';
 
 /** What the runtime needs of a derivation: the upstreams (the rest is passed through as `meta`). */
@@ -161,11 +156,6 @@ export interface Runtime<S = ClusterState> {
   readonly reconciler: Reconciler;
 }
 
-function metaOf(config: { meta?: unknown }): RuntimeRenderMeta | undefined {
-  const meta = config.meta as RuntimeRenderMeta | undefined;
-  return meta !== undefined && Array.isArray(meta.upstreams) ? meta : undefined;
-}
-
 /** Wires the pipeline and starts NGINX (see the file comment). Returns at once; await `ready`. */
 export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runtime<S> {
   const logger = (options.logger ?? silentLogger).child({ component: 'runtime' });
@@ -178,44 +168,7 @@ export function startRuntime<S = ClusterState>(options: RuntimeOptions<S>): Runt
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
 
-  const deriveOptions = options.clusterArn === undefined ? {} : { clusterArn: options.clusterArn };
-  const deriver = options.derive === undefined ? createUpstreamDeriver(deriveOptions) : undefined;
-  const derive =
-    options.derive ?? ((state: S) => (deriver as UpstreamDeriver)(state as unknown as ClusterState));
-  if (options.upstreamMode === 'dynamic' && options.dynamic === undefined) {
-    throw new ConfigError('ECS_INGRESS_UPSTREAM_MODE', 'dynamic mode needs the dynamic options');
-  }
-  const dynamicParts =
-    options.upstreamMode === 'dynamic' && options.dynamic !== undefined
-      ? createDynamicRuntimeParts({
-          dynamic: options.dynamic,
-          httpUpstreamsFile: upstreamsPath,
-          target: runner,
-          ...(options.minReloadIntervalMs === undefined
-            ? {}
-            : { minReloadIntervalMs: options.minReloadIntervalMs }),
-          ...(options.logger === undefined ? {} : { logger: options.logger }),
-        })
-      : undefined;
-  // Remembers its last file: after a change to a few services only their blocks are rendered again.
-  const renderFile = createUpstreamsRenderer();
-  const render = (state: S): RenderedConfig => {
-    const derived = derive(state);
-    if (dynamicParts !== undefined) {
-      return dynamicParts.render(derived.upstreams, {
-        awaitingHealth: derived.awaitingHealth ?? [],
-        unresolved: derived.unresolved ?? [],
-      });
-    }
-    const result = renderFile(derived.upstreams, { logger });
-    const meta: RuntimeRenderMeta = {
-      upstreams: derived.upstreams,
-      serverCount: result.serverCount,
-      awaitingHealth: derived.awaitingHealth ?? [],
-      unresolved: derived.unresolved ?? [],
-    };
-    return { hash: result.hash, files: [{ path: upstreamsPath, content: result.text }], meta };
-  };
+  const { render, dynamicParts } = createRuntimeRender(options, upstreamsPath, runner, logger);
 
   let gateOpen!: () => void;
   const gate = new Promise<void>((res) => {
