@@ -28,6 +28,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { findOnPath } from '@ecs-ingress/testkit/e2e';
+import { freePort } from '@ecs-ingress/testkit/net';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, type Tags } from 'yaml';
@@ -35,7 +36,6 @@ import { DynamicControlClient } from './dynamic/control-client.js';
 import { renderDynamic } from './dynamic/dynamic-render.js';
 import { dynamicLuaDir } from './dynamic/lua-path.js';
 import { createMetrics } from './http/metrics.js';
-import { freePort } from './net/free-port.js';
 
 const SRC_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(SRC_DIR, '../../..');

@@ -24,7 +24,7 @@ import {
   spawnDaemon,
   type TestBundle,
 } from '@ecs-ingress/testkit/e2e';
-import { type Backend, eventually, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { type Backend, eventually, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
 import { HAS_LUA_MODULES, hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -193,7 +193,7 @@ describe.skipIf(!hasNginx || !promtool)('a fresh daemon on a quiet cluster: metr
       aws.ecs.putService('tcp', { cluster });
       const bundle = await makeDynamicBundle('tcp');
       cleanups.push(() => bundle.cleanup());
-      const controlPort = await import('../net/free-port.js').then((m) => m.freePort());
+      const controlPort = await freePort();
       const daemon = await started(
         daemonEnv(cluster, bundle, {
           ...withQueue(),

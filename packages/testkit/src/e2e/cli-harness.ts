@@ -3,7 +3,6 @@
  * upstreams file in `http` and `stream`, loopback backends, requests through NGINX, and /proc
  * lookups. Ports are ephemeral, addresses loopback only; nothing touches /etc/nginx.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -159,34 +158,4 @@ export function taskChange(
       observedAt: T0 + version * 1000,
     }),
   );
-}
-
-const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
-const CLI_MAIN = 'packages/controller/src/cli/main.ts';
-
-/** `ecs-ingress <args>` as a real child process (from the repo root, TypeScript through tsx). */
-export interface CliProcess {
-  readonly child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-export function spawnCli(args: readonly string[]): CliProcess {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI_MAIN, ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
 }

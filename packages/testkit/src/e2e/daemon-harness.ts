@@ -4,17 +4,14 @@
  * fakes running in the test process (wire-level ECS/EC2/EventBridge, fauxqs for SQS), a bundle
  * directory whose nginx.conf listens on loopback, and backends on 127.0.0.x answering their name.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freePort } from '../net/free-port.js';
 import { get } from '../net/http.js';
 import { nginxTestConf } from '../nginx/nginx-conf.js';
-
-const REPO_ROOT = resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
-const MAIN = join(REPO_ROOT, 'packages/controller/src/cli/main.ts');
+import { isolatedEnv, spawnEcsIngress } from './cli-process.js';
 
 /** The backend names answering `count` requests to `url` (non-200 answers as `<status>`). */
 export async function servedBy(url: string, count = 6): Promise<string[]> {
@@ -154,22 +151,15 @@ export interface DaemonProcess {
 export async function spawnDaemon(env: Record<string, string>): Promise<DaemonProcess> {
   const adminPort = await freePort();
   const debugPort = await freePort();
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, 'run'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      // Never wander off to the instance metadata service for credentials or region.
-      AWS_EC2_METADATA_DISABLED: 'true',
+  const child = spawnEcsIngress(
+    ['run'],
+    isolatedEnv({
       ECS_INGRESS_HTTP_HOST: '127.0.0.1',
       ECS_INGRESS_HTTP_PORT: String(adminPort),
       ECS_INGRESS_DEBUG_LISTEN: `127.0.0.1:${debugPort}`,
       ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+    }),
+  );
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;

@@ -2,15 +2,10 @@
 // path, so this package needs nothing from the controller), their bundles and prefixes, ECS events
 // as SQS carries them, helpers for the AWS-facing sources, and the alert-rule checks with promtool.
 
-export type { CliProcess, TaskRef, TestPrefix } from './cli-harness.js';
-export {
-  makeTestPrefix,
-  servedByTasks,
-  serviceDefinition,
-  spawnCli,
-  taskChange,
-  tcpExchange,
-} from './cli-harness.js';
+export type { TaskRef, TestPrefix } from './cli-harness.js';
+export { makeTestPrefix, servedByTasks, serviceDefinition, taskChange, tcpExchange } from './cli-harness.js';
+export type { CliProcess } from './cli-process.js';
+export { spawnCli } from './cli-process.js';
 export type { DaemonProcess, DynamicTestBundle, TestBundle } from './daemon-harness.js';
 export {
   makeBundle,
