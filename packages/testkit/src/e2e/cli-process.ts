@@ -70,3 +70,13 @@ export function spawnCli(
   });
   return { child, stdout: () => out, stderr: () => err, exited };
 }
+
+/** `spawnCli` run to its end: exit code (null when a signal ended it), signal and output. */
+export async function runCli(
+  args: readonly string[],
+  options: { env?: Record<string, string>; killAfterMs?: number } = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const run = spawnCli(args, { killAfterMs: 60_000, ...options });
+  const { code, signal } = await run.exited;
+  return { code, signal, stdout: run.stdout(), stderr: run.stderr() };
+}

@@ -5,7 +5,7 @@
 export type { TaskRef, TestPrefix } from './cli-harness.js';
 export { makeTestPrefix, servedByTasks, serviceDefinition, taskChange, tcpExchange } from './cli-harness.js';
 export type { CliProcess } from './cli-process.js';
-export { spawnCli } from './cli-process.js';
+export { runCli, spawnCli } from './cli-process.js';
 export type { DaemonProcess, DynamicTestBundle, TestBundle } from './daemon-harness.js';
 export {
   makeBundle,
