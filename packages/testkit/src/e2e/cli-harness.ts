@@ -1,7 +1,8 @@
 /**
- * Helpers for the end-to-end tests: a throw-away NGINX prefix with a user config that includes the
- * upstreams file in `http` and `stream`, loopback backends, requests through NGINX, and /proc
- * lookups. Ports are ephemeral, addresses loopback only; nothing touches /etc/nginx.
+ * Helpers for the end-to-end tests of the runtime and the CLI: a throw-away NGINX prefix with a
+ * user config that includes the upstreams file in `http` and `stream`, raw TCP through it, and
+ * events for a service whose tasks are loopback backends. Ports are ephemeral, addresses loopback
+ * only; nothing touches /etc/nginx.
  */
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';

@@ -1,8 +1,9 @@
 /**
  * Test harness for the dynamic upstream mode: a real NGINX (Debian's, with the NDK and Lua
  * modules) on 127.0.0.1 with a temporary prefix, configured by hand in the shape the renderer
- * emits (preamble + one `upstream` per service with a Lua balancer), and tiny node backends that
- * answer their own name.
+ * emits (preamble + one `upstream` per service with a Lua balancer). The Lua modules come from
+ * the caller (`luaDir`: the controller's `dynamicLuaDir()`), so this package needs nothing of the
+ * controller; backends are `startBackend` (../net).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
