@@ -18,8 +18,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ClusterStore } from '@ecs-ingress/store';
 import { snapshotEvent } from '@ecs-ingress/testkit';
+import { makeTestPrefix, serviceDefinition, type TaskRef, taskChange } from '@ecs-ingress/testkit/e2e';
+import { get } from '@ecs-ingress/testkit/net';
 import { type BackendGroup, startBackendGroup } from '../src/demo/backends.js';
-import { get, makeTestPrefix, serviceDefinition, type TaskRef, taskChange } from '../src/e2e/support.js';
 import { startRuntime } from '../src/runtime/runtime.js';
 
 const execFileAsync = promisify(execFile);

@@ -33,15 +33,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '@aws-sdk/client-ecs';
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import {
-  type Backend,
-  freePort,
-  get,
-  HAS_LUA_MODULES,
-  makeDynamicBundle,
-  startBackend,
-} from '../src/daemon/e2e-harness.js';
-import { taskChangeBody } from '../src/daemon/test-support.js';
+import { makeDynamicBundle, taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { type Backend, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { HAS_LUA_MODULES } from '@ecs-ingress/testkit/nginx';
 import {
   type AwsFake,
   buildAwsvpcTask,
@@ -286,7 +280,7 @@ async function measure(aws: AwsFake, fq: FauxqsHarness, totalTasks: number): Pro
     for (;;) {
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
       if (performance.now() - startedAt > READY_TIMEOUT_MS) throw new Error(`not ready:\n${daemon.output()}`);
-      const r = await get(`${daemon.adminUrl}/readyz`, 2000).catch(() => undefined);
+      const r = await httpGet(`${daemon.adminUrl}/readyz`, 2000).catch(() => undefined);
       if (r?.status === 200) break;
       await sleep(100);
     }
@@ -331,7 +325,7 @@ async function measure(aws: AwsFake, fq: FauxqsHarness, totalTasks: number): Pro
       const visibleAt = performance.now();
       let served = false;
       while (performance.now() - visibleAt < CHANGE_TIMEOUT_MS) {
-        const r = await get(`${bundle.url}/web`, 2000).catch(() => undefined);
+        const r = await httpGet(`${bundle.url}/web`, 2000).catch(() => undefined);
         if (r?.status === 200 && r.body === target.name) {
           served = true;
           break;

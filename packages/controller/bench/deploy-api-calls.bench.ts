@@ -15,8 +15,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient, type Task } from '@aws-sdk/client-ecs';
 import type { ClusterState } from '@ecs-ingress/store';
 import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
+import { taskChangeBody } from '@ecs-ingress/testkit/e2e';
 import { parseEventBody } from '@ecs-ingress/types';
-import { taskChangeBody } from '../src/daemon/test-support.js';
 import { EcsPoller } from '../src/sources/ecs-poller.js';
 import { ReferenceWatcher } from '../src/sources/reference-watcher.js';
 import {

@@ -29,9 +29,9 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { startBackendFleet } from '../src/dynamic/test-support/backend-fleet.js';
-import { type ChurnResult, quantile, runChurn } from '../src/dynamic/test-support/churn.js';
-import { type StackOptions, startStack, upstreamOf } from '../src/dynamic/test-support/dynamic-stack.js';
+import { startBackendFleet } from '@ecs-ingress/testkit/net';
+import { type ChurnResult, quantile, runChurn } from '../src/test-support/churn.js';
+import { type StackOptions, startStack, upstreamOf } from '../src/test-support/dynamic-stack.js';
 
 const { values } = parseArgs({
   options: {

@@ -23,11 +23,11 @@ import { createLogger } from '../src/log/logger.js';
 
 const LOG = process.env.BENCH_LOG ? createLogger({ level: 'debug', destination: 2 }) : silentLogger;
 
+import { makeBundle, taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { type Backend, httpGet, startBackend } from '@ecs-ingress/testkit/net';
 import { loadConfig } from '../src/config/env.js';
 import { createDaemonClients } from '../src/daemon/aws.js';
 import { startDaemon } from '../src/daemon/daemon.js';
-import { type Backend, get, makeBundle, startBackend } from '../src/daemon/e2e-harness.js';
-import { taskChangeBody } from '../src/daemon/test-support.js';
 import {
   type AwsFake,
   buildBridgeTask,
@@ -134,7 +134,7 @@ async function measure(aws: AwsFake, fq: FauxqsHarness, timing: Timing): Promise
       const want = backends[i % 2]!.name;
       let served = false;
       while (performance.now() - visibleAt < CHANGE_TIMEOUT_MS) {
-        const r = await get(`${bundle.url}/web`, 2000).catch(() => undefined);
+        const r = await httpGet(`${bundle.url}/web`, 2000).catch(() => undefined);
         if (r?.status === 200 && r.body === want) {
           served = true;
           break;

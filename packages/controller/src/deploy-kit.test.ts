@@ -28,6 +28,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { renderHttpRoutes, renderStreamRoutes } from '@ecs-ingress/renderer';
+import { findOnPath } from '@ecs-ingress/testkit/e2e';
+import { freePort } from '@ecs-ingress/testkit/net';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, type Tags } from 'yaml';
@@ -36,8 +38,6 @@ import { renderDynamic } from './dynamic/dynamic-render.js';
 import { dynamicLuaDir } from './dynamic/lua-path.js';
 import { createMetrics } from './http/metrics.js';
 import { createRouteMetrics } from './http/route-metrics.js';
-import { freePort } from './net/free-port.js';
-import { findOnPath } from './test-support/find-on-path.js';
 
 const SRC_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(SRC_DIR, '../../..');
@@ -1111,13 +1111,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
       .map((e) => join(e.parentPath, e.name))
       // Only what ships (tsconfig.build.json's excludes): test helpers may call anything.
       .filter((p) => {
-        const parts = relative(dir, p).split('/');
-        const name = parts.at(-1) ?? '';
-        return (
-          !parts.includes('test-support') &&
-          !parts.includes('e2e') &&
-          !['test-support.ts', 'test-helpers.ts', 'e2e-harness.ts'].includes(name)
-        );
+        return !relative(dir, p).split('/').includes('test-support');
       })
   );
 }

@@ -5,23 +5,19 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Server } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { NginxReloadFailedError, NginxStartFailedError } from './errors.js';
-import { NginxRunner } from './nginx-runner.js';
-import type { NginxRunnerEvent } from './runner-types.js';
+import { freePort, get, holdPort, pidAlive, pollUntil } from '@ecs-ingress/testkit/net';
 import {
-  eventually,
-  freePort,
-  get,
   hasNginx,
-  holdPort,
   mainConfig,
   makePrefix,
   NGINX_BINARY,
   type NginxPrefix,
-  pidAlive,
   returnServer,
-} from './test-support/nginx-fixture.js';
+} from '@ecs-ingress/testkit/nginx';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NginxReloadFailedError, NginxStartFailedError } from './errors.js';
+import { NginxRunner } from './nginx-runner.js';
+import type { NginxRunnerEvent } from './runner-types.js';
 
 describe.skipIf(!hasNginx)('NginxRunner with real nginx', () => {
   let prefix: NginxPrefix;
@@ -180,7 +176,7 @@ describe.skipIf(!hasNginx)('NginxRunner with real nginx', () => {
     const first = await r.start();
 
     process.kill(first.pid, 'SIGKILL');
-    const restarted = await eventually(() => events.some((e) => e.type === 'restarted'), 500, 20);
+    const restarted = await pollUntil(() => events.some((e) => e.type === 'restarted'), 500, 20);
     expect(restarted).toBe(true);
     expect(r.masterPid).not.toBe(first.pid);
     expect(events.find((e) => e.type === 'restarted')).toMatchObject({ restarts: 1, attempt: 1 });
@@ -209,7 +205,7 @@ describe.skipIf(!hasNginx)('NginxRunner with real nginx', () => {
     const r = newRunner();
     await r.start();
     const slow = get(port, '/slow', 20_000);
-    expect(await eventually(() => pending !== undefined)).toBe(true);
+    expect(await pollUntil(() => pending !== undefined)).toBe(true);
 
     await r.writeFiles([{ path: prefix.configFile, content: mainConfig(proxy('gen2')) }]);
     await r.reload();
@@ -218,6 +214,6 @@ describe.skipIf(!hasNginx)('NginxRunner with real nginx', () => {
 
     pending?.end('slow done');
     expect(await slow).toEqual({ status: 200, body: 'slow done' });
-    expect(await eventually(async () => (await r.workerCount()) === 1)).toBe(true);
+    expect(await pollUntil(async () => (await r.workerCount()) === 1)).toBe(true);
   });
 });

@@ -1,12 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pollUntil } from '@ecs-ingress/testkit/net';
+import { FakeNginxExec } from '@ecs-ingress/testkit/nginx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NginxCrashLoopError, NginxReloadFailedError, NginxStartFailedError } from './errors.js';
 import { NginxRunner } from './nginx-runner.js';
 import type { NginxRunnerEvent, NginxRunnerOptions } from './runner-types.js';
-import { FakeNginxExec } from './test-support/fake-nginx-exec.js';
-import { eventually } from './test-support/nginx-fixture.js';
 
 describe('NginxRunner (fake exec)', () => {
   let dir: string;
@@ -138,7 +138,7 @@ describe('NginxRunner (fake exec)', () => {
   it('restarts a crashed master after clearing its orphaned workers', async () => {
     const first = await makeRunner().start();
     exec.crash(first.pid);
-    expect(await eventually(() => events.some((e) => e.type === 'restarted'))).toBe(true);
+    expect(await pollUntil(() => events.some((e) => e.type === 'restarted'))).toBe(true);
     expect(exec.signals).toContainEqual({ target: first.pid, signal: 'SIGQUIT', group: true });
     expect(await exec.groupMembers(first.pid)).toEqual([]);
     expect(runner.masterPid).not.toBe(first.pid);
@@ -158,7 +158,7 @@ describe('NginxRunner (fake exec)', () => {
       exec.crash(pid);
       const wanted = crash <= 2 ? { type: 'restarted', count: crash } : { type: 'crashloop', count: 1 };
       const seen = () => events.filter((e) => e.type === wanted.type).length >= wanted.count;
-      expect(await eventually(seen)).toBe(true);
+      expect(await pollUntil(seen)).toBe(true);
     }
     const loop = events.find((e) => e.type === 'crashloop');
     expect(loop?.type === 'crashloop' && loop.error).toBeInstanceOf(NginxCrashLoopError);
@@ -171,7 +171,7 @@ describe('NginxRunner (fake exec)', () => {
     const first = await makeRunner().start();
     exec.spawnQueue = ['fail'];
     exec.crash(first.pid);
-    expect(await eventually(() => events.some((e) => e.type === 'restarted'))).toBe(true);
+    expect(await pollUntil(() => events.some((e) => e.type === 'restarted'))).toBe(true);
     expect(events.map((e) => e.type)).toEqual(['started', 'exited', 'restart-failed', 'restarted']);
     expect(events.find((e) => e.type === 'restarted')).toMatchObject({ attempt: 2 });
   });
@@ -196,7 +196,7 @@ describe('NginxRunner (fake exec)', () => {
   it('cancels a pending restart on stop()', async () => {
     const first = await makeRunner({ restartBackoff: { initialMs: 10_000 } }).start();
     exec.crash(first.pid);
-    expect(await eventually(() => events.some((e) => e.type === 'exited'))).toBe(true);
+    expect(await pollUntil(() => events.some((e) => e.type === 'exited'))).toBe(true);
     await runner.stop();
     expect(runner.state).toBe('stopped');
     expect(exec.spawned).toHaveLength(1);

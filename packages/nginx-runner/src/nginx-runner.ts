@@ -14,22 +14,17 @@
  * our `-e stderr`; a config with `error_log /some/file` hides them, and reload errors then carry none).
  */
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
-import {
-  NginxConfigUnsupportedError,
-  NginxCrashLoopError,
-  NginxReloadFailedError,
-  NginxStartFailedError,
-  NginxTestFailedError,
-} from './errors.js';
+import { NginxCrashLoopError, NginxReloadFailedError, NginxTestFailedError } from './errors.js';
 import { ExecaNginxExec } from './execa-nginx-exec.js';
-import { failureLinesOf, forwardNginxLine, parseNginxLogLine } from './log-lines.js';
+import { forwardNginxLine, parseNginxLogLine } from './log-lines.js';
 import { type FileContent, lastKnownGood, ManagedFiles } from './managed-files.js';
+import { launchMaster, quitMaster, reloadMaster } from './master-process.js';
 import { nginxArgsFor } from './nginx-args.js';
 import type { NginxExec, NginxExitInfo, NginxProcessHandle, OutputStream } from './nginx-exec.js';
-import { clearProcessGroup, settlesWithin } from './process-group.js';
+import { testConfig } from './nginx-test.js';
+import { clearProcessGroup } from './process-group.js';
 import { RecentNginxLines } from './recent-lines.js';
 import { DEFAULT_RESTART_BACKOFF, type RestartBackoff, RestartPolicy } from './restart-policy.js';
 import type {
@@ -41,7 +36,7 @@ import type {
   NginxTestResult,
 } from './runner-types.js';
 import { SerialQueue } from './serial-queue.js';
-import { confirmNewGeneration, isAcceptingWorker, isWorker } from './worker-generation.js';
+import { isWorker } from './worker-generation.js';
 
 export class NginxRunner {
   /** The `<file>.last-good` content of `path`, or undefined. */
@@ -170,22 +165,7 @@ export class NginxRunner {
   /** `nginx -t` on the files on disk; when `files` are given they are written (atomically) first. */
   async test(files?: readonly FileContent[]): Promise<NginxTestResult> {
     if (files) await this.writeFiles(files);
-    let args: string[];
-    try {
-      args = await nginxArgsFor(this.prefix, this.configFile);
-    } catch (error) {
-      // A directive we cannot supervise is a verdict on the config, like a failed `nginx -t`.
-      if (!(error instanceof NginxConfigUnsupportedError)) throw error;
-      this.logger.warn({ code: error.code }, error.message);
-      return { ok: false, output: error.message, errors: [error.message] };
-    }
-    const result = await this.exec.run(this.binary, ['-t', ...args]);
-    const ok = result.exitCode === 0;
-    let errors = failureLinesOf(result.output);
-    if (!ok && errors.length === 0) errors = result.output.split('\n').filter((l) => l.trim().length > 0);
-    if (ok) this.logger.debug('nginx -t passed');
-    else this.logger.warn({ nginxErrors: errors }, 'nginx -t failed');
-    return { ok, output: result.output, errors };
+    return testConfig(this.exec, this.binary, this.prefix, this.configFile, this.logger);
   }
 
   /** `test()`, throwing `NginxTestFailedError` when it fails. */
@@ -266,19 +246,12 @@ export class NginxRunner {
     }
     this.setState('stopping');
     const { pid } = handle;
-    this.exec.kill(pid, 'SIGQUIT');
-    if (!(await settlesWithin(handle.exited, this.stopTimeoutMs))) {
-      this.logger.warn(
-        { pid, afterMs: this.stopTimeoutMs },
-        'nginx did not quit gracefully, sending SIGTERM',
-      );
-      this.exec.kill(pid, 'SIGTERM');
-      if (!(await settlesWithin(handle.exited, this.killTimeoutMs))) {
-        this.logger.error({ pid, afterMs: this.killTimeoutMs }, 'nginx ignored SIGTERM, sending SIGKILL');
-        this.exec.killGroup(pid, 'SIGKILL');
-        await settlesWithin(handle.exited, this.killTimeoutMs);
-      }
-    }
+    await quitMaster(
+      this.exec,
+      handle,
+      { stopTimeoutMs: this.stopTimeoutMs, killTimeoutMs: this.killTimeoutMs },
+      this.logger,
+    );
     // The master waits for its workers before it exits, so normally the group is already empty.
     await this.clearGroup(pid, 0);
     if (this.current === handle) this.current = undefined;
@@ -317,52 +290,22 @@ export class NginxRunner {
 
   /** Spawns the master and waits for its first worker. */
   private async launch(): Promise<NginxProcessHandle> {
-    const args = await nginxArgsFor(this.prefix, this.configFile);
-    const fromSeq = this.lines.seq;
-    let handle: NginxProcessHandle;
-    try {
-      handle = this.exec.spawn(this.binary, args, (raw, stream) => this.onLine(raw, stream));
-    } catch (error) {
-      throw new NginxStartFailedError(`cannot spawn ${this.binary}`, { nginxErrors: [], cause: error });
-    }
-    let exit: NginxExitInfo | undefined;
-    void handle.exited.then((info) => {
-      exit = info;
+    const handle = await launchMaster({
+      exec: this.exec,
+      binary: this.binary,
+      args: await nginxArgsFor(this.prefix, this.configFile),
+      lines: this.lines,
+      onLine: (raw, stream) => this.onLine(raw, stream),
+      startTimeoutMs: this.startTimeoutMs,
+      killTimeoutMs: this.killTimeoutMs,
+      pollIntervalMs: this.pollIntervalMs,
     });
-    const deadline = Date.now() + this.startTimeoutMs;
-    for (;;) {
-      if (exit) {
-        const nginxErrors = this.lines.failuresAfter(fromSeq);
-        throw new NginxStartFailedError(
-          `nginx exited during start (${exit.signal ?? `code ${exit.exitCode}`}): ${nginxErrors[0] ?? 'no diagnostics'}`,
-          { nginxErrors, ...this.exitDetails(exit) },
-        );
-      }
-      const children = await this.exec.children(handle.pid);
-      if (children.some(isAcceptingWorker)) break;
-      if (Date.now() >= deadline) {
-        this.exec.killGroup(handle.pid, 'SIGKILL');
-        await settlesWithin(handle.exited, this.killTimeoutMs);
-        const nginxErrors = this.lines.failuresAfter(fromSeq);
-        throw new NginxStartFailedError(`nginx started no worker within ${this.startTimeoutMs} ms`, {
-          nginxErrors,
-        });
-      }
-      await sleep(this.pollIntervalMs);
-    }
     this.current = handle;
     void handle.exited
       .then((info) => this.onExit(handle, info))
       .catch((error: unknown) => this.logger.error({ err: error }, 'nginx exit handling failed'));
     this.logger.info({ pid: handle.pid }, 'nginx started');
     return handle;
-  }
-
-  private exitDetails(exit: NginxExitInfo): { exitCode?: number; signal?: string } {
-    return {
-      ...(exit.exitCode === undefined ? {} : { exitCode: exit.exitCode }),
-      ...(exit.signal === undefined ? {} : { signal: exit.signal }),
-    };
   }
 
   private async onExit(handle: NginxProcessHandle, info: NginxExitInfo): Promise<void> {
@@ -435,24 +378,14 @@ export class NginxRunner {
         reason: 'not-running',
       });
     }
-    const before = new Set((await this.exec.children(handle.pid)).map((c) => c.pid));
-    const fromSeq = this.lines.seq;
-    const sentAt = performance.now();
-    if (!this.exec.kill(handle.pid, 'SIGHUP')) {
-      throw new NginxReloadFailedError('nginx master is gone', { nginxErrors: [], reason: 'not-running' });
-    }
-    const workerPids = await confirmNewGeneration({
+    return reloadMaster({
       exec: this.exec,
-      masterPid: handle.pid,
-      before,
-      sentAt,
-      timeoutMs: this.reloadTimeoutMs,
+      handle,
+      lines: this.lines,
+      reloadTimeoutMs: this.reloadTimeoutMs,
       pollIntervalMs: this.pollIntervalMs,
       rejectSettleMs: this.rejectSettleMs,
-      failures: () => this.lines.failuresAfter(fromSeq),
-      lastLineAt: () => this.lines.lastLineAt,
-      masterAlive: () => this.current === handle,
+      isCurrent: () => this.current === handle,
     });
-    return { durationMs: performance.now() - sentAt, workerPids };
   }
 }

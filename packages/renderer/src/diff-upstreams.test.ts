@@ -1,6 +1,6 @@
+import { ep, up } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
 import { describeUpstreamDiff, diffUpstreams } from './diff-upstreams.js';
-import { ep, up } from './test-support/fixtures.js';
 
 describe('diffUpstreams', () => {
   it.each([

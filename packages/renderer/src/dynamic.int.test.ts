@@ -1,23 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { ep, up } from '@ecs-ingress/testkit';
+import { freePort } from '@ecs-ingress/testkit/net';
+import { hasNginx, NGINX_BINARY, nginxTest, type TempPrefix, tempPrefix } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { renderDynamicHttpPreamble, renderDynamicHttpUpstreams } from './dynamic.js';
 import { renderUpstreams } from './render-upstreams.js';
-import { ep, up } from './test-support/fixtures.js';
-import {
-  freePort,
-  httpTempPaths,
-  MODULES_DIR,
-  mainContext,
-  NGINX_BIN,
-  nginxAvailable,
-  nginxTest,
-  type TempPrefix,
-  tempPrefix,
-} from './test-support/nginx.js';
 
-if (!nginxAvailable)
-  console.warn('SKIPPED: /usr/sbin/nginx is absent, the dynamic-mode nginx tests do not run');
+if (!hasNginx) console.warn('SKIPPED: /usr/sbin/nginx is absent, the dynamic-mode nginx tests do not run');
 
 /**
  * Stub Lua modules with the interface the real ones must have (packages/controller/lua; the
@@ -113,41 +103,36 @@ async function setup(
     'stream-upstreams.conf',
     renderUpstreams([up('web', ep('127.0.0.1', ports.backend)), up('api')]).text,
   );
-  const conf = [
-    `load_module ${MODULES_DIR}/ndk_http_module.so;`, // NDK before the Lua module, which needs it
-    `load_module ${MODULES_DIR}/ngx_http_lua_module.so;`,
-    `load_module ${MODULES_DIR}/ngx_stream_module.so;`,
-    'daemon off;',
-    'worker_processes 1;',
-    mainContext(prefix.dir),
-    'http {',
-    httpTempPaths(prefix.dir),
-    '  access_log off;',
-    `  include ${preamble};`,
-    `  include ${httpUpstreams};`,
-    '  server {',
-    `    listen 127.0.0.1:${ports.front};`,
-    '    location /web/ { proxy_pass http://web; proxy_http_version 1.1; proxy_set_header Connection ""; }',
-    '    location /api/ { proxy_pass http://api; }',
-    '  }',
-    '  server {',
-    `    listen 127.0.0.1:${ports.backend};`,
-    '    location / { return 200 "backend $connection\\n"; }',
-    '  }',
-    '}',
-    'stream {',
-    `  include ${streamUpstreams};`,
-    `  server { listen 127.0.0.1:${await freePort()}; proxy_pass web; }`,
-    '}',
-    '',
-  ].join('\n');
+  const conf = prefix.conf({
+    modules: ['lua', 'stream'],
+    main: ['daemon off;'],
+    workerConnections: 64,
+    httpIncludes: [preamble, httpUpstreams],
+    http: [
+      '  server {',
+      `    listen 127.0.0.1:${ports.front};`,
+      '    location /web/ { proxy_pass http://web; proxy_http_version 1.1; proxy_set_header Connection ""; }',
+      '    location /api/ { proxy_pass http://api; }',
+      '  }',
+      '  server {',
+      `    listen 127.0.0.1:${ports.backend};`,
+      '    location / { return 200 "backend $connection\\n"; }',
+      '  }',
+    ],
+    streamIncludes: [streamUpstreams],
+    stream: `  server { listen 127.0.0.1:${await freePort()}; proxy_pass web; }`,
+  });
   return { prefix, confPath: prefix.write('nginx.conf', conf), ports };
 }
 
 async function startNginx(s: Setup): Promise<void> {
-  nginx = spawn(NGINX_BIN, ['-p', `${s.prefix.dir}/`, '-c', s.confPath, '-e', `${s.prefix.dir}/error.log`], {
-    stdio: 'ignore',
-  });
+  nginx = spawn(
+    NGINX_BINARY,
+    ['-p', `${s.prefix.dir}/`, '-c', s.confPath, '-e', `${s.prefix.dir}/error.log`],
+    {
+      stdio: 'ignore',
+    },
+  );
   // Bounded wait for the front server to answer (at most 100 × 50 ms).
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
@@ -160,7 +145,7 @@ async function startNginx(s: Setup): Promise<void> {
   throw new Error(`nginx did not start:\n${readFileSync(`${s.prefix.dir}/error.log`, 'utf8')}`);
 }
 
-describe.skipIf(!nginxAvailable)('dynamic-mode files with real NGINX and the Lua module', () => {
+describe.skipIf(!hasNginx)('dynamic-mode files with real NGINX and the Lua module', () => {
   it('pass nginx -t (preamble + dynamic http upstreams + stream upstreams)', async () => {
     const s = await setup();
     const result = nginxTest(s.prefix.dir, s.confPath);
@@ -181,7 +166,7 @@ describe.skipIf(!nginxAvailable)('dynamic-mode files with real NGINX and the Lua
     async (present) => {
       const s = await setup({ modules: [present] });
       const result = spawnSync(
-        NGINX_BIN,
+        NGINX_BINARY,
         ['-p', `${s.prefix.dir}/`, '-c', s.confPath, '-e', `${s.prefix.dir}/error.log`],
         {
           encoding: 'utf8',

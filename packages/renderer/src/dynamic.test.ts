@@ -1,3 +1,4 @@
+import { expectGolden, shuffled, xorshift } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   checkControlListen,
@@ -7,8 +8,6 @@ import {
 } from './dynamic.js';
 import { RenderOptionError } from './errors.js';
 import { readRenderedHash } from './hash.js';
-import { seededRandom, shuffled } from './test-support/fixtures.js';
-import { expectGolden } from './test-support/golden.js';
 
 const NAMES = ['web', 'api', 'batch-jobs', 'api.v2', 'a b', 'x;}', 'Web', 'svc_internal'];
 
@@ -49,7 +48,7 @@ describe('renderDynamicHttpUpstreams', () => {
 
   it('is byte-identical for shuffled names', () => {
     const expected = renderDynamicHttpUpstreams(NAMES).text;
-    const random = seededRandom(7);
+    const random = xorshift(7);
     for (let round = 0; round < 10; round++) {
       expect(renderDynamicHttpUpstreams(shuffled(NAMES, random)).text).toBe(expected);
     }

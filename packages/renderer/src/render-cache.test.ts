@@ -3,11 +3,12 @@
  * block). Reusing objects across renders must give exactly what rendering fresh copies gives,
  * including the skipped items, which are reported (and logged) on every render.
  */
+
+import { ep, recordingLogger, renderCases, up } from '@ecs-ingress/testkit';
 import type { Upstream } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import { normalizeUpstreams } from './normalize.js';
 import { renderUpstreams } from './render-upstreams.js';
-import { ep, recordingLogger, renderCases, up } from './test-support/fixtures.js';
 
 /** Deep copies, so nothing is shared with earlier renders. */
 const copies = (upstreams: readonly Upstream[]) =>

@@ -1,17 +1,9 @@
+import { ep, renderCases, up } from '@ecs-ingress/testkit';
+import { hasNginx, nginxTest, type TempPrefix, tempPrefix } from '@ecs-ingress/testkit/nginx';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderUpstreams } from './render-upstreams.js';
-import { ep, renderCases, up } from './test-support/fixtures.js';
-import {
-  httpTempPaths,
-  MODULES_DIR,
-  mainContext,
-  nginxAvailable,
-  nginxTest,
-  type TempPrefix,
-  tempPrefix,
-} from './test-support/nginx.js';
 
-if (!nginxAvailable)
+if (!hasNginx)
   console.warn('SKIPPED: /usr/sbin/nginx is absent, the nginx -t tests of upstreams.conf do not run');
 
 const prefixes: TempPrefix[] = [];
@@ -32,24 +24,14 @@ function checkBothContexts(upstreamsText: string, names: readonly string[]): { o
     .map((name) => `    location = /u/${name} { proxy_pass http://${name}; }`)
     .join('\n');
   const first = names[0];
-  const conf = [
-    `load_module ${MODULES_DIR}/ngx_stream_module.so;`,
-    mainContext(prefix.dir),
-    'http {',
-    httpTempPaths(prefix.dir),
-    '  access_log off;',
-    `  include ${upstreamsPath};`,
-    '  server {',
-    '    listen 127.0.0.1:18080;',
-    locations,
-    '  }',
-    '}',
-    'stream {',
-    `  include ${upstreamsPath};`,
-    first === undefined ? '' : `  server { listen 127.0.0.1:18081; proxy_pass ${first}; }`,
-    '}',
-    '',
-  ].join('\n');
+  const conf = prefix.conf({
+    modules: ['stream'],
+    workerConnections: 64,
+    httpIncludes: [upstreamsPath],
+    http: ['  server {', '    listen 127.0.0.1:18080;', locations, '  }'],
+    streamIncludes: [upstreamsPath],
+    stream: first === undefined ? [] : [`  server { listen 127.0.0.1:18081; proxy_pass ${first}; }`],
+  });
   return nginxTest(prefix.dir, prefix.write('nginx.conf', conf));
 }
 
@@ -64,7 +46,7 @@ const big = Array.from({ length: 300 }, (_, i) =>
   ),
 );
 
-describe.skipIf(!nginxAvailable)('upstreams.conf passes nginx -t in http and stream', () => {
+describe.skipIf(!hasNginx)('upstreams.conf passes nginx -t in http and stream', () => {
   it.each([...renderCases, { file: 'big (300 services)', upstreams: big }])('$file', ({ upstreams }) => {
     const { text } = renderUpstreams(upstreams);
     const names = upstreamNames(text);

@@ -2,10 +2,11 @@
  * The memoising renderer must give exactly what `renderUpstreams` gives for the same list: text,
  * hash, counts, skipped items and log lines, whether it patched its last render or started over.
  */
+
+import { ep, recordingLogger, renderCases, up } from '@ecs-ingress/testkit';
 import type { Upstream } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import { renderUpstreams } from './render-upstreams.js';
-import { ep, recordingLogger, renderCases, up } from './test-support/fixtures.js';
 import { createUpstreamsRenderer } from './upstreams-renderer.js';
 
 /** Deep copies, so nothing is shared with earlier renders. */

@@ -3,25 +3,22 @@
  * `nginx -t`, a real NGINX supervised by NginxRunner serving HTTP on loopback. A bad bundle (one
  * that fails `nginx -t`, one that passes it but cannot be loaded) never interrupts the old config.
  */
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NginxReloadFailedError, NginxRunner } from '@ecs-ingress/nginx-runner';
+import { buildZip } from '@ecs-ingress/testkit/archives';
+import { freePort, httpGet } from '@ecs-ingress/testkit/net';
+import { hasNginx, nginxTestConf } from '@ecs-ingress/testkit/nginx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../net/free-port.js';
-import { buildZip } from '../test-support/bundle-archives.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
-import { httpGet } from '../test-support/http.js';
 import { BundleManager } from './bundle-manager.js';
 import type { BundleRejectedError } from './errors.js';
 import { createNginxTester } from './nginx-tester.js';
 import { S3BundleSource } from './s3-bundle-source.js';
 import { resolveStartupBundle } from './startup.js';
-
-const NGINX = '/usr/sbin/nginx';
 
 async function listenOnLoopback(): Promise<Server> {
   const server = createServer();
@@ -43,28 +40,14 @@ async function get(port: number): Promise<string> {
 }
 
 function conf(upstreamsFile: string, body: string, listen: string): string {
-  return `pid nginx.pid;
-error_log stderr notice;
-worker_processes 1;
-events { worker_connections 64; }
-http {
-  include ${upstreamsFile};
-  access_log off;
-  client_body_temp_path tmp_body;
-  proxy_temp_path tmp_proxy;
-  fastcgi_temp_path tmp_fastcgi;
-  uwsgi_temp_path tmp_uwsgi;
-  scgi_temp_path tmp_scgi;
-  include conf.d/*.conf;
-  server {
-    ${listen}
-    location / { return 200 "${body}"; }
-  }
-}
-`;
+  return nginxTestConf({
+    workerConnections: 64,
+    httpIncludes: [upstreamsFile, 'conf.d/*.conf'],
+    http: ['  server {', `    ${listen}`, `    location / { return 200 "${body}"; }`, '  }'],
+  });
 }
 
-describe.skipIf(!existsSync(NGINX))('config bundle end to end (fauxqs S3 + real NGINX)', () => {
+describe.skipIf(!hasNginx)('config bundle end to end (fauxqs S3 + real NGINX)', () => {
   let tmp: string;
   let fauxqs: FauxqsHarness;
   let client: S3Client;

@@ -3,11 +3,12 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderHttpRoutes, renderStreamRoutes } from '@ecs-ingress/renderer';
+import { buildTar } from '@ecs-ingress/testkit/archives';
+import { HAS_LUA_MODULES, hasNginx, nginxTestConf } from '@ecs-ingress/testkit/nginx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderDynamic } from '../dynamic/dynamic-render.js';
 import { dynamicLuaDir } from '../dynamic/lua-path.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
-import { buildTar } from '../test-support/bundle-archives.js';
 import { BundleManager, type BundleTester } from './bundle-manager.js';
 import { BundleRejectedError, NoValidBundleError } from './errors.js';
 import { extractBundle } from './extract.js';
@@ -16,29 +17,13 @@ import { type BundleCandidate, DEFAULT_DYNAMIC_BUNDLE_DIR, DefaultBundleSource }
 import { resolveStartupBundle } from './startup.js';
 import { hashBytes } from './tree.js';
 
-const NGINX = '/usr/sbin/nginx';
-
 /** A bundle's nginx.conf: everything NGINX writes stays in the prefix; includes the upstreams file. */
 export function bundleConf(upstreamsFile: string, serverBody: string, port = 1): string {
-  return `pid nginx.pid;
-error_log stderr notice;
-worker_processes 1;
-events { worker_connections 64; }
-http {
-  include ${upstreamsFile};
-  access_log off;
-  client_body_temp_path tmp_body;
-  proxy_temp_path tmp_proxy;
-  fastcgi_temp_path tmp_fastcgi;
-  uwsgi_temp_path tmp_uwsgi;
-  scgi_temp_path tmp_scgi;
-  include conf.d/*.conf;
-  server {
-    listen 127.0.0.1:${port};
-    ${serverBody}
-  }
-}
-`;
+  return nginxTestConf({
+    workerConnections: 64,
+    httpIncludes: [upstreamsFile, 'conf.d/*.conf'],
+    http: ['  server {', `    listen 127.0.0.1:${port};`, `    ${serverBody}`, '  }'],
+  });
 }
 
 /** A tar.gz candidate with `files`, extracted through the real extractor. */
@@ -57,7 +42,7 @@ async function counterValue(metrics: Metrics, name: 'bundleApplies', result: str
   return data.values.find((v) => v.labels.result === result)?.value ?? 0;
 }
 
-describe.skipIf(!existsSync(NGINX))('BundleManager with the real nginx -t', () => {
+describe.skipIf(!hasNginx)('BundleManager with the real nginx -t', () => {
   let tmp: string;
   let workDir: string;
   let prefix: string;
@@ -226,7 +211,7 @@ describe.skipIf(!existsSync(NGINX))('BundleManager with the real nginx -t', () =
     expect(await source.check()).toBeUndefined();
   });
 
-  it.skipIf(!existsSync('/usr/lib/nginx/modules/ngx_http_lua_module.so'))(
+  it.skipIf(!HAS_LUA_MODULES)(
     'the built-in dynamic-mode default bundle passes nginx -t with the configured dynamic files',
     async () => {
       const files = renderDynamic([{ name: 'web', servers: [] }], {

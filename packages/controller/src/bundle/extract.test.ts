@@ -1,10 +1,11 @@
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildTar, buildZip, lieAboutSize, MINIMAL_CONF } from '@ecs-ingress/testkit/archives';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildTar, buildZip, lieAboutSize, MINIMAL_CONF } from '../test-support/bundle-archives.js';
 import { BundleRejectedError, type BundleRejectReason } from './errors.js';
-import { checkEntryPath, detectArchiveFormat, extractBundle } from './extract.js';
+import { detectArchiveFormat, extractBundle } from './extract.js';
+import { checkEntryPath } from './extract-tree.js';
 
 let tmp: string;
 beforeEach(async () => {

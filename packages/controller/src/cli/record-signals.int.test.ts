@@ -4,21 +4,16 @@
  * must not kill it. The CLI runs as a child process against an ECS endpoint that refuses
  * connections, or the wire fake holding every ECS answer for a minute.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type CliProcess, spawnCli } from '@ecs-ingress/testkit/e2e';
+import { eventually, freePort } from '@ecs-ingress/testkit/net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instanceResourceName } from '../aws/provisioning/names.js';
-import { eventually } from '../daemon/test-support.js';
-import { freePort } from '../net/free-port.js';
 import { type AwsFake, startAwsFake } from '../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const CLI = join(REPO_ROOT, 'packages/controller/src/cli/main.ts');
 
 let aws: AwsFake;
 let fq: FauxqsHarness;
@@ -34,28 +29,15 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface RecordRun {
-  readonly child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Exit code, or the signal's name; SIGKILL after 30 s (the test then fails on the code). */
-  readonly exited: Promise<number | string>;
-}
-
+/** `ecs-ingress record <args>` against `endpoint` for ECS and EC2; SIGKILL after 30 s (the test then fails on the exit). */
 function record(
   args: readonly string[],
   endpoint: string,
   cluster: string,
   extra: Record<string, string> = {},
-): RecordRun {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, 'record', ...args], {
-    cwd: REPO_ROOT,
+): CliProcess {
+  return spawnCli(['record', ...args], {
     env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_EC2_METADATA_DISABLED: 'true',
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_ECS: endpoint,
       AWS_ENDPOINT_URL_EC2: endpoint,
@@ -63,24 +45,8 @@ function record(
       ECS_INGRESS_QUEUE_MODE: 'none',
       ...extra,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    killAfterMs: 30_000,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | string>((res) => {
-    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(guard);
-      res(code ?? signal ?? -1);
-    });
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 describe('ecs-ingress record while AWS cannot answer', () => {
@@ -90,7 +56,7 @@ describe('ecs-ingress record while AWS cannot answer', () => {
     // Nothing listens there: every call fails at once, the first sync never comes.
     const closed = `http://127.0.0.1:${await freePort()}`;
     const run = record(['--out', out, '--duration', '1s'], closed, 'prod');
-    const code = await run.exited;
+    const { code } = await run.exited;
     expect(code, run.stderr().slice(-2000)).toBe(0);
     expect(run.stdout()).toMatch(/^recorded 0 lines to .*: 0 queue messages, 0 snapshots, .*\(duration\)\n$/);
     expect(run.stderr()).toContain('no full sync was recorded');
@@ -133,7 +99,7 @@ describe('ecs-ingress record while AWS cannot answer', () => {
       { rounds: 200, intervalMs: 25 },
     );
     run.child.kill('SIGTERM');
-    const code = await run.exited;
+    const { code } = await run.exited;
     expect(code, run.stderr().slice(-2000)).toBe(0);
     expect(run.stderr()).toContain('already stopping the recording');
     expect(run.stdout()).toMatch(/^recorded 0 lines to .*: 0 queue messages, 0 snapshots, .*\(stopped\)\n$/);

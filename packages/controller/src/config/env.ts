@@ -8,13 +8,14 @@
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { checkControlListen, isSafeUpstreamName } from '@ecs-ingress/renderer';
-import { ConfigError, EcsIngressError } from '@ecs-ingress/types';
+import { type ConfigError, EcsIngressError } from '@ecs-ingress/types';
 import { planInstanceId } from '../aws/instance-identity.js';
 import { DEFAULT_PREFIX } from '../aws/provisioning/names.js';
 import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-render.js';
 import { isLogLevel, type LogLevel } from '../log/logger.js';
 import { parseSharedS3Uri, type SharedS3Location } from '../sources/fleet/shared-s3-uri.js';
-import { formatDurationMs, parseDurationMs } from './duration.js';
+import { formatDurationMs } from './duration.js';
+import { EnvReader } from './env-reader.js';
 import { type RoutesConfig, readRoutesConfig } from './routes-env.js';
 
 export type QueueMode = 'per-instance' | 'shared' | 'none';
@@ -133,7 +134,7 @@ const DEFAULT_DEBUG_LISTEN = '127.0.0.1:10256';
  * ECS_INGRESS_DEBUG_LISTEN: `<host>:<port>` (`[<ipv6>]:<port>`) or `off`. The debug endpoints list
  * every task ARN and IP: loopback unless the operator names another address.
  */
-function debugListen(r: Reader): { debug?: { host: string; port: number } } {
+function debugListen(r: EnvReader): { debug?: { host: string; port: number } } {
   const value = r.string('ECS_INGRESS_DEBUG_LISTEN', DEFAULT_DEBUG_LISTEN);
   if (value === 'off') return {};
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
@@ -157,82 +158,8 @@ const ENDPOINT_VARIABLES: Readonly<Record<keyof AwsEndpoints, string>> = {
   s3: 'AWS_ENDPOINT_URL_S3',
 };
 
-/** Reads variables and collects what is wrong instead of throwing on the first problem. */
-class Reader {
-  readonly errors: ConfigError[] = [];
-  constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
-
-  /** The trimmed value; empty counts as unset (task definitions often carry `""`). */
-  raw(name: string): string | undefined {
-    const value = this.env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  }
-
-  fail(name: string, message: string): void {
-    this.errors.push(new ConfigError(name, message));
-  }
-
-  string(name: string, fallback: string): string {
-    return this.raw(name) ?? fallback;
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if ((allowed as readonly string[]).includes(value)) return value as T;
-    this.fail(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-    return fallback;
-  }
-
-  /** A positive duration (`250ms`, `10s`, `5m`, `1h`, or plain ms). */
-  duration(name: string, fallbackMs: number, options: { allowZero?: boolean } = {}): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallbackMs;
-    const ms = parseDurationMs(value);
-    if (ms === undefined) {
-      this.fail(
-        name,
-        `expected a duration like 250ms, 10s, 5m, 1h or a number of milliseconds, got ${JSON.stringify(value)}`,
-      );
-      return fallbackMs;
-    }
-    if (ms === 0 && !options.allowZero) {
-      this.fail(name, 'must be greater than zero');
-      return fallbackMs;
-    }
-    return ms;
-  }
-
-  port(name: string, fallback: number): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (!/^\d+$/.test(value) || Number(value) > 65_535) {
-      this.fail(name, `must be a TCP port number 0..65535, got ${JSON.stringify(value)}`);
-      return fallback;
-    }
-    return Number(value);
-  }
-
-  url(name: string): string | undefined {
-    const value = this.raw(name);
-    if (value === undefined) return undefined;
-    try {
-      const url = new URL(value);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
-      return value;
-    } catch {
-      this.fail(name, `must be an http(s) URL, got ${JSON.stringify(value)}`);
-      return undefined;
-    }
-  }
-
-  path(name: string, fallback: string): string {
-    return resolve(this.string(name, fallback));
-  }
-}
-
 /** The dynamic-mode variables (validated in both modes, so a typo shows before switching). */
-function readDynamic(r: Reader, upstreamsFile: string): DynamicModeConfig {
+function readDynamic(r: EnvReader, upstreamsFile: string): DynamicModeConfig {
   const dir = dirname(upstreamsFile);
   const files = {
     preambleFile: r.path('ECS_INGRESS_DYNAMIC_PREAMBLE_FILE', join(dir, DYNAMIC_FILE_NAMES.preambleFile)),
@@ -304,7 +231,7 @@ function readDynamic(r: Reader, upstreamsFile: string): DynamicModeConfig {
  * @throws ConfigErrors listing every invalid variable (each a `ConfigError` naming it)
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): DaemonConfig {
-  const r = new Reader(env);
+  const r = new EnvReader(env);
 
   const endpoints: { -readonly [K in keyof AwsEndpoints]: string } = {};
   const general = r.url('AWS_ENDPOINT_URL');

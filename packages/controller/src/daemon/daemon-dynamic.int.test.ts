@@ -12,8 +12,19 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  type DaemonProcess,
+  type DynamicTestBundle,
+  makeDynamicBundle,
+  metricValue,
+  runCleanups,
+  servedBy,
+  spawnDaemon,
+  tcpExchange,
+} from '@ecs-ingress/testkit/e2e';
+import { type Backend, childPids, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
+import { HAS_LUA_MODULES, hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { childPids, tcpExchange } from '../e2e/support.js';
 import {
   type AwsFake,
   buildAwsvpcTask,
@@ -22,25 +33,8 @@ import {
   containerInstanceArnFor,
   startAwsFake,
 } from '../test-support/aws-fake/index.js';
-import {
-  type Backend,
-  type DaemonProcess,
-  type DynamicTestBundle,
-  freePort,
-  get,
-  HAS_LUA_MODULES,
-  makeDynamicBundle,
-  metricValue,
-  NGINX_BINARY,
-  runCleanups,
-  STREAM_MODULE,
-  servedBy,
-  spawnDaemon,
-  startBackend,
-} from './e2e-harness.js';
-import { eventually } from './test-support.js';
 
-const hasParts = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE) && HAS_LUA_MODULES;
+const hasParts = hasNginx && HAS_LUA_MODULES;
 
 const RELOADS = 'ecs_ingress_nginx_reloads_total{result="success"}';
 const PUSHES = 'ecs_ingress_dynamic_updates_total{result="success"}';

@@ -9,10 +9,23 @@
  *   EcsIngressAwsPermanentError fires.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type DaemonProcess,
+  dashboardQuery,
+  findOnPath,
+  makeBundle,
+  makeDynamicBundle,
+  metricValue,
+  promtoolOverScrapes,
+  runCleanups,
+  spawnDaemon,
+  type TestBundle,
+} from '@ecs-ingress/testkit/e2e';
+import { type Backend, eventually, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { HAS_LUA_MODULES, hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
@@ -21,26 +34,7 @@ import {
   startAwsFake,
 } from '../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
-import { findOnPath } from '../test-support/find-on-path.js';
-import { dashboardQuery, promtoolOverScrapes } from '../test-support/promtool-series.js';
-import {
-  type Backend,
-  type DaemonProcess,
-  get,
-  HAS_LUA_MODULES,
-  makeBundle,
-  makeDynamicBundle,
-  metricValue,
-  NGINX_BINARY,
-  runCleanups,
-  STREAM_MODULE,
-  spawnDaemon,
-  startBackend,
-  type TestBundle,
-} from './e2e-harness.js';
-import { eventually } from './test-support.js';
 
-const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
 const promtool = findOnPath('promtool');
 
 let aws: AwsFake;
@@ -98,7 +92,7 @@ async function firstScrape(daemon: DaemonProcess): Promise<string> {
     'the first /metrics answer',
     async () => {
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      const res = await get(`${daemon.adminUrl}/metrics`, 1000);
+      const res = await httpGet(`${daemon.adminUrl}/metrics`, 1000);
       return res.status === 200 ? res.body : undefined;
     },
     { rounds: 300, intervalMs: 20 },
@@ -199,7 +193,7 @@ describe.skipIf(!hasNginx || !promtool)('a fresh daemon on a quiet cluster: metr
       aws.ecs.putService('tcp', { cluster });
       const bundle = await makeDynamicBundle('tcp');
       cleanups.push(() => bundle.cleanup());
-      const controlPort = await import('../net/free-port.js').then((m) => m.freePort());
+      const controlPort = await freePort();
       const daemon = await started(
         daemonEnv(cluster, bundle, {
           ...withQueue(),

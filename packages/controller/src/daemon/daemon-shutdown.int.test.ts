@@ -7,9 +7,11 @@
  * and, once running, quitting NGINX.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type DaemonProcess, makeBundle, spawnDaemon, type TestBundle } from '@ecs-ingress/testkit/e2e';
+import { eventually, get, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instanceResourceName } from '../aws/provisioning/names.js';
 import {
@@ -19,19 +21,7 @@ import {
   startAwsFake,
 } from '../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
-import {
-  type DaemonProcess,
-  get,
-  makeBundle,
-  NGINX_BINARY,
-  STREAM_MODULE,
-  spawnDaemon,
-  startBackend,
-  type TestBundle,
-} from './e2e-harness.js';
-import { eventually } from './test-support.js';
 
-const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
 /** ECS's default stopTimeout is 30 s; the issue asks for 5. */
 const EXIT_WITHIN_MS = 5_000;
 

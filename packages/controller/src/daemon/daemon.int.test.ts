@@ -9,6 +9,19 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type DaemonProcess,
+  makeBundle,
+  metricValue,
+  runCleanups,
+  sendBody,
+  servedBy,
+  spawnDaemon,
+  type TestBundle,
+  taskChangeBody,
+} from '@ecs-ingress/testkit/e2e';
+import { type Backend, eventually, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instanceResourceName } from '../aws/provisioning/names.js';
 import {
@@ -20,23 +33,6 @@ import {
   startAwsFake,
 } from '../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
-import {
-  type Backend,
-  type DaemonProcess,
-  get,
-  makeBundle,
-  metricValue,
-  NGINX_BINARY,
-  runCleanups,
-  STREAM_MODULE,
-  servedBy,
-  spawnDaemon,
-  startBackend,
-  type TestBundle,
-} from './e2e-harness.js';
-import { eventually, sendBody, taskChangeBody } from './test-support.js';
-
-const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
 
 let aws: AwsFake;
 let fq: FauxqsHarness;
@@ -298,7 +294,7 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     expect(aws.events.rule(name)).toBeUndefined();
     expect(fq.server.inspectQueue(name)).toBeUndefined();
     expect(existsSync(`/proc/${nginxPid}`)).toBe(false);
-    await expect(get(`${bundle.url}/web`, 1000)).rejects.toThrow();
+    await expect(httpGet(`${bundle.url}/web`, 1000)).rejects.toThrow();
   }, 120_000);
 
   it('refuses to start without a valid bundle and no last known good one (exit 1, a clear message)', async () => {

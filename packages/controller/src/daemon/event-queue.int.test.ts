@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { eventually } from '@ecs-ingress/testkit/net';
 import { silentLogger } from '@ecs-ingress/types';
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,6 @@ import { instanceResourceName } from '../aws/provisioning/names.js';
 import { type AwsFake, startAwsFake } from '../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 import { EventQueue, type QueueConsumer } from './event-queue.js';
-import { eventually } from './test-support.js';
 
 let aws: AwsFake;
 let fq: FauxqsHarness;

@@ -4,8 +4,10 @@
  * one lister, both serving the cluster, /debug/fleet and the fleet metrics. No queue (polling
  * mode), so the listing is all they learn from.
  */
-import { existsSync } from 'node:fs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { type DaemonProcess, makeBundle, servedBy, spawnDaemon } from '@ecs-ingress/testkit/e2e';
+import { type Backend, eventually, get, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
@@ -15,20 +17,6 @@ import {
   startAwsFake,
   startS3Fake,
 } from '../test-support/aws-fake/index.js';
-import {
-  type Backend,
-  type DaemonProcess,
-  get,
-  makeBundle,
-  NGINX_BINARY,
-  STREAM_MODULE,
-  servedBy,
-  spawnDaemon,
-  startBackend,
-} from './e2e-harness.js';
-import { eventually } from './test-support.js';
-
-const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
 
 let aws: AwsFake;
 let s3: S3Fake;

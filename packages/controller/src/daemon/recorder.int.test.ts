@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient, type Task } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
+import { runCli, sendBody, taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { eventually } from '@ecs-ingress/testkit/net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { instanceResourceName } from '../aws/provisioning/names.js';
 import { applyLine, emptyCounts } from '../cli/replay/apply-recording.js';
@@ -23,7 +23,6 @@ import {
 } from '../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 import { startRecording } from './recorder.js';
-import { eventually, sendBody, taskChangeBody } from './test-support.js';
 
 let aws: AwsFake;
 let fq: FauxqsHarness;
@@ -277,57 +276,17 @@ describe('ecs-ingress record (CLI)', () => {
     aws.ecs.putService('web', { cluster });
     const out = join(dir, 'cli.jsonl');
     const instanceId = `host-${randomUUID().slice(0, 8)}`;
-    const root = fileURLToPath(new URL('../../../../', import.meta.url));
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((res) => {
-      const child = spawn(
-        process.execPath,
-        [
-          '--conditions=source',
-          '--import',
-          'tsx',
-          'packages/controller/src/cli/main.ts',
-          'record',
-          '--out',
-          out,
-          '--duration',
-          '2s',
-        ],
-        {
-          cwd: root,
-          env: {
-            PATH: process.env.PATH ?? '/usr/bin:/bin',
-            AWS_ACCESS_KEY_ID: 'test',
-            AWS_SECRET_ACCESS_KEY: 'test',
-            AWS_EC2_METADATA_DISABLED: 'true',
-            AWS_REGION: 'us-east-1',
-            AWS_ENDPOINT_URL_ECS: aws.url,
-            AWS_ENDPOINT_URL_EC2: aws.url,
-            AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-            AWS_ENDPOINT_URL_SQS: fq.endpoint,
-            AWS_CLUSTER_NAME: cluster,
-            ECS_INGRESS_QUEUE_MODE: 'per-instance',
-            ECS_INGRESS_INSTANCE_ID: instanceId,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.once('exit', (c) => {
-        clearTimeout(timer);
-        res({ code: c, stdout, stderr });
-      });
+    const { code, stdout, stderr } = await runCli(['record', '--out', out, '--duration', '2s'], {
+      env: {
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_ECS: aws.url,
+        AWS_ENDPOINT_URL_EC2: aws.url,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
+        AWS_ENDPOINT_URL_SQS: fq.endpoint,
+        AWS_CLUSTER_NAME: cluster,
+        ECS_INGRESS_QUEUE_MODE: 'per-instance',
+        ECS_INGRESS_INSTANCE_ID: instanceId,
+      },
     });
     expect(code, stderr.slice(-2000)).toBe(0);
     expect(stdout).toMatch(/^recorded \d+ lines to .*: 0 queue messages, 1 snapshots, .*\(duration\)\n$/);

@@ -5,9 +5,20 @@
  * fetched on demand. A client requests every 50 ms throughout and counts what failed.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { Task } from '@aws-sdk/client-ecs';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type DaemonProcess,
+  makeBundle,
+  runCleanups,
+  sendBody,
+  servedBy,
+  spawnDaemon,
+  type TestBundle,
+  taskChangeBody,
+} from '@ecs-ingress/testkit/e2e';
+import { type Backend, eventually, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
@@ -18,23 +29,6 @@ import {
   startAwsFake,
 } from '../test-support/aws-fake/index.js';
 import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
-import {
-  type Backend,
-  type DaemonProcess,
-  freePort,
-  get,
-  makeBundle,
-  NGINX_BINARY,
-  runCleanups,
-  STREAM_MODULE,
-  servedBy,
-  spawnDaemon,
-  startBackend,
-  type TestBundle,
-} from './e2e-harness.js';
-import { eventually, sendBody, taskChangeBody } from './test-support.js';
-
-const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
 
 let aws: AwsFake;
 let fq: FauxqsHarness;
@@ -109,7 +103,7 @@ function startClient(url: string) {
     for (let i = 0; running && i < 12_000; i++) {
       const started = Date.now();
       try {
-        const r = await get(url, 2000);
+        const r = await httpGet(url, 2000);
         total++;
         if (r.status === 200) answers.set(r.body, (answers.get(r.body) ?? 0) + 1);
         else {

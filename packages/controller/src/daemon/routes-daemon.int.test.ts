@@ -4,11 +4,13 @@
  * route files; services publish themselves with docker labels and are reached by Host header.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DaemonProcess, metricValue, runCleanups, spawnDaemon } from '@ecs-ingress/testkit/e2e';
+import { type Backend, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx, STREAM_MODULE } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
@@ -16,21 +18,6 @@ import {
   buildTaskDefinition,
   startAwsFake,
 } from '../test-support/aws-fake/index.js';
-import {
-  type Backend,
-  type DaemonProcess,
-  freePort,
-  get,
-  metricValue,
-  NGINX_BINARY,
-  runCleanups,
-  STREAM_MODULE,
-  spawnDaemon,
-  startBackend,
-} from './e2e-harness.js';
-import { eventually } from './test-support.js';
-
-const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
 
 let aws: AwsFake;
 const cleanups: (() => unknown)[] = [];

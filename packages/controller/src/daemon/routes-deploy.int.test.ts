@@ -7,12 +7,14 @@
  * point (in no NGINX config generation) does neither path answer; never a 5xx or a connection error.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '@aws-sdk/client-ecs';
+import { type DaemonProcess, runCleanups, spawnDaemon } from '@ecs-ingress/testkit/e2e';
+import { type Backend, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx, STREAM_MODULE } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
@@ -20,20 +22,7 @@ import {
   buildTaskDefinition,
   startAwsFake,
 } from '../test-support/aws-fake/index.js';
-import {
-  type Backend,
-  type DaemonProcess,
-  freePort,
-  get,
-  NGINX_BINARY,
-  runCleanups,
-  STREAM_MODULE,
-  spawnDaemon,
-  startBackend,
-} from './e2e-harness.js';
-import { eventually } from './test-support.js';
 
-const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
 const HOST = 'shop.example.com';
 
 let aws: AwsFake;

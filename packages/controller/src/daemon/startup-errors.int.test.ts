@@ -3,15 +3,13 @@
  * exits with the scheme's code (2 configuration, 1 runtime) and one fatal line or stderr message
  * that names the variable to fix, with the cause once ("cannot start:" never repeated).
  */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { makeBundle, spawnDaemon, type TestBundle } from '@ecs-ingress/testkit/e2e';
+import { HAS_LUA_MODULES, hasNginx, NGINX_BINARY } from '@ecs-ingress/testkit/nginx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsFake, startAwsFake } from '../test-support/aws-fake/index.js';
-import { HAS_LUA_MODULES, makeBundle, NGINX_BINARY, spawnDaemon, type TestBundle } from './e2e-harness.js';
-
-const hasNginx = existsSync(NGINX_BINARY);
 
 let aws: AwsFake;
 let bundle: TestBundle;

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { type DynamicNginx, startDynamicNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DynamicNginx, startDynamicNginx } from '../test-support/dynamic-nginx.js';
 import { DynamicControlClient } from './control-client.js';
+import { dynamicLuaDir } from './lua-path.js';
 
 async function post(nginx: DynamicNginx, body: string | Buffer): Promise<{ status: number; text: string }> {
   const res = await fetch(`${nginx.controlUrl}/endpoints`, {
@@ -21,7 +22,7 @@ describe('control endpoint with real NGINX: validation', () => {
   let client: DynamicControlClient;
 
   beforeAll(async () => {
-    nginx = await startDynamicNginx({ services: ['web', 'api'], workers: 1 });
+    nginx = await startDynamicNginx({ services: ['web', 'api'], workers: 1, luaDir: dynamicLuaDir() });
     client = new DynamicControlClient({ endpoint: nginx.controlUrl });
   });
 
@@ -163,7 +164,7 @@ describe('control endpoint with real NGINX: loopback only', () => {
   let nginx: DynamicNginx;
 
   beforeAll(async () => {
-    nginx = await startDynamicNginx({ services: ['web'], workers: 1 });
+    nginx = await startDynamicNginx({ services: ['web'], workers: 1, luaDir: dynamicLuaDir() });
   });
 
   afterAll(async () => {

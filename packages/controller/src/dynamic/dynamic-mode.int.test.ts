@@ -4,13 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { type BackendFleet, httpGet, startBackendFleet } from '@ecs-ingress/testkit/net';
+import { HAS_LUA_MODULES } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { httpGet } from '../test-support/http.js';
-import { type BackendFleet, startBackendFleet } from './test-support/backend-fleet.js';
-import { runChurn, WRK } from './test-support/churn.js';
-import { type Stack, startStack, startTcpBackend, upstreamOf } from './test-support/dynamic-stack.js';
+import { runChurn, WRK } from '../test-support/churn.js';
+import { type Stack, startStack, startTcpBackend, upstreamOf } from '../test-support/dynamic-stack.js';
 
-const hasParts = ['/usr/sbin/nginx', '/usr/lib/nginx/modules/ngx_http_lua_module.so'].every(existsSync);
+const hasParts = HAS_LUA_MODULES;
 if (!hasParts) console.warn('SKIPPED: nginx or its Lua module is absent');
 
 /** One request on a fresh connection (a kept-alive one would stay on an old worker). */

@@ -1,13 +1,9 @@
 import { type IncomingHttpHeaders, request } from 'node:http';
+import { type Backend, freePort, startBackend } from '@ecs-ingress/testkit/net';
+import { type DynamicNginx, startDynamicNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Backend,
-  type DynamicNginx,
-  freePort,
-  startBackend,
-  startDynamicNginx,
-} from '../test-support/dynamic-nginx.js';
 import { DynamicControlClient } from './control-client.js';
+import { dynamicLuaDir } from './lua-path.js';
 
 interface Answer {
   status: number;
@@ -65,7 +61,7 @@ describe('Lua balancer with real NGINX (dynamic mode)', () => {
 
   beforeAll(async () => {
     // One worker makes the per-worker round robin exactly observable from one client.
-    nginx = await startDynamicNginx({ services: ['web', 'api'], workers: 1 });
+    nginx = await startDynamicNginx({ services: ['web', 'api'], workers: 1, luaDir: dynamicLuaDir() });
     client = new DynamicControlClient({ endpoint: nginx.controlUrl, timeoutMs: 2_000 });
     for (const name of ['a', 'b', 'c']) backends.push(await startBackend(name));
   });
@@ -176,7 +172,7 @@ describe('Lua balancer across a reload (structural change)', () => {
   let backend: Backend;
 
   beforeAll(async () => {
-    nginx = await startDynamicNginx({ services: ['web'], workers: 2 });
+    nginx = await startDynamicNginx({ services: ['web'], workers: 2, luaDir: dynamicLuaDir() });
     backend = await startBackend('x');
   });
 

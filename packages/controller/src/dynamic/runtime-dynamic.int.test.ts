@@ -1,17 +1,14 @@
 /** `startRuntime({ upstreamMode: 'dynamic' })` with a real NGINX + Lua: the daemon's own wiring. */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type BackendFleet, freePort, startBackendFleet } from '@ecs-ingress/testkit/net';
+import { HAS_LUA_MODULES, nginxTestConf } from '@ecs-ingress/testkit/nginx';
 import type { Upstream } from '@ecs-ingress/types';
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
-import { type BackendFleet, startBackendFleet } from './test-support/backend-fleet.js';
-import { freePort, upstreamOf } from './test-support/dynamic-stack.js';
-
-const MODULES = '/usr/lib/nginx/modules';
-const hasParts = ['/usr/sbin/nginx', `${MODULES}/ngx_http_lua_module.so`].every(existsSync);
+import { upstreamOf } from '../test-support/dynamic-stack.js';
 
 async function body(port: number, path: string): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -19,7 +16,7 @@ async function body(port: number, path: string): Promise<string> {
   return res.text();
 }
 
-describe.skipIf(!hasParts)('startRuntime in dynamic upstream mode', () => {
+describe.skipIf(!HAS_LUA_MODULES)('startRuntime in dynamic upstream mode', () => {
   let runtime: Runtime<readonly Upstream[]> | undefined;
   let fleet: BackendFleet | undefined;
   let prefix: string | undefined;
@@ -49,22 +46,13 @@ describe.skipIf(!hasParts)('startRuntime in dynamic upstream mode', () => {
     const configFile = join(prefix, 'nginx.conf');
     await writeFile(
       configFile,
-      [
-        `load_module ${MODULES}/ndk_http_module.so;`,
-        `load_module ${MODULES}/ngx_http_lua_module.so;`,
-        'worker_processes 1;',
-        'pid nginx.pid;',
-        'error_log stderr notice;',
-        'events { worker_connections 64; }',
-        'http {',
-        '  access_log off;',
-        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path tmp/${t};`),
-        `  include ${files.preamble};`,
-        `  include ${files.http};`,
-        `  server { listen 127.0.0.1:${httpPort}; location /web/ { proxy_pass http://web; } }`,
-        '}',
-        '',
-      ].join('\n'),
+      nginxTestConf({
+        modules: ['lua'],
+        workerConnections: 64,
+        tempDir: 'tmp',
+        httpIncludes: [files.preamble, files.http],
+        http: `  server { listen 127.0.0.1:${httpPort}; location /web/ { proxy_pass http://web; } }`,
+      }),
     );
     const store = { state$: new BehaviorSubject<readonly Upstream[]>([upstreamOf('web', [a ?? ''])]) };
     const reloads: number[] = [];

@@ -5,22 +5,14 @@
  * mode ran; SIGTERM mid-scenario quits NGINX gracefully, exits 0 and leaves no process behind).
  */
 import { existsSync } from 'node:fs';
+import { type CliProcess, spawnCli, tcpExchange } from '@ecs-ingress/testkit/e2e';
+import { childPids, freePort, get, pidAlive, pollUntil } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DYNAMIC_MODE_REQUIREMENTS } from '../demo/demo-mode.js';
 import { type DemoSession, startDemo } from '../demo/run-demo.js';
 import { readScenarioLines, scenarioTasks } from '../demo/scenario.js';
 import { DEMO_FINAL_IPS } from '../demo/scenario-builder.js';
-import {
-  type CliProcess,
-  childPids,
-  eventually,
-  freePort,
-  get,
-  hasNginx,
-  pidAlive,
-  spawnCli,
-  tcpExchange,
-} from './support.js';
 
 const hasLua = DYNAMIC_MODE_REQUIREMENTS.every((r) => existsSync(r.path));
 /** The modes this machine can run: dynamic only with the Lua modules installed. */
@@ -239,10 +231,10 @@ describe.skipIf(!hasNginx)('ecs-ingress demo', () => {
     controller = spawnDemo(['--port', String(await freePort())]);
     const c = controller;
     // Bounded: NGINX starts within a few seconds of the process.
-    expect(await eventually(() => nginxPidOf(c.stdout()) !== undefined, 600, 50)).toBe(true);
+    expect(await pollUntil(() => nginxPidOf(c.stdout()) !== undefined, 600, 50)).toBe(true);
     const master = nginxPidOf(c.stdout())!;
     // Mid-scenario: the first task events have been applied.
-    expect(await eventually(() => /NGINX reloaded|endpoints pushed/.test(c.stdout()), 400, 50)).toBe(true);
+    expect(await pollUntil(() => /NGINX reloaded|endpoints pushed/.test(c.stdout()), 400, 50)).toBe(true);
     const workers = childPids(master);
     expect(workers.length).toBeGreaterThan(0);
     leftovers.push(master, ...workers);

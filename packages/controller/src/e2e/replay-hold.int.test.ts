@@ -6,18 +6,10 @@
  * kernel may merge two signals sent back to back, so `abortOnSignals` is also unit-tested.
  */
 import { fileURLToPath } from 'node:url';
+import { type CliProcess, makeTestPrefix, spawnCli, type TestPrefix } from '@ecs-ingress/testkit/e2e';
+import { childPids, get, pidAlive, pollUntil } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type CliProcess,
-  childPids,
-  eventually,
-  get,
-  hasNginx,
-  makeTestPrefix,
-  pidAlive,
-  spawnCli,
-  type TestPrefix,
-} from './support.js';
 
 const SAMPLE = fileURLToPath(new URL('../../fixtures/sample-recording.jsonl', import.meta.url));
 
@@ -72,7 +64,7 @@ describe.skipIf(!hasNginx)('replay --hold as a process', () => {
       controller = spawnReplay(prefix);
       const c = controller;
       // Bounded: the instant replay of 59 lines takes well under a second after start-up.
-      expect(await eventually(() => c.stdout().includes('holding:'), 600, 50), c.stdout() + c.stderr()).toBe(
+      expect(await pollUntil(() => c.stdout().includes('holding:'), 600, 50), c.stdout() + c.stderr()).toBe(
         true,
       );
       const master = nginxPidOf(c.stdout());

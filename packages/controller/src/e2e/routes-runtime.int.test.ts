@@ -14,12 +14,14 @@ import {
   snapshotEvent,
   taskDefinitionEvent,
 } from '@ecs-ingress/testkit';
+import { makeTestPrefix, type TestPrefix, taskChange } from '@ecs-ingress/testkit/e2e';
+import { freePort, pollUntil } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BackendGroup, startBackendGroup } from '../demo/backends.js';
 import type { ApplyFailure } from '../reconciler/pipeline.js';
 import { createRoutesRenderer, type RoutesRenderer } from '../routes/routes-renderer.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
-import { eventually, freePort, hasNginx, makeTestPrefix, type TestPrefix, taskChange } from './support.js';
 
 const HOSTS = ['127.0.0.51', '127.0.0.52', '127.0.0.53'] as const;
 const IDS = ['a', 'b', 'c'] as const;
@@ -126,9 +128,9 @@ describe.skipIf(!hasNginx)('routes in the runtime with a real NGINX', () => {
     // b runs revision 2: its routes fail the test, are held, and b still joins the upstream.
     store.dispatch(taskChange({ id: 'b', service: 'web', host: HOSTS[1], revision: 2 }, 'RUNNING', 3));
     // a and b serve shop.example.com.
-    expect(
-      await eventually(async () => (await servedBy(routesPort, 'shop.example.com')) === 'a b', 150),
-    ).toBe(true);
+    expect(await pollUntil(async () => (await servedBy(routesPort, 'shop.example.com')) === 'a b', 150)).toBe(
+      true,
+    );
     expect(failures.map((f) => f.stage)).toEqual(['test']);
     expect(failures[0]?.error.message).toContain('missing.crt');
     // /debug/routes shows the table the labels give, and that it is held.
@@ -141,14 +143,14 @@ describe.skipIf(!hasNginx)('routes in the runtime with a real NGINX', () => {
     store.dispatch(taskChange({ id: 'c', service: 'web', host: HOSTS[2], revision: 3 }, 'RUNNING', 3));
     // The /v3 route is live: other paths of the host answer 404.
     expect(
-      await eventually(
+      await pollUntil(
         async () => (await hostGet(routesPort, 'shop.example.com', '/anything')) === '<404>',
         150,
       ),
     ).toBe(true);
     // Polled: right after a reload, workers of the old generation may still take a request.
     expect(
-      await eventually(async () => (await servedBy(routesPort, 'shop.example.com', '/v3')) === 'a b c', 150),
+      await pollUntil(async () => (await servedBy(routesPort, 'shop.example.com', '/v3')) === 'a b c', 150),
     ).toBe(true);
     expect(failures).toHaveLength(1);
     expect(routes.latest()?.held).toBeUndefined();

@@ -7,22 +7,21 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { renderUpstreams } from '@ecs-ingress/renderer';
 import { ClusterStore } from '@ecs-ingress/store';
 import { snapshotEvent } from '@ecs-ingress/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type BackendGroup, startBackendGroup } from '../demo/backends.js';
-import type { ApplyFailure } from '../reconciler/pipeline.js';
-import { type Runtime, type RuntimeAppliedChange, startRuntime } from '../runtime/runtime.js';
 import {
-  eventually,
-  hasNginx,
   makeTestPrefix,
-  pidAlive,
-  servedBy,
+  servedByTasks,
   serviceDefinition,
   type TaskRef,
   type TestPrefix,
   taskChange,
   tcpExchange,
-} from './support.js';
+} from '@ecs-ingress/testkit/e2e';
+import { pidAlive, pollUntil } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type BackendGroup, startBackendGroup } from '../demo/backends.js';
+import type { ApplyFailure } from '../reconciler/pipeline.js';
+import { type Runtime, type RuntimeAppliedChange, startRuntime } from '../runtime/runtime.js';
 
 const HOSTS = ['127.0.0.41', '127.0.0.42', '127.0.0.43', '127.0.0.44'] as const;
 const IDS = ['a', 'b', 'c', 'd'] as const;
@@ -137,7 +136,7 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
       for (const event of step.events) store.dispatch(event);
       await rt.flush();
       for (const b of backends.backends) b.requests = 0;
-      const { ids, statuses } = await servedBy(prefix.httpPort, 4 * step.serving.length);
+      const { ids, statuses } = await servedByTasks(prefix.httpPort, 4 * step.serving.length);
       expect([...ids].sort(), step.name).toEqual(step.serving);
       expect([...statuses], step.name).toEqual([200]);
       for (const id of step.silent) expect(requestsOf(id), `${step.name}: ${id}`).toBe(0);
@@ -189,7 +188,7 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
       expect(failures[0]?.stage).toBe('test');
       expect(applied).toHaveLength(reloadsBefore);
       expect(await readFile(prefix.upstreamsFile, 'utf8')).toBe(good);
-      expect((await servedBy(prefix.httpPort, 4)).ids).toEqual(new Set(['a']));
+      expect((await servedByTasks(prefix.httpPort, 4)).ids).toEqual(new Set(['a']));
 
       // The user fixes the config; the next change that renders differently goes live.
       await prefix.writeConfig();
@@ -197,7 +196,7 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
       await rt.flush();
       expect(applied).toHaveLength(reloadsBefore + 1);
       expect(failures).toHaveLength(1);
-      expect((await servedBy(prefix.httpPort, 8)).ids).toEqual(new Set(servingAfter));
+      expect((await servedByTasks(prefix.httpPort, 8)).ids).toEqual(new Set(servingAfter));
     },
   );
 
@@ -224,7 +223,7 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     // Bounded wait for the debounced apply (max 2 s after the first change) to land.
-    expect(await eventually(() => runtime?.liveUpstreams()[0]?.servers.length === 250, 300, 20)).toBe(true);
+    expect(await pollUntil(() => runtime?.liveUpstreams()[0]?.servers.length === 250, 300, 20)).toBe(true);
     expect(applied.length).toBeGreaterThanOrEqual(1);
     expect(applied.length).toBeLessThanOrEqual(2);
     expect(reloads).toBe(applied.length);
@@ -256,14 +255,14 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
     const oldPid = rt.runner.masterPid;
     expect(oldPid).toBeDefined();
     process.kill(oldPid!, 'SIGKILL');
-    expect(await eventually(() => rt.runner.isRunning() && rt.runner.masterPid !== oldPid, 500, 20)).toBe(
+    expect(await pollUntil(() => rt.runner.isRunning() && rt.runner.masterPid !== oldPid, 500, 20)).toBe(
       true,
     );
     expect(pidAlive(oldPid!)).toBe(false);
-    expect(await eventually(async () => (await servedBy(prefix.httpPort, 4)).ids.size === 2, 100, 50)).toBe(
-      true,
-    );
-    expect((await servedBy(prefix.httpPort, 6)).ids).toEqual(new Set(['a', 'b']));
+    expect(
+      await pollUntil(async () => (await servedByTasks(prefix.httpPort, 4)).ids.size === 2, 100, 50),
+    ).toBe(true);
+    expect((await servedByTasks(prefix.httpPort, 6)).ids).toEqual(new Set(['a', 'b']));
   });
 
   it('starts from the last known good upstreams file before the first sync, without an empty render', async () => {
@@ -284,13 +283,13 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
       }),
     });
     await runtime.ready;
-    expect((await servedBy(prefix.httpPort, 4)).ids).toEqual(new Set(['a']));
+    expect((await servedByTasks(prefix.httpPort, 4)).ids).toEqual(new Set(['a']));
     fresh.dispatch(snapshotEvent({ services: ['web'] }));
     fresh.dispatch(serviceDefinition('web', backends.port));
     fresh.dispatch(taskChange(task(1), 'RUNNING', 3));
     syncDone();
     // The gate opens, and the new state goes live without a flush (the gate skips the debounce).
-    const live = await eventually(
+    const live = await pollUntil(
       () =>
         runtime?.liveUpstreams()[0]?.servers.length === 1 &&
         runtime.liveUpstreams()[0]?.servers[0]?.address === HOSTS[1],
@@ -299,7 +298,7 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
     );
     expect(live).toBe(true);
     await runtime.flush();
-    expect((await servedBy(prefix.httpPort, 4)).ids).toEqual(new Set(['b']));
+    expect((await servedByTasks(prefix.httpPort, 4)).ids).toEqual(new Set(['b']));
   });
   it('falls back to a fresh render when NGINX cannot start from the last known good file', async () => {
     const first = await start();
@@ -322,7 +321,7 @@ describe.skipIf(!hasNginx)('runtime with a real NGINX', () => {
       startWhen: Promise.resolve(),
     });
     await runtime.ready;
-    expect((await servedBy(prefix.httpPort, 4)).ids).toEqual(new Set(['b']));
+    expect((await servedByTasks(prefix.httpPort, 4)).ids).toEqual(new Set(['b']));
     expect(await readFile(prefix.upstreamsFile, 'utf8')).toContain(`server ${HOSTS[1]}:`);
   });
 });

@@ -3,12 +3,13 @@
  * pass `promtool check metrics` (Debian's `prometheus` package): the FULL scrape, Node's default
  * metrics included (prom-client's `_total` gauges are dropped for it, see DROPPED_DEFAULT_METRICS).
  */
+
+import { findOnPath } from '@ecs-ingress/testkit/e2e';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findOnPath } from '../test-support/find-on-path.js';
+import { exerciseMetrics } from '../test-support/exercise-metrics.js';
 import { createMetrics, DROPPED_DEFAULT_METRICS, type Metrics } from './metrics.js';
 import { type HttpServer, startHttpServer } from './server.js';
-import { exerciseMetrics } from './test-support/exercise-metrics.js';
 
 const promtool = findOnPath('promtool');
 

@@ -6,37 +6,21 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findOnPath } from '@ecs-ingress/testkit/e2e';
+import { eventually, freePort } from '@ecs-ingress/testkit/net';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../net/free-port.js';
-import { findOnPath } from '../test-support/find-on-path.js';
+import { type ExercisedValues, exerciseMetrics } from '../test-support/exercise-metrics.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { type HttpServer, startHttpServer } from './server.js';
-import { type ExercisedValues, exerciseMetrics } from './test-support/exercise-metrics.js';
 
 const prometheusBin = findOnPath('prometheus');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `probe` until it returns a value, at most `attempts` times (bounded: never a hung test). */
-async function poll<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  attempts = 120,
-  intervalMs = 250,
-): Promise<T> {
-  let lastError: unknown;
-  for (let i = 0; i < attempts; i += 1) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`gave up waiting for ${what} after ${attempts} attempts`, { cause: lastError });
-}
+/** `eventually` at Prometheus's pace: every 250 ms, at most `attempts` times. */
+const poll = <T>(what: string, probe: () => Promise<T | undefined>, attempts = 120): Promise<T> =>
+  eventually(what, probe, { rounds: attempts, intervalMs: 250 });
 
 interface VectorSample {
   metric: Record<string, string>;

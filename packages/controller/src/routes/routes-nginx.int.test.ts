@@ -6,8 +6,8 @@
  */
 
 import { xorshift } from '@ecs-ingress/testkit';
+import { routeNginx, routeNginxAvailable } from '@ecs-ingress/testkit/nginx';
 import { afterAll, describe, expect, it } from 'vitest';
-import { routeNginx, routeNginxAvailable } from '../test-support/route-nginx.js';
 import { resolveRoutes, type ServiceRoutesInput } from './resolve-routes.js';
 import { parseHostPolicy, type RouteSettings } from './route-settings.js';
 

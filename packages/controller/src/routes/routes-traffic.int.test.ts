@@ -9,10 +9,10 @@ import { createServer as createHttpServer, request as httpRequest, type Server }
 import { request as httpsRequest } from 'node:https';
 import { connect, createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { freePort } from '@ecs-ingress/testkit/net';
+import { routeNginx, routeNginxAvailable } from '@ecs-ingress/testkit/nginx';
 import type { Endpoint } from '@ecs-ingress/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../net/free-port.js';
-import { routeNginx, routeNginxAvailable } from '../test-support/route-nginx.js';
 import { resolveRoutes, type ServiceRoutesInput } from './resolve-routes.js';
 
 const P = 'ecs-ingress.';

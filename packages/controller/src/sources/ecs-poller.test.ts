@@ -1,5 +1,6 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient, Task } from '@aws-sdk/client-ecs';
+import { fakeClients, RecordingSink, recordObservations } from '@ecs-ingress/testkit/e2e';
 import { formatObservationLine, parseEventBody } from '@ecs-ingress/types';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AWS_CALL_ERROR_CODES, AwsCallError } from '../aws/aws-call-error.js';
@@ -14,7 +15,6 @@ import {
   taskDefinitionArnFor,
 } from '../test-support/aws-fake/index.js';
 import { ClusterNotFoundError, EcsPoller, type EcsPollerOptions, serviceNameFromArn } from './ecs-poller.js';
-import { fakeClients, RecordingSink, recordObservations } from './test-helpers.js';
 
 let fake: AwsFake;
 let ecs: ECSClient;

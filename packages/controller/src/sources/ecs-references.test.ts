@@ -4,6 +4,7 @@
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import { fakeClients, RecordingSink, recordObservations } from '@ecs-ingress/testkit/e2e';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
@@ -14,7 +15,6 @@ import {
 } from '../test-support/aws-fake/index.js';
 import { CallTally } from './aws-batches.js';
 import { EcsReferenceResolver } from './ecs-references.js';
-import { fakeClients, RecordingSink, recordObservations } from './test-helpers.js';
 
 let fake: AwsFake;
 let ecs: ECSClient;

@@ -1,5 +1,6 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
+import { fakeClients, RecordingSink, recordObservations } from '@ecs-ingress/testkit/e2e';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AWS_CALL_ERROR_CODES, AwsCallError } from '../aws/aws-call-error.js';
 import { createMetrics } from '../http/metrics.js';
@@ -12,7 +13,6 @@ import {
 } from '../test-support/aws-fake/index.js';
 import { EcsReferenceResolver } from './ecs-references.js';
 import { HealthChecker, type HealthCheckerOptions } from './health-checker.js';
-import { fakeClients, RecordingSink, recordObservations } from './test-helpers.js';
 
 let fake: AwsFake;
 let ecs: ECSClient;

@@ -6,9 +6,10 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient, Task } from '@aws-sdk/client-ecs';
 import type { ClusterState } from '@ecs-ingress/store';
 import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
+import { fakeClients, recordObservations } from '@ecs-ingress/testkit/e2e';
+import { eventually } from '@ecs-ingress/testkit/net';
 import { parseDescribedTask } from '@ecs-ingress/types';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { eventually } from '../daemon/test-support.js';
 import {
   type AwsFake,
   buildAwsvpcTask,
@@ -20,7 +21,6 @@ import {
 } from '../test-support/aws-fake/index.js';
 import { EcsReferenceResolver } from './ecs-references.js';
 import { ReferenceWatcher } from './reference-watcher.js';
-import { fakeClients, recordObservations } from './test-helpers.js';
 
 let fake: AwsFake;
 let ecs: ECSClient;

@@ -1,3 +1,4 @@
+import { fakeClients, RecordingSink } from '@ecs-ingress/testkit/e2e';
 import type { Logger } from '@ecs-ingress/types';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -20,7 +21,6 @@ import {
   SourcesStoppedError,
   type SyncOutcome,
 } from './source-supervisor.js';
-import { fakeClients, RecordingSink } from './test-helpers.js';
 
 const supervisors: SourceSupervisor[] = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
+import { expectGolden } from '@ecs-ingress/testkit';
 import type { HttpRouteSpec, ResolvedHost, ResolvedLocation, RouteTable } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import { RenderOptionError } from '../errors.js';
-import { expectGolden } from '../test-support/golden.js';
 import {
   auditDirectives,
   block,

@@ -6,10 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fixtureJson, xorshiftBelow } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
 import { EventParseError } from '../errors.js';
-import { fixtureJson } from '../test-support/fixtures.js';
-import { seededRandom } from '../test-support/random.js';
 import { type ParsedEnvelope, parseEventBody } from './event-body.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -194,7 +193,7 @@ describe('parseEventBody on hostile input', () => {
       '\n',
       '\u0001',
     ];
-    const next = seededRandom(0x1234567);
+    const next = xorshiftBelow(0x1234567);
     const counts = { invalidJson: 0, parsed: 0, rejected: 0 };
     for (let i = 0; i < 3_000; i++) {
       const at = next(text.length);

@@ -1,7 +1,7 @@
+import { fixtureJson, fixtureText } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent, TaskObservedEvent } from '../domain.js';
 import { EventParseError } from '../errors.js';
-import { fixtureJson, fixtureText } from '../test-support/fixtures.js';
 import { parseEventBody, parseEventObject } from './event-body.js';
 
 function reasonOf(fn: () => unknown): string | undefined {

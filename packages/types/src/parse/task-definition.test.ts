@@ -1,6 +1,6 @@
+import { fixtureJson } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
 import { EventParseError } from '../errors.js';
-import { fixtureJson } from '../test-support/fixtures.js';
 import { parseContainerInstance } from './container-instance.js';
 import { parseTaskDefinition } from './task-definition.js';
 

@@ -3,9 +3,10 @@
  * `EventParseError` whose reason names that very field (or one inside it): never a `TypeError`,
  * never an error blamed on another field. Checked by mutating real-shaped tasks field by field.
  */
+
+import { fixtureJson } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
 import { EventParseError } from '../errors.js';
-import { fixtureJson } from '../test-support/fixtures.js';
 import { parseTaskAt } from './task.js';
 
 const OBSERVED = 1_700_000_000_000;

@@ -1,6 +1,6 @@
+import { fixtureJson } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
 import { EventParseError } from '../errors.js';
-import { fixtureJson } from '../test-support/fixtures.js';
 import { parseDescribedTask, serviceNameFromGroup } from './task.js';
 
 const OBSERVED = 1_700_000_000_000;

@@ -1,5 +1,5 @@
+import { INJECTION_PAYLOADS } from '@ecs-ingress/testkit';
 import { describe, expect, it } from 'vitest';
-import { INJECTION_PAYLOADS } from '../test-support/injection-payloads.js';
 import { ROUTE_ERROR_CODES as C, quoteForMessage } from './errors.js';
 import { parseRouteLabels } from './label-grammar.js';
 

@@ -1,17 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { runCli } from '@ecs-ingress/testkit/e2e';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { abortOnSignals, type ReplayCommandOptions, runReplayCommand } from '../commands/replay.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const SAMPLE = join(FIXTURES, 'sample-recording.jsonl');
 const GOLDEN = join(FIXTURES, 'sample-recording.upstreams.conf');
-const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
-const CLI = join(REPO_ROOT, 'packages/controller/src/cli/main.ts');
 
 /** The sample's story, counted (see fixtures/generate-sample-recording.ts). */
 const SAMPLE_COUNTS =
@@ -205,19 +202,7 @@ describe('replay: input that is not a recording, and paths of the wrong kind', (
 });
 
 describe('the ecs-ingress CLI', () => {
-  const run = promisify(execFile);
-  const node = (args: string[]) =>
-    run(process.execPath, ['--conditions=source', '--import', 'tsx', CLI, ...args], {
-      cwd: REPO_ROOT,
-      timeout: 60_000,
-    }).then(
-      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code?: number; stdout?: string; stderr?: string }) => ({
-        code: error.code ?? -1,
-        stdout: error.stdout ?? '',
-        stderr: error.stderr ?? '',
-      }),
-    );
+  const node = (args: string[]) => runCli(args);
 
   it('replay --help describes every flag', async () => {
     const result = await node(['replay', '--help']);

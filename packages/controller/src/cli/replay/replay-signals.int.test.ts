@@ -4,16 +4,16 @@
  * end by itself, like `producer | ecs-ingress replay /dev/stdin`); the signal stops it at once with
  * nothing written, and it exits with 128 + the signal's number.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnCli } from '@ecs-ingress/testkit/e2e';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
-const CLI = join(REPO_ROOT, 'packages/controller/src/cli/main.ts');
 const SAMPLE = join(REPO_ROOT, 'packages/controller/fixtures/sample-recording.jsonl');
 
 let dir: string;
@@ -26,10 +26,6 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
-function exited(child: ChildProcess): Promise<number | string> {
-  return new Promise((res) => child.once('exit', (code, signal) => res(code ?? signal ?? -1)));
-}
-
 describe('replay --out and signals', () => {
   it.each([
     ['SIGINT', 130],
@@ -40,21 +36,7 @@ describe('replay --out and signals', () => {
       const fifo = join(dir, 'recording.jsonl');
       execFileSync('mkfifo', [fifo]);
       const out = join(dir, 'out');
-      const child = spawn(
-        process.execPath,
-        ['--conditions=source', '--import', 'tsx', CLI, 'replay', fifo, '--out', out],
-        {
-          cwd: REPO_ROOT,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stderr = '';
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      child.stdout?.resume();
-      const done = exited(child);
-      const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const run = spawnCli(['replay', fifo, '--out', out], { killAfterMs: 30_000 });
       try {
         // Opening the writer completes once the replay opened the FIFO for reading, by which time
         // its signal handlers are installed.
@@ -65,20 +47,19 @@ describe('replay --out and signals', () => {
         });
         const lines = (await readFile(SAMPLE, 'utf8')).split('\n').slice(0, 20).join('\n');
         await new Promise<void>((res) => writer.write(`${lines}\n`, () => res()));
-        child.kill(signal);
+        run.child.kill(signal);
         // Stopped while the recording is still open: reported at once, nothing written.
-        for (let i = 0; i < 200 && !stderr.includes('stopped by'); i++) await sleep(50);
-        expect(stderr).toContain(`replay: stopped by ${signal}; nothing written`);
+        for (let i = 0; i < 200 && !run.stderr().includes('stopped by'); i++) await sleep(50);
+        expect(run.stderr()).toContain(`replay: stopped by ${signal}; nothing written`);
         expect(existsSync(join(out, 'upstreams.conf'))).toBe(false);
         // The read the stop interrupted stays parked on the FIFO (a thread-pool read cannot be
         // cancelled); the writer going away, as in a shell pipeline stopped by Ctrl-C, ends it.
         writer.destroy();
-        const code = await done;
-        expect(code, stderr).toBe(expected);
+        const { code } = await run.exited;
+        expect(code, run.stderr()).toBe(expected);
         expect(existsSync(join(out, 'upstreams.conf'))).toBe(false);
       } finally {
-        clearTimeout(guard);
-        child.kill('SIGKILL');
+        run.child.kill('SIGKILL');
       }
     },
     60_000,

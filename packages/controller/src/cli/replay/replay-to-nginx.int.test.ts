@@ -5,9 +5,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, pidAlive } from '@ecs-ingress/testkit/net';
+import { nginxTestConf } from '@ecs-ingress/testkit/nginx';
 import { silentLogger } from '@ecs-ingress/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../net/free-port.js';
 import { defaultReplayModel } from './default-model.js';
 import { replayToNginx } from './replay-to-nginx.js';
 
@@ -16,39 +17,21 @@ const SAMPLE = join(FIXTURES, 'sample-recording.jsonl');
 const GOLDEN = join(FIXTURES, 'sample-recording.upstreams.conf');
 
 function nginxConf(httpPort: number, streamPort: number): string {
-  return `load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-pid nginx.pid;
-error_log stderr warn;
-worker_processes 1;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path tmp_body;
-  proxy_temp_path tmp_proxy;
-  fastcgi_temp_path tmp_fastcgi;
-  uwsgi_temp_path tmp_uwsgi;
-  scgi_temp_path tmp_scgi;
-  include upstreams.conf;
-  server {
-    listen 127.0.0.1:${httpPort};
-    location = /ping { return 200 "pong\\n"; }
-    location / { proxy_pass http://web; }
-  }
-}
-stream {
-  include upstreams.conf;
-  server { listen 127.0.0.1:${streamPort}; proxy_pass legacy; }
-}
-`;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return nginxTestConf({
+    modules: ['stream'],
+    errorLog: 'stderr warn',
+    workerConnections: 64,
+    httpIncludes: ['upstreams.conf'],
+    http: [
+      '  server {',
+      `    listen 127.0.0.1:${httpPort};`,
+      '    location = /ping { return 200 "pong\\n"; }',
+      '    location / { proxy_pass http://web; }',
+      '  }',
+    ],
+    streamIncludes: ['upstreams.conf'],
+    stream: `  server { listen 127.0.0.1:${streamPort}; proxy_pass legacy; }`,
+  });
 }
 
 let dir: string;
@@ -62,7 +45,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   // Belt and braces: the replay stops NGINX itself; a failed assertion must not leave one running.
-  for (const pid of startedPids.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of startedPids.splice(0)) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -122,7 +105,7 @@ describe('replay --nginx', () => {
     expect(out.stdout.at(-1)).toBe('nginx stopped');
     expect(await readFile(join(dir, 'upstreams.conf'), 'utf8')).toBe(await readFile(GOLDEN, 'utf8'));
     expect(startedPids).toHaveLength(1);
-    expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
+    expect(startedPids.every((pid) => !pidAlive(pid))).toBe(true);
   });
 
   it('--hold keeps NGINX serving until the signal, then stops it cleanly', async () => {
@@ -148,7 +131,7 @@ describe('replay --nginx', () => {
     controller.abort();
     expect(await done).toBe(0);
     expect(out.stdout.at(-1)).toBe('nginx stopped');
-    expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
+    expect(startedPids.every((pid) => !pidAlive(pid))).toBe(true);
     await expect(fetch(`http://127.0.0.1:${httpPort}/ping`)).rejects.toThrow();
   });
 
@@ -214,7 +197,7 @@ describe('replay --nginx over a previous run', () => {
     const written = await readFile(join(dir, 'upstreams.conf'), 'utf8');
     // Placeholder `server 127.0.0.1:80 down;` lines are not servers.
     expect(written.match(/^\s*server [\d.]+:\d+;$/gm)).toHaveLength(8);
-    expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
+    expect(startedPids.every((pid) => !pidAlive(pid))).toBe(true);
   });
 });
 
@@ -271,6 +254,6 @@ describe('replay --nginx --local-backends', () => {
     }
     expect(await done).toBe(0);
     expect(out.stdout.at(-1)).toBe('nginx stopped');
-    expect(startedPids.every((pid) => !isAlive(pid))).toBe(true);
+    expect(startedPids.every((pid) => !pidAlive(pid))).toBe(true);
   });
 });

@@ -13,22 +13,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NginxRunner } from '@ecs-ingress/nginx-runner';
 import { renderUpstreams } from '@ecs-ingress/renderer';
+import { freePort, sharedClock } from '@ecs-ingress/testkit/net';
+import { nginxTestConf } from '@ecs-ingress/testkit/nginx';
 import type { Upstream } from '@ecs-ingress/types';
 import { BehaviorSubject } from 'rxjs';
-import { freePort } from '../../net/free-port.js';
-import { createConfigApplier } from '../../reconciler/apply-config.js';
-import { createReconciler, type Reconciler } from '../../reconciler/pipeline.js';
-import type { ConfigApplier, RenderedConfig } from '../../reconciler/types.js';
-import { DynamicControlClient } from '../control-client.js';
-import { createDynamicApplier, type DynamicApplier, type DynamicPushInfo } from '../dynamic-applier.js';
-import { isEndpointOnlyChange, renderDynamicConfig, type StreamServices } from '../dynamic-render.js';
-import { dynamicLuaDir } from '../lua-path.js';
-import { DEFAULT_ENDPOINT_DEBOUNCE } from '../runtime-dynamic.js';
-import { sharedClock } from './backend-fleet.js';
-
-export { freePort };
-
-const MODULES = '/usr/lib/nginx/modules';
+import { DynamicControlClient } from '../dynamic/control-client.js';
+import {
+  createDynamicApplier,
+  type DynamicApplier,
+  type DynamicPushInfo,
+} from '../dynamic/dynamic-applier.js';
+import { isEndpointOnlyChange, renderDynamicConfig, type StreamServices } from '../dynamic/dynamic-render.js';
+import { dynamicLuaDir } from '../dynamic/lua-path.js';
+import { DEFAULT_ENDPOINT_DEBOUNCE } from '../dynamic/runtime-dynamic.js';
+import { createConfigApplier } from '../reconciler/apply-config.js';
+import { createReconciler, type Reconciler } from '../reconciler/pipeline.js';
+import type { ConfigApplier, RenderedConfig } from '../reconciler/types.js';
 
 /**
  * Test/bench only (never in the rendered production files): wraps the balancer's `balance()` in
@@ -228,64 +228,54 @@ function mainConfig(
     streamInclude: string;
   },
 ): string {
-  const stream =
-    o.streamPort === undefined || o.streamProxyTo === undefined
-      ? `stream { include ${o.streamInclude}; }`
-      : `stream {\n  include ${o.streamInclude};\n  server { listen 127.0.0.1:${o.streamPort}; proxy_pass ${o.streamProxyTo}; }\n}`;
-  return [
-    // The NDK must be loaded before the Lua module, which needs it.
-    `load_module ${MODULES}/ndk_http_module.so;`,
-    `load_module ${MODULES}/ngx_http_lua_module.so;`,
-    `load_module ${MODULES}/ngx_stream_module.so;`,
-    `worker_processes ${o.workers};`,
-    'pid nginx.pid;',
-    'error_log stderr notice;',
+  return nginxTestConf({
+    modules: ['lua', 'stream'],
+    workers: o.workers,
     // Old workers of a reload close idle keep-alive connections at once and finish busy ones; this
     // bounds how long one with a stuck request may linger.
-    'worker_shutdown_timeout 10s;',
-    'events { worker_connections 2048; }',
-    'http {',
-    '  access_log off;',
-    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
-      (t) => `  ${t}_temp_path ${join(prefix, 'tmp', t)};`,
-    ),
-    ...o.httpIncludes.map((file) => `  include ${file};`),
-    ...(o.decisionLog === undefined
-      ? []
-      : [
-          "  log_format ecs_ingress_decisions '$ecs_ingress_decisions $ecs_ingress_balanced';",
-          `  init_worker_by_lua_block {${BALANCER_STAMP_LUA}\n  }`,
-        ]),
-    '  server {',
-    `    listen 127.0.0.1:${o.httpPort};`,
-    // One line per request: "<ip:port>@<live>/<used>" per try, from the balancer (balancer.lua
-    // decisions()), then the balancer times of those tries. lua-nginx-module runs log_by_lua
-    // before the access log, so the variables are set.
-    ...(o.decisionLog === undefined
-      ? []
-      : [
-          '    set $ecs_ingress_decisions "-";',
-          '    set $ecs_ingress_balanced "-";',
-          '    log_by_lua_block {',
-          '      ngx.var.ecs_ingress_decisions = require("ecs_ingress.balancer").decisions() or "-"',
-          '      ngx.var.ecs_ingress_balanced = ngx.ctx.ecs_ingress_bench_balanced or "-"',
-          '    }',
-          `    access_log ${o.decisionLog} ecs_ingress_decisions;`,
-        ]),
-    '    keepalive_requests 1000000;',
-    '    proxy_http_version 1.1;',
-    '    proxy_set_header Connection "";',
-    // When NGINX built the upstream request (right before the balancer picks the peer), so the
-    // churn analysis can judge routing by NGINX's decision rather than by the backend's stamp.
-    '    proxy_set_header X-Ecs-Ingress-Sent $msec;',
-    // A variable proxy_pass finds the upstream block by name at request time, so a service added
-    // by a later render is routed without editing this file.
-    '    location ~ ^/(?<svc>[A-Za-z0-9_.-]+)/ { proxy_pass http://$svc; }',
-    '  }',
-    '}',
-    stream,
-    '',
-  ].join('\n');
+    main: ['worker_shutdown_timeout 10s;'],
+    workerConnections: 2048,
+    tempDir: join(prefix, 'tmp'),
+    httpIncludes: o.httpIncludes,
+    http: [
+      ...(o.decisionLog === undefined
+        ? []
+        : [
+            "  log_format ecs_ingress_decisions '$ecs_ingress_decisions $ecs_ingress_balanced';",
+            `  init_worker_by_lua_block {${BALANCER_STAMP_LUA}\n  }`,
+          ]),
+      '  server {',
+      `    listen 127.0.0.1:${o.httpPort};`,
+      // One line per request: "<ip:port>@<live>/<used>" per try, from the balancer (balancer.lua
+      // decisions()), then the balancer times of those tries. lua-nginx-module runs log_by_lua
+      // before the access log, so the variables are set.
+      ...(o.decisionLog === undefined
+        ? []
+        : [
+            '    set $ecs_ingress_decisions "-";',
+            '    set $ecs_ingress_balanced "-";',
+            '    log_by_lua_block {',
+            '      ngx.var.ecs_ingress_decisions = require("ecs_ingress.balancer").decisions() or "-"',
+            '      ngx.var.ecs_ingress_balanced = ngx.ctx.ecs_ingress_bench_balanced or "-"',
+            '    }',
+            `    access_log ${o.decisionLog} ecs_ingress_decisions;`,
+          ]),
+      '    keepalive_requests 1000000;',
+      '    proxy_http_version 1.1;',
+      '    proxy_set_header Connection "";',
+      // When NGINX built the upstream request (right before the balancer picks the peer), so the
+      // churn analysis can judge routing by NGINX's decision rather than by the backend's stamp.
+      '    proxy_set_header X-Ecs-Ingress-Sent $msec;',
+      // A variable proxy_pass finds the upstream block by name at request time, so a service added
+      // by a later render is routed without editing this file.
+      '    location ~ ^/(?<svc>[A-Za-z0-9_.-]+)/ { proxy_pass http://$svc; }',
+      '  }',
+    ],
+    streamIncludes: [o.streamInclude],
+    ...(o.streamPort === undefined || o.streamProxyTo === undefined
+      ? {}
+      : { stream: `  server { listen 127.0.0.1:${o.streamPort}; proxy_pass ${o.streamProxyTo}; }` }),
+  });
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {

@@ -1,18 +1,17 @@
 /**
  * Test helpers for the AWS-facing sources: a recording sink and SDK clients pointed at the fake.
- * (Test-only; not exported from the package.)
+ * The sources' interfaces are met structurally (an `EventSink`, an `ObservationHook`), so this
+ * package needs nothing from the package that declares them.
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ECSClient } from '@aws-sdk/client-ecs';
+import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
+import { ECSClient, type ECSClientConfig } from '@aws-sdk/client-ecs';
 import type { ClusterEvent, ObservationKind } from '@ecs-ingress/types';
-import type { AwsFake } from '../test-support/aws-fake/index.js';
-import type { ObservationHook } from './ecs-references.js';
-import type { DispatchOutcome, EventSink } from './sqs-source.js';
 
-export class RecordingSink implements EventSink {
+/** An event sink that keeps every event and applies each one. */
+export class RecordingSink {
   readonly events: ClusterEvent[] = [];
 
-  dispatch(event: ClusterEvent): DispatchOutcome {
+  dispatch(event: ClusterEvent): 'applied' {
     this.events.push(event);
     return 'applied';
   }
@@ -36,13 +35,19 @@ export interface RecordedObservation {
   time: number;
 }
 
-export function recordObservations(): { hook: ObservationHook; seen: RecordedObservation[] } {
+export function recordObservations(): {
+  hook: (kind: ObservationKind, detail: unknown, time: number) => void;
+  seen: RecordedObservation[];
+} {
   const seen: RecordedObservation[] = [];
   return { hook: (kind, detail, time) => seen.push({ kind, detail, time }), seen };
 }
 
 /** Real SDK clients on the fake; `maxAttempts` 3 is the SDK default. */
-export function fakeClients(fake: AwsFake, maxAttempts = 3): { ecs: ECSClient; ec2: EC2Client } {
+export function fakeClients(
+  fake: { clientConfig(): ECSClientConfig & EC2ClientConfig },
+  maxAttempts = 3,
+): { ecs: ECSClient; ec2: EC2Client } {
   return {
     ecs: new ECSClient({ ...fake.clientConfig(), maxAttempts }),
     ec2: new EC2Client({ ...fake.clientConfig(), maxAttempts }),

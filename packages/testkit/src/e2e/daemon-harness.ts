@@ -4,59 +4,14 @@
  * fakes running in the test process (wire-level ECS/EC2/EventBridge, fauxqs for SQS), a bundle
  * directory whose nginx.conf listens on loopback, and backends on 127.0.0.x answering their name.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { freePort } from '../net/free-port.js';
-import { httpGet } from '../test-support/http.js';
-
-export { freePort };
-
-export const NGINX_BINARY = '/usr/sbin/nginx';
-export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-const REPO_ROOT = resolve(fileURLToPath(new URL('../../../../', import.meta.url)));
-const MAIN = join(REPO_ROOT, 'packages/controller/src/cli/main.ts');
-
-export interface Backend {
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/** An HTTP server on `host`:`port` (0 = ephemeral) answering its name. */
-export async function startBackend(name: string, host = '127.0.0.1', port = 0): Promise<Backend> {
-  const server: Server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
-    res.end(name);
-  });
-  await new Promise<void>((res, rej) => {
-    server.once('error', rej);
-    server.listen(port, host, res);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return {
-    name,
-    host,
-    port: address.port,
-    close: () =>
-      new Promise<void>((res) => {
-        server.closeAllConnections();
-        server.close(() => res());
-      }),
-  };
-}
-
-/** GET on a fresh connection. */
-export async function get(url: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
-  const { status, body } = await httpGet(url, timeoutMs);
-  return { status, body };
-}
+import { get } from '../net/http.js';
+import { nginxTestConf } from '../nginx/nginx-conf.js';
+import { isolatedEnv, spawnEcsIngress } from './cli-process.js';
 
 /** The backend names answering `count` requests to `url` (non-200 answers as `<status>`). */
 export async function servedBy(url: string, count = 6): Promise<string[]> {
@@ -84,6 +39,10 @@ export interface TestBundle {
  * `/<service>` to upstream `<service>` for each of `services`, and including the upstreams file
  * in `http` and `stream`.
  */
+/** The daemon bundles' main-context and http lines: short timeouts, so a test never waits long. */
+const BUNDLE_MAIN = ['worker_shutdown_timeout 2s;'];
+const BUNDLE_HTTP = ['  proxy_connect_timeout 2s;', '  proxy_next_upstream off;'];
+
 export async function makeBundle(
   services: readonly string[],
   options: { broken?: boolean } = {},
@@ -97,34 +56,22 @@ export async function makeBundle(
   await mkdir(bundleDir, { recursive: true });
   const upstreamsFile = join(workDir, 'upstreams.conf');
   const nginxPort = await freePort();
-  const locations = services.map((s) => `    location /${s} { proxy_pass http://${s}; }`).join('\n');
   await writeFile(
     join(bundleDir, 'nginx.conf'),
-    `load_module ${STREAM_MODULE};
-worker_processes 1;
-pid nginx.pid;
-error_log stderr notice;
-worker_shutdown_timeout 2s;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path client_body_temp;
-  proxy_temp_path proxy_temp;
-  fastcgi_temp_path fastcgi_temp;
-  uwsgi_temp_path uwsgi_temp;
-  scgi_temp_path scgi_temp;
-  proxy_connect_timeout 2s;
-  proxy_next_upstream off;
-  include ${upstreamsFile};
-  server {
-    listen 127.0.0.1:${nginxPort};
-${locations}
-  }
-${options.broken ? '  this_directive_does_not_exist on;\n' : ''}}
-stream {
-  include ${upstreamsFile};
-}
-`,
+    nginxTestConf({
+      modules: ['stream'],
+      main: BUNDLE_MAIN,
+      http: [
+        ...BUNDLE_HTTP,
+        `  include ${upstreamsFile};`,
+        '  server {',
+        `    listen 127.0.0.1:${nginxPort};`,
+        ...services.map((s) => `    location /${s} { proxy_pass http://${s}; }`),
+        '  }',
+        ...(options.broken ? ['  this_directive_does_not_exist on;'] : []),
+      ],
+      streamIncludes: [upstreamsFile],
+    }),
   );
   return {
     root,
@@ -136,14 +83,6 @@ stream {
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }
-
-export const MODULES_DIR = '/usr/lib/nginx/modules';
-/** What dynamic upstream mode needs on this machine (Debian's NDK + Lua modules, lua-resty-core). */
-export const HAS_LUA_MODULES = [
-  `${MODULES_DIR}/ndk_http_module.so`,
-  `${MODULES_DIR}/ngx_http_lua_module.so`,
-  '/usr/share/lua/5.1/resty/core.lua',
-].every((path) => existsSync(path));
 
 export interface DynamicTestBundle extends TestBundle {
   /** The daemon's defaults beside `upstreamsFile` (ECS_INGRESS_DYNAMIC_* unset). */
@@ -170,39 +109,26 @@ export async function makeDynamicBundle(streamService: string): Promise<DynamicT
   const streamPort = await freePort();
   await writeFile(
     join(base.bundleDir, 'nginx.conf'),
-    `load_module ${STREAM_MODULE};
-load_module ${MODULES_DIR}/ndk_http_module.so;
-load_module ${MODULES_DIR}/ngx_http_lua_module.so;
-worker_processes 1;
-pid nginx.pid;
-error_log stderr notice;
-worker_shutdown_timeout 2s;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path client_body_temp;
-  proxy_temp_path proxy_temp;
-  fastcgi_temp_path fastcgi_temp;
-  uwsgi_temp_path uwsgi_temp;
-  scgi_temp_path scgi_temp;
-  proxy_connect_timeout 2s;
-  proxy_next_upstream off;
-  include ${preambleFile};
-  include ${httpUpstreamsFile};
-  server {
-    listen 127.0.0.1:${base.nginxPort};
-    location ~ ^/(?<service>[a-z0-9-]+)$ { proxy_pass http://$service; }
-  }
-}
-stream {
-  include ${streamUpstreamsFile};
-  server {
-    listen 127.0.0.1:${streamPort};
-    proxy_connect_timeout 2s;
-    proxy_pass ${streamService};
-  }
-}
-`,
+    nginxTestConf({
+      modules: ['stream', 'lua'],
+      main: BUNDLE_MAIN,
+      httpIncludes: [preambleFile, httpUpstreamsFile],
+      http: [
+        ...BUNDLE_HTTP,
+        '  server {',
+        `    listen 127.0.0.1:${base.nginxPort};`,
+        '    location ~ ^/(?<service>[a-z0-9-]+)$ { proxy_pass http://$service; }',
+        '  }',
+      ],
+      streamIncludes: [streamUpstreamsFile],
+      stream: [
+        '  server {',
+        `    listen 127.0.0.1:${streamPort};`,
+        '    proxy_connect_timeout 2s;',
+        `    proxy_pass ${streamService};`,
+        '  }',
+      ],
+    }),
   );
   return { ...base, preambleFile, httpUpstreamsFile, streamUpstreamsFile, streamPort };
 }
@@ -225,22 +151,15 @@ export interface DaemonProcess {
 export async function spawnDaemon(env: Record<string, string>): Promise<DaemonProcess> {
   const adminPort = await freePort();
   const debugPort = await freePort();
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, 'run'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      // Never wander off to the instance metadata service for credentials or region.
-      AWS_EC2_METADATA_DISABLED: 'true',
+  const child = spawnEcsIngress(
+    ['run'],
+    isolatedEnv({
       ECS_INGRESS_HTTP_HOST: '127.0.0.1',
       ECS_INGRESS_HTTP_PORT: String(adminPort),
       ECS_INGRESS_DEBUG_LISTEN: `127.0.0.1:${debugPort}`,
       ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+    }),
+  );
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;

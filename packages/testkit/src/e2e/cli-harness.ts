@@ -1,15 +1,14 @@
 /**
- * Helpers for the end-to-end tests: a throw-away NGINX prefix with a user config that includes the
- * upstreams file in `http` and `stream`, loopback backends, requests through NGINX, and /proc
- * lookups. Ports are ephemeral, addresses loopback only; nothing touches /etc/nginx.
+ * Helpers for the end-to-end tests of the runtime and the CLI: a throw-away NGINX prefix with a
+ * user config that includes the upstreams file in `http` and `stream`, raw TCP through it, and
+ * events for a service whose tasks are loopback backends. Ports are ephemeral, addresses loopback
+ * only; nothing touches /etc/nginx.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { TaskObservedEvent, TaskSnapshot } from '@ecs-ingress/types';
 import {
   aContainerDefinition,
   aPortMapping,
@@ -20,16 +19,10 @@ import {
   taskArn,
   taskDefinitionEvent,
   taskEvent,
-} from '@ecs-ingress/testkit';
-import type { TaskObservedEvent, TaskSnapshot } from '@ecs-ingress/types';
+} from '../builders.js';
 import { freePort } from '../net/free-port.js';
-import { httpGet } from '../test-support/http.js';
-
-export { freePort };
-
-export const NGINX_BINARY = '/usr/sbin/nginx';
-export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-export const hasNginx = existsSync(NGINX_BINARY) && existsSync(STREAM_MODULE);
+import { get } from '../net/http.js';
+import { nginxTestConf } from '../nginx/nginx-conf.js';
 
 export interface TestPrefix {
   readonly dir: string;
@@ -61,51 +54,29 @@ export async function makeTestPrefix(): Promise<TestPrefix> {
     async writeConfig(options = {}) {
       await writeFile(
         configFile,
-        `load_module ${STREAM_MODULE};
-worker_processes 1;
-pid nginx.pid;
-error_log stderr notice;
-worker_shutdown_timeout 2s;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path tmp/body;
-  proxy_temp_path tmp/proxy;
-  fastcgi_temp_path tmp/fastcgi;
-  uwsgi_temp_path tmp/uwsgi;
-  scgi_temp_path tmp/scgi;
-  proxy_connect_timeout 2s;
-  include ${upstreamsFile};
-${options.userHttp ?? ''}
-  server {
-    listen 127.0.0.1:${httpPort};
-    location / { proxy_pass http://web; }
-  }
-${options.broken ? '  this_directive_does_not_exist on;\n' : ''}}
-stream {
-  include ${upstreamsFile};
-  server {
-    listen 127.0.0.1:${streamPort};
-    proxy_pass web;
-  }
-}
-`,
+        nginxTestConf({
+          modules: ['stream'],
+          main: ['worker_shutdown_timeout 2s;'],
+          tempDir: 'tmp',
+          http: [
+            '  proxy_connect_timeout 2s;',
+            `  include ${upstreamsFile};`,
+            ...(options.userHttp === undefined ? [] : [options.userHttp]),
+            '  server {',
+            `    listen 127.0.0.1:${httpPort};`,
+            '    location / { proxy_pass http://web; }',
+            '  }',
+            ...(options.broken ? ['  this_directive_does_not_exist on;'] : []),
+          ],
+          streamIncludes: [upstreamsFile],
+          stream: ['  server {', `    listen 127.0.0.1:${streamPort};`, '    proxy_pass web;', '  }'],
+        }),
       );
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
   await prefix.writeConfig();
   return prefix;
-}
-
-/** GET through NGINX on a fresh connection. */
-export async function get(
-  port: number,
-  path = '/',
-  timeoutMs = 5_000,
-): Promise<{ status: number; body: string }> {
-  const { status, body } = await httpGet({ port, path }, timeoutMs);
-  return { status, body };
 }
 
 /** Sends `payload` over a raw TCP connection and reads until the peer closes (the payload must make it close). */
@@ -126,7 +97,7 @@ export function tcpExchange(port: number, payload: string, timeoutMs = 5_000): P
 }
 
 /** The backend identities (`web task <id> …` lines' ids) answering `count` fresh requests. */
-export async function servedBy(
+export async function servedByTasks(
   port: number,
   count: number,
 ): Promise<{ ids: Set<string>; statuses: Set<number> }> {
@@ -139,49 +110,6 @@ export async function servedBy(
     if (status === 200 && id !== undefined) ids.add(id);
   }
   return { ids, statuses };
-}
-
-/** Polls `check` until true, at most `attempts` × `intervalMs`. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  attempts = 250,
-  intervalMs = 20,
-): Promise<boolean> {
-  for (let i = 0; i < attempts; i += 1) {
-    try {
-      if (await check()) return true;
-    } catch {
-      // Not ready yet (connection refused while NGINX restarts).
-    }
-    await sleep(intervalMs);
-  }
-  return false;
-}
-
-/** Whether `pid` is a live process (a zombie does not count). */
-export function pidAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Pids whose parent is `ppid`, from /proc. */
-export function childPids(ppid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) children.push(Number(entry));
-    } catch {
-      // Exited while we read.
-    }
-  }
-  return children;
 }
 
 // ---- events for a service whose tasks are loopback backends ----
@@ -231,34 +159,4 @@ export function taskChange(
       observedAt: T0 + version * 1000,
     }),
   );
-}
-
-const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
-const CLI_MAIN = 'packages/controller/src/cli/main.ts';
-
-/** `ecs-ingress <args>` as a real child process (from the repo root, TypeScript through tsx). */
-export interface CliProcess {
-  readonly child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-export function spawnCli(args: readonly string[]): CliProcess {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CLI_MAIN, ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, stdout: () => out, stderr: () => err, exited };
 }

@@ -32,3 +32,16 @@ export function httpGet(
     req.end();
   });
 }
+
+/** GET on a fresh connection to a URL, or to 127.0.0.1:<port><path>: status and body. */
+export async function get(
+  target: string | number,
+  path = '/',
+  timeoutMs = 5_000,
+): Promise<{ status: number; body: string }> {
+  const { status, body } = await httpGet(
+    typeof target === 'string' ? target : { port: target, path },
+    timeoutMs,
+  );
+  return { status, body };
+}

@@ -4,13 +4,13 @@
  * or what a real Prometheus scraped.
  */
 import type { Upstream } from '@ecs-ingress/types';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../http/metrics.js';
 import {
   reconcilerMetrics,
   recordEventReceived,
   recordStoreOutcome,
   setUpstreamGauges,
-} from '../metrics-hooks.js';
+} from '../http/metrics-hooks.js';
 
 /** The values a scrape must show after `exerciseMetrics`. */
 export interface ExercisedValues {

@@ -1,8 +1,8 @@
-/** Reads the JSON fixtures in packages/types/fixtures (tests only; excluded from the build). */
+/** Reads the JSON fixtures in packages/types/fixtures (the parsers' tests). */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const FIXTURES_DIR = fileURLToPath(new URL('../../types/fixtures/', import.meta.url));
 
 /** The text of a fixture, e.g. `events/task-fargate-awsvpc.json`. */
 export function fixtureText(name: string): string {

@@ -1,65 +1,27 @@
 /**
  * Test harness for the dynamic upstream mode: a real NGINX (Debian's, with the NDK and Lua
  * modules) on 127.0.0.1 with a temporary prefix, configured by hand in the shape the renderer
- * emits (preamble + one `upstream` per service with a Lua balancer), and tiny node backends that
- * answer their own name.
+ * emits (preamble + one `upstream` per service with a Lua balancer). The Lua modules come from
+ * the caller (`luaDir`: the controller's `dynamicLuaDir()`), so this package needs nothing of the
+ * controller; backends are `startBackend` (../net).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dynamicLuaDir } from '../dynamic/lua-path.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../net/free-port.js';
-
-export { freePort };
-
-const NGINX = '/usr/sbin/nginx';
-const MODULES = '/usr/lib/nginx/modules';
-
-export interface Backend {
-  readonly name: string;
-  readonly port: number;
-  readonly endpoint: string;
-  hits: number;
-  close(): Promise<void>;
-}
-
-/** An HTTP server on 127.0.0.1:<ephemeral> answering `name` to every request. */
-export async function startBackend(name: string): Promise<Backend> {
-  const server: Server = createHttpServer((_req, res) => {
-    backend.hits += 1;
-    res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name });
-    res.end(name);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  const backend: Backend = {
-    name,
-    port: address.port,
-    endpoint: `127.0.0.1:${address.port}`,
-    hits: 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  return backend;
-}
+import { childPids } from '../net/processes.js';
+import { NGINX_BINARY, nginxTestConf } from './nginx-conf.js';
 
 /** The preamble line that hands the known service names to Lua (the addition to the renderer's contract). */
 export function luaInitLine(services: readonly string[]): string {
   return `init_by_lua_block { require("ecs_ingress.control").init({ ${services.map((s) => `"${s}"`).join(', ')} }) }`;
 }
 
-function preamble(controlPort: number, services: readonly string[]): string {
+function preamble(luaDir: string, controlPort: number, services: readonly string[]): string {
   return [
-    `lua_package_path "${dynamicLuaDir()}/?.lua;;";`,
+    `lua_package_path "${luaDir}/?.lua;;";`,
     'lua_shared_dict ecs_ingress_endpoints 8m;',
     luaInitLine(services),
     'header_filter_by_lua_block { require("ecs_ingress.balancer").header_filter() }',
@@ -97,38 +59,24 @@ function upstreams(services: readonly string[], keepalive: number): string {
 }
 
 function mainConf(prefix: string, httpPort: number, services: readonly string[], workers: number): string {
-  const locations = services
-    .map((name) => `    location /${name}/ { proxy_pass http://${name}; }`)
-    .join('\n');
-  return [
-    // The NDK must be loaded before the Lua module.
-    `load_module ${MODULES}/ndk_http_module.so;`,
-    `load_module ${MODULES}/ngx_http_lua_module.so;`,
-    'daemon off;',
-    'master_process on;',
-    `worker_processes ${workers};`,
-    `pid ${join(prefix, 'nginx.pid')};`,
-    `error_log ${join(prefix, 'error.log')} info;`,
-    'events { worker_connections 256; }',
-    'http {',
-    '  access_log off;',
-    `  client_body_temp_path ${join(prefix, 'client_body')};`,
-    `  proxy_temp_path ${join(prefix, 'proxy')};`,
-    `  fastcgi_temp_path ${join(prefix, 'fastcgi')};`,
-    `  uwsgi_temp_path ${join(prefix, 'uwsgi')};`,
-    `  scgi_temp_path ${join(prefix, 'scgi')};`,
-    `  include ${join(prefix, 'ecs-ingress-dynamic.conf')};`,
-    `  include ${join(prefix, 'upstreams.conf')};`,
-    '  server {',
-    `    listen 127.0.0.1:${httpPort};`,
-    // Upstream keepalive needs HTTP/1.1 and no "Connection: close" towards the backends.
-    '    proxy_http_version 1.1;',
-    '    proxy_set_header Connection "";',
-    locations,
-    '  }',
-    '}',
-    '',
-  ].join('\n');
+  return nginxTestConf({
+    modules: ['lua'],
+    main: ['daemon off;', 'master_process on;'],
+    workers,
+    pid: join(prefix, 'nginx.pid'),
+    errorLog: `${join(prefix, 'error.log')} info`,
+    tempDir: prefix,
+    httpIncludes: [join(prefix, 'ecs-ingress-dynamic.conf'), join(prefix, 'upstreams.conf')],
+    http: [
+      '  server {',
+      `    listen 127.0.0.1:${httpPort};`,
+      // Upstream keepalive needs HTTP/1.1 and no "Connection: close" towards the backends.
+      '    proxy_http_version 1.1;',
+      '    proxy_set_header Connection "";',
+      ...services.map((name) => `    location /${name}/ { proxy_pass http://${name}; }`),
+      '  }',
+    ],
+  });
 }
 
 export interface DynamicNginx {
@@ -147,24 +95,10 @@ export interface DynamicNginx {
   stop(): Promise<void>;
 }
 
-async function childrenOf(pid: number): Promise<number[]> {
-  const out: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const status = await readFile(`/proc/${entry}/status`, 'utf8');
-      if (new RegExp(`^PPid:\\s+${pid}$`, 'm').test(status)) out.push(Number(entry));
-    } catch {
-      // The process exited while we looked.
-    }
-  }
-  return out.sort((a, b) => a - b);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export async function startDynamicNginx(options: {
   services: readonly string[];
+  /** The directory of the `ecs_ingress/*.lua` modules (the controller's `dynamicLuaDir()`). */
+  luaDir: string;
   workers?: number;
   keepalive?: number;
 }): Promise<DynamicNginx> {
@@ -176,12 +110,15 @@ export async function startDynamicNginx(options: {
     const httpPort = await freePort();
     const controlPort = await freePort();
     const write = async (services: readonly string[]) => {
-      await writeFile(join(prefix, 'ecs-ingress-dynamic.conf'), preamble(controlPort, services));
+      await writeFile(
+        join(prefix, 'ecs-ingress-dynamic.conf'),
+        preamble(options.luaDir, controlPort, services),
+      );
       await writeFile(join(prefix, 'upstreams.conf'), upstreams(services, keepalive));
       await writeFile(join(prefix, 'nginx.conf'), mainConf(prefix, httpPort, services, workers));
     };
     await write(options.services);
-    const child: ChildProcess = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], {
+    const child: ChildProcess = spawn(NGINX_BINARY, ['-p', prefix, '-c', join(prefix, 'nginx.conf')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -222,14 +159,14 @@ export async function startDynamicNginx(options: {
       controlPort,
       controlUrl,
       masterPid: async () => Number((await readFile(join(prefix, 'nginx.pid'), 'utf8')).trim()),
-      workerPids: () => childrenOf(masterPid),
+      workerPids: async () => childPids(masterPid),
       async reload(services) {
-        const before = new Set(await childrenOf(masterPid));
+        const before = new Set(childPids(masterPid));
         await write(services);
         process.kill(masterPid, 'SIGHUP');
         for (let i = 0; i < 250; i += 1) {
           await sleep(20);
-          const now = await childrenOf(masterPid);
+          const now = childPids(masterPid);
           const fresh = now.filter((pid) => !before.has(pid));
           // NGINX tells old workers to quit about 100 ms after starting new ones and they keep
           // accepting until then; wait until they are gone so requests see the new config.

@@ -1,6 +1,6 @@
 /**
  * Shared by the daemon's and the recorder's integration tests: ECS events as EventBridge delivers
- * them to SQS, built from the fake ECS's tasks, and a poll helper with a bounded number of rounds.
+ * them to SQS, built from the fake ECS's tasks.
  */
 import { randomUUID } from 'node:crypto';
 import type { Task } from '@aws-sdk/client-ecs';
@@ -29,28 +29,4 @@ export function taskChangeBody(task: Task, options: { region?: string; account?:
 /** Sends `body` and resolves when SendMessage completed (the message is visible). */
 export async function sendBody(sqs: SQSClient, queueUrl: string, body: string): Promise<void> {
   await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
-}
-
-/**
- * Polls `probe` every `intervalMs` until it returns a value other than `undefined`, at most
- * `rounds` times; throws with `what` when it never does. (Bounded: no test waits forever.)
- */
-export async function eventually<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  options: { rounds?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const rounds = options.rounds ?? 200;
-  const intervalMs = options.intervalMs ?? 50;
-  let lastError: unknown;
-  for (let i = 0; i < rounds; i++) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 }

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BackendFleet } from './backend-fleet.js';
+import type { BackendFleet } from '@ecs-ingress/testkit/net';
 import type { AppliedRecord, Stack, VersionRecord } from './dynamic-stack.js';
 import { upstreamOf } from './dynamic-stack.js';
 

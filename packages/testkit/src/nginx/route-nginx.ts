@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderHttpRoutes, renderStreamRoutes, renderUpstreams } from '@ecs-ingress/renderer';
 import type { Endpoint, RouteTable } from '@ecs-ingress/types';
+import { NGINX_BINARY, nginxTestConf } from './nginx-conf.js';
+import { nginxTest } from './temp-prefix.js';
 
-const NGINX = '/usr/sbin/nginx';
-const MODULES = '/usr/lib/nginx/modules';
-export const routeNginxAvailable = existsSync(NGINX) && existsSync('/usr/bin/openssl');
+export const routeNginxAvailable = existsSync(NGINX_BINARY) && existsSync('/usr/bin/openssl');
 
 export interface RouteNginxOptions {
   readonly httpListen?: readonly string[];
@@ -88,50 +88,30 @@ export function routeNginx(): RouteNginx {
     const conf = join(dir, 'nginx.conf');
     writeFileSync(
       conf,
-      [
-        `load_module ${MODULES}/ngx_stream_module.so;`,
-        `pid ${dir}/nginx.pid;`,
-        `error_log ${dir}/error.log notice;`,
-        'worker_processes 1;',
-        'events { worker_connections 256; }',
-        'http {',
-        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
-          (k) => `  ${k}_temp_path ${dir}/temp/${k};`,
-        ),
-        '  access_log off;',
-        `  include ${dir}/upstreams.conf;`,
-        `  include ${dir}/routes-http.conf;`,
-        '}',
-        'stream {',
-        `  include ${dir}/upstreams.conf;`,
-        `  include ${dir}/routes-stream.conf;`,
-        '}',
-        '',
-      ].join('\n'),
+      nginxTestConf({
+        modules: ['stream'],
+        pid: `${dir}/nginx.pid`,
+        errorLog: `${dir}/error.log notice`,
+        tempDir: `${dir}/temp`,
+        httpIncludes: [`${dir}/upstreams.conf`, `${dir}/routes-http.conf`],
+        streamIncludes: [`${dir}/upstreams.conf`, `${dir}/routes-stream.conf`],
+      }),
     );
     return { http, stream, conf };
-  }
-
-  function nginxTest(conf: string): { ok: boolean; output: string } {
-    const result = spawnSync(NGINX, ['-t', '-p', `${dir}/`, '-c', conf, '-e', join(dir, 'error.log')], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
   }
 
   return {
     dir,
     test(table, options = {}) {
       const files = write(table, options);
-      return { ...nginxTest(files.conf), http: files.http, stream: files.stream };
+      return { ...nginxTest(dir, files.conf, 60_000), http: files.http, stream: files.stream };
     },
     start(table, options = {}) {
       const files = write(table, options);
-      const checked = nginxTest(files.conf);
+      const checked = nginxTest(dir, files.conf, 60_000);
       if (!checked.ok) throw new Error(`nginx -t failed:\n${checked.output}`);
       const child: ChildProcess = spawn(
-        NGINX,
+        NGINX_BINARY,
         ['-p', `${dir}/`, '-c', files.conf, '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
         { stdio: 'ignore' },
       );

@@ -10,7 +10,7 @@ import type {
   NginxProcessHandle,
   NginxRunResult,
   OutputStream,
-} from '../nginx-exec.js';
+} from '@ecs-ingress/nginx-runner';
 
 export type SpawnBehaviour = 'ok' | 'fail' | 'hang';
 /** `new-generation`: like NGINX; `reject`: emerg and keep old workers; `ignore`: nothing happens. */

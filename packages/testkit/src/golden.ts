@@ -1,12 +1,12 @@
+import { strictEqual } from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
 
-const GOLDEN_DIR = fileURLToPath(new URL('../../test/golden/', import.meta.url));
+const GOLDEN_DIR = fileURLToPath(new URL('../../renderer/test/golden/', import.meta.url));
 
 /**
- * Compares `text` with `test/golden/<file>`. `UPDATE_GOLDEN=1` rewrites the file instead; review
- * the git diff afterwards, since a rewritten golden passes by definition.
+ * Compares `text` with `packages/renderer/test/golden/<file>`. `UPDATE_GOLDEN=1` rewrites the file
+ * instead; review the git diff afterwards, since a rewritten golden passes by definition.
  */
 export function expectGolden(file: string, text: string): void {
   const path = `${GOLDEN_DIR}${file}`;
@@ -17,5 +17,5 @@ export function expectGolden(file: string, text: string): void {
   if (!existsSync(path)) {
     throw new Error(`golden file ${path} is missing: run with UPDATE_GOLDEN=1 to create it`);
   }
-  expect(text).toBe(readFileSync(path, 'utf8'));
+  strictEqual(text, readFileSync(path, 'utf8'), `differs from the golden file ${path}`);
 }
