@@ -2,11 +2,11 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { type FauxqsHarness, startFauxqsServer } from '@ecs-ingress/testkit';
 import { firstValueFrom, ReplaySubject, take, timeout, toArray } from 'rxjs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../http/metrics.js';
 import { buildTar, buildZip } from '../test-support/bundle-archives.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 import { DirectoryBundleSource } from './directory-bundle-source.js';
 import { BundleRejectedError } from './errors.js';
 import { S3BundleSource } from './s3-bundle-source.js';

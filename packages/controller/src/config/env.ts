@@ -8,12 +8,15 @@
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { checkControlListen, isSafeUpstreamName } from '@ecs-ingress/renderer';
+import {
+  DEFAULT_PREFIX,
+  parseSharedS3Uri,
+  planInstanceId,
+  type SharedS3Location,
+} from '@ecs-ingress/sources';
 import { ConfigError, EcsIngressError } from '@ecs-ingress/types';
-import { planInstanceId } from '../aws/instance-identity.js';
-import { DEFAULT_PREFIX } from '../aws/provisioning/names.js';
 import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-render.js';
 import { isLogLevel, type LogLevel } from '../log/logger.js';
-import { parseSharedS3Uri, type SharedS3Location } from '../sources/fleet/shared-s3-uri.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 import { type RoutesConfig, readRoutesConfig } from './routes-env.js';
 

@@ -12,8 +12,6 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { childPids, tcpExchange } from '../e2e/support.js';
 import {
   type AwsFake,
   buildAwsvpcTask,
@@ -21,7 +19,9 @@ import {
   buildTaskDefinition,
   containerInstanceArnFor,
   startAwsFake,
-} from '../test-support/aws-fake/index.js';
+} from '@ecs-ingress/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { childPids, tcpExchange } from '../e2e/support.js';
 import {
   type Backend,
   type DaemonProcess,

@@ -13,14 +13,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
   buildAwsvpcTask,
   buildTaskDefinition,
+  type FauxqsHarness,
   startAwsFake,
-} from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
+  startFauxqsServer,
+} from '@ecs-ingress/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findOnPath } from '../test-support/find-on-path.js';
 import { dashboardQuery, promtoolOverScrapes } from '../test-support/promtool-series.js';
 import {

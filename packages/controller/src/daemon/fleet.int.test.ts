@@ -6,7 +6,6 @@
  */
 import { existsSync } from 'node:fs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
   buildAwsvpcTask,
@@ -14,7 +13,8 @@ import {
   type S3Fake,
   startAwsFake,
   startS3Fake,
-} from '../test-support/aws-fake/index.js';
+} from '@ecs-ingress/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Backend,
   type DaemonProcess,

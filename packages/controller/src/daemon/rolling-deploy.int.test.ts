@@ -8,16 +8,17 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Task } from '@aws-sdk/client-ecs';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
   buildAwsvpcTask,
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
+  type FauxqsHarness,
   startAwsFake,
-} from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
+  startFauxqsServer,
+} from '@ecs-ingress/testkit';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Backend,
   type DaemonProcess,

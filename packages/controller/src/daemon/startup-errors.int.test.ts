@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { type AwsFake, startAwsFake } from '@ecs-ingress/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AwsFake, startAwsFake } from '../test-support/aws-fake/index.js';
 import { HAS_LUA_MODULES, makeBundle, NGINX_BINARY, spawnDaemon, type TestBundle } from './e2e-harness.js';
 
 const hasNginx = existsSync(NGINX_BINARY);

@@ -16,8 +16,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { NginxRunner } from '@ecs-ingress/nginx-runner';
+import type { AwsProblem } from '@ecs-ingress/sources';
 import { type ClusterState, deriveUpstreams, stateToJSON } from '@ecs-ingress/store';
-import type { AwsProblem } from '../aws/permanent-errors.js';
 import type { PushedEndpoints } from '../dynamic/dynamic-applier.js';
 import type { ProbeResult, StatusProvider } from '../http/server.js';
 
