@@ -38,8 +38,8 @@ import {
 import { awsCall } from './aws/aws-call-error.js';
 import { CallTally, chunks, DESCRIBE_TASKS_PER_CALL, logDescribeFailures, mapLimit } from './aws-batches.js';
 import { EcsReferenceResolver, type ObservationHook, type TaskDefinitionCache } from './ecs-references.js';
+import type { EventSink } from './event-sink.js';
 import type { SourceMetrics } from './source-metrics.js';
-import type { EventSink } from './sqs-source.js';
 
 /** ListTasks / ListServices return at most 100 ARNs a page. */
 const LIST_PAGE_SIZE = 100;

@@ -13,7 +13,7 @@
  * - a negative cache with backoff (negative-cache.ts): an identifier ECS refuses, that does not
  *   parse, or whose lookup failed, waits before it is asked for again, whoever asks.
  */
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
   type ContainerInstance,
   DescribeContainerInstancesCommand,
@@ -33,6 +33,8 @@ import {
 } from '@ecs-ingress/types';
 import { AWS_CALL_ERROR_CODES, AwsCallError, awsCall } from './aws/aws-call-error.js';
 import { type CallTally, chunks, logDescribeFailures } from './aws-batches.js';
+import { describeInstanceIps } from './ec2-addresses.js';
+import type { EventSink } from './event-sink.js';
 import {
   ConcurrencyLimit,
   type FailureKind,
@@ -40,7 +42,6 @@ import {
   type NegativeCacheOptions,
 } from './negative-cache.js';
 import type { EventSourceName, SourceMetrics } from './source-metrics.js';
-import type { EventSink } from './sqs-source.js';
 
 /**
  * Receives what the API answered, raw (SDK objects), so `record` can write observation lines
@@ -59,11 +60,6 @@ export interface TaskDefinitionCache {
 
 /** DescribeContainerInstances takes at most 100 container instances per call. */
 const CONTAINER_INSTANCES_PER_CALL = 100;
-/**
- * EC2 DescribeInstances has no documented cap on `InstanceIds`, but every id is a form field of
- * the query-protocol request; 100 keeps requests small and matches the ECS batches.
- */
-const INSTANCES_PER_CALL = 100;
 const DEFAULT_CONCURRENCY = 5;
 
 export interface EcsReferenceResolverOptions {
@@ -288,7 +284,7 @@ export class EcsReferenceResolver {
         );
       });
       const ids = (out.containerInstances ?? []).map((ci) => ci.ec2InstanceId).filter((id) => !!id);
-      ips = await this.describeInstances([...new Set(ids as string[])], tally);
+      ips = await describeInstanceIps(this.o.ec2, [...new Set(ids as string[])], tally);
     } catch (err) {
       const kind: FailureKind = isRefusal(err) ? 'permanent' : 'transient';
       for (const arn of chunk) this.noteFailure(arn, kind, err, 'container instance lookup failed');
@@ -341,47 +337,6 @@ export class EcsReferenceResolver {
     return true;
   }
 
-  private async describeInstances(ids: readonly string[], tally: CallTally): Promise<Map<string, string>> {
-    const ips = new Map<string, string>();
-    for (const batch of chunks(ids, INSTANCES_PER_CALL)) {
-      try {
-        await this.describeInstanceBatch(batch, ips, tally);
-      } catch (err) {
-        // EC2 fails the whole call when any id is unknown (InvalidInstanceID.NotFound), e.g. an
-        // instance terminated long ago whose container instance is still registered. Ask one by
-        // one so the others still resolve; this path is rare and bounded by the batch size.
-        if (!isUnknownInstance(err)) throw err;
-        if (batch.length === 1) continue;
-        for (const id of batch) {
-          try {
-            await this.describeInstanceBatch([id], ips, tally);
-          } catch (inner) {
-            if (!isUnknownInstance(inner)) throw inner;
-          }
-        }
-      }
-    }
-    return ips;
-  }
-
-  private async describeInstanceBatch(
-    ids: readonly string[],
-    ips: Map<string, string>,
-    tally: CallTally,
-  ): Promise<void> {
-    const out = await awsCall('ec2', 'DescribeInstances', () => {
-      tally.add('ec2', 'DescribeInstances');
-      return this.o.ec2.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }), tally.sendOptions);
-    });
-    for (const reservation of out.Reservations ?? []) {
-      for (const instance of reservation.Instances ?? []) {
-        if (instance.InstanceId && instance.PrivateIpAddress) {
-          ips.set(instance.InstanceId, instance.PrivateIpAddress);
-        }
-      }
-    }
-  }
-
   /** Negative-caches `arn`; logs at warn the first failure in a row, at debug the repeats. */
   private noteFailure(
     arn: string,
@@ -407,10 +362,6 @@ export class EcsReferenceResolver {
 /** ECS said no to the request itself (ClientException, access denied): asking again soon will not help. */
 function isRefusal(err: unknown): boolean {
   return err instanceof AwsCallError && err.code === AWS_CALL_ERROR_CODES.rejected;
-}
-
-function isUnknownInstance(err: unknown): boolean {
-  return err instanceof AwsCallError && err.awsCode.startsWith('InvalidInstanceID');
 }
 
 /** Waits for every promise; then throws the first rejection, if any. */

@@ -22,8 +22,8 @@ import {
 import { awsCall } from './aws/aws-call-error.js';
 import { CallTally, chunks, DESCRIBE_TASKS_PER_CALL, logDescribeFailures } from './aws-batches.js';
 import type { EcsReferenceResolver, ObservationHook } from './ecs-references.js';
+import type { EventSink } from './event-sink.js';
 import type { SourceMetrics } from './source-metrics.js';
-import type { EventSink } from './sqs-source.js';
 
 const DEFAULT_INTERVAL_MS = 2_000;
 const DEFAULT_MAX_BACKOFF_MS = 30_000;

@@ -1,7 +1,7 @@
-import { Readable } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { formatObservationLine } from '@ecs-ingress/types';
 import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -108,7 +108,11 @@ describe('readRecording', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ecs-ingress-replay-'));
     try {
       const file = join(dir, 'recording.jsonl');
-      const text = [taskLine(PROD, '2024-01-01T00:00:00Z'), containerInstanceLine, taskLine(PROD, '2024-01-01T00:00:01Z')];
+      const text = [
+        taskLine(PROD, '2024-01-01T00:00:00Z'),
+        containerInstanceLine,
+        taskLine(PROD, '2024-01-01T00:00:01Z'),
+      ];
       writeFileSync(file, `${text.join('\n')}\n`);
       const lines = await collect(readRecording(file));
       expect(lines.map((line) => line.kind)).toEqual(['event', 'event', 'event']);

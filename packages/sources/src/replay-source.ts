@@ -13,7 +13,8 @@ import type { Readable } from 'node:stream';
 import { EventParseError, type ParsedEnvelope, parseEventBody } from '@ecs-ingress/types';
 import type { Observable } from 'rxjs';
 import { from } from 'rxjs';
-import { clusterMatches } from './sqs-source.js';
+import { clusterMatches } from './cluster-name.js';
+import { abortableSleep } from './sleep.js';
 
 /** A line that parsed. */
 export interface ReplayEventLine {
@@ -182,19 +183,4 @@ export function replayRecording$(
 
 function stripBom(line: string): string {
   return line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -5,7 +5,8 @@ import { type FauxqsHarness, startFauxqsServer } from '@ecs-ingress/testkit';
 import type { ClusterEvent } from '@ecs-ingress/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RecordedMetrics } from '../test/helpers.js';
-import { type DispatchOutcome, type EventSink, SqsSource, type SqsSourceOptions } from './sqs-source.js';
+import type { DispatchOutcome, EventSink } from './event-sink.js';
+import { SqsSource, type SqsSourceOptions } from './sqs-source.js';
 
 const CLUSTER_ARN = 'arn:aws:ecs:us-east-1:123456789012:cluster/prod';
 const OTHER_CLUSTER_ARN = 'arn:aws:ecs:us-east-1:123456789012:cluster/staging';

@@ -13,35 +13,14 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import {
-  backoffDelay,
-  type ClusterEvent,
-  EventParseError,
-  type Logger,
-  parseEventBody,
-  silentLogger,
-} from '@ecs-ingress/types';
+import { backoffDelay, type ClusterEvent, type Logger, silentLogger } from '@ecs-ingress/types';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import { clusterMatches } from './cluster-name.js';
+import type { DispatchOutcome, EventSink } from './event-sink.js';
+import { abortableSleep } from './sleep.js';
 import type { SourceMetrics } from './source-metrics.js';
 import { deleteMessages } from './sqs-delete.js';
-
-/** What the store answers for one event. */
-export type DispatchOutcome = 'applied' | 'stale' | 'duplicate' | 'ignored' | 'invalid';
-
-/** The store as the sources see it: synchronous, returns once the event is part of the state. */
-export interface EventSink {
-  dispatch(event: ClusterEvent): DispatchOutcome;
-  /** Applies events in one step (one state change for a whole SQS receive); one outcome each, in order. */
-  dispatchBatch?(events: readonly ClusterEvent[]): { readonly outcomes: readonly DispatchOutcome[] };
-}
-
-/** One message of our cluster, parsed, waiting for the store. */
-interface ParsedMessage {
-  readonly message: Message;
-  readonly detailType: string;
-  readonly events: readonly ClusterEvent[];
-  readonly sentTimestampMs: number | undefined;
-}
+import { type ParsedMessage, readSqsMessage } from './sqs-message.js';
 
 /** Optional counters and timing hooks (the runtime wires them to metrics or benchmarks). */
 export interface SqsSourceHooks {
@@ -232,7 +211,7 @@ export class SqsSource {
           { err, attempt, retryInMs: delay, queueUrl: this.queueUrl },
           'SQS ReceiveMessage failed; backing off',
         );
-        await sleep(delay, signal);
+        await abortableSleep(delay, signal);
         continue;
       }
       attempt = 0;
@@ -293,31 +272,25 @@ export class SqsSource {
    */
   private parseMessage(message: Message): ParsedMessage | boolean {
     const messageId = message.MessageId;
-    let parsed: ReturnType<typeof parseEventBody>;
-    try {
-      parsed = parseEventBody(message.Body ?? '');
-    } catch (err) {
-      if (!(err instanceof EventParseError)) throw err;
+    const read = readSqsMessage(message, (clusterArn) => this.isOurCluster(clusterArn));
+    if ('invalid' in read) {
       this.counts.invalidMessages += 1;
       this.metrics?.invalidEvent();
-      this.hooks.onInvalid?.(err.reason, messageId);
+      this.hooks.onInvalid?.(read.invalid.reason, messageId);
       this.logger.warn(
-        { messageId, reason: err.reason, error: err.message, action: this.malformed },
+        { messageId, reason: read.invalid.reason, error: read.invalid.message, action: this.malformed },
         'unparseable SQS message body',
       );
       return this.malformed === 'delete';
     }
-
-    if (parsed.clusterArn !== undefined && !this.isOurCluster(parsed.clusterArn)) {
+    if ('otherCluster' in read) {
       // Acknowledged and skipped: a shared queue may carry several clusters' events.
       this.counts.otherClusterEvents += 1;
-      this.hooks.onOtherCluster?.(parsed.clusterArn);
-      this.logger.debug({ messageId, clusterArn: parsed.clusterArn }, 'event of another cluster skipped');
+      this.hooks.onOtherCluster?.(read.otherCluster);
+      this.logger.debug({ messageId, clusterArn: read.otherCluster }, 'event of another cluster skipped');
       return true;
     }
-    const sent = Number(message.Attributes?.SentTimestamp);
-    const sentTimestampMs = Number.isFinite(sent) && sent > 0 ? sent : undefined;
-    return { message, detailType: parsed.detailType, events: parsed.events, sentTimestampMs };
+    return read;
   }
 
   /** @returns the messages whose events all reached the store. */
@@ -411,34 +384,6 @@ export class SqsSource {
   }
 }
 
-/** The name part of a cluster ARN (`arn:…:cluster/<name>`), or the input when it is a bare name. */
-export function clusterNameOf(clusterArnOrName: string): string {
-  const marker = ':cluster/';
-  const at = clusterArnOrName.indexOf(marker);
-  return at === -1 ? clusterArnOrName : clusterArnOrName.slice(at + marker.length);
-}
-
-/** Whether two cluster references (name or ARN, either side) name the same cluster. */
-export function clusterMatches(configured: string, observed: string): boolean {
-  const bothArns = configured.startsWith('arn:') && observed.startsWith('arn:');
-  return bothArns ? configured === observed : clusterNameOf(configured) === clusterNameOf(observed);
-}
-
 function clampInt(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.trunc(value)));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -7,8 +7,8 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import type { AwsFake } from '@ecs-ingress/testkit';
 import type { ClusterEvent, ObservationKind } from '@ecs-ingress/types';
 import type { ObservationHook } from '../src/ecs-references.js';
+import type { DispatchOutcome, EventSink } from '../src/event-sink.js';
 import type { AwsCallOutcome, EventSourceName, SourceMetrics, SourceMode } from '../src/source-metrics.js';
-import type { DispatchOutcome, EventSink } from '../src/sqs-source.js';
 
 export class RecordingSink implements EventSink {
   readonly events: ClusterEvent[] = [];

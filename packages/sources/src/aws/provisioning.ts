@@ -23,7 +23,7 @@ import {
   TagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import { EcsIngressError, silentLogger } from '@ecs-ingress/types';
-import { clusterNameOf } from '../sqs-source.js';
+import { clusterNameOf } from '../cluster-name.js';
 import {
   deleteQueueByName,
   deleteQueueByUrl,

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@ecs-ingress/types';
 import type { FleetHooks } from './fleet-hooks.js';
 import { FleetObjects } from './fleet-objects.js';
-import { ListingTap } from './fleet-sync.js';
+import { ListingTap } from './listing-tap.js';
 import type { SharedS3Location } from './shared-s3-uri.js';
 import { SharedTaskDefinitionCache } from './task-definition-cache.js';
 

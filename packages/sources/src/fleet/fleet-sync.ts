@@ -12,48 +12,17 @@
  * shared listing is fresh; when it is not, it waits up to one lease time (a dead lister is replaced
  * within it), then lists by itself.
  */
-import type {
-  ClusterSnapshotEvent,
-  ContainerInstanceView,
-  Logger,
-  TaskDefinitionView,
-} from '@ecs-ingress/types';
+import type { Logger } from '@ecs-ingress/types';
 import { EcsIngressError, silentLogger } from '@ecs-ingress/types';
-import { CallTally } from '../aws-batches.js';
 import type { SyncReport } from '../ecs-poller.js';
 import type { EcsReferenceResolver } from '../ecs-references.js';
+import type { EventSink } from '../event-sink.js';
 import type { FullSyncSource } from '../source-supervisor.js';
-import type { EventSink } from '../sqs-source.js';
 import type { FleetHooks, FleetRole } from './fleet-hooks.js';
 import type { FleetObjects } from './fleet-objects.js';
 import { S3Lease } from './lease.js';
-import {
-  decodeListing,
-  encodeListing,
-  listingEvent,
-  type SharedListing,
-  SNAPSHOT_OBJECT,
-} from './snapshot-codec.js';
-
-/** Remembers the last `snapshot` the poller dispatched, so the lister can publish it. */
-export class ListingTap {
-  last: ClusterSnapshotEvent | undefined;
-
-  wrap(inner: EventSink): EventSink {
-    return {
-      dispatch: (event) => {
-        if (event.kind === 'snapshot') this.last = event;
-        return inner.dispatch(event);
-      },
-    };
-  }
-}
-
-/** What the listing's tasks refer to, as the store holds it. */
-export interface ReferenceLookup {
-  taskDefinition(arn: string): TaskDefinitionView | undefined;
-  containerInstance(arn: string): ContainerInstanceView | undefined;
-}
+import { type ListingTap, listingOf, mergeListing, type ReferenceLookup } from './listing-tap.js';
+import { decodeListing, encodeListing, type SharedListing, SNAPSHOT_OBJECT } from './snapshot-codec.js';
 
 export interface FleetSyncOptions {
   readonly poller: FullSyncSource & {
@@ -284,7 +253,7 @@ export class FleetSync implements FullSyncSource {
       return;
     }
     if (this.snapshot && listing.startedAt <= this.snapshot.startedAt) return;
-    const report = await this.merge(listing);
+    const report = await mergeListing(listing, this.o.sink, this.o.poller.references, this.now());
     this.snapshot = {
       startedAt: listing.startedAt,
       writtenBy: listing.writtenBy,
@@ -293,42 +262,6 @@ export class FleetSync implements FullSyncSource {
       report,
     };
     this.hooks.onSnapshot?.('merged', listing.startedAt, got.body.length);
-  }
-
-  private async merge(listing: SharedListing): Promise<SyncReport> {
-    const clock = performance.now();
-    const { sink, poller } = this.o;
-    const refs = poller.references;
-    const at = this.now();
-    for (const td of listing.taskDefinitions) {
-      if (!refs.hasTaskDefinition(td.taskDefinitionArn)) {
-        sink.dispatch({ kind: 'task-definition', taskDefinition: td, observedAt: at });
-      }
-    }
-    for (const ci of listing.containerInstances) {
-      if (!refs.hasContainerInstance(ci.containerInstanceArn)) {
-        sink.dispatch({ kind: 'container-instance', containerInstance: ci, observedAt: at });
-      }
-    }
-    // The lister could not resolve these: try the shared cache, then ECS, as a local sync would.
-    const tally = new CallTally();
-    const fetched = await refs.resolveTaskDefinitions(
-      listing.tasks.map((t) => t.taskDefinitionArn),
-      tally,
-    );
-    sink.dispatch(listingEvent(listing));
-    return {
-      clusterArn: listing.clusterArn,
-      startedAt: listing.startedAt,
-      calls: tally.toRecord(),
-      totalCalls: tally.total,
-      tasks: listing.tasks.length,
-      services: listing.services.length,
-      skippedTasks: 0,
-      taskDefinitionsFetched: fetched,
-      containerInstancesResolved: 0,
-      durationMs: Math.round(performance.now() - clock),
-    };
   }
 
   /** The lister's sync: the poller's full listing, then published. Single flight. */
@@ -350,23 +283,7 @@ export class FleetSync implements FullSyncSource {
     }
     const snap = this.o.tap.last;
     if (!snap || snap.startedAt !== report.startedAt || !this.lease.isHeld) return report;
-    const tds = new Map<string, TaskDefinitionView>();
-    const cis = new Map<string, ContainerInstanceView>();
-    for (const t of snap.tasks) {
-      const td = this.o.lookup.taskDefinition(t.taskDefinitionArn);
-      if (td) tds.set(t.taskDefinitionArn, td);
-      const ci = t.containerInstanceArn ? this.o.lookup.containerInstance(t.containerInstanceArn) : undefined;
-      if (ci?.privateIpAddress) cis.set(ci.containerInstanceArn, ci);
-    }
-    const listing: SharedListing = {
-      clusterArn: snap.clusterArn,
-      startedAt: snap.startedAt,
-      writtenBy: this.o.identity,
-      tasks: snap.tasks,
-      services: snap.services ?? [],
-      taskDefinitions: [...tds.values()],
-      containerInstances: [...cis.values()],
-    };
+    const listing = listingOf(snap, this.o.lookup, this.o.identity);
     const body = encodeListing(listing);
     try {
       const out = await this.o.objects.put(SNAPSHOT_OBJECT, body, undefined, 'application/gzip');

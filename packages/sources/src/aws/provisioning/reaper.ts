@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { ListQueuesCommand, ListQueueTagsCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Logger, silentLogger } from '@ecs-ingress/types';
-import { clusterNameOf } from '../../sqs-source.js';
+import { clusterNameOf } from '../../cluster-name.js';
 import {
   deleteQueueByUrl,
   deleteRuleAndTargets,
