@@ -23,7 +23,7 @@ export type { DispatchOutcome, EventSink } from './event-sink.js';
 export type { FleetHooks, FleetRole } from './fleet/fleet-hooks.js';
 export { createFleetParts } from './fleet/fleet-parts.js';
 export type { FleetStatus } from './fleet/fleet-sync.js';
-export { FleetSync } from './fleet/fleet-sync.js';
+export { FleetSync, MIN_RENEWALS_PER_LEASE } from './fleet/fleet-sync.js';
 export type { SharedS3Location } from './fleet/shared-s3-uri.js';
 export { parseSharedS3Uri } from './fleet/shared-s3-uri.js';
 export { HealthChecker } from './health-checker.js';

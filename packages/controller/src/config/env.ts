@@ -10,6 +10,7 @@ import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { checkControlListen, isSafeUpstreamName } from '@ecs-ingress/renderer';
 import {
   DEFAULT_PREFIX,
+  MIN_RENEWALS_PER_LEASE,
   parseSharedS3Uri,
   planInstanceId,
   type SharedS3Location,
@@ -92,6 +93,8 @@ export interface DaemonConfig {
   readonly logLevel: LogLevel;
   /** ECS_INGRESS_SHARED_S3_URI: the fleet's shared task definitions, lease and listing (docs/fleet.md). */
   readonly sharedS3?: SharedS3Location;
+  /** ECS_INGRESS_SHARED_LEASE_TIME / _RENEW_INTERVAL: the lister lease (used with `sharedS3`). */
+  readonly sharedLease: { readonly leaseMs: number; readonly renewIntervalMs: number };
 }
 
 export interface DynamicModeConfig {
@@ -417,6 +420,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const sharedS3Raw = r.raw('ECS_INGRESS_SHARED_S3_URI');
   const sharedS3 = sharedS3Raw === undefined ? undefined : parseSharedS3Uri(sharedS3Raw);
   if (sharedS3 !== undefined && 'error' in sharedS3) r.fail('ECS_INGRESS_SHARED_S3_URI', sharedS3.error);
+  const sharedLease = {
+    leaseMs: r.duration('ECS_INGRESS_SHARED_LEASE_TIME', 60_000),
+    renewIntervalMs: r.duration('ECS_INGRESS_SHARED_RENEW_INTERVAL', 10_000),
+  };
+  if (sharedLease.leaseMs < MIN_RENEWALS_PER_LEASE * sharedLease.renewIntervalMs) {
+    // The lease's stale threshold (lease − 3 renewals) must stay ≥ 2 renewals, or a live lister
+    // could be judged dead between two of its renewals (sources: fleet/fleet-sync.ts).
+    r.fail(
+      'ECS_INGRESS_SHARED_LEASE_TIME',
+      `must be at least ${MIN_RENEWALS_PER_LEASE} × ECS_INGRESS_SHARED_RENEW_INTERVAL (${formatDurationMs(MIN_RENEWALS_PER_LEASE * sharedLease.renewIntervalMs)}), got ${formatDurationMs(sharedLease.leaseMs)}`,
+    );
+  }
 
   const upstreamsFile = r.path('ECS_INGRESS_UPSTREAMS_FILE', '/app/nginx/upstreams.conf');
   const config: DaemonConfig = {
@@ -459,6 +474,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     logLevel,
     ...(sharedS3 !== undefined && !('error' in sharedS3) ? { sharedS3 } : {}),
+    sharedLease,
   };
   if (r.errors.length > 0) throw new ConfigErrors(r.errors);
   return config;

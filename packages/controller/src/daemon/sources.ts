@@ -99,8 +99,10 @@ export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
         },
         objects: fleetParts.objects,
         identity,
+        leaseMs: config.sharedLease.leaseMs,
+        renewIntervalMs: config.sharedLease.renewIntervalMs,
         // A follower lists by itself once the shared listing is a resync interval and a lease old.
-        maxSnapshotAgeMs: config.resyncIntervalMs + 60_000,
+        maxSnapshotAgeMs: config.resyncIntervalMs + config.sharedLease.leaseMs,
         logger,
         ...(o.fleetHooks ? { hooks: o.fleetHooks } : {}),
       });

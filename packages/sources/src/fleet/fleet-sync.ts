@@ -24,6 +24,14 @@ import { S3Lease } from './lease.js';
 import { type ListingTap, listingOf, mergeListing, type ReferenceLookup } from './listing-tap.js';
 import { decodeListing, encodeListing, type SharedListing, SNAPSHOT_OBJECT } from './snapshot-codec.js';
 
+/**
+ * The lease time in renewal intervals, at least. A holder renews at most every 1.2 intervals
+ * (jitter) and a follower looks as often, so the ETag staleness threshold (lease − 3 intervals)
+ * must stay ≥ 2 intervals for a live holder never to be judged dead; the takeover then comes at
+ * most lease − 0.6 intervals after the last renewal, within one lease time.
+ */
+export const MIN_RENEWALS_PER_LEASE = 5;
+
 export interface FleetSyncOptions {
   readonly poller: FullSyncSource & {
     readonly references: Pick<
@@ -39,7 +47,7 @@ export interface FleetSyncOptions {
   readonly identity: string;
   /** Lease step interval, ±20 % jitter. Default 10 s. */
   readonly renewIntervalMs?: number;
-  /** Lease time; at least 5 renewal intervals. Default 60 s. */
+  /** Lease time; at least `MIN_RENEWALS_PER_LEASE` renewal intervals. Default 60 s. */
   readonly leaseMs?: number;
   /** A follower lists by itself when the shared listing is older. Default 5 min + the lease time. */
   readonly maxSnapshotAgeMs?: number;
@@ -91,9 +99,9 @@ export class FleetSync implements FullSyncSource {
     this.o = options;
     this.renewMs = options.renewIntervalMs ?? 10_000;
     this.leaseMs = options.leaseMs ?? 60_000;
-    if (!(this.renewMs > 0) || !(this.leaseMs >= 5 * this.renewMs)) {
+    if (!(this.renewMs > 0) || !(this.leaseMs >= MIN_RENEWALS_PER_LEASE * this.renewMs)) {
       throw new RangeError(
-        `lease time (${this.leaseMs} ms) must be at least 5 renewal intervals (${this.renewMs} ms)`,
+        `lease time (${this.leaseMs} ms) must be at least ${MIN_RENEWALS_PER_LEASE} renewal intervals (${this.renewMs} ms)`,
       );
     }
     this.maxAgeMs = options.maxSnapshotAgeMs ?? 5 * 60_000 + this.leaseMs;
