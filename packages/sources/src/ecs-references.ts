@@ -54,8 +54,9 @@ export type ObservationHook = (kind: ObservationKind, detail: unknown, timeMs: n
  * Neither method throws: a failure is a miss.
  */
 export interface TaskDefinitionCache {
-  get(arn: string): Promise<TaskDefinition | undefined>;
-  put(arn: string, taskDefinition: TaskDefinition): Promise<void>;
+  /** `signal`: the sync's (aborted at stop, so nothing waits on S3 at SIGTERM). */
+  get(arn: string, signal?: AbortSignal): Promise<TaskDefinition | undefined>;
+  put(arn: string, taskDefinition: TaskDefinition, signal?: AbortSignal): Promise<void>;
 }
 
 /** DescribeContainerInstances takes at most 100 container instances per call. */
@@ -222,7 +223,7 @@ export class EcsReferenceResolver {
   /** @returns true when fetched and dispatched; false when refused (negative-cached) */
   private async fetchTaskDefinition(arn: string, tally: CallTally): Promise<boolean> {
     const shared = this.o.sharedTaskDefinitions;
-    let raw = await shared?.get(arn);
+    let raw = await shared?.get(arn, tally.signal);
     if (raw === undefined) {
       try {
         const out = await awsCall('ecs', 'DescribeTaskDefinition', () => {
@@ -250,7 +251,7 @@ export class EcsReferenceResolver {
         this.noteFailure(arn, 'permanent', undefined, 'DescribeTaskDefinition answered without a definition');
         return false;
       }
-      await shared?.put(arn, raw);
+      await shared?.put(arn, raw, tally.signal);
     }
     let view: TaskDefinitionView;
     try {

@@ -2,6 +2,7 @@
  * The S3 calls the fleet makes, and nothing else: conditional writes (If-None-Match: * creates,
  * If-Match replaces the version read) and conditional reads (If-None-Match: <etag> → 304).
  * A failed precondition is an answer (`conflict`), not an error; everything else throws.
+ * Every call takes an abort signal, so a daemon stopping (SIGTERM) never waits on S3.
  */
 import {
   GetObjectCommand,
@@ -30,7 +31,11 @@ export class FleetObjects {
   }
 
   /** The object, `undefined` when absent, `'unchanged'` when its ETag still equals `ifNoneMatch`. */
-  async get(name: string, ifNoneMatch?: string): Promise<StoredBody | undefined | 'unchanged'> {
+  async get(
+    name: string,
+    ifNoneMatch?: string,
+    signal?: AbortSignal,
+  ): Promise<StoredBody | undefined | 'unchanged'> {
     let out: GetObjectCommandOutput;
     try {
       out = await this.s3.send(
@@ -39,6 +44,7 @@ export class FleetObjects {
           Key: this.key(name),
           ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}),
         }),
+        signal ? { abortSignal: signal } : {},
       );
     } catch (err) {
       const status = httpStatus(err);
@@ -47,6 +53,7 @@ export class FleetObjects {
       throw err;
     }
     const body = (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+    signal?.throwIfAborted();
     return { body, etag: out.ETag ?? '' };
   }
 
@@ -59,7 +66,7 @@ export class FleetObjects {
     name: string,
     body: Uint8Array | string,
     condition: { readonly ifNoneMatch: '*' } | { readonly ifMatch: string } | undefined,
-    contentType = 'application/json',
+    options: { readonly contentType?: string; readonly signal?: AbortSignal } = {},
   ): Promise<PutOutcome> {
     try {
       const out = await this.s3.send(
@@ -67,12 +74,13 @@ export class FleetObjects {
           Bucket: this.location.bucket,
           Key: this.key(name),
           Body: body,
-          ContentType: contentType,
+          ContentType: options.contentType ?? 'application/json',
           // Fleet objects hold cluster metadata: encrypted at rest with the bucket's S3-managed key.
           ServerSideEncryption: 'AES256',
           ...(condition && 'ifNoneMatch' in condition ? { IfNoneMatch: '*' } : {}),
           ...(condition && 'ifMatch' in condition ? { IfMatch: condition.ifMatch } : {}),
         }),
+        options.signal ? { abortSignal: options.signal } : {},
       );
       return { ok: true, etag: out.ETag ?? '' };
     } catch (err) {

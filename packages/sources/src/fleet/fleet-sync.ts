@@ -17,6 +17,7 @@ import { EcsIngressError, silentLogger } from '@ecs-ingress/types';
 import type { SyncReport } from '../ecs-poller.js';
 import type { EcsReferenceResolver } from '../ecs-references.js';
 import type { EventSink } from '../event-sink.js';
+import { abortableSleep } from '../sleep.js';
 import type { FullSyncSource } from '../source-supervisor.js';
 import type { FleetHooks, FleetRole } from './fleet-hooks.js';
 import type { FleetObjects } from './fleet-objects.js';
@@ -94,6 +95,8 @@ export class FleetSync implements FullSyncSource {
   private publishing: Promise<SyncReport> | undefined;
   private listingFailed = false;
   private listerSince: number | undefined;
+  /** Aborted by stop(): the lease, listing and snapshot S3 calls (and the lister's ECS listing) in flight. */
+  private abort = new AbortController();
 
   constructor(options: FleetSyncOptions) {
     this.o = options;
@@ -135,12 +138,14 @@ export class FleetSync implements FullSyncSource {
 
   /** Starts the lease loop. */
   start(): void {
+    if (this.abort.signal.aborted) this.abort = new AbortController();
     this.stopped = false;
     this.schedule(0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.lease.release();
@@ -163,7 +168,8 @@ export class FleetSync implements FullSyncSource {
         if (this.stopped) throw new FleetStoppedError();
         if ((this.role as FleetRole) !== 'follower' || this.now() >= deadline) break;
         await this.tick();
-        if (this.freshReport() === undefined) await sleep(Math.min(this.renewMs, deadline - this.now()));
+        if (this.freshReport() === undefined)
+          await abortableSleep(Math.min(this.renewMs, deadline - this.now()), this.abort.signal);
       }
       if ((this.role as FleetRole) === 'lister') return this.listAndPublish();
       this.logger.warn(
@@ -206,10 +212,11 @@ export class FleetSync implements FullSyncSource {
     }
     let acquired = false;
     try {
-      const status = await this.lease.step();
+      const status = await this.lease.step(this.abort.signal);
       this.setRole(status.role, status.holder);
       acquired = status.acquired;
     } catch (err) {
+      if (this.stopped) return;
       this.hooks.onS3Error?.('lease');
       if (this.role !== 'standalone')
         this.logger.warn({ err }, 'S3 unreachable for the fleet lease; syncing by ourselves');
@@ -228,6 +235,7 @@ export class FleetSync implements FullSyncSource {
     try {
       await this.follow();
     } catch (err) {
+      if (this.stopped) return;
       this.hooks.onS3Error?.('GetObject');
       this.logger.warn({ err }, 'shared listing unreadable; syncing by ourselves');
       this.setRole('standalone', this.holder);
@@ -246,7 +254,7 @@ export class FleetSync implements FullSyncSource {
 
   /** Reads the listing if it changed and merges it into the store. */
   private async follow(): Promise<void> {
-    const got = await this.o.objects.get(SNAPSHOT_OBJECT, this.snapshot?.etag);
+    const got = await this.o.objects.get(SNAPSHOT_OBJECT, this.snapshot?.etag, this.abort.signal);
     if (got === 'unchanged') {
       this.hooks.onSnapshotUnchanged?.();
       return;
@@ -283,7 +291,7 @@ export class FleetSync implements FullSyncSource {
   private async runListing(): Promise<SyncReport> {
     let report: SyncReport;
     try {
-      report = await this.o.poller.fullSync();
+      report = await this.o.poller.fullSync(this.abort.signal);
       this.listingFailed = false;
     } catch (err) {
       this.listingFailed = true;
@@ -294,7 +302,10 @@ export class FleetSync implements FullSyncSource {
     const listing = listingOf(snap, this.o.lookup, this.o.identity);
     const body = encodeListing(listing);
     try {
-      const out = await this.o.objects.put(SNAPSHOT_OBJECT, body, undefined, 'application/gzip');
+      const out = await this.o.objects.put(SNAPSHOT_OBJECT, body, undefined, {
+        contentType: 'application/gzip',
+        signal: this.abort.signal,
+      });
       if (out.ok) {
         this.snapshot = {
           startedAt: snap.startedAt,
@@ -306,6 +317,7 @@ export class FleetSync implements FullSyncSource {
         this.hooks.onSnapshot?.('written', snap.startedAt, body.length);
       }
     } catch (err) {
+      if (this.stopped) return report;
       this.hooks.onS3Error?.('PutObject');
       this.logger.warn({ err }, 'shared listing not written; followers keep the previous one');
     }
@@ -318,8 +330,4 @@ export class FleetStoppedError extends EcsIngressError {
   constructor() {
     super('ECS_INGRESS_FLEET_STOPPED', 'the fleet sync is stopped');
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }

@@ -89,9 +89,13 @@ export class S3Lease {
     return this.held;
   }
 
-  /** One read and at most one conditional write. @throws on S3 errors (the caller falls back) */
-  async step(): Promise<LeaseStatus> {
-    const read = await this.o.objects.get(LEASE_OBJECT);
+  /**
+   * One read and at most one conditional write.
+   * @param signal aborts the S3 calls (the daemon is stopping)
+   * @throws on S3 errors (the caller falls back) and when aborted
+   */
+  async step(signal?: AbortSignal): Promise<LeaseStatus> {
+    const read = await this.o.objects.get(LEASE_OBJECT, undefined, signal);
     const current =
       read === undefined || read === 'unchanged'
         ? undefined
@@ -126,6 +130,7 @@ export class S3Lease {
       LEASE_OBJECT,
       body,
       current === undefined ? { ifNoneMatch: '*' } : { ifMatch: current.etag },
+      signal ? { signal } : {},
     );
     if (!written.ok) {
       // Someone else wrote first: they hold it now.

@@ -28,9 +28,9 @@ export class SharedTaskDefinitionCache implements TaskDefinitionCache {
     this.logger = (logger ?? silentLogger).child({ component: 'fleet-task-definitions' });
   }
 
-  async get(arn: string): Promise<TaskDefinition | undefined> {
+  async get(arn: string, signal?: AbortSignal): Promise<TaskDefinition | undefined> {
     try {
-      const got = await this.objects.get(taskDefinitionObject(arn));
+      const got = await this.objects.get(taskDefinitionObject(arn), undefined, signal);
       if (got === undefined || got === 'unchanged') {
         this.hooks.onSharedTaskDefinition?.('miss');
         return undefined;
@@ -47,6 +47,8 @@ export class SharedTaskDefinitionCache implements TaskDefinitionCache {
       this.hooks.onSharedTaskDefinition?.('hit');
       return raw.taskDefinition as TaskDefinition;
     } catch (err) {
+      // Aborted (the daemon is stopping): no S3 problem to count; the caller's ECS call aborts too.
+      if (signal?.aborted) return undefined;
       this.hooks.onSharedTaskDefinition?.('error');
       this.hooks.onS3Error?.('GetObject');
       this.logger.debug({ err, arn }, 'shared task definition unreadable; asking ECS');
@@ -54,13 +56,17 @@ export class SharedTaskDefinitionCache implements TaskDefinitionCache {
     }
   }
 
-  async put(arn: string, taskDefinition: TaskDefinition): Promise<void> {
+  async put(arn: string, taskDefinition: TaskDefinition, signal?: AbortSignal): Promise<void> {
     try {
-      const out = await this.objects.put(taskDefinitionObject(arn), JSON.stringify({ arn, taskDefinition }), {
-        ifNoneMatch: '*',
-      });
+      const out = await this.objects.put(
+        taskDefinitionObject(arn),
+        JSON.stringify({ arn, taskDefinition }),
+        { ifNoneMatch: '*' },
+        signal ? { signal } : {},
+      );
       if (out.ok) this.hooks.onSharedTaskDefinition?.('written');
     } catch (err) {
+      if (signal?.aborted) return;
       this.hooks.onSharedTaskDefinition?.('error');
       this.hooks.onS3Error?.('PutObject');
       this.logger.debug({ err, arn }, 'shared task definition not written');

@@ -24,7 +24,8 @@ interface StoredObject {
 }
 
 /** `unavailable`: every request answers 503 (the SDK retries, then fails); `reset`: sockets are destroyed. */
-export type S3FakeOutage = 'unavailable' | 'reset';
+/** `unavailable`: 503 to everything; `reset`: connections closed; `hang`: requests never answered. */
+export type S3FakeOutage = 'unavailable' | 'reset' | 'hang';
 
 export interface S3Fake {
   readonly url: string;
@@ -158,6 +159,11 @@ export async function startS3Fake(
   const server = createServer((req, res) => {
     if (outage === 'reset') {
       req.socket.destroy();
+      return;
+    }
+    if (outage === 'hang') {
+      // Left unanswered: only the client's abort (or close()) ends it.
+      count('Hung');
       return;
     }
     readRaw(req).then(
