@@ -1,8 +1,8 @@
 /**
  * ECS/EC2 calls of a fleet, per host (every daemon lists) against one shared listing (issue 17).
  *
- *   pnpm bench fleet-api-calls.bench.ts
- *   (= node --conditions=source --import tsx packages/controller/bench/fleet-api-calls.bench.ts)
+ *   node --conditions=source --import tsx packages/sources/bench/fleet-api-calls.bench.ts
+ *   (or `pnpm bench` in packages/sources: this one, then fleet-sim.bench.ts)
  *
  * Per cluster size, against the wire-level ECS/EC2 fake and the S3 fake on 127.0.0.1 (real SDK
  * clients, calls counted as they arrive):

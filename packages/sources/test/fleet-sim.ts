@@ -88,6 +88,8 @@ export interface SimDaemon {
   readonly supervisor: SourceSupervisor;
   /** Start times (epoch ms) of this daemon's own ECS listings. */
   readonly ownListings: number[];
+  /** The fleet's failed S3 calls, by operation (each turns the daemon standalone for a while). */
+  readonly s3Errors: string[];
   /** Stops everything, like a killed process (the lease is left to expire). */
   stop(): Promise<void>;
 }
@@ -102,9 +104,13 @@ export function startSimDaemon(o: {
 }): SimDaemon {
   const ecs = new ECSClient({ ...o.aws.clientConfig(), maxAttempts: 3 });
   const ec2 = new EC2Client({ ...o.aws.clientConfig(), maxAttempts: 3 });
-  const s3 = new S3Client({ ...o.s3.clientConfig(), maxAttempts: 1 });
+  // The SDK's default attempts, as the daemon's clients have (a reused keep-alive socket the
+  // server closed is retried, not an outage).
+  const s3 = new S3Client({ ...o.s3.clientConfig(), maxAttempts: 3 });
   const store = new ClusterStore();
-  const parts = createFleetParts({ s3, location: o.location });
+  const s3Errors: string[] = [];
+  const hooks = { onS3Error: (operation: string) => s3Errors.push(operation) };
+  const parts = createFleetParts({ s3, location: o.location, hooks });
   const poller = new EcsPoller({
     ecs,
     ec2,
@@ -134,6 +140,7 @@ export function startSimDaemon(o: {
     renewIntervalMs: o.timing.renewIntervalMs,
     leaseMs: o.timing.leaseMs,
     maxSnapshotAgeMs: o.timing.maxSnapshotAgeMs,
+    hooks,
   });
   const supervisor = new SourceSupervisor({
     poller: fleet,
@@ -148,6 +155,7 @@ export function startSimDaemon(o: {
     fleet,
     supervisor,
     ownListings,
+    s3Errors,
     stop: async () => {
       await fleet.stop();
       await supervisor.stop();

@@ -38,7 +38,7 @@ export interface DaemonConfig {
   readonly clusterName: string;
   /**
    * AWS_REGION, else AWS_DEFAULT_REGION; undefined: the SDK's own resolution (the profile's
-   * region), which `resolveAwsRegion` (aws/region.ts) checks before any client is built.
+   * region), which `resolveAwsRegion` (@ecs-ingress/sources) checks before any client is built.
    */
   readonly region: string | undefined;
   readonly endpoints: AwsEndpoints;
@@ -67,7 +67,7 @@ export interface DaemonConfig {
     readonly url?: string;
     /**
      * ECS_INGRESS_INSTANCE_ID, else the host name. On ECS the daemon asks the agent at start for the
-     * container instance ARN instead (aws/instance-identity.ts) and uses this only when that fails.
+     * container instance ARN instead (@ecs-ingress/sources aws/instance-identity.ts) and uses this only when that fails.
      */
     readonly instanceId: string;
     /** The ECS agent to ask for the container instance; set only when ECS_INGRESS_INSTANCE_ID is unset. */

@@ -42,7 +42,7 @@ export interface DaemonProgress {
   queueUrl?: () => string | undefined;
   sourceMode?: () => string;
   bundleId?: string;
-  /** The permanent AWS problem failing every sync since the last success (aws/permanent-errors.ts). */
+  /** The permanent AWS problem failing every sync since the last success (@ecs-ingress/sources aws/permanent-errors.ts). */
   awsProblem?: () => AwsProblem | undefined;
   /** Dynamic mode, once NGINX runs: the endpoint sets it confirmed holding. */
   pushedEndpoints?: () => readonly PushedEndpoints[] | undefined;
