@@ -199,11 +199,19 @@ export async function runFleetScenario(o: ScenarioOptions): Promise<ScenarioFigu
     };
 
     // ---- the lister dies, between two listings, once the fleet holds its last one --------------
-    const dead = daemons.find((d) => d.id === lease()?.holder);
-    if (dead === undefined) throw new Error('the lease names no running daemon');
-    await allMerged(dead);
+    // The holder is read again after the wait: a stall of this one process (19 merges at once) can
+    // hand the lease over meanwhile, and the figure is about killing the daemon that holds it.
+    let dead: SimDaemon | undefined;
+    for (let round = 0; round < 5 && (dead === undefined || lease()?.holder !== dead.id); round++) {
+      dead = daemons.find((d) => d.id === lease()?.holder);
+      if (dead !== undefined) await allMerged(dead);
+    }
+    if (dead === undefined || lease()?.holder !== dead.id) throw new Error('no stable lease holder to kill');
     await dead.stop();
-    const lastRenewal = lease()?.renewedAt ?? 0;
+    const record = lease();
+    if (record?.holder !== dead.id)
+      throw new Error(`the lease moved to ${record?.holder} while ${dead.id} stopped`);
+    const lastRenewal = record.renewedAt;
     const stalls = stallMeter();
     const survivors = daemons.filter((d) => d !== dead);
     // A change ECS makes right after the death (no event: no queue in the simulation).
