@@ -40,16 +40,22 @@ export interface ScenarioFigures {
     readonly selfListed: readonly string[];
     readonly describeTaskDefinition: number;
     readonly ms: number;
+    /** Daemons that became the lister at some point (a handover follows a stall or a failed listing). */
+    readonly everListers: readonly string[];
+    /** Daemons whose fleet S3 calls failed (they sync by themselves meanwhile). */
+    readonly s3Failed: readonly string[];
   };
   readonly period: {
     /** ECS + EC2 calls of the whole fleet from one published listing to the next. */
     readonly fleetCalls: number;
     /** What one daemon's steady sync costs (ListTasks and DescribeTasks 100 a call, ListServices 100 a page). */
     readonly oneDaemonCalls: number;
-    /** Own listings of the followers during the period (0 expected). */
-    readonly followerListings: number;
+    /** ECS listings by any daemon during the period (1 expected: the lister's). */
+    readonly listings: number;
     /** Failed S3 calls of the fleet during the period (0 expected). */
     readonly s3Errors: number;
+    /** Lease handovers during the period (0 expected; a stall of this one process can cause one). */
+    readonly handovers: number;
   };
   readonly restart: {
     readonly describeTaskDefinition: number;
@@ -159,6 +165,8 @@ export async function runFleetScenario(o: ScenarioOptions): Promise<ScenarioFigu
       selfListed: daemons.filter((d) => d.ownListings.length > 0).map((d) => d.id),
       describeTaskDefinition: aws.calls('ecs', 'DescribeTaskDefinition'),
       ms: Date.now() - clock,
+      everListers: daemons.filter((d) => d.becameLister.length > 0).map((d) => d.id),
+      s3Failed: daemons.filter((d) => d.s3Errors.length > 0).map((d) => d.id),
     };
     const lister = listers[0];
     if (lister === undefined) throw new Error('no lister after the first sync');
@@ -172,18 +180,21 @@ export async function runFleetScenario(o: ScenarioOptions): Promise<ScenarioFigu
       );
       return lister.fleet.status().snapshot?.startedAt ?? 0;
     };
-    const first = await publishedAfter(0);
-    const followerListingsBefore = daemons.reduce((n, d) => n + (d === lister ? 0 : d.ownListings.length), 0);
+    // Counted from right after a listing was published (the next one starts a sync interval
+    // later), not from the listing held now: the lister may be in the middle of the next one.
+    const first = await publishedAfter(lister.fleet.status().snapshot?.startedAt ?? 0);
+    const listingsBefore = daemons.reduce((n, d) => n + d.ownListings.length, 0);
     const s3ErrorsBefore = daemons.reduce((n, d) => n + d.s3Errors.length, 0);
+    const handoversBefore = daemons.reduce((n, d) => n + d.becameLister.length, 0);
     aws.resetCalls();
     await publishedAfter(first);
     await allMerged(lister);
     const period = {
       fleetCalls: ecsCalls(),
       oneDaemonCalls: 2 * Math.ceil(o.tasks / 100) + Math.ceil(o.services / 100),
-      followerListings:
-        daemons.reduce((n, d) => n + (d === lister ? 0 : d.ownListings.length), 0) - followerListingsBefore,
+      listings: daemons.reduce((n, d) => n + d.ownListings.length, 0) - listingsBefore,
       s3Errors: daemons.reduce((n, d) => n + d.s3Errors.length, 0) - s3ErrorsBefore,
+      handovers: daemons.reduce((n, d) => n + d.becameLister.length, 0) - handoversBefore,
     };
 
     // ---- fleet restart ---------------------------------------------------------------------------

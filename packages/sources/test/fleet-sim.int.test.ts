@@ -12,10 +12,12 @@ import { runFleetScenario } from './fleet-scenario.js';
 const TASKS = 2_000;
 const SERVICES = 200;
 const DAEMONS = 20;
+// The lease's staleness threshold (lease − 3 renewals) is 2 s: the 20 daemons share one event loop,
+// and on a loaded machine a shorter stall of it would look like a dead lister and hand the lease over.
 const TIMING = {
-  syncIntervalMs: 6_000,
-  renewIntervalMs: 250,
-  leaseMs: 1_500,
+  syncIntervalMs: 8_000,
+  renewIntervalMs: 1_000,
+  leaseMs: 5_000,
   maxSnapshotAgeMs: 20_000,
 } as const;
 
@@ -31,13 +33,23 @@ describe(`fleet simulation: ${DAEMONS} daemons, ${TASKS} tasks, one shared listi
     // Start-up: one lister; everyone routes every task from its listing; each revision described once.
     expect(f.start.listers).toBe(1);
     expect(f.start.tasksPerDaemon).toEqual(Array(DAEMONS).fill(TASKS));
-    expect(f.start.selfListed).toHaveLength(1);
+    // Only a lister (or a daemon S3 failed) lists. The lease is real time: 20 daemons on one event
+    // loop of a loaded machine may stall past its staleness threshold and hand it over, which is the
+    // protocol working, so a handover is allowed; a follower listing under a live lease is not.
+    const start = JSON.stringify(f.start);
+    expect(f.start.selfListed.length, start).toBeGreaterThanOrEqual(1);
+    for (const id of f.start.selfListed)
+      expect([...f.start.everListers, ...f.start.s3Failed], start).toContain(id);
     expect(f.start.describeTaskDefinition).toBe(SERVICES);
 
     // One sync period: the whole fleet's ECS calls are one daemon's (≤ 1.1 ×); no follower listed.
-    expect(f.period.fleetCalls).toBeGreaterThanOrEqual(f.period.oneDaemonCalls);
-    expect(f.period.fleetCalls).toBeLessThanOrEqual(1.1 * f.period.oneDaemonCalls);
-    expect(f.period.followerListings).toBe(0);
+    // A handover or an S3 error in the period (see above) each explain at most one more listing.
+    const period = JSON.stringify(f.period);
+    const extra = f.period.handovers + f.period.s3Errors;
+    expect(f.period.fleetCalls, period).toBeGreaterThanOrEqual(f.period.oneDaemonCalls);
+    expect(f.period.fleetCalls, period).toBeLessThanOrEqual(1.1 * (1 + extra) * f.period.oneDaemonCalls);
+    expect(f.period.listings, period).toBeGreaterThanOrEqual(1);
+    expect(f.period.listings, period).toBeLessThanOrEqual(1 + extra);
 
     // A fleet restart describes nothing again: every revision comes from S3.
     expect(f.restart.taskDefinitionsPerDaemon).toEqual(Array(DAEMONS).fill(SERVICES));

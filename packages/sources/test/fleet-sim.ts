@@ -90,6 +90,8 @@ export interface SimDaemon {
   readonly ownListings: number[];
   /** The fleet's failed S3 calls, by operation (each turns the daemon standalone for a while). */
   readonly s3Errors: string[];
+  /** Times (epoch ms) this daemon became the lister. */
+  readonly becameLister: number[];
   /** Stops everything, like a killed process (the lease is left to expire). */
   stop(): Promise<void>;
 }
@@ -109,7 +111,11 @@ export function startSimDaemon(o: {
   const s3 = new S3Client({ ...o.s3.clientConfig(), maxAttempts: 3 });
   const store = new ClusterStore();
   const s3Errors: string[] = [];
-  const hooks = { onS3Error: (operation: string) => s3Errors.push(operation) };
+  const becameLister: number[] = [];
+  const hooks = {
+    onS3Error: (operation: string) => s3Errors.push(operation),
+    onRole: (role: string) => (role === 'lister' ? becameLister.push(Date.now()) : undefined),
+  };
   const parts = createFleetParts({ s3, location: o.location, hooks });
   const poller = new EcsPoller({
     ecs,
@@ -156,6 +162,7 @@ export function startSimDaemon(o: {
     supervisor,
     ownListings,
     s3Errors,
+    becameLister,
     stop: async () => {
       await fleet.stop();
       await supervisor.stop();
