@@ -13,13 +13,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '@aws-sdk/client-ecs';
+import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from '@ecs-ingress/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildTaskDefinition,
-  startAwsFake,
-} from '../test-support/aws-fake/index.js';
 import {
   type Backend,
   type DaemonProcess,
