@@ -9,7 +9,7 @@ const root = new URL('..', import.meta.url).pathname;
 // The repository's own scripts (setup, runtime) first, then every package.
 const suites = [
   ['scripts', join(root, 'scripts')],
-  ...['types', 'store', 'renderer', 'nginx-runner', 'testkit', 'controller'].map((p) => [
+  ...['types', 'store', 'renderer', 'nginx-runner', 'sources', 'testkit', 'controller'].map((p) => [
     `@ecs-ingress/${p}`,
     join(root, 'packages', p),
   ]),

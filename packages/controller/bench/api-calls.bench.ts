@@ -9,14 +9,14 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import type { ClusterEvent } from '@ecs-ingress/types';
-import { EcsPoller, type SyncReport } from '../src/sources/ecs-poller.js';
+import { EcsPoller, type SyncReport } from '@ecs-ingress/sources';
 import {
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
   startAwsFake,
-} from '../src/test-support/aws-fake/index.js';
+} from '@ecs-ingress/testkit/aws';
+import type { ClusterEvent } from '@ecs-ingress/types';
 
 const TASKS = 1_000;
 const SERVICES = 100;

@@ -33,16 +33,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '@aws-sdk/client-ecs';
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { makeDynamicBundle, taskChangeBody } from '@ecs-ingress/testkit/e2e';
-import { type Backend, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
-import { HAS_LUA_MODULES } from '@ecs-ingress/testkit/nginx';
 import {
   type AwsFake,
   buildAwsvpcTask,
   buildTaskDefinition,
+  type FauxqsHarness,
   startAwsFake,
-} from '../src/test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../src/test-support/fauxqs.js';
+  startFauxqsServer,
+} from '@ecs-ingress/testkit/aws';
+import { makeDynamicBundle, taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { type Backend, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { HAS_LUA_MODULES } from '@ecs-ingress/testkit/nginx';
 import { imageNodeFlags } from './image-node-flags.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));

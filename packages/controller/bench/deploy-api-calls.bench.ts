@@ -13,18 +13,17 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient, type Task } from '@aws-sdk/client-ecs';
+import { EcsPoller, ReferenceWatcher } from '@ecs-ingress/sources';
 import type { ClusterState } from '@ecs-ingress/store';
 import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
-import { taskChangeBody } from '@ecs-ingress/testkit/e2e';
-import { parseEventBody } from '@ecs-ingress/types';
-import { EcsPoller } from '../src/sources/ecs-poller.js';
-import { ReferenceWatcher } from '../src/sources/reference-watcher.js';
 import {
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
   startAwsFake,
-} from '../src/test-support/aws-fake/index.js';
+} from '@ecs-ingress/testkit/aws';
+import { taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { parseEventBody } from '@ecs-ingress/types';
 
 const SERVICES = 100;
 const TASKS_PER_SERVICE = 10;

@@ -23,19 +23,20 @@ import { createLogger } from '../src/log/logger.js';
 
 const LOG = process.env.BENCH_LOG ? createLogger({ level: 'debug', destination: 2 }) : silentLogger;
 
-import { makeBundle, taskChangeBody } from '@ecs-ingress/testkit/e2e';
-import { type Backend, httpGet, startBackend } from '@ecs-ingress/testkit/net';
-import { loadConfig } from '../src/config/env.js';
-import { createDaemonClients } from '../src/daemon/aws.js';
-import { startDaemon } from '../src/daemon/daemon.js';
 import {
   type AwsFake,
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
+  type FauxqsHarness,
   startAwsFake,
-} from '../src/test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../src/test-support/fauxqs.js';
+  startFauxqsServer,
+} from '@ecs-ingress/testkit/aws';
+import { makeBundle, taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { type Backend, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { loadConfig } from '../src/config/env.js';
+import { createDaemonClients } from '../src/daemon/aws.js';
+import { startDaemon } from '../src/daemon/daemon.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -36,6 +36,7 @@ import { parse as parseYaml, type Tags } from 'yaml';
 import { DynamicControlClient } from './dynamic/control-client.js';
 import { renderDynamic } from './dynamic/dynamic-render.js';
 import { dynamicLuaDir } from './dynamic/lua-path.js';
+import { createFleetMetrics } from './http/fleet-metrics.js';
 import { createMetrics } from './http/metrics.js';
 import { createRouteMetrics } from './http/route-metrics.js';
 
@@ -1219,6 +1220,8 @@ describe('deploy/ecs/iam-task-role-policy.json', () => {
 async function exportedMetricNames(): Promise<Set<string>> {
   const metrics = createMetrics({ defaults: true });
   createRouteMetrics(metrics.registry);
+  // The fleet's metrics live on the same registry in the daemon (daemon.ts).
+  createFleetMetrics(metrics.registry);
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);
@@ -1308,6 +1311,10 @@ describe('deploy/prometheus and deploy/grafana', () => {
       'ecs_ingress_aws_permanent_error',
       'ecs_ingress_routes',
       'ecs_ingress_route_invalid_total',
+      'ecs_ingress_lister',
+      'ecs_ingress_fleet_role',
+      'ecs_ingress_fleet_snapshot_age_seconds',
+      'ecs_ingress_shared_task_definitions_total',
     ]) {
       expect(used.has(family), family).toBe(true);
     }

@@ -8,12 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { instanceResourceName } from '@ecs-ingress/sources';
+import { type AwsFake, type FauxqsHarness, startAwsFake, startFauxqsServer } from '@ecs-ingress/testkit/aws';
 import { type CliProcess, spawnCli } from '@ecs-ingress/testkit/e2e';
 import { eventually, freePort } from '@ecs-ingress/testkit/net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { instanceResourceName } from '../aws/provisioning/names.js';
-import { type AwsFake, startAwsFake } from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 
 let aws: AwsFake;
 let fq: FauxqsHarness;

@@ -223,6 +223,29 @@ describe('loadConfig', () => {
     },
   );
 
+  it('reads the lister lease timings (defaults 60 s lease, 10 s renewal)', () => {
+    expect(loadConfig(BASE).sharedLease).toEqual({ leaseMs: 60_000, renewIntervalMs: 10_000 });
+    expect(
+      loadConfig({ ...BASE, ECS_INGRESS_SHARED_LEASE_TIME: '2m', ECS_INGRESS_SHARED_RENEW_INTERVAL: '20s' })
+        .sharedLease,
+    ).toEqual({ leaseMs: 120_000, renewIntervalMs: 20_000 });
+  });
+
+  it.each([
+    [
+      { ECS_INGRESS_SHARED_LEASE_TIME: '30s' },
+      /ECS_INGRESS_SHARED_LEASE_TIME: must be at least 5 × ECS_INGRESS_SHARED_RENEW_INTERVAL \(50s\), got 30s/,
+    ],
+    [
+      { ECS_INGRESS_SHARED_RENEW_INTERVAL: '15s' },
+      /ECS_INGRESS_SHARED_LEASE_TIME: must be at least 5 × ECS_INGRESS_SHARED_RENEW_INTERVAL \(75s\), got 1m/,
+    ],
+    [{ ECS_INGRESS_SHARED_RENEW_INTERVAL: 'often' }, /ECS_INGRESS_SHARED_RENEW_INTERVAL/],
+    [{ ECS_INGRESS_SHARED_LEASE_TIME: '0' }, /ECS_INGRESS_SHARED_LEASE_TIME/],
+  ])('refuses lease timings %j at start-up, naming the variable', (env, message) => {
+    expect(() => loadConfig({ ...BASE, ...env })).toThrow(message);
+  });
+
   it('takes AWS_DEFAULT_REGION when AWS_REGION is unset, and leaves the region to the SDK without either', () => {
     expect(loadConfig({ AWS_DEFAULT_REGION: 'ap-south-1' }).region).toBe('ap-south-1');
     expect(loadConfig({ AWS_REGION: 'eu-west-3', AWS_DEFAULT_REGION: 'ap-south-1' }).region).toBe(

@@ -8,12 +8,16 @@
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { checkControlListen, isSafeUpstreamName } from '@ecs-ingress/renderer';
+import {
+  DEFAULT_PREFIX,
+  MIN_RENEWALS_PER_LEASE,
+  parseSharedS3Uri,
+  planInstanceId,
+  type SharedS3Location,
+} from '@ecs-ingress/sources';
 import { type ConfigError, EcsIngressError } from '@ecs-ingress/types';
-import { planInstanceId } from '../aws/instance-identity.js';
-import { DEFAULT_PREFIX } from '../aws/provisioning/names.js';
 import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-render.js';
 import { isLogLevel, type LogLevel } from '../log/logger.js';
-import { parseSharedS3Uri, type SharedS3Location } from '../sources/fleet/shared-s3-uri.js';
 import { formatDurationMs } from './duration.js';
 import { EnvReader } from './env-reader.js';
 import { type RoutesConfig, readRoutesConfig } from './routes-env.js';
@@ -35,7 +39,7 @@ export interface DaemonConfig {
   readonly clusterName: string;
   /**
    * AWS_REGION, else AWS_DEFAULT_REGION; undefined: the SDK's own resolution (the profile's
-   * region), which `resolveAwsRegion` (aws/region.ts) checks before any client is built.
+   * region), which `resolveAwsRegion` (@ecs-ingress/sources) checks before any client is built.
    */
   readonly region: string | undefined;
   readonly endpoints: AwsEndpoints;
@@ -64,7 +68,7 @@ export interface DaemonConfig {
     readonly url?: string;
     /**
      * ECS_INGRESS_INSTANCE_ID, else the host name. On ECS the daemon asks the agent at start for the
-     * container instance ARN instead (aws/instance-identity.ts) and uses this only when that fails.
+     * container instance ARN instead (@ecs-ingress/sources aws/instance-identity.ts) and uses this only when that fails.
      */
     readonly instanceId: string;
     /** The ECS agent to ask for the container instance; set only when ECS_INGRESS_INSTANCE_ID is unset. */
@@ -90,6 +94,8 @@ export interface DaemonConfig {
   readonly logLevel: LogLevel;
   /** ECS_INGRESS_SHARED_S3_URI: the fleet's shared task definitions, lease and listing (docs/fleet.md). */
   readonly sharedS3?: SharedS3Location;
+  /** ECS_INGRESS_SHARED_LEASE_TIME / _RENEW_INTERVAL: the lister lease (used with `sharedS3`). */
+  readonly sharedLease: { readonly leaseMs: number; readonly renewIntervalMs: number };
 }
 
 export interface DynamicModeConfig {
@@ -341,6 +347,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const sharedS3Raw = r.raw('ECS_INGRESS_SHARED_S3_URI');
   const sharedS3 = sharedS3Raw === undefined ? undefined : parseSharedS3Uri(sharedS3Raw);
   if (sharedS3 !== undefined && 'error' in sharedS3) r.fail('ECS_INGRESS_SHARED_S3_URI', sharedS3.error);
+  const sharedLease = {
+    leaseMs: r.duration('ECS_INGRESS_SHARED_LEASE_TIME', 60_000),
+    renewIntervalMs: r.duration('ECS_INGRESS_SHARED_RENEW_INTERVAL', 10_000),
+  };
+  if (sharedLease.leaseMs < MIN_RENEWALS_PER_LEASE * sharedLease.renewIntervalMs) {
+    // The lease's stale threshold (lease − 3 renewals) must stay ≥ 2 renewals, or a live lister
+    // could be judged dead between two of its renewals (sources: fleet/fleet-sync.ts).
+    r.fail(
+      'ECS_INGRESS_SHARED_LEASE_TIME',
+      `must be at least ${MIN_RENEWALS_PER_LEASE} × ECS_INGRESS_SHARED_RENEW_INTERVAL (${formatDurationMs(MIN_RENEWALS_PER_LEASE * sharedLease.renewIntervalMs)}), got ${formatDurationMs(sharedLease.leaseMs)}`,
+    );
+  }
 
   const upstreamsFile = r.path('ECS_INGRESS_UPSTREAMS_FILE', '/app/nginx/upstreams.conf');
   const config: DaemonConfig = {
@@ -383,6 +401,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     logLevel,
     ...(sharedS3 !== undefined && !('error' in sharedS3) ? { sharedS3 } : {}),
+    sharedLease,
   };
   if (r.errors.length > 0) throw new ConfigErrors(r.errors);
   return config;

@@ -248,6 +248,18 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description:
       '`s3://<bucket>/<prefix>` shared by a fleet of daemons: task definitions cached per revision, one elected lister whose cluster listing the others read (docs/fleet.md). Unset: every daemon lists the cluster by itself.',
   },
+  {
+    name: 'ECS_INGRESS_SHARED_LEASE_TIME',
+    default: '60s',
+    description:
+      "With ECS_INGRESS_SHARED_S3_URI: how long the lister's lease holds unrenewed; a dead lister is replaced within it. At least 5 × ECS_INGRESS_SHARED_RENEW_INTERVAL.",
+  },
+  {
+    name: 'ECS_INGRESS_SHARED_RENEW_INTERVAL',
+    default: '10s',
+    description:
+      'With ECS_INGRESS_SHARED_S3_URI: how often (±20 % jitter) each daemon renews or reads the lease, and a follower checks for a new listing (a conditional GET).',
+  },
 ];
 
 /** `NAME  (default: x)  description` lines for `--help`. */

@@ -8,17 +8,19 @@
  * whose queue URLs name another host; an `endpoint` in the client configuration turns that off. And
  * a configuration handed in by a test (not from process.env) must reach the clients too.
  */
+
+import { type AwsClients, createAwsClients } from '@ecs-ingress/sources';
 import type { Logger } from '@ecs-ingress/types';
-import { type AwsClients, createAwsClients } from '../aws/clients.js';
 import type { AwsEndpoints } from '../config/env.js';
 import type { Metrics } from '../http/metrics.js';
+import { sourceMetrics } from '../http/source-metrics.js';
 
 export interface DaemonClientsOptions {
-  /** Default: the SDK's resolution (the profile's region); see aws/region.ts. */
+  /** Default: the SDK's resolution (the profile's region); see @ecs-ingress/sources aws/region.ts. */
   readonly region: string | undefined;
   readonly endpoints: AwsEndpoints;
   readonly logger: Logger;
-  readonly metrics?: Pick<Metrics, 'awsCalls' | 'awsCallDurationSeconds'>;
+  readonly metrics?: Metrics;
   /** Static credentials (tests); default: the SDK's provider chain. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
@@ -29,7 +31,7 @@ export function createDaemonClients(options: DaemonClientsOptions): AwsClients {
     region: options.region,
     logger: options.logger,
     endpoints,
-    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.metrics ? { metrics: sourceMetrics(options.metrics) } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     // Emulators serve buckets by path only (`<bucket>.127.0.0.1` does not resolve).
     ...(endpoints.s3 !== undefined ? { s3ForcePathStyle: true } : {}),

@@ -13,6 +13,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type AwsFake,
+  buildAwsvpcTask,
+  buildBridgeTask,
+  buildTaskDefinition,
+  containerInstanceArnFor,
+  startAwsFake,
+} from '@ecs-ingress/testkit/aws';
+import {
   type DaemonProcess,
   type DynamicTestBundle,
   makeDynamicBundle,
@@ -25,14 +33,6 @@ import {
 import { type Backend, childPids, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
 import { HAS_LUA_MODULES, hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildBridgeTask,
-  buildTaskDefinition,
-  containerInstanceArnFor,
-  startAwsFake,
-} from '../test-support/aws-fake/index.js';
 
 const hasParts = hasNginx && HAS_LUA_MODULES;
 

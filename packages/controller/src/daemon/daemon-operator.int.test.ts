@@ -13,6 +13,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AwsFake,
+  buildAwsvpcTask,
+  buildTaskDefinition,
+  type FauxqsHarness,
+  startAwsFake,
+  startFauxqsServer,
+} from '@ecs-ingress/testkit/aws';
+import {
   type DaemonProcess,
   dashboardQuery,
   findOnPath,
@@ -27,13 +35,6 @@ import {
 import { type Backend, eventually, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
 import { HAS_LUA_MODULES, hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildTaskDefinition,
-  startAwsFake,
-} from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 
 const promtool = findOnPath('promtool');
 

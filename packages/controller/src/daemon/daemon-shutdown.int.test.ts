@@ -9,18 +9,19 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type DaemonProcess, makeBundle, spawnDaemon, type TestBundle } from '@ecs-ingress/testkit/e2e';
-import { eventually, get, startBackend } from '@ecs-ingress/testkit/net';
-import { hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { instanceResourceName } from '../aws/provisioning/names.js';
+import { instanceResourceName } from '@ecs-ingress/sources';
 import {
   type AwsFake,
   buildAwsvpcTask,
   buildTaskDefinition,
+  type FauxqsHarness,
   startAwsFake,
-} from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
+  startFauxqsServer,
+} from '@ecs-ingress/testkit/aws';
+import { type DaemonProcess, makeBundle, spawnDaemon, type TestBundle } from '@ecs-ingress/testkit/e2e';
+import { eventually, get, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /** ECS's default stopTimeout is 30 s; the issue asks for 5. */
 const EXIT_WITHIN_MS = 5_000;

@@ -9,6 +9,17 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { instanceResourceName } from '@ecs-ingress/sources';
+import {
+  type AwsFake,
+  buildAwsvpcTask,
+  buildBridgeTask,
+  buildTaskDefinition,
+  containerInstanceArnFor,
+  type FauxqsHarness,
+  startAwsFake,
+  startFauxqsServer,
+} from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
   makeBundle,
@@ -23,16 +34,6 @@ import {
 import { type Backend, eventually, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { instanceResourceName } from '../aws/provisioning/names.js';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildBridgeTask,
-  buildTaskDefinition,
-  containerInstanceArnFor,
-  startAwsFake,
-} from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 
 let aws: AwsFake;
 let fq: FauxqsHarness;

@@ -26,11 +26,11 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NginxRunner, writeFileAtomic } from '@ecs-ingress/nginx-runner';
+import type { AwsClients, SqsSourceHooks } from '@ecs-ingress/sources';
+import { resolveInstanceId, SourceSupervisor } from '@ecs-ingress/sources';
 import { ClusterStore, createUpstreamDeriver } from '@ecs-ingress/store';
 import type { Logger } from '@ecs-ingress/types';
 import type { Subscription } from 'rxjs';
-import type { AwsClients } from '../aws/clients.js';
-import { resolveInstanceId } from '../aws/instance-identity.js';
 import { BundleManager } from '../bundle/bundle-manager.js';
 import { createNginxTester } from '../bundle/nginx-tester.js';
 import type { BundleSource } from '../bundle/sources.js';
@@ -47,12 +47,11 @@ import {
 } from '../http/metrics-hooks.js';
 import { createRouteMetrics } from '../http/route-metrics.js';
 import type { HttpServer } from '../http/server.js';
+import { sourceMetrics } from '../http/source-metrics.js';
 import { routesDebugView } from '../routes/routes-renderer.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
 import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
-import { SourceSupervisor } from '../sources/source-supervisor.js';
-import type { SqsSourceHooks } from '../sources/sqs-source.js';
 import { ApplyGate } from './apply-gate.js';
 import { createDaemonClients } from './aws.js';
 import { bundleSourceFor, retryUnlessRefused, watchBundles } from './bundle-watch.js';
@@ -220,7 +219,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       pollIntervalMs: config.pollIntervalMs,
       graceMs: config.queue.graceMs,
       logger,
-      metrics,
+      metrics: sourceMetrics(metrics),
       onSync: syncMetrics(metrics),
       hooks: fleetHooks,
     });

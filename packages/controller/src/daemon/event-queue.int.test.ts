@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { instanceResourceName } from '@ecs-ingress/sources';
+import { type AwsFake, type FauxqsHarness, startAwsFake, startFauxqsServer } from '@ecs-ingress/testkit/aws';
 import { eventually } from '@ecs-ingress/testkit/net';
 import { silentLogger } from '@ecs-ingress/types';
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { instanceResourceName } from '../aws/provisioning/names.js';
-import { type AwsFake, startAwsFake } from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 import { EventQueue, type QueueConsumer } from './event-queue.js';
 
 let aws: AwsFake;

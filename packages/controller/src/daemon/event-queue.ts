@@ -12,16 +12,16 @@
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { backoffDelay, type Logger } from '@ecs-ingress/types';
-import { BehaviorSubject, type Observable, of, switchMap } from 'rxjs';
-import { classifyAwsProblem } from '../aws/permanent-errors.js';
-import type { ProvisioningAction, QueueProvision } from '../aws/provisioning/types.js';
+import type { ProvisioningAction, QueueProvision } from '@ecs-ingress/sources';
 import {
+  classifyAwsProblem,
   ensureInstanceQueue,
   reapStale,
   teardownInstanceQueue,
   useSharedQueue,
-} from '../aws/provisioning.js';
+} from '@ecs-ingress/sources';
+import { backoffDelay, type Logger } from '@ecs-ingress/types';
+import { BehaviorSubject, type Observable, of, switchMap } from 'rxjs';
 import type { QueueMode } from '../config/env.js';
 import { errorFields } from '../log/error-fields.js';
 

@@ -5,10 +5,6 @@
  * mode), so the listing is all they learn from.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type DaemonProcess, makeBundle, servedBy, spawnDaemon } from '@ecs-ingress/testkit/e2e';
-import { type Backend, eventually, get, startBackend } from '@ecs-ingress/testkit/net';
-import { hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AwsFake,
   buildAwsvpcTask,
@@ -16,7 +12,11 @@ import {
   type S3Fake,
   startAwsFake,
   startS3Fake,
-} from '../test-support/aws-fake/index.js';
+} from '@ecs-ingress/testkit/aws';
+import { type DaemonProcess, makeBundle, servedBy, spawnDaemon } from '@ecs-ingress/testkit/e2e';
+import { type Backend, eventually, get, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 let aws: AwsFake;
 let s3: S3Fake;

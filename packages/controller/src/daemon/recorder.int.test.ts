@@ -6,22 +6,22 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient, type Task } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { instanceResourceName, readRecording } from '@ecs-ingress/sources';
 import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
-import { runCli, sendBody, taskChangeBody } from '@ecs-ingress/testkit/e2e';
-import { eventually } from '@ecs-ingress/testkit/net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { instanceResourceName } from '../aws/provisioning/names.js';
-import { applyLine, emptyCounts } from '../cli/replay/apply-recording.js';
-import { readRecording } from '../sources/replay-source.js';
 import {
   type AwsFake,
   buildAwsvpcTask,
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
+  type FauxqsHarness,
   startAwsFake,
-} from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
+  startFauxqsServer,
+} from '@ecs-ingress/testkit/aws';
+import { runCli, sendBody, taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { eventually } from '@ecs-ingress/testkit/net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { applyLine, emptyCounts } from '../cli/replay/apply-recording.js';
 import { startRecording } from './recorder.js';
 
 let aws: AwsFake;

@@ -15,15 +15,17 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ProvisioningAction } from '@ecs-ingress/sources';
+import {
+  EcsPoller,
+  HealthChecker,
+  ReferenceWatcher,
+  SourceSupervisor,
+  SqsSource,
+} from '@ecs-ingress/sources';
 import type { ClusterState } from '@ecs-ingress/store';
 import { ClusterStore, createUpstreamDeriver, type UpstreamDeriver } from '@ecs-ingress/store';
 import { formatObservationLine, type Logger, type ObservationKind, silentLogger } from '@ecs-ingress/types';
-import type { ProvisioningAction } from '../aws/provisioning/types.js';
-import { EcsPoller } from '../sources/ecs-poller.js';
-import { HealthChecker } from '../sources/health-checker.js';
-import { ReferenceWatcher } from '../sources/reference-watcher.js';
-import { SourceSupervisor } from '../sources/source-supervisor.js';
-import { SqsSource } from '../sources/sqs-source.js';
 import { EventQueue, type EventQueueSettings } from './event-queue.js';
 import { bodyAsLine, LineWriter } from './line-writer.js';
 

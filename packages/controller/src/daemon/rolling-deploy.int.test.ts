@@ -8,6 +8,16 @@ import { randomUUID } from 'node:crypto';
 import type { Task } from '@aws-sdk/client-ecs';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
+  type AwsFake,
+  buildAwsvpcTask,
+  buildBridgeTask,
+  buildTaskDefinition,
+  containerInstanceArnFor,
+  type FauxqsHarness,
+  startAwsFake,
+  startFauxqsServer,
+} from '@ecs-ingress/testkit/aws';
+import {
   type DaemonProcess,
   makeBundle,
   runCleanups,
@@ -20,15 +30,6 @@ import {
 import { type Backend, eventually, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildBridgeTask,
-  buildTaskDefinition,
-  containerInstanceArnFor,
-  startAwsFake,
-} from '../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../test-support/fauxqs.js';
 
 let aws: AwsFake;
 let fq: FauxqsHarness;

@@ -8,16 +8,11 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from '@ecs-ingress/testkit/aws';
 import { type DaemonProcess, metricValue, runCleanups, spawnDaemon } from '@ecs-ingress/testkit/e2e';
 import { type Backend, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx, STREAM_MODULE } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildTaskDefinition,
-  startAwsFake,
-} from '../test-support/aws-fake/index.js';
 
 let aws: AwsFake;
 const cleanups: (() => unknown)[] = [];

@@ -12,16 +12,11 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '@aws-sdk/client-ecs';
+import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from '@ecs-ingress/testkit/aws';
 import { type DaemonProcess, runCleanups, spawnDaemon } from '@ecs-ingress/testkit/e2e';
 import { type Backend, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx, STREAM_MODULE } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildTaskDefinition,
-  startAwsFake,
-} from '../test-support/aws-fake/index.js';
 
 const HOST = 'shop.example.com';
 

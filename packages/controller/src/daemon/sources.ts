@@ -6,20 +6,24 @@
  * and container instance costs one lookup per process whoever needs it first.
  */
 
+import type { AwsClients, FleetHooks, FullSyncSource } from '@ecs-ingress/sources';
+import {
+  CallTally,
+  createFleetParts,
+  EcsPoller,
+  type FleetStatus,
+  FleetSync,
+  HealthChecker,
+  ReferenceWatcher,
+  SqsSource,
+  type SqsSourceHooks,
+  type SyncReport,
+} from '@ecs-ingress/sources';
 import type { ClusterState, ClusterStore, Derivation } from '@ecs-ingress/store';
 import type { Logger } from '@ecs-ingress/types';
-import type { AwsClients } from '../aws/clients.js';
 import type { DaemonConfig } from '../config/env.js';
 import type { Metrics } from '../http/metrics.js';
-import { CallTally } from '../sources/aws-batches.js';
-import { EcsPoller, type SyncReport } from '../sources/ecs-poller.js';
-import type { FleetHooks } from '../sources/fleet/fleet-hooks.js';
-import { createFleetParts } from '../sources/fleet/fleet-parts.js';
-import { type FleetStatus, FleetSync } from '../sources/fleet/fleet-sync.js';
-import { HealthChecker } from '../sources/health-checker.js';
-import { ReferenceWatcher } from '../sources/reference-watcher.js';
-import type { FullSyncSource } from '../sources/source-supervisor.js';
-import { SqsSource, type SqsSourceHooks } from '../sources/sqs-source.js';
+import { sourceMetrics } from '../http/source-metrics.js';
 import { EventQueue } from './event-queue.js';
 
 export interface DaemonSourcesOptions {
@@ -58,7 +62,8 @@ export interface DaemonFleet {
 }
 
 export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
-  const { config, clients, store, logger, metrics } = o;
+  const { config, clients, store, logger } = o;
+  const metrics = sourceMetrics(o.metrics);
   const cluster = config.clusterName;
   const fleetParts = config.sharedS3
     ? createFleetParts({
@@ -94,8 +99,10 @@ export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
         },
         objects: fleetParts.objects,
         identity,
+        leaseMs: config.sharedLease.leaseMs,
+        renewIntervalMs: config.sharedLease.renewIntervalMs,
         // A follower lists by itself once the shared listing is a resync interval and a lease old.
-        maxSnapshotAgeMs: config.resyncIntervalMs + 60_000,
+        maxSnapshotAgeMs: config.resyncIntervalMs + config.sharedLease.leaseMs,
         logger,
         ...(o.fleetHooks ? { hooks: o.fleetHooks } : {}),
       });

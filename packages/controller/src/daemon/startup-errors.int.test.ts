@@ -6,10 +6,10 @@
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { type AwsFake, startAwsFake } from '@ecs-ingress/testkit/aws';
 import { makeBundle, spawnDaemon, type TestBundle } from '@ecs-ingress/testkit/e2e';
 import { HAS_LUA_MODULES, hasNginx, NGINX_BINARY } from '@ecs-ingress/testkit/nginx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AwsFake, startAwsFake } from '../test-support/aws-fake/index.js';
 
 let aws: AwsFake;
 let bundle: TestBundle;

@@ -16,8 +16,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { NginxRunner } from '@ecs-ingress/nginx-runner';
+import type { AwsProblem } from '@ecs-ingress/sources';
 import { type ClusterState, deriveUpstreams, stateToJSON } from '@ecs-ingress/store';
-import type { AwsProblem } from '../aws/permanent-errors.js';
 import type { PushedEndpoints } from '../dynamic/dynamic-applier.js';
 import type { ProbeResult, StatusProvider } from '../http/server.js';
 
@@ -42,7 +42,7 @@ export interface DaemonProgress {
   queueUrl?: () => string | undefined;
   sourceMode?: () => string;
   bundleId?: string;
-  /** The permanent AWS problem failing every sync since the last success (aws/permanent-errors.ts). */
+  /** The permanent AWS problem failing every sync since the last success (@ecs-ingress/sources aws/permanent-errors.ts). */
   awsProblem?: () => AwsProblem | undefined;
   /** Dynamic mode, once NGINX runs: the endpoint sets it confirmed holding. */
   pushedEndpoints?: () => readonly PushedEndpoints[] | undefined;

@@ -2,9 +2,9 @@
  * The fleet's metrics (issue 17), adapted from the fleet and supervisor hooks; registered on the
  * daemon's registry. ECS calls by operation are `ecs_ingress_aws_api_calls_total` (metrics.ts).
  */
+
+import type { FleetHooks, FleetRole, SupervisorHooks } from '@ecs-ingress/sources';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { FleetHooks, FleetRole } from '../sources/fleet/fleet-hooks.js';
-import type { SupervisorHooks } from '../sources/source-supervisor.js';
 
 export interface FleetMetrics {
   readonly lister: Gauge<'instance'>;

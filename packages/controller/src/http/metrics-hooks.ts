@@ -2,12 +2,12 @@
  * Adapters from the components' hook interfaces to the Prometheus metrics, so the components know
  * nothing of prom-client and the metric names live in one place (metrics.ts).
  */
+
+import type { DispatchOutcome, SyncOutcome } from '@ecs-ingress/sources';
+import { AWS_PROBLEM_REASONS } from '@ecs-ingress/sources';
 import type { Upstream } from '@ecs-ingress/types';
-import { AWS_PROBLEM_REASONS } from '../aws/permanent-errors.js';
 import type { ApplyOutcome, ReconcilerMetrics } from '../reconciler/pipeline.js';
 import type { ApplyStage } from '../reconciler/types.js';
-import type { SyncOutcome } from '../sources/source-supervisor.js';
-import type { DispatchOutcome } from '../sources/sqs-source.js';
 import type { Metrics } from './metrics.js';
 
 /** What the store reports per event (the `outcome` label of `ecs_ingress_events_applied_total`). */

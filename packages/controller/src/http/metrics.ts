@@ -1,5 +1,5 @@
+import { AWS_PROBLEM_REASONS } from '@ecs-ingress/sources';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { AWS_PROBLEM_REASONS } from '../aws/permanent-errors.js';
 
 /**
  * Every metric ecs-ingress exports, created once per process (or per test) on its own registry.

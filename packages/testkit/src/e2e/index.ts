@@ -26,6 +26,4 @@ export {
   SCRAPE_LABELS,
   shippedAlerts,
 } from './promtool-series.js';
-export type { RecordedObservation } from './source-helpers.js';
-export { fakeClients, RecordingSink, recordObservations } from './source-helpers.js';
 export { sendBody, taskChangeBody } from './sqs-events.js';

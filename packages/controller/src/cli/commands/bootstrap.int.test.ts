@@ -2,13 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { ensureInstanceQueue } from '@ecs-ingress/sources';
+import { type AwsFake, type FauxqsHarness, startAwsFake, startFauxqsServer } from '@ecs-ingress/testkit/aws';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProvisioningCommandClients } from '../../aws/provisioning/command-support.js';
-import { ensureInstanceQueue } from '../../aws/provisioning.js';
-import { type AwsFake, startAwsFake } from '../../test-support/aws-fake/index.js';
-import { type FauxqsHarness, startFauxqsServer } from '../../test-support/fauxqs.js';
 import { type BootstrapOptions, runBootstrap } from './bootstrap.js';
+import type { ProvisioningCommandClients } from './provisioning-support.js';
 import { runTeardown } from './teardown.js';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));

@@ -1,18 +1,18 @@
+import { ensureInstanceQueue, formatAction, type ProvisioningAction } from '@ecs-ingress/sources';
 import type { Command } from 'commander';
+import { formatDurationMs } from '../../config/duration.js';
+import { ConfigErrors, loadConfig } from '../../config/env.js';
+import { withResolvedRegion } from '../../config/resolved-region.js';
+import { createDaemonClients } from '../../daemon/aws.js';
+import { createLogger } from '../../log/logger.js';
+import { EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import {
   commandInstanceId,
   type ProvisioningCommandClients,
   parseDuration,
   reapIfAsked,
   resolveClusterArn,
-} from '../../aws/provisioning/command-support.js';
-import { ensureInstanceQueue, formatAction, type ProvisioningAction } from '../../aws/provisioning.js';
-import { withResolvedRegion } from '../../aws/region.js';
-import { formatDurationMs } from '../../config/duration.js';
-import { ConfigErrors, loadConfig } from '../../config/env.js';
-import { createDaemonClients } from '../../daemon/aws.js';
-import { createLogger } from '../../log/logger.js';
-import { EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
+} from './provisioning-support.js';
 
 /** Flags of `ecs-ingress bootstrap` and `teardown`, as commander hands them over. */
 export interface QueueCommandOptions {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { withResolvedRegion } from '../../aws/region.js';
 import { parseDurationMs } from '../../config/duration.js';
 import { ConfigErrors, loadConfig } from '../../config/env.js';
+import { withResolvedRegion } from '../../config/resolved-region.js';
 import { formatConfigHelp } from '../../config/variables.js';
 import { createDaemonClients } from '../../daemon/aws.js';
 import { type RecordResult, startRecording } from '../../daemon/recorder.js';

@@ -1,7 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
+import type { ReplaySpeed } from '@ecs-ingress/sources';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { checkExecutable } from '../../daemon/startup-checks.js';
-import type { ReplaySpeed } from '../../sources/replay-source.js';
 import { EXIT_USAGE, type ExitCode, exitCodeFor } from '../exit-codes.js';
 import { defaultReplayModel } from '../replay/default-model.js';
 import { checkOutDir, checkRecordingPath } from '../replay/replay-input.js';

@@ -1,7 +1,7 @@
 import type { Logger } from '@ecs-ingress/types';
 import type { Command } from 'commander';
-import { withResolvedRegion } from '../../aws/region.js';
 import { ConfigErrors, loadConfig } from '../../config/env.js';
+import { withResolvedRegion } from '../../config/resolved-region.js';
 import { formatConfigHelp } from '../../config/variables.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { codeOf, createLogger, UNCLASSIFIED_ERROR_CODE } from '../../log/logger.js';

@@ -1,12 +1,12 @@
+import { formatAction, type ProvisioningAction, teardownInstanceQueue } from '@ecs-ingress/sources';
 import type { Command } from 'commander';
+import { type QueueCommandOptions, registerQueueCommand, type WriteLine } from './bootstrap.js';
 import {
   type ProvisioningCommandClients,
   parseDuration,
   reapIfAsked,
   resolveClusterArn,
-} from '../../aws/provisioning/command-support.js';
-import { formatAction, type ProvisioningAction, teardownInstanceQueue } from '../../aws/provisioning.js';
-import { type QueueCommandOptions, registerQueueCommand, type WriteLine } from './bootstrap.js';
+} from './provisioning-support.js';
 
 /** Flags of `ecs-ingress teardown`. */
 export type TeardownOptions = QueueCommandOptions;

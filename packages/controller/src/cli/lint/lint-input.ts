@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Transform } from 'node:stream';
+import { readRecording } from '@ecs-ingress/sources';
 import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
 import {
   EcsIngressError,
@@ -20,7 +21,6 @@ import {
   type TaskDefinitionView,
 } from '@ecs-ingress/types';
 import { describeFsError } from '../../daemon/startup-checks.js';
-import { readRecording } from '../../sources/replay-source.js';
 import { applyLine, emptyCounts, formatInvalidLine, looksBinary } from '../replay/apply-recording.js';
 import { nothingValidError } from '../replay/replay-input.js';
 import { routeLabelsOf } from './route-labels.js';

@@ -2,9 +2,9 @@
  * The part of a replay both modes share: each line of a recording is dispatched to the store, its
  * outcome counted, and each bad line reported with its number and reason.
  */
+
+import type { DispatchOutcome, ReplayLine } from '@ecs-ingress/sources';
 import type { ClusterEvent } from '@ecs-ingress/types';
-import type { ReplayLine } from '../../sources/replay-source.js';
-import type { DispatchOutcome } from '../../sources/sqs-source.js';
 
 /** The store as a replay uses it. */
 export interface ReplaySink {

@@ -8,9 +8,10 @@
  * The addresses are found by a first pass over the recording through the same store and
  * derivation (every server any line's state derives), so the stubs exist before NGINX starts.
  */
+
+import { readRecording } from '@ecs-ingress/sources';
 import type { Endpoint, Upstream } from '@ecs-ingress/types';
 import { type BackendTarget, type LocalBackends, startLocalBackends } from '../../demo/backends.js';
-import { readRecording } from '../../sources/replay-source.js';
 import { applyLine, emptyCounts } from './apply-recording.js';
 import type { ReplayDerivation, ReplayModel } from './replay-model.js';
 

@@ -9,9 +9,9 @@ import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@ecs-ingress/nginx-runner';
 import { renderUpstreams } from '@ecs-ingress/renderer';
+import { readRecording } from '@ecs-ingress/sources';
 import { EcsIngressError, type Logger, silentLogger } from '@ecs-ingress/types';
 import { describeFsError } from '../../daemon/startup-checks.js';
-import { readRecording } from '../../sources/replay-source.js';
 import {
   applyLine,
   emptyCounts,

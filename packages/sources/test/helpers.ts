@@ -1,0 +1,97 @@
+/**
+ * Test helpers for the AWS-facing sources: a recording sink and SDK clients pointed at the fake.
+ * (Test-only; not exported from the package.)
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import type { AwsFake } from '@ecs-ingress/testkit/aws';
+import type { ClusterEvent, ObservationKind } from '@ecs-ingress/types';
+import type { ObservationHook } from '../src/ecs-references.js';
+import type { DispatchOutcome, EventSink } from '../src/event-sink.js';
+import type { AwsCallOutcome, EventSourceName, SourceMetrics, SourceMode } from '../src/source-metrics.js';
+
+export class RecordingSink implements EventSink {
+  readonly events: ClusterEvent[] = [];
+
+  dispatch(event: ClusterEvent): DispatchOutcome {
+    this.events.push(event);
+    return 'applied';
+  }
+
+  kinds(): string[] {
+    return this.events.map((e) => e.kind);
+  }
+
+  ofKind<K extends ClusterEvent['kind']>(kind: K): Extract<ClusterEvent, { kind: K }>[] {
+    return this.events.filter((e): e is Extract<ClusterEvent, { kind: K }> => e.kind === kind);
+  }
+
+  clear(): void {
+    this.events.length = 0;
+  }
+}
+
+export interface RecordedObservation {
+  kind: ObservationKind;
+  detail: unknown;
+  time: number;
+}
+
+export function recordObservations(): { hook: ObservationHook; seen: RecordedObservation[] } {
+  const seen: RecordedObservation[] = [];
+  return { hook: (kind, detail, time) => seen.push({ kind, detail, time }), seen };
+}
+
+/** Real SDK clients on the fake; `maxAttempts` 3 is the SDK default. */
+export function fakeClients(fake: AwsFake, maxAttempts = 3): { ecs: ECSClient; ec2: EC2Client } {
+  return {
+    ecs: new ECSClient({ ...fake.clientConfig(), maxAttempts }),
+    ec2: new EC2Client({ ...fake.clientConfig(), maxAttempts }),
+  };
+}
+
+/** A `SourceMetrics` that keeps what it was told, for assertions (the no-prom-client hook interface). */
+export class RecordedMetrics implements SourceMetrics {
+  /** `service operation outcome` → calls. */
+  readonly awsCalls = new Map<string, number>();
+  /** `service operation` → durations reported. */
+  readonly awsDurations = new Map<string, number>();
+  /** `source detail-type` → events. */
+  readonly events = new Map<string, number>();
+  invalid = 0;
+  awaitingHealth: number | undefined;
+  sqsReceived = 0;
+  sqsDeleted = 0;
+  sqsHealthy: boolean | undefined;
+  mode: SourceMode | undefined;
+
+  eventReceived(source: EventSourceName, detailType: string): void {
+    bump(this.events, `${source} ${detailType}`);
+  }
+  invalidEvent(): void {
+    this.invalid++;
+  }
+  tasksAwaitingHealth(count: number): void {
+    this.awaitingHealth = count;
+  }
+  sqsMessagesReceived(count: number): void {
+    this.sqsReceived += count;
+  }
+  sqsMessagesDeleted(count: number): void {
+    this.sqsDeleted += count;
+  }
+  sqsSourceHealthy(healthy: boolean): void {
+    this.sqsHealthy = healthy;
+  }
+  sourceMode(mode: SourceMode): void {
+    this.mode = mode;
+  }
+  awsCall(service: string, operation: string, outcome: AwsCallOutcome, seconds: number): void {
+    bump(this.awsCalls, `${service} ${operation} ${outcome}`);
+    if (seconds >= 0) bump(this.awsDurations, `${service} ${operation}`);
+  }
+}
+
+function bump(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
