@@ -38,14 +38,14 @@ export interface ServiceRoutesInput {
   readonly upstream?: string;
 }
 
-interface Candidate {
+export interface Candidate {
   readonly service: string;
   readonly spec: HttpRouteSpec;
   readonly hosts: readonly string[];
   readonly upstream: string;
 }
 
-interface HostSlot {
+export interface HostSlot {
   readonly tls: TlsSetting;
   readonly tlsOwner: string;
   /** Claim key (`=/p` or `^/p/`) → who holds it. */
@@ -83,36 +83,65 @@ const sameTls = (a: TlsSetting, b: TlsSetting): boolean =>
   a.kind === b.kind && (a.kind === 'off' || (b.kind === 'bundle' && a.name === b.name));
 const tlsText = (tls: TlsSetting): string => (tls.kind === 'off' ? 'off' : `bundle:${tls.name}`);
 
-export function resolveRoutes(services: readonly ServiceRoutesInput[], settings: RouteSettings): RouteTable {
-  const ordered = [...services].sort(
-    (a, b) =>
-      a.createdAt - b.createdAt || compare(a.name, b.name) || compare(JSON.stringify(a), JSON.stringify(b)),
+/** Seniority: ECS `createdAt`, then name (then the whole input, for equal names in two clusters). */
+export function compareServices(a: ServiceRoutesInput, b: ServiceRoutesInput): number {
+  return (
+    a.createdAt - b.createdAt || compare(a.name, b.name) || compare(JSON.stringify(a), JSON.stringify(b))
   );
+}
+
+/** The report order of the table: service, kind, route (stable: equal keys keep their order). */
+export function compareReports(a: RouteReport, b: RouteReport): number {
+  return compare(a.service, b.service) || compare(a.kind, b.kind) || compare(a.route, b.route);
+}
+
+/** What one service brings to resolution, before any claim: depends on it and the settings only. */
+export interface ServiceCandidates {
+  readonly parsed: ParsedRouteLabels;
+  /** Invalid routes and http routes refused before claiming, in resolution order. */
+  readonly reports: readonly RouteReport[];
+  readonly owners: readonly Candidate[];
+  readonly canaries: readonly Candidate[];
+}
+
+/** `undefined` when the service exposes nothing (no `http.*` / `tcp.*` key). */
+export function serviceCandidates(
+  service: ServiceRoutesInput,
+  settings: RouteSettings,
+): ServiceCandidates | undefined {
+  const parsed = parseCached(service.labels);
+  if (!parsed.exposed) return undefined;
   const reports: RouteReport[] = [];
   const owners: Candidate[] = [];
   const canaries: Candidate[] = [];
+  for (const bad of parsed.invalid) {
+    reports.push({
+      kind: bad.kind,
+      service: service.name,
+      route: bad.name,
+      state: 'invalid',
+      code: bad.errors[0]?.code ?? C.unknownKey,
+      reason: bad.errors.map((e) => e.message).join('; '),
+    });
+  }
+  for (const spec of parsed.http) {
+    const candidate = checkHttp(service, spec, settings);
+    if ('state' in candidate) reports.push(candidate);
+    else (spec.canaryWeight === undefined ? owners : canaries).push(candidate);
+  }
+  return { parsed, reports, owners, canaries };
+}
+
+/** The tcp routes of the services, taken in seniority order (a listen port goes to the oldest). */
+export function resolveTcp(
+  ordered: readonly { readonly input: ServiceRoutesInput; readonly found: ServiceCandidates | undefined }[],
+  settings: RouteSettings,
+): { tcp: ResolvedTcpRoute[]; reports: RouteReport[] } {
+  const reports: RouteReport[] = [];
   const tcp: ResolvedTcpRoute[] = [];
   const listens = new Map<number, string>();
-
-  for (const service of ordered) {
-    const parsed = parseCached(service.labels);
-    if (!parsed.exposed) continue;
-    for (const bad of parsed.invalid) {
-      reports.push({
-        kind: bad.kind,
-        service: service.name,
-        route: bad.name,
-        state: 'invalid',
-        code: bad.errors[0]?.code ?? C.unknownKey,
-        reason: bad.errors.map((e) => e.message).join('; '),
-      });
-    }
-    for (const spec of parsed.http) {
-      const candidate = checkHttp(service, spec, settings);
-      if ('state' in candidate) reports.push(candidate);
-      else (spec.canaryWeight === undefined ? owners : canaries).push(candidate);
-    }
-    for (const spec of parsed.tcp) {
+  for (const { input: service, found } of ordered) {
+    for (const spec of found?.parsed.tcp ?? []) {
       const base = { kind: 'tcp' as const, service: service.name, route: spec.name, listen: spec.listen };
       const upstream = routeUpstreamName(service.upstream ?? service.name, spec.port);
       const holder = listens.get(spec.listen);
@@ -150,22 +179,37 @@ export function resolveRoutes(services: readonly ServiceRoutesInput[], settings:
       }
     }
   }
+  return { tcp: tcp.sort((a, b) => a.listen - b.listen), reports };
+}
 
+/** A claimed host slot as the table's host (locations in NGINX order). */
+export function hostOfSlot(host: string, slot: HostSlot): ResolvedHost {
+  return { host, tls: slot.tls, locations: [...slot.locations.values()].sort(locationOrder) };
+}
+
+/**
+ * The table from scratch. The running controller uses `createRouteResolver` (route-resolver.ts),
+ * which gives the same table while resolving again only the hosts a change can reach.
+ */
+export function resolveRoutes(services: readonly ServiceRoutesInput[], settings: RouteSettings): RouteTable {
+  const ordered = [...services]
+    .sort(compareServices)
+    .map((input) => ({ input, found: serviceCandidates(input, settings) }));
+  const reports: RouteReport[] = [];
+  for (const { found } of ordered) if (found !== undefined) reports.push(...found.reports);
+  const tcp = resolveTcp(ordered, settings);
+  reports.push(...tcp.reports);
   const slots = new Map<string, HostSlot>();
-  for (const candidate of owners) reports.push(claim(candidate, slots, settings));
-  for (const candidate of canaries) reports.push(attachCanary(candidate, slots));
+  for (const { found } of ordered)
+    for (const candidate of found?.owners ?? []) reports.push(claim(candidate, slots, settings));
+  for (const { found } of ordered)
+    for (const candidate of found?.canaries ?? []) reports.push(attachCanary(candidate, slots));
 
   const hosts: ResolvedHost[] = [...slots.keys()]
     .sort(compare)
-    .map((host) => {
-      const slot = slots.get(host)!;
-      return reuseHost({ host, tls: slot.tls, locations: [...slot.locations.values()].sort(locationOrder) });
-    })
+    .map((host) => reuseHost(hostOfSlot(host, slots.get(host)!)))
     .filter((host) => host.locations.length > 0);
-  reports.sort(
-    (a, b) => compare(a.service, b.service) || compare(a.kind, b.kind) || compare(a.route, b.route),
-  );
-  return { hosts, tcp: tcp.sort((a, b) => a.listen - b.listen), reports };
+  return { hosts, tcp: tcp.tcp, reports: reports.sort(compareReports) };
 }
 
 /**
@@ -187,16 +231,19 @@ function sameLocation(a: ResolvedLocation, b: ResolvedLocation): boolean {
   );
 }
 
+/** True when two resolved hosts render the same text (their routes are the same objects). */
+export function sameHost(a: ResolvedHost, b: ResolvedHost): boolean {
+  return (
+    a.host === b.host &&
+    sameTls(a.tls, b.tls) &&
+    a.locations.length === b.locations.length &&
+    a.locations.every((location, i) => sameLocation(location, b.locations[i]!))
+  );
+}
+
 function reuseHost(host: ResolvedHost): ResolvedHost {
   const previous = previousHosts.get(host.host);
-  if (
-    previous !== undefined &&
-    sameTls(previous.tls, host.tls) &&
-    previous.locations.length === host.locations.length &&
-    previous.locations.every((location, i) => sameLocation(location, host.locations[i]!))
-  ) {
-    return previous;
-  }
+  if (previous !== undefined && sameHost(previous, host)) return previous;
   // Bounded: a cluster's hosts, plus what a test that resolves many tables leaves behind.
   if (previousHosts.size > 100_000) previousHosts.clear();
   previousHosts.set(host.host, host);
@@ -246,7 +293,11 @@ function checkHttp(
   return { service: service.name, spec, hosts, upstream };
 }
 
-function claim(candidate: Candidate, slots: Map<string, HostSlot>, settings: RouteSettings): RouteReport {
+export function claim(
+  candidate: Candidate,
+  slots: Map<string, HostSlot>,
+  settings: RouteSettings,
+): RouteReport {
   const { service, spec } = candidate;
   const base = { kind: 'http' as const, service, route: spec.name };
   const bundleNames = settings.bundleServerNames;
@@ -307,7 +358,7 @@ function claim(candidate: Candidate, slots: Map<string, HostSlot>, settings: Rou
   return { ...base, state: 'active', hosts, ...note };
 }
 
-function attachCanary(candidate: Candidate, slots: Map<string, HostSlot>): RouteReport {
+export function attachCanary(candidate: Candidate, slots: Map<string, HostSlot>): RouteReport {
   const { service, spec } = candidate;
   const base = { kind: 'http' as const, service, route: spec.name };
   const targets: [HostSlot, ResolvedLocation][] = [];

@@ -1,6 +1,6 @@
 /**
  * Routes from labels in the running controller (issue 16): the derivation's route sources →
- * `resolveRoutes` → `renderHttpRoutes` / `renderStreamRoutes` → two managed files. Pure apart from
+ * `createRouteResolver` → `renderHttpRoutes` / `renderStreamRoutes` → two managed files. Pure apart from
  * its memory, which holds:
  *
  * - the last inputs and result: an unchanged route table (same services, same labels objects, same
@@ -18,7 +18,8 @@ import type { ServiceRouteSource } from '@ecs-ingress/store';
 import type { Logger, RouteReport, RouteState, RouteTable } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
 import type { RenderedFile } from '../reconciler/types.js';
-import { resolveRoutes, type ServiceRoutesInput } from './resolve-routes.js';
+import type { ServiceRoutesInput } from './resolve-routes.js';
+import { createRouteResolver } from './route-resolver.js';
 import type { RouteSettings } from './route-settings.js';
 
 /** Narrow metric hooks (http/route-metrics.ts adapts them to Prometheus). */
@@ -94,6 +95,9 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
   const createdAt = options.createdAt ?? (() => 0);
   const shadowed = new Set<string>();
   let shadowVersion = 0;
+  // The resolver keeps its memory while it is given the same settings object.
+  const resolve = createRouteResolver();
+  let settings: { version: number; value: RouteSettings } | undefined;
   const refused = new Map<string, string>();
   let last:
     | { sources: readonly ServiceRouteSource[]; shadowVersion: number; result: RoutesRender }
@@ -144,7 +148,13 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
       createdAt: createdAt(source),
       labels: source.labels,
     }));
-    const table = resolveRoutes(inputs, { ...options.settings, bundleServerNames: shadowed });
+    if (settings?.version !== shadowVersion) {
+      settings = {
+        version: shadowVersion,
+        value: { ...options.settings, bundleServerNames: new Set(shadowed) },
+      };
+    }
+    const table = resolve(inputs, settings.value);
     const http = renderHttpRoutes(table, options.render);
     const stream = renderStreamRoutes(table);
     report(table);

@@ -154,13 +154,18 @@ export interface HostListen {
 interface CachedHost {
   readonly listen: HostListen;
   readonly text: string;
+  /** sha256 of `text`: the file's hash is taken over these, not over the whole file again. */
+  readonly hash: string;
   readonly servers: number;
 }
 
 const hostCache = new WeakMap<ResolvedHost, CachedHost>();
 
-/** The audited text of one host, and how many `server` blocks it has. */
-export function renderHost(host: ResolvedHost, listen: HostListen): { text: string; servers: number } {
+/** The audited text of one host, its sha256, and how many `server` blocks it has. */
+export function renderHost(
+  host: ResolvedHost,
+  listen: HostListen,
+): { text: string; hash: string; servers: number } {
   const cached = hostCache.get(host);
   if (cached !== undefined && cached.listen === listen) return cached;
   const directives: Directive[] = [];
@@ -184,7 +189,9 @@ export function renderHost(host: ResolvedHost, listen: HostListen): { text: stri
   if (host.tls.kind === 'bundle')
     directives.push(server(listen.https, host, true, listen.bundleDir, canaries));
   auditDirectives(directives);
-  const result = { listen, text: writeDirectives(directives), servers: host.tls.kind === 'bundle' ? 2 : 1 };
+  const text = writeDirectives(directives);
+  const hash = createHash('sha256').update(text, 'utf8').digest('hex');
+  const result = { listen, text, hash, servers: host.tls.kind === 'bundle' ? 2 : 1 };
   hostCache.set(host, result);
   return result;
 }
