@@ -43,7 +43,10 @@ interface Entry {
 
 interface Memory {
   readonly settings: RouteSettings;
-  entries: Map<string, Entry>;
+  readonly entries: Map<string, Entry>;
+  /** Service name → the call that last saw it (finds removed services and names given twice). */
+  readonly seen: Map<string, number>;
+  generation: number;
   /** Seniority order. */
   order: Entry[];
   /** Service names in report order (code units). */
@@ -73,6 +76,8 @@ function fresh(settings: RouteSettings): Memory {
   return {
     settings,
     entries: new Map(),
+    seen: new Map(),
+    generation: 0,
     order: [],
     names: [],
     index: new Map(),
@@ -89,63 +94,77 @@ export function createRouteResolver(): RouteResolver {
   return (services, settings) => {
     const m = memory?.settings === settings ? memory : fresh(settings);
     memory = undefined; // set again only when this resolution completes
-    const entries = new Map<string, Entry>();
+    m.generation += 1;
+    // Old entries (undefined: new service) of the services that changed, found in place: a call
+    // that changes one service of 1,000 allocates for that one.
+    const changed = new Map<string, Entry | undefined>();
     for (const input of services) {
-      if (entries.has(input.name)) return resolveRoutes(services, settings);
+      if (m.seen.get(input.name) === m.generation) return resolveRoutes(services, settings);
+      m.seen.set(input.name, m.generation);
       const before = m.entries.get(input.name);
-      entries.set(
-        input.name,
-        before !== undefined && sameInput(before.input, input)
-          ? before
-          : { input, found: serviceCandidates(input, settings) },
-      );
+      if (before !== undefined && (before.input === input || sameInput(before.input, input))) continue;
+      changed.set(input.name, before);
+      m.entries.set(input.name, { input, found: serviceCandidates(input, settings) });
     }
-    const table = update(m, entries, settings);
+    if (m.entries.size > services.length) {
+      for (const [name, before] of m.entries) {
+        if (m.seen.get(name) === m.generation) continue;
+        changed.set(name, before);
+        m.entries.delete(name);
+        m.seen.delete(name);
+      }
+    }
+    const table = update(m, changed, settings);
     memory = m;
     return table;
   };
 }
 
-function update(m: Memory, entries: Map<string, Entry>, settings: RouteSettings): RouteTable {
-  // What changed: its old and new candidates leave and enter the host index; their hosts are seeds.
+function update(
+  m: Memory,
+  changed: ReadonlyMap<string, Entry | undefined>,
+  settings: RouteSettings,
+): RouteTable {
+  if (changed.size === 0 && m.table !== undefined) return m.table;
+  // The changed services' old and new candidates leave and enter the host index; their hosts are seeds.
   const seeds = new Set<string>();
-  const dirty = new Set<string>();
-  let reorder = entries.size !== m.entries.size;
-  for (const [name, before] of m.entries) {
-    const now = entries.get(name);
-    if (now === before) continue;
-    dirty.add(name);
-    if (now === undefined || now.input.createdAt !== before.input.createdAt) reorder = true;
-    for (const candidate of candidatesOf(before)) {
-      m.outcomes.delete(candidate);
-      for (const host of candidate.hosts) {
-        seeds.add(host);
-        const set = m.index.get(host);
-        set?.delete(candidate);
-        if (set?.size === 0) m.index.delete(host);
+  const dirty = new Set<string>(changed.keys());
+  let reorder = m.table === undefined;
+  for (const [name, before] of changed) {
+    const now = m.entries.get(name);
+    if (before === undefined || now === undefined || now.input.createdAt !== before.input.createdAt)
+      reorder = true;
+    if (before !== undefined) {
+      for (const candidate of candidatesOf(before)) {
+        m.outcomes.delete(candidate);
+        for (const host of candidate.hosts) {
+          seeds.add(host);
+          const set = m.index.get(host);
+          set?.delete(candidate);
+          if (set?.size === 0) m.index.delete(host);
+        }
+      }
+    }
+    if (now !== undefined) {
+      for (const candidate of candidatesOf(now)) {
+        for (const host of candidate.hosts) {
+          seeds.add(host);
+          const set = m.index.get(host);
+          if (set === undefined) m.index.set(host, new Set([candidate]));
+          else set.add(candidate);
+        }
       }
     }
   }
-  for (const [name, entry] of entries) {
-    if (m.entries.get(name) === entry) continue;
-    dirty.add(name);
-    for (const candidate of candidatesOf(entry)) {
-      for (const host of candidate.hosts) {
-        seeds.add(host);
-        let set = m.index.get(host);
-        if (set === undefined) m.index.set(host, (set = new Set()));
-        set.add(candidate);
-      }
-    }
-  }
-  if (dirty.size === 0 && m.table !== undefined) return m.table;
   if (reorder) {
-    m.order = [...entries.values()].sort((a, b) => compareServices(a.input, b.input));
-    m.names = [...entries.keys()].sort(compare);
+    m.order = [...m.entries.values()].sort((a, b) => compareServices(a.input, b.input));
+    m.names = [...m.entries.keys()].sort(compare);
   } else {
-    m.order = m.order.map((entry) => entries.get(entry.input.name) as Entry);
+    for (let i = 0; i < m.order.length; i++) {
+      const name = (m.order[i] as Entry).input.name;
+      if (changed.has(name)) m.order[i] = m.entries.get(name) as Entry;
+    }
   }
-  m.entries = entries;
 
   const reach = componentsOf(seeds, m.index);
   const touches = (candidate: Candidate) => candidate.hosts.some((host) => reach.has(host));
@@ -175,7 +194,7 @@ function update(m: Memory, entries: Map<string, Entry>, settings: RouteSettings)
   }
   for (const name of tcpReports.keys()) dirty.add(name);
   for (const name of dirty) {
-    const found = entries.get(name)?.found;
+    const found = m.entries.get(name)?.found;
     if (found === undefined) {
       m.groups.delete(name);
       continue;

@@ -142,12 +142,21 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
     }
   }
 
+  /** The resolver's input per source object (the deriver keeps a source while its service stays). */
+  const inputsBySource = new WeakMap<ServiceRouteSource, ServiceRoutesInput>();
+
+  function inputOf(source: ServiceRouteSource): ServiceRoutesInput {
+    const at = createdAt(source);
+    let input = inputsBySource.get(source);
+    if (input === undefined || input.createdAt !== at) {
+      input = { name: source.service, createdAt: at, labels: source.labels };
+      inputsBySource.set(source, input);
+    }
+    return input;
+  }
+
   function resolveAndRender(sources: readonly ServiceRouteSource[]): RoutesRender {
-    const inputs: ServiceRoutesInput[] = sources.map((source) => ({
-      name: source.service,
-      createdAt: createdAt(source),
-      labels: source.labels,
-    }));
+    const inputs = sources.map(inputOf);
     if (settings?.version !== shadowVersion) {
       settings = {
         version: shadowVersion,
