@@ -47,21 +47,22 @@ interface Memory {
   /** Service name → the call that last saw it (finds removed services and names given twice). */
   readonly seen: Map<string, number>;
   generation: number;
-  /** Seniority order. */
-  order: Entry[];
-  /** Service names in report order (code units). */
-  names: string[];
+  /** Service name → its place in seniority order. */
+  seniority: Map<string, number>;
+  /** Service name → its place in report order (code units), and its reports there. */
+  place: Map<string, number>;
+  groups: (readonly RouteReport[])[];
+  /** Services with tcp routes (a few): their listen ports are resolved in full every time. */
+  readonly tcpServices: Set<string>;
   /** Host → the candidates (owners and canaries) that name it. */
   readonly index: Map<string, Set<Candidate>>;
   readonly outcomes: Map<Candidate, RouteReport>;
-  readonly hosts: Map<string, ResolvedHost>;
-  /** Host names of `hosts`, sorted. */
-  hostNames: string[];
+  /** Host → its place in the (sorted) `table.hosts`. */
+  hostPlace: Map<string, number>;
   table: RouteTable | undefined;
-  /** Each exposed service's reports, in table order. */
-  readonly groups: Map<string, readonly RouteReport[]>;
 }
 
+const NONE: readonly RouteReport[] = [];
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const sameInput = (a: ServiceRoutesInput, b: ServiceRoutesInput): boolean =>
   a.labels === b.labels && a.createdAt === b.createdAt && a.upstream === b.upstream;
@@ -78,14 +79,14 @@ function fresh(settings: RouteSettings): Memory {
     entries: new Map(),
     seen: new Map(),
     generation: 0,
-    order: [],
-    names: [],
+    seniority: new Map(),
+    place: new Map(),
+    groups: [],
+    tcpServices: new Set(),
     index: new Map(),
     outcomes: new Map(),
-    hosts: new Map(),
-    hostNames: [],
+    hostPlace: new Map(),
     table: undefined,
-    groups: new Map(),
   };
 }
 
@@ -128,7 +129,6 @@ function update(
   if (changed.size === 0 && m.table !== undefined) return m.table;
   // The changed services' old and new candidates leave and enter the host index; their hosts are seeds.
   const seeds = new Set<string>();
-  const dirty = new Set<string>(changed.keys());
   let reorder = m.table === undefined;
   for (const [name, before] of changed) {
     const now = m.entries.get(name);
@@ -145,7 +145,9 @@ function update(
         }
       }
     }
+    m.tcpServices.delete(name);
     if (now !== undefined) {
+      if ((now.found?.parsed.tcp.length ?? 0) > 0) m.tcpServices.add(name);
       for (const candidate of candidatesOf(now)) {
         for (const host of candidate.hosts) {
           seeds.add(host);
@@ -157,60 +159,77 @@ function update(
     }
   }
   if (reorder) {
-    m.order = [...m.entries.values()].sort((a, b) => compareServices(a.input, b.input));
-    m.names = [...m.entries.keys()].sort(compare);
-  } else {
-    for (let i = 0; i < m.order.length; i++) {
-      const name = (m.order[i] as Entry).input.name;
-      if (changed.has(name)) m.order[i] = m.entries.get(name) as Entry;
-    }
+    const bySeniority = [...m.entries.values()].sort((a, b) => compareServices(a.input, b.input));
+    m.seniority = new Map(bySeniority.map((entry, i) => [entry.input.name, i]));
+    const names = [...m.entries.keys()].sort(compare);
+    m.place = new Map(names.map((name, i) => [name, i]));
+    m.groups = names.map(() => NONE);
   }
 
+  // Claims: the candidates of the reached hosts only, in seniority order.
   const reach = componentsOf(seeds, m.index);
-  const touches = (candidate: Candidate) => candidate.hosts.some((host) => reach.has(host));
-  const slots = new Map<string, HostSlot>();
-  for (const { input, found } of m.order) {
-    for (const candidate of found?.owners ?? []) {
-      if (!touches(candidate)) continue;
-      m.outcomes.set(candidate, claim(candidate, slots, settings));
-      dirty.add(input.name);
+  const owners = new Set<Candidate>();
+  const canaries = new Set<Candidate>();
+  for (const host of reach) {
+    for (const candidate of m.index.get(host) ?? []) {
+      (candidate.spec.canaryWeight === undefined ? owners : canaries).add(candidate);
     }
   }
-  for (const { input, found } of m.order) {
-    for (const candidate of found?.canaries ?? []) {
-      if (!touches(candidate)) continue;
-      m.outcomes.set(candidate, attachCanary(candidate, slots));
-      dirty.add(input.name);
-    }
+  // After a reorder every report group is placed anew.
+  const dirty = new Set<string>(reorder ? m.entries.keys() : changed.keys());
+  const slots = new Map<string, HostSlot>();
+  for (const candidate of [...owners].sort(bySeniority(m))) {
+    m.outcomes.set(candidate, claim(candidate, slots, settings));
+    dirty.add(candidate.service);
+  }
+  for (const candidate of [...canaries].sort(bySeniority(m))) {
+    m.outcomes.set(candidate, attachCanary(candidate, slots));
+    dirty.add(candidate.service);
   }
   const hosts = updateHosts(m, reach, slots);
 
-  const tcp = resolveTcp(m.order, settings);
+  const tcpOrdered = [...m.tcpServices]
+    .sort((a, b) => (m.seniority.get(a) as number) - (m.seniority.get(b) as number))
+    .map((name) => m.entries.get(name) as Entry);
+  const tcp = resolveTcp(tcpOrdered, settings);
   const tcpReports = new Map<string, RouteReport[]>();
   for (const report of tcp.reports) {
     const list = tcpReports.get(report.service);
     if (list === undefined) tcpReports.set(report.service, [report]);
     else list.push(report);
   }
-  for (const name of tcpReports.keys()) dirty.add(name);
+  for (const name of m.tcpServices) dirty.add(name);
+
+  const groups = m.groups.slice();
   for (const name of dirty) {
     const found = m.entries.get(name)?.found;
+    const place = m.place.get(name);
+    if (place === undefined) continue; // removed: its place went with the reorder
     if (found === undefined) {
-      m.groups.delete(name);
+      groups[place] = NONE;
       continue;
     }
     const group = [...found.reports, ...(tcpReports.get(name) ?? [])];
     for (const candidate of found.owners) group.push(m.outcomes.get(candidate) as RouteReport);
     for (const candidate of found.canaries) group.push(m.outcomes.get(candidate) as RouteReport);
-    m.groups.set(name, group.sort(compareReports));
+    groups[place] = group.sort(compareReports);
   }
-  const reports: RouteReport[] = [];
-  for (const name of m.names) {
-    const group = m.groups.get(name);
-    if (group !== undefined) for (const report of group) reports.push(report);
-  }
-  m.table = { hosts, tcp: tcp.tcp, reports };
+  m.groups = groups;
+  m.table = { hosts, tcp: tcp.tcp, reports: ([] as RouteReport[]).concat(...groups) };
   return m.table;
+}
+
+/** Seniority order of candidates: their services' order, then their order within the service. */
+function bySeniority(m: Memory): (a: Candidate, b: Candidate) => number {
+  const position = (candidate: Candidate): number => {
+    const found = m.entries.get(candidate.service)?.found;
+    const owners = found?.owners ?? [];
+    const i = owners.indexOf(candidate);
+    return i >= 0 ? i : owners.length + (found?.canaries.indexOf(candidate) ?? 0);
+  };
+  return (a, b) =>
+    (m.seniority.get(a.service) as number) - (m.seniority.get(b.service) as number) ||
+    position(a) - position(b);
 }
 
 /** The hosts linked to a seed through candidates that span several hosts. */
@@ -229,31 +248,34 @@ function componentsOf(seeds: ReadonlySet<string>, index: ReadonlyMap<string, Set
   return reach;
 }
 
-/** Replaces the resolved hosts of the reached components; the others keep their objects. */
+/**
+ * The table's hosts with those of the reached components replaced; the others keep their objects.
+ * A copy: the last table stays as it was (the renderer holds it).
+ */
 function updateHosts(
   m: Memory,
   reach: ReadonlySet<string>,
   slots: ReadonlyMap<string, HostSlot>,
 ): ResolvedHost[] {
-  let renamed = false;
-  let changed = false;
+  const hosts = (m.table?.hosts ?? []).slice();
+  const gone = new Set<string>();
+  const added: ResolvedHost[] = [];
   for (const name of reach) {
-    const before = m.hosts.get(name);
+    const place = m.hostPlace.get(name);
+    const before = place === undefined ? undefined : hosts[place];
     const slot = slots.get(name);
     if (slot === undefined || slot.locations.size === 0) {
-      if (before !== undefined) {
-        m.hosts.delete(name);
-        renamed = true;
-      }
+      if (place !== undefined) gone.add(name);
       continue;
     }
     const host = hostOfSlot(name, slot);
     if (before !== undefined && sameHost(before, host)) continue;
-    m.hosts.set(name, host);
-    changed = true;
-    if (before === undefined) renamed = true;
+    if (place === undefined) added.push(host);
+    else hosts[place] = host;
   }
-  if (renamed) m.hostNames = [...m.hosts.keys()].sort(compare);
-  if (!renamed && !changed && m.table !== undefined) return m.table.hosts as ResolvedHost[];
-  return m.hostNames.map((name) => m.hosts.get(name) as ResolvedHost);
+  if (gone.size === 0 && added.length === 0) return hosts;
+  const all = hosts.filter((host) => !gone.has(host.host)).concat(added);
+  all.sort((a, b) => compare(a.host, b.host));
+  m.hostPlace = new Map(all.map((host, i) => [host.host, i]));
+  return all;
 }
