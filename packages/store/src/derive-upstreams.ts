@@ -233,19 +233,24 @@ interface ServiceResult {
   readonly missingContainerInstances: readonly string[];
   /** Present when the service publishes routes from its labels. */
   readonly route?: ServiceRouteSource;
+  /** The task definition ARNs the verdicts read and did not find. */
+  readonly awaitedTaskDefinitions: readonly string[];
   /** What the verdicts read: ARN → the object found (or undefined). */
-  readonly taskDefinitions: ReadonlyMap<string, TaskDefinitionView | undefined>;
   readonly containerInstances: ReadonlyMap<string, ContainerInstanceView | undefined>;
   /** The state collections the reads were last checked against (a cheap "nothing changed"). */
   checkedTaskDefinitions: ClusterState['taskDefinitions'];
   checkedContainerInstances: ClusterState['containerInstances'];
 }
 
-/** True when every task definition and container instance the result read is still the same. */
+/**
+ * True when every task definition and container instance the result read is still the same. The
+ * store only ever adds task definitions (apply-event.ts keeps the first copy of an ARN: ECS never
+ * changes a registered revision), so only one the result found missing can have changed: a new
+ * revision costs a look at those, not at every service's reads.
+ */
 function stillValid(result: ServiceResult, state: ClusterState): boolean {
   if (result.checkedTaskDefinitions !== state.taskDefinitions) {
-    for (const [arn, seen] of result.taskDefinitions)
-      if (state.taskDefinitions.get(arn) !== seen) return false;
+    for (const arn of result.awaitedTaskDefinitions) if (state.taskDefinitions.has(arn)) return false;
     result.checkedTaskDefinitions = state.taskDefinitions;
   }
   if (result.checkedContainerInstances !== state.containerInstances) {
@@ -342,7 +347,9 @@ function deriveService(
     unresolved,
     missingTaskDefinitions,
     missingContainerInstances,
-    taskDefinitions,
+    awaitedTaskDefinitions: [...taskDefinitions]
+      .filter(([, found]) => found === undefined)
+      .map(([arn]) => arn),
     containerInstances,
     checkedTaskDefinitions: state.taskDefinitions,
     checkedContainerInstances: state.containerInstances,
