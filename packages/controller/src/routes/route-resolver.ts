@@ -178,11 +178,11 @@ function update(
   // After a reorder every report group is placed anew.
   const dirty = new Set<string>(reorder ? m.entries.keys() : changed.keys());
   const slots = new Map<string, HostSlot>();
-  for (const candidate of [...owners].sort(bySeniority(m))) {
+  for (const candidate of inSeniority(m, owners)) {
     m.outcomes.set(candidate, claim(candidate, slots, settings));
     dirty.add(candidate.service);
   }
-  for (const candidate of [...canaries].sort(bySeniority(m))) {
+  for (const candidate of inSeniority(m, canaries)) {
     m.outcomes.set(candidate, attachCanary(candidate, slots));
     dirty.add(candidate.service);
   }
@@ -219,17 +219,21 @@ function update(
   return m.table;
 }
 
-/** Seniority order of candidates: their services' order, then their order within the service. */
-function bySeniority(m: Memory): (a: Candidate, b: Candidate) => number {
-  const position = (candidate: Candidate): number => {
+/** The candidates in seniority order: their services' order, then their order within the service. */
+function inSeniority(m: Memory, candidates: ReadonlySet<Candidate>): Candidate[] {
+  const keyed: { candidate: Candidate; service: number; place: number }[] = [];
+  for (const candidate of candidates) {
     const found = m.entries.get(candidate.service)?.found;
     const owners = found?.owners ?? [];
     const i = owners.indexOf(candidate);
-    return i >= 0 ? i : owners.length + (found?.canaries.indexOf(candidate) ?? 0);
-  };
-  return (a, b) =>
-    (m.seniority.get(a.service) as number) - (m.seniority.get(b.service) as number) ||
-    position(a) - position(b);
+    keyed.push({
+      candidate,
+      service: m.seniority.get(candidate.service) as number,
+      place: i >= 0 ? i : owners.length + (found?.canaries.indexOf(candidate) ?? 0),
+    });
+  }
+  keyed.sort((a, b) => a.service - b.service || a.place - b.place);
+  return keyed.map((k) => k.candidate);
 }
 
 /** The hosts linked to a seed through candidates that span several hosts. */
