@@ -14,7 +14,11 @@
  *    table is not resolved again;
  *  - a deploy: one service gets a new task definition revision (new labels object, its path
  *    changed) and its tasks are replaced — the route table is resolved and rendered again;
- *  - cold: a fresh deriver and routes renderer on the same state (a restart's first render).
+ *  - cold: a fresh deriver and routes renderer on the same state (a restart's first render; the
+ *    host texts are rendered again too, as in a new process).
+ * Each change's time is also split into its parts (derive / routes: resolve + render + hash of
+ * the route files / the rest: the upstreams file and the config hash), and `JSON.parse` of 2,000
+ * task events is timed before and after, as the machine's speed at that moment (store.bench.ts).
  * Target (issue 16): derive + resolve + render with routes for 1,000 services / 10,000 tasks
  * <= 20 ms p99.
  */
@@ -121,6 +125,18 @@ const revisions: number[] = [];
   store.dispatchBatch(events);
 }
 
+/** Milliseconds of the current run's derive and routes render (the rest is the upstreams file). */
+const split = { derive: 0, routes: 0 };
+
+function timed<A, R>(key: keyof typeof split, fn: (arg: A) => R): (arg: A) => R {
+  return (arg) => {
+    const start = process.hrtime.bigint();
+    const result = fn(arg);
+    split[key] += Number(process.hrtime.bigint() - start) / 1e6;
+    return result;
+  };
+}
+
 function renderer() {
   const deriver = createUpstreamDeriver();
   const routes = createRoutesRenderer({
@@ -130,9 +146,9 @@ function renderer() {
     render: { bundleDir: '/app/nginx/current' },
   });
   return createStateRender<ReturnType<typeof store.snapshot>>({
-    derive: (state) => deriver(state) as RuntimeDerivation,
+    derive: timed('derive', (state) => deriver(state) as RuntimeDerivation),
     upstreamsPath: '/app/nginx/upstreams.conf',
-    routes,
+    routes: { ...routes, render: timed('routes', routes.render) },
     logger: silentLogger,
   });
 }
@@ -151,17 +167,41 @@ function replaceTask(i: number, revision: number): ClusterEvent[] {
   ];
 }
 
-function time(render: ReturnType<typeof renderer>, change: (run: number) => void): number[] {
-  const times: number[] = [];
+interface Timed {
+  readonly total: number[];
+  readonly derive: number[];
+  readonly routes: number[];
+  readonly rest: number[];
+}
+
+function time(render: ReturnType<typeof renderer>, change: (run: number) => void): Timed {
+  const t: Timed = { total: [], derive: [], routes: [], rest: [] };
   for (let run = 0; run < WARMUP + RUNS; run++) {
     change(run);
     const state = store.snapshot();
+    split.derive = 0;
+    split.routes = 0;
     const start = process.hrtime.bigint();
     render(state);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (run >= WARMUP) times.push(ms);
+    if (run < WARMUP) continue;
+    t.total.push(ms);
+    t.derive.push(split.derive);
+    t.routes.push(split.routes);
+    t.rest.push(ms - split.derive - split.routes);
   }
-  return times.sort((a, b) => a - b);
+  for (const list of Object.values(t)) list.sort((a: number, b: number) => a - b);
+  return t;
+}
+
+/** The machine's speed now: `JSON.parse` alone of 2,000 task events, µs per text. */
+const eventTexts = Array.from({ length: 2_000 }, (_, i) =>
+  JSON.stringify(taskEvent(task(i % SERVICES, 1, T0))),
+);
+function calibrate(): number {
+  const start = process.hrtime.bigint();
+  for (const text of eventTexts) JSON.parse(text);
+  return Number(process.hrtime.bigint() - start) / 1e3 / eventTexts.length;
 }
 
 const q = (sorted: readonly number[], p: number) =>
@@ -176,6 +216,8 @@ const states: Record<string, number> = {};
 for (const r of meta.routes?.table.reports ?? []) states[r.state] = (states[r.state] ?? 0) + 1;
 const size = first.files.reduce((n, f) => n + f.content.length, 0);
 
+calibrate(); // the first call warms up
+const speedBefore = calibrate();
 const taskChange = time(render, (run) =>
   store.dispatchBatch(replaceTask((run * 37) % SERVICES, revisions[(run * 37) % SERVICES] as number)),
 );
@@ -195,13 +237,21 @@ for (let run = 0; run < 20; run++) {
   cold.push(Number(process.hrtime.bigint() - start) / 1e6);
 }
 cold.sort((a, b) => a - b);
+const speedAfter = calibrate();
 
 console.log(
   `routes wired: ${SERVICES} services, ${SERVICES * TASKS_PER_SERVICE} tasks, ${meta.routes?.table.reports.length} routes ${JSON.stringify(states)}, ${meta.routes?.table.hosts.length} hosts, ${(size / 1024).toFixed(0)} KB of files`,
 );
-console.log(line('task change (endpoints only), render + hash', taskChange));
-console.log(line('deploy of one service (labels changed)', deploy));
+const parts = (t: Timed) =>
+  `    of which derive p50 ${q(t.derive, 0.5)} / p99 ${q(t.derive, 0.99)}, routes p50 ${q(t.routes, 0.5)} / p99 ${q(t.routes, 0.99)}, the rest p50 ${q(t.rest, 0.5)} / p99 ${q(t.rest, 0.99)} ms`;
+console.log(line('task change (endpoints only), render + hash', taskChange.total));
+console.log(parts(taskChange));
+console.log(line('deploy of one service (labels changed)', deploy.total));
+console.log(parts(deploy));
 console.log(line('cold (fresh memos), 20 runs', cold));
+console.log(
+  `JSON.parse alone of 2,000 task events just before / after: ${speedBefore.toFixed(2)} / ${speedAfter.toFixed(2)} µs/event`,
+);
 console.log('target: derive + resolve + render with routes, 1,000 services / 10,000 tasks, p99 <= 20 ms');
 console.log(
   `machine: ${cpus().length} cpus, load ${loadavg()

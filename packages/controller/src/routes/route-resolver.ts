@@ -47,6 +47,8 @@ interface Memory {
   /** Service name → the call that last saw it (finds removed services and names given twice). */
   readonly seen: Map<string, number>;
   generation: number;
+  /** The last call's input list (a copy). */
+  inputs: readonly ServiceRoutesInput[] | undefined;
   /** Service name → its place in seniority order. */
   seniority: Map<string, number>;
   /** Service name → its place in report order (code units), and its reports there. */
@@ -79,6 +81,7 @@ function fresh(settings: RouteSettings): Memory {
     entries: new Map(),
     seen: new Map(),
     generation: 0,
+    inputs: undefined,
     seniority: new Map(),
     place: new Map(),
     groups: [],
@@ -95,30 +98,81 @@ export function createRouteResolver(): RouteResolver {
   return (services, settings) => {
     const m = memory?.settings === settings ? memory : fresh(settings);
     memory = undefined; // set again only when this resolution completes
-    m.generation += 1;
-    // Old entries (undefined: new service) of the services that changed, found in place: a call
-    // that changes one service of 1,000 allocates for that one.
-    const changed = new Map<string, Entry | undefined>();
-    for (const input of services) {
-      if (m.seen.get(input.name) === m.generation) return resolveRoutes(services, settings);
-      m.seen.set(input.name, m.generation);
-      const before = m.entries.get(input.name);
-      if (before !== undefined && (before.input === input || sameInput(before.input, input))) continue;
-      changed.set(input.name, before);
-      m.entries.set(input.name, { input, found: serviceCandidates(input, settings) });
-    }
-    if (m.entries.size > services.length) {
-      for (const [name, before] of m.entries) {
-        if (m.seen.get(name) === m.generation) continue;
-        changed.set(name, before);
-        m.entries.delete(name);
-        m.seen.delete(name);
-      }
-    }
+    const changed = sameNamesChanged(m, services, settings) ?? namesChanged(m, services, settings);
+    if (changed === undefined) return resolveRoutes(services, settings);
     const table = update(m, changed, settings);
+    m.inputs = services.slice();
     memory = m;
     return table;
   };
+}
+
+/** A changed service's new entry (none: it is gone); the old one is returned by the callers. */
+function enter(
+  m: Memory,
+  name: string,
+  input: ServiceRoutesInput | undefined,
+  settings: RouteSettings,
+): void {
+  if (input === undefined) m.entries.delete(name);
+  else m.entries.set(name, { input, found: serviceCandidates(input, settings) });
+}
+
+/**
+ * The usual call: the same names at the same places as last time, few inputs changed. Finds those
+ * by comparing the lists place by place (no map look-up per unchanged service); `undefined`
+ * otherwise. Enters the changed services and returns their old entries.
+ */
+function sameNamesChanged(
+  m: Memory,
+  services: readonly ServiceRoutesInput[],
+  settings: RouteSettings,
+): Map<string, Entry | undefined> | undefined {
+  const last = m.inputs;
+  if (last === undefined || last.length !== services.length) return undefined;
+  const changed = new Map<string, Entry | undefined>();
+  for (let i = 0; i < services.length; i++) {
+    const input = services[i] as ServiceRoutesInput;
+    const before = last[i] as ServiceRoutesInput;
+    if (input === before) continue;
+    if (input.name !== before.name) return undefined;
+    const entry = m.entries.get(input.name) as Entry;
+    if (sameInput(entry.input, input)) continue;
+    changed.set(input.name, entry);
+    enter(m, input.name, input, settings);
+  }
+  return changed;
+}
+
+/**
+ * Any other call: finds new, changed and removed services by name; enters them and returns their
+ * old entries. `undefined` when a name comes twice (two clusters): `resolveRoutes` decides then.
+ */
+function namesChanged(
+  m: Memory,
+  services: readonly ServiceRoutesInput[],
+  settings: RouteSettings,
+): Map<string, Entry | undefined> | undefined {
+  m.generation += 1;
+  const changed = new Map<string, Entry | undefined>();
+  for (const input of services) {
+    if (m.seen.get(input.name) === m.generation) return undefined;
+    m.seen.set(input.name, m.generation);
+    const before = m.entries.get(input.name);
+    if (before !== undefined && sameInput(before.input, input)) continue;
+    changed.set(input.name, before);
+    enter(m, input.name, input, settings);
+  }
+  // Every name given is entered now: any other entry is a service that is gone.
+  if (m.entries.size > services.length) {
+    for (const [name, before] of m.entries) {
+      if (m.seen.get(name) === m.generation) continue;
+      changed.set(name, before);
+      enter(m, name, undefined, settings);
+      m.seen.delete(name);
+    }
+  }
+  return changed;
 }
 
 function update(

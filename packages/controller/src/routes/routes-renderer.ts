@@ -142,21 +142,28 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
     }
   }
 
-  /** The resolver's input per source object (the deriver keeps a source while its service stays). */
-  const inputsBySource = new WeakMap<ServiceRouteSource, ServiceRoutesInput>();
+  /** The last sources and the resolver inputs made of them, place by place. */
+  let lastInputs: { sources: readonly ServiceRouteSource[]; inputs: ServiceRoutesInput[] } | undefined;
 
-  function inputOf(source: ServiceRouteSource): ServiceRoutesInput {
-    const at = createdAt(source);
-    let input = inputsBySource.get(source);
-    if (input === undefined || input.createdAt !== at) {
-      input = { name: source.service, createdAt: at, labels: source.labels };
-      inputsBySource.set(source, input);
+  /** The resolver's inputs; a source at the same place as last time keeps its input object. */
+  function inputsOf(sources: readonly ServiceRouteSource[]): ServiceRoutesInput[] {
+    const last = lastInputs?.sources.length === sources.length ? lastInputs : undefined;
+    const inputs: ServiceRoutesInput[] = new Array(sources.length);
+    for (let i = 0; i < sources.length; i++) {
+      const source = sources[i] as ServiceRouteSource;
+      const at = createdAt(source);
+      const before = last?.sources[i] === source ? last.inputs[i] : undefined;
+      inputs[i] =
+        before !== undefined && before.createdAt === at
+          ? before
+          : { name: source.service, createdAt: at, labels: source.labels };
     }
-    return input;
+    lastInputs = { sources, inputs };
+    return inputs;
   }
 
   function resolveAndRender(sources: readonly ServiceRouteSource[]): RoutesRender {
-    const inputs = sources.map(inputOf);
+    const inputs = inputsOf(sources);
     if (settings?.version !== shadowVersion) {
       settings = {
         version: shadowVersion,
