@@ -24,12 +24,12 @@ import {
   type HostSlot,
   hostOfSlot,
   resolveRoutes,
-  resolveTcp,
   type ServiceCandidates,
   type ServiceRoutesInput,
   sameHost,
   serviceCandidates,
 } from './resolve-routes.js';
+import { resolveTcp } from './resolve-tcp.js';
 import type { RouteSettings } from './route-settings.js';
 
 /** Resolves like `resolveRoutes`; pass the same settings object while the settings stay the same. */
