@@ -94,7 +94,7 @@ export function normalizeUpstreams(
 }
 
 /** One upstream's valid servers, sorted and distinct, and why the others were skipped. */
-interface ServerList {
+export interface ServerList {
   /** The `servers` array this was computed from (the cache checks it). */
   readonly source: Upstream['servers'];
   readonly length: number;
@@ -111,6 +111,7 @@ interface ServerList {
  */
 const serverLists = new WeakMap<Upstream, ServerList>();
 
+/** One upstream's `ServerList`, cached per `Upstream` object (see above). */
 export function serverList(upstream: Upstream): ServerList {
   const source = upstream.servers;
   const cached = serverLists.get(upstream);

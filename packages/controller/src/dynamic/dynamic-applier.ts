@@ -106,8 +106,10 @@ export interface DynamicApplier extends ConfigApplier {
   close(): void;
 }
 
+// Renders hand over the same array while a service's endpoints stay (dynamic-endpoints.ts): the
+// identity check settles almost every service of a large cluster at once.
 const sameList = (a: readonly string[] | undefined, b: readonly string[]): boolean =>
-  a !== undefined && a.length === b.length && a.every((item, i) => item === b[i]);
+  a === b || (a !== undefined && a.length === b.length && a.every((item, i) => item === b[i]));
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
@@ -212,7 +214,8 @@ export function createDynamicApplier(options: DynamicApplierOptions): DynamicApp
   /** Live services whose desired endpoints differ from what NGINX confirmed. */
   function changedSet(): Record<string, readonly string[]> {
     const out: Record<string, readonly string[]> = {};
-    for (const [name, list] of Object.entries(fullSet())) {
+    for (const name of live?.names ?? []) {
+      const list = desired[name] ?? [];
       if (!sameList(pushed.get(name), list)) out[name] = list;
     }
     return out;

@@ -24,13 +24,15 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  normalizeUpstreams,
+  createUpstreamsRenderer,
   renderDynamicHttpPreamble,
   renderDynamicHttpUpstreams,
   renderUpstreams,
+  type UpstreamsRenderer,
 } from '@ecs-ingress/renderer';
 import type { Logger, Upstream } from '@ecs-ingress/types';
 import type { RenderedConfig } from '../reconciler/types.js';
+import { type EndpointsMemo, endpointSetsOf } from './dynamic-endpoints.js';
 
 /** Which services get `upstream` blocks (with servers) in the stream file. */
 export type StreamServices = readonly string[] | 'all' | 'none';
@@ -81,12 +83,6 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** Hash of an endpoint map; names are sorted so equal maps hash equal whatever their key order. */
-export function hashEndpoints(endpoints: Readonly<Record<string, readonly string[]>>): string {
-  const names = Object.keys(endpoints).sort();
-  return sha256(JSON.stringify(names.map((name) => [name, endpoints[name]])));
-}
-
 function streamSelection(upstreams: readonly Upstream[], services: StreamServices): Upstream[] {
   if (services === 'all') return [...upstreams];
   if (services === 'none') return [];
@@ -106,10 +102,13 @@ export function renderDynamic(
   memo: DynamicRenderMemo = {},
 ): DynamicRender {
   const logOptions = options.logger === undefined ? {} : { logger: options.logger };
-  const normalized = normalizeUpstreams(upstreams, logOptions).upstreams;
-  const names = normalized.map((upstream) => upstream.name);
-  // Warnings about skipped items were already logged once by the normalisation above.
-  const stream = renderUpstreams(streamSelection(upstreams, options.streamServices ?? 'none'));
+  memo.endpoints ??= {};
+  const sets = endpointSetsOf(upstreams, logOptions, memo.endpoints);
+  const names = sets.names;
+  // Warnings about skipped items were already logged once by `endpointSetsOf` above.
+  const selection = streamSelection(upstreams, options.streamServices ?? 'none');
+  memo.stream ??= createUpstreamsRenderer();
+  const stream = selection.length === 0 ? renderUpstreams(selection) : memo.stream(selection);
   let structural = memo.last;
   if (
     structural === undefined ||
@@ -136,22 +135,23 @@ export function renderDynamic(
     memo.last = structural;
   }
 
-  const endpoints: Record<string, string[]> = {};
-  for (const upstream of normalized) endpoints[upstream.name] = [...upstream.servers].sort();
   return {
     config: { hash: structural.hash, files: structural.files },
-    endpoints,
-    endpointsHash: hashEndpoints(endpoints),
+    endpoints: sets.endpoints,
+    endpointsHash: sets.hash,
   };
 }
 
 /**
  * What `renderDynamic` remembers between calls with the same options (one per runtime): the
  * structural files and their hash, for the service names and stream file they were rendered
- * from. An endpoint-only change (the common one) then renders neither the names-only http file
- * nor the preamble again (two passes over every service name, 5,000 at 50,000 tasks).
+ * from; the endpoint sets per service (`endpointSetsOf`); the stream file's blocks. An
+ * endpoint-only change of one service (the common one) then normalises, sorts and hashes that
+ * service's endpoints only, and renders neither the names-only http file nor the preamble again.
  */
 export interface DynamicRenderMemo {
+  endpoints?: EndpointsMemo;
+  stream?: UpstreamsRenderer;
   last?: {
     readonly names: readonly string[];
     readonly stream: string;
@@ -161,6 +161,7 @@ export interface DynamicRenderMemo {
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
