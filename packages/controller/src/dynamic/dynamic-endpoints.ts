@@ -84,7 +84,7 @@ export function endpointSetsOf(
       entryOf(upstream.name, upstream.servers, oneToOne ? serverList(upstreams[i] as Upstream).skips : []),
     );
     if (!oneToOne) {
-      memo.last = undefined;
+      delete memo.last;
       return { names, endpoints: recordOf(entries), hash: hashOf(entries) };
     }
   }
