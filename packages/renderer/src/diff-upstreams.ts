@@ -37,6 +37,24 @@ export interface UpstreamDiff {
  * change. Pure.
  */
 export function diffUpstreams(before: readonly Upstream[], after: readonly Upstream[]): UpstreamDiff {
+  // The runtime diffs every applied change against the last one: in a large cluster one service
+  // changed and the deriver handed back the same objects for the others (issue 15). Comparing only
+  // the positions that hold new objects gives the same diff when the names are the same, in the
+  // same order, and distinct even ignoring case (then each name's normalisation is its own).
+  if (sameDistinctNames(before, after)) {
+    const changedBefore: Upstream[] = [];
+    const changedAfter: Upstream[] = [];
+    for (let i = 0; i < before.length; i++) {
+      if (before[i] === after[i]) continue;
+      changedBefore.push(before[i] as Upstream);
+      changedAfter.push(after[i] as Upstream);
+    }
+    if (changedBefore.length < before.length) return fullDiff(changedBefore, changedAfter);
+  }
+  return fullDiff(before, after);
+}
+
+function fullDiff(before: readonly Upstream[], after: readonly Upstream[]): UpstreamDiff {
   const old = index(normalizeUpstreams(before).upstreams);
   const now = index(normalizeUpstreams(after).upstreams);
   const names = [...new Set([...old.keys(), ...now.keys()])].sort(compareCodePoints);
@@ -79,6 +97,18 @@ export function describeUpstreamDiff(diff: UpstreamDiff): string[] {
     for (const server of change.removed) lines.push(`${change.name} - ${server}`);
   }
   return lines;
+}
+
+/** Same length, same name at each position, names distinct ignoring case. */
+function sameDistinctNames(before: readonly Upstream[], after: readonly Upstream[]): boolean {
+  if (before.length !== after.length) return false;
+  const lower = new Set<string>();
+  for (let i = 0; i < before.length; i++) {
+    const name = (before[i] as Upstream).name;
+    if ((after[i] as Upstream).name !== name) return false;
+    lower.add(name.toLowerCase());
+  }
+  return lower.size === before.length;
 }
 
 function index(upstreams: readonly NormalizedUpstream[]): Map<string, readonly string[]> {

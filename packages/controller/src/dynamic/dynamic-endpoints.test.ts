@@ -3,7 +3,8 @@
  * upstreams: files, hashes, endpoint sets and log lines, whether it patched its last render or
  * started over.
  */
-import type { Logger, Upstream } from '@ecs-ingress/types';
+import { ep, recordingLogger, up, xorshift } from '@ecs-ingress/testkit';
+import type { Upstream } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import { endpointSetsOf } from './dynamic-endpoints.js';
 import { type DynamicRenderMemo, type DynamicRenderOptions, renderDynamic } from './dynamic-render.js';
@@ -16,43 +17,11 @@ const OPTIONS: DynamicRenderOptions = {
   luaPackagePath: '/app/lua',
 };
 
-const server = (address: string, port: number) => ({ address, port, taskArn: `arn:task/${address}:${port}` });
-const up = (name: string, ...servers: ReturnType<typeof server>[]): Upstream => ({ name, servers });
+const server = ep;
 
 /** Deep copies, so nothing is shared with earlier renders. */
 const copies = (upstreams: readonly Upstream[]) =>
   upstreams.map((u) => up(u.name, ...u.servers.map((s) => ({ ...s }))));
-
-function recordingLogger(): Logger & { lines: unknown[][] } {
-  const lines: unknown[][] = [];
-  const at =
-    (level: string) =>
-    (...args: unknown[]): void => {
-      lines.push([level, ...args]);
-    };
-  const logger = {
-    lines,
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    fatal: at('fatal'),
-    child: () => logger,
-  };
-  return logger as Logger & { lines: unknown[][] };
-}
-
-/** A small deterministic generator (mulberry32): a failing seed replays the same steps. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function expectSameAsFresh(
   memo: DynamicRenderMemo,
@@ -92,7 +61,7 @@ describe('endpointSetsOf', () => {
 
 describe('renderDynamic with a memo', () => {
   it.each([1, 2, 3, 4, 5, 6])('seed %i: 300 successive changes equal a render from scratch', (seed) => {
-    const next = random(seed);
+    const next = xorshift(seed);
     const pick = (n: number) => Math.floor(next() * n);
     const memo: DynamicRenderMemo = {};
     const streamServices = seed % 2 === 0 ? (['db', 'svc-3'] as const) : ('none' as const);
