@@ -81,29 +81,35 @@ describe('diffUpstreams', () => {
     });
   });
 
-  it.each([1, 2, 3, 4])('seed %i: a list sharing objects with the last one diffs as deep copies do', (seed) => {
-    // Deep copies share no object, so they take the whole-list path: the reference.
-    const copies = (list: readonly Upstream[]) => list.map((u) => up(u.name, ...u.servers.map((s) => ({ ...s }))));
-    const next = xorshift(seed);
-    const pick = (n: number) => Math.floor(next() * n);
-    const servers = () =>
-      Array.from({ length: pick(3) }, () => ep(next() < 0.05 ? '127.0.0.256' : `127.0.0.${1 + pick(5)}`, 80));
-    const names = ['api', 'db', 'web', 'bad name', 'Jobs', 'jobs', 'web'];
-    let before = ['api', 'db', 'web', 'worker'].map((name) => up(name, ...servers()));
-    for (let step = 0; step < 200; step++) {
-      const after = [...before];
-      for (let c = 0; c <= pick(3); c++) {
-        const i = pick(after.length);
-        after[i] = up((after[i] as Upstream).name, ...servers());
+  it.each([1, 2, 3, 4])(
+    'seed %i: a list sharing objects with the last one diffs as deep copies do',
+    (seed) => {
+      // Deep copies share no object, so they take the whole-list path: the reference.
+      const copies = (list: readonly Upstream[]) =>
+        list.map((u) => up(u.name, ...u.servers.map((s) => ({ ...s }))));
+      const next = xorshift(seed);
+      const pick = (n: number) => Math.floor(next() * n);
+      const servers = () =>
+        Array.from({ length: pick(3) }, () =>
+          ep(next() < 0.05 ? '127.0.0.256' : `127.0.0.${1 + pick(5)}`, 80),
+        );
+      const names = ['api', 'db', 'web', 'bad name', 'Jobs', 'jobs', 'web'];
+      let before = ['api', 'db', 'web', 'worker'].map((name) => up(name, ...servers()));
+      for (let step = 0; step < 200; step++) {
+        const after = [...before];
+        for (let c = 0; c <= pick(3); c++) {
+          const i = pick(after.length);
+          after[i] = up((after[i] as Upstream).name, ...servers());
+        }
+        if (next() < 0.1) {
+          // The same odd name on both sides: repeated, unsafe, or equal to another ignoring case.
+          const odd = up(names[pick(names.length)] as string, ...servers());
+          before.push(odd);
+          after.push(next() < 0.5 ? odd : up(odd.name, ...servers()));
+        }
+        expect(diffUpstreams(before, after)).toEqual(diffUpstreams(copies(before), copies(after)));
+        before = after.filter((u) => !names.slice(3).includes(u.name) || u.name === 'web');
       }
-      if (next() < 0.1) {
-        // The same odd name on both sides: repeated, unsafe, or equal to another ignoring case.
-        const odd = up(names[pick(names.length)] as string, ...servers());
-        before.push(odd);
-        after.push(next() < 0.5 ? odd : up(odd.name, ...servers()));
-      }
-      expect(diffUpstreams(before, after)).toEqual(diffUpstreams(copies(before), copies(after)));
-      before = after.filter((u) => !names.slice(3).includes(u.name) || u.name === 'web');
-    }
-  });
+    },
+  );
 });
