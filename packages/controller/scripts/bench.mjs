@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench`: runs every bench/*.bench.ts in turn (or the ones named on the command line).
+ * `pnpm bench`: runs every bench/*.bench.ts in turn (or the ones named on the command line); the
+ * arguments from the first `--option` on go to each benchmark (`pnpm bench daemon.bench.ts --tasks 50000`).
  *
  * Most benchmarks drive NGINX, fauxqs or a fake AWS API, and find their Lua files and fixtures
  * relative to their own source files, so they run from source through tsx. The store benchmark
@@ -24,7 +25,11 @@ const COMPILED = new Set(['store.bench.ts', 'routes.bench.ts', 'routes-wired.ben
 /** Benchmarks that spawn the built CLI (packages/controller/dist) as the image runs it: build first. */
 const NEEDS_BUILD = new Set(['daemon.bench.ts']);
 
-const wanted = process.argv.slice(2).map((name) => basename(name));
+const cli = process.argv.slice(2);
+const firstOption = cli.findIndex((a) => a.startsWith('--'));
+const names = firstOption === -1 ? cli : cli.slice(0, firstOption);
+const passThrough = firstOption === -1 ? [] : cli.slice(firstOption);
+const wanted = names.map((name) => basename(name));
 const files = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => wanted.length === 0 || wanted.includes(f))
@@ -60,9 +65,9 @@ for (const file of files) {
       outfile,
       logLevel: 'warning',
     });
-    args = ['--expose-gc', ...IMAGE_NODE_FLAGS, outfile];
+    args = ['--expose-gc', ...IMAGE_NODE_FLAGS, outfile, ...passThrough];
   } else {
-    args = ['--expose-gc', '--conditions=source', '--import', 'tsx', join(benchDir, file)];
+    args = ['--expose-gc', '--conditions=source', '--import', 'tsx', join(benchDir, file), ...passThrough];
   }
   const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: pkg });
   if (result.status !== 0) process.exit(result.status ?? 1);
