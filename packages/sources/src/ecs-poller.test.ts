@@ -7,12 +7,17 @@ import {
   buildHostTask,
   buildTaskDefinition,
   containerInstanceArnFor,
-  startAwsFake,
   taskDefinitionArnFor,
 } from '@ecs-ingress/testkit/aws';
 import { formatObservationLine, parseEventBody } from '@ecs-ingress/types';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fakeClients, RecordingSink, recordObservations } from '../test/helpers.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  fakeClients,
+  RecordingSink,
+  recordObservations,
+  useAwsFake,
+  warningLogger,
+} from '../test/helpers.js';
 import { AWS_CALL_ERROR_CODES, AwsCallError } from './aws/aws-call-error.js';
 import { ClusterNotFoundError, EcsPoller, type EcsPollerOptions, serviceNameFromArn } from './ecs-poller.js';
 
@@ -20,21 +25,8 @@ let fake: AwsFake;
 let ecs: ECSClient;
 let ec2: EC2Client;
 
-beforeAll(async () => {
-  fake = await startAwsFake();
-  ({ ecs, ec2 } = fakeClients(fake));
-});
-afterAll(async () => {
-  ecs.destroy();
-  ec2.destroy();
-  await fake.close();
-});
-beforeEach(() => {
-  fake.ecs.clusters.clear();
-  fake.ecs.taskDefinitions.clear();
-  fake.ec2.instances.clear();
-  fake.resetCalls();
-  fake.clearFaults();
+useAwsFake((aws) => {
+  ({ fake, ecs, ec2 } = aws);
 });
 
 function poller(sink: RecordingSink, extra: Partial<EcsPollerOptions> = {}): EcsPoller {
@@ -299,20 +291,7 @@ describe('EcsPoller on a mixed awsvpc / bridge / host cluster', () => {
     });
     // No `version`: the store could not order it.
     fake.ecs.putTask({ ...broken, version: undefined });
-    const warnings: Record<string, unknown>[] = [];
-    const logger = {
-      trace() {},
-      debug() {},
-      info() {},
-      warn(obj: unknown) {
-        if (typeof obj === 'object' && obj !== null) warnings.push(obj as Record<string, unknown>);
-      },
-      error() {},
-      fatal() {},
-      child() {
-        return logger;
-      },
-    };
+    const { logger, warnings } = warningLogger();
     const sink = new RecordingSink();
     const { hook, seen } = recordObservations();
     const report = await poller(sink, { logger, observe: hook }).fullSync();

@@ -5,10 +5,15 @@ import {
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
-  startAwsFake,
 } from '@ecs-ingress/testkit/aws';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeClients, RecordedMetrics, RecordingSink, recordObservations } from '../test/helpers.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  fakeClients,
+  RecordedMetrics,
+  RecordingSink,
+  recordObservations,
+  useAwsFake,
+} from '../test/helpers.js';
 import { AWS_CALL_ERROR_CODES, AwsCallError } from './aws/aws-call-error.js';
 import { EcsReferenceResolver } from './ecs-references.js';
 import { HealthChecker, type HealthCheckerOptions } from './health-checker.js';
@@ -18,15 +23,12 @@ let ecs: ECSClient;
 let ec2: EC2Client;
 const checkers: HealthChecker[] = [];
 
-beforeAll(async () => {
-  fake = await startAwsFake();
-  ({ ecs, ec2 } = fakeClients(fake));
-});
-afterAll(async () => {
-  ecs.destroy();
-  ec2.destroy();
-  await fake.close();
-});
+useAwsFake(
+  (aws) => {
+    ({ fake, ecs, ec2 } = aws);
+  },
+  { cluster: 'prod' },
+);
 afterEach(async () => {
   await Promise.all(checkers.splice(0).map((c) => c.stop()));
 });
@@ -36,12 +38,6 @@ let tdArn: string;
 let taskArns: string[];
 
 beforeEach(() => {
-  fake.ecs.clusters.clear();
-  fake.ecs.taskDefinitions.clear();
-  fake.ec2.instances.clear();
-  fake.resetCalls();
-  fake.clearFaults();
-  fake.ecs.addCluster('prod');
   const td = fake.ecs.putTaskDefinition(
     buildTaskDefinition({
       family: 'api',

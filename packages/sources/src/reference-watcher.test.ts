@@ -12,12 +12,11 @@ import {
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
-  startAwsFake,
   taskDefinitionArnFor,
 } from '@ecs-ingress/testkit/aws';
 import { parseDescribedTask } from '@ecs-ingress/types';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { fakeClients, recordObservations } from '../test/helpers.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { recordObservations, useAwsFake } from '../test/helpers.js';
 import { EcsReferenceResolver } from './ecs-references.js';
 import { ReferenceWatcher } from './reference-watcher.js';
 
@@ -29,23 +28,12 @@ let ecs: ECSClient;
 let ec2: EC2Client;
 const stops: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  fake = await startAwsFake();
-  ({ ecs, ec2 } = fakeClients(fake, 1));
-});
-afterAll(async () => {
-  ecs.destroy();
-  ec2.destroy();
-  await fake.close();
-});
-beforeEach(() => {
-  fake.ecs.clusters.clear();
-  fake.ecs.taskDefinitions.clear();
-  fake.ec2.instances.clear();
-  fake.resetCalls();
-  fake.clearFaults();
-  fake.ecs.addCluster('prod');
-});
+useAwsFake(
+  (aws) => {
+    ({ fake, ecs, ec2 } = aws);
+  },
+  { maxAttempts: 1, cluster: 'prod' },
+);
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });

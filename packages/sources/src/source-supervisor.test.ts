@@ -2,7 +2,7 @@ import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from
 import type { Logger } from '@ecs-ingress/types';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fakeClients, RecordedMetrics, RecordingSink } from '../test/helpers.js';
+import { fakeClients, RecordedMetrics, RecordingSink, warningLogger } from '../test/helpers.js';
 import { AWS_CALL_ERROR_CODES } from './aws/aws-call-error.js';
 import { EcsPoller, type SyncReport } from './ecs-poller.js';
 import type { SourceMode } from './source-metrics.js';
@@ -157,18 +157,7 @@ describe('SourceSupervisor with the real poller while ECS throttles at start-up'
       buildAwsvpcTask({ cluster: 'prod', ip: '10.0.5.1', taskDefinitionArn: td.taskDefinitionArn! }),
     );
     const clients = fakeClients(fake, 1);
-    const warnings: Record<string, unknown>[] = [];
-    const logger: Logger = {
-      trace() {},
-      debug() {},
-      info() {},
-      warn(obj: unknown) {
-        if (typeof obj === 'object' && obj !== null) warnings.push(obj as Record<string, unknown>);
-      },
-      error() {},
-      fatal() {},
-      child: () => logger,
-    };
+    const { logger, warnings } = warningLogger();
     try {
       fake.inject({ service: 'ecs', kind: 'throttle' });
       const sink = new RecordingSink();

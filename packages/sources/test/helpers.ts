@@ -4,8 +4,9 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import type { AwsFake } from '@ecs-ingress/testkit/aws';
-import type { ClusterEvent, ObservationKind } from '@ecs-ingress/types';
+import { type AwsFake, startAwsFake } from '@ecs-ingress/testkit/aws';
+import type { ClusterEvent, Logger, ObservationKind } from '@ecs-ingress/types';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { ObservationHook } from '../src/ecs-references.js';
 import type { DispatchOutcome, EventSink } from '../src/event-sink.js';
 import type { AwsCallOutcome, EventSourceName, SourceMetrics, SourceMode } from '../src/source-metrics.js';
@@ -48,6 +49,61 @@ export function fakeClients(fake: AwsFake, maxAttempts = 3): { ecs: ECSClient; e
     ecs: new ECSClient({ ...fake.clientConfig(), maxAttempts }),
     ec2: new EC2Client({ ...fake.clientConfig(), maxAttempts }),
   };
+}
+
+/** The wire fake and real SDK clients on it, as `useAwsFake` hands them to a test file. */
+export interface FakeAws {
+  fake: AwsFake;
+  ecs: ECSClient;
+  ec2: EC2Client;
+}
+
+/**
+ * Registers the file's AWS fake: started with SDK clients before all tests (`maxAttempts` as in
+ * `fakeClients`), emptied (clusters, task definitions, instances, calls, faults) before each test,
+ * with `cluster` added again when given, and closed after all. `ready` receives the fake and clients.
+ */
+export function useAwsFake(
+  ready: (aws: FakeAws) => void,
+  options: { maxAttempts?: number; cluster?: string } = {},
+): void {
+  let aws: FakeAws | undefined;
+  beforeAll(async () => {
+    const fake = await startAwsFake();
+    aws = { fake, ...fakeClients(fake, options.maxAttempts) };
+    ready(aws);
+  });
+  afterAll(async () => {
+    aws?.ecs.destroy();
+    aws?.ec2.destroy();
+    await aws?.fake.close();
+  });
+  beforeEach(() => {
+    const fake = aws!.fake;
+    fake.ecs.clusters.clear();
+    fake.ecs.taskDefinitions.clear();
+    fake.ec2.instances.clear();
+    fake.resetCalls();
+    fake.clearFaults();
+    if (options.cluster !== undefined) fake.ecs.addCluster(options.cluster);
+  });
+}
+
+/** A logger keeping the fields of every `warn` call; the other levels are dropped. */
+export function warningLogger(): { logger: Logger; warnings: Record<string, unknown>[] } {
+  const warnings: Record<string, unknown>[] = [];
+  const logger: Logger = {
+    trace() {},
+    debug() {},
+    info() {},
+    warn(obj: unknown) {
+      if (typeof obj === 'object' && obj !== null) warnings.push(obj as Record<string, unknown>);
+    },
+    error() {},
+    fatal() {},
+    child: () => logger,
+  };
+  return { logger, warnings };
 }
 
 /** A `SourceMetrics` that keeps what it was told, for assertions (the no-prom-client hook interface). */
