@@ -39,12 +39,12 @@ import type { ClusterEvent, TaskSnapshot } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
 import { createRoutesRenderer } from '../src/routes/routes-renderer.js';
 import { createStateRender, type RuntimeDerivation } from '../src/runtime/render-config.js';
+import { addSharedRouteLabels, P } from './route-labels.js';
 
 const SERVICES = 1_000;
 const TASKS_PER_SERVICE = 10;
 const RUNS = 300;
 const WARMUP = 30;
-const P = 'ecs-ingress.';
 const CLUSTER = 'arn:aws:ecs:us-east-1:123456789012:cluster/bench';
 
 function labelsOf(i: number, revision: number): Record<string, string> {
@@ -52,13 +52,8 @@ function labelsOf(i: number, revision: number): Record<string, string> {
     [`${P}http.hosts`]: `svc-${i}.apps.example.com`,
     [`${P}http.path`]: `/r${revision}`,
   };
-  if (i % 5 === 0) labels[`${P}http.tls`] = 'bundle:apps';
-  if (i % 7 === 0) labels[`${P}http.methods`] = 'GET POST';
-  if (i % 11 === 0) labels[`${P}http.allow`] = '192.0.2.0/24 2001:db8::/32';
-  if (i % 13 === 0) labels[`${P}http.max-body`] = '25m';
+  addSharedRouteLabels(labels, i);
   if (i % 3 === 0) {
-    labels[`${P}http.api.hosts`] = `api-${i % 30}.example.com`;
-    labels[`${P}http.api.path`] = `/svc-${i}`;
     labels[`${P}http.api.timeout`] = '1h';
   }
   if (i % 10 === 1) {

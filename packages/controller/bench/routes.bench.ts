@@ -19,22 +19,17 @@ import { cpus, loadavg } from 'node:os';
 import { renderHttpRoutes, renderStreamRoutes } from '@ecs-ingress/renderer';
 import { resolveRoutes, type ServiceRoutesInput } from '../src/routes/resolve-routes.js';
 import type { RouteSettings } from '../src/routes/route-settings.js';
+import { addSharedRouteLabels, P } from './route-labels.js';
 
 const SERVICES = 1_000;
 const RUNS = 200;
 const WARMUP = 20;
-const P = 'ecs-ingress.';
 
 function services(): ServiceRoutesInput[] {
   return Array.from({ length: SERVICES }, (_, i) => {
     const labels: Record<string, string> = { [`${P}http.hosts`]: `svc-${i}.apps.example.com` };
-    if (i % 5 === 0) labels[`${P}http.tls`] = 'bundle:apps';
-    if (i % 7 === 0) labels[`${P}http.methods`] = 'GET POST';
-    if (i % 11 === 0) labels[`${P}http.allow`] = '192.0.2.0/24 2001:db8::/32';
-    if (i % 13 === 0) labels[`${P}http.max-body`] = '25m';
+    addSharedRouteLabels(labels, i);
     if (i % 3 === 0) {
-      labels[`${P}http.api.hosts`] = `api-${i % 30}.example.com`;
-      labels[`${P}http.api.path`] = `/svc-${i}`;
       labels[`${P}http.api.strip-prefix`] = 'true';
       labels[`${P}http.api.timeout`] = '1h';
       labels[`${P}http.api.gzip`] = 'true';

@@ -11,8 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { xmlEscape } from './wire.js';
+import { FAKE_CREDENTIALS, listenOnLoopback, xmlEscape } from './wire.js';
 
 interface StoredObject {
   readonly body: Buffer;
@@ -185,12 +184,7 @@ export async function startS3Fake(
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const { port, url } = await listenOnLoopback(server);
   return {
     url,
     port,
@@ -198,7 +192,7 @@ export async function startS3Fake(
       endpoint: url,
       region,
       forcePathStyle: true,
-      credentials: { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake-secret' },
+      credentials: { ...FAKE_CREDENTIALS },
     }),
     callCounts: () => Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b))),
     calls: (operation) => counts.get(operation) ?? 0,

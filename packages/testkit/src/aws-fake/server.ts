@@ -1,11 +1,19 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Ec2Fake } from './ec2-fake.js';
 import { ECS_TARGET_PREFIX, EcsFake } from './ecs-fake.js';
 import { EVENTS_TARGET_PREFIX, EventsFake } from './events-fake.js';
 import { type AwsFakeService, type FaultSpec, FaultTable, faultError, type InjectedFault } from './faults.js';
 import { type AwsFakeIdentity, DEFAULT_IDENTITY } from './identity.js';
-import { AwsFakeError, readBody, sendEc2Error, sendJson, sendJsonError, sendXml } from './wire.js';
+import {
+  AwsFakeError,
+  FAKE_CREDENTIALS,
+  listenOnLoopback,
+  readBody,
+  sendEc2Error,
+  sendJson,
+  sendJsonError,
+  sendXml,
+} from './wire.js';
 
 export interface AwsFakeOptions {
   region?: string;
@@ -132,12 +140,7 @@ export async function startAwsFake(options: AwsFakeOptions = {}): Promise<AwsFak
       if (!res.headersSent) sendJsonError(res, new AwsFakeError('InternalFailure', String(err), 500));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const { port, url } = await listenOnLoopback(server);
 
   return {
     url,
@@ -149,7 +152,7 @@ export async function startAwsFake(options: AwsFakeOptions = {}): Promise<AwsFak
     clientConfig: () => ({
       endpoint: url,
       region: identity.region,
-      credentials: { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake-secret' },
+      credentials: { ...FAKE_CREDENTIALS },
     }),
     calls: (service, operation) =>
       recorded.filter((c) => c.service === service && (operation === undefined || c.operation === operation))

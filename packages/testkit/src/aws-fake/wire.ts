@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** An error the fake answers with, in the wire format of the service that raised it. */
 export class AwsFakeError extends Error {
@@ -135,4 +136,17 @@ export function optStrings(input: Record<string, unknown>, key: string): string[
 export function optNumber(input: Record<string, unknown>, key: string): number | undefined {
   const v = input[key];
   return typeof v === 'number' ? v : undefined;
+}
+
+/** The static credentials every fake hands its SDK clients (the fakes check no signature). */
+export const FAKE_CREDENTIALS = { accessKeyId: 'AKIDFAKE', secretAccessKey: 'fake-secret' } as const;
+
+/** Listens on a free loopback port; resolves with the port and the endpoint URL. */
+export async function listenOnLoopback(server: Server): Promise<{ port: number; url: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return { port, url: `http://127.0.0.1:${port}` };
 }
