@@ -41,7 +41,7 @@ import {
   startAwsFake,
   startFauxqsServer,
 } from '@ecs-ingress/testkit/aws';
-import { makeDynamicBundle, taskChangeBody } from '@ecs-ingress/testkit/e2e';
+import { daemonBaseEnv, makeDynamicBundle, taskChangeBody } from '@ecs-ingress/testkit/e2e';
 import { type Backend, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
 import { HAS_LUA_MODULES } from '@ecs-ingress/testkit/nginx';
 import { imageNodeFlags } from './image-node-flags.js';
@@ -252,14 +252,8 @@ async function measure(aws: AwsFake, fq: FauxqsHarness, totalTasks: number): Pro
   const bundle = await makeDynamicBundle('tcp');
   const daemon = spawnBuiltDaemon(
     {
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_ECS: aws.url,
-      AWS_ENDPOINT_URL_EC2: aws.url,
+      ...daemonBaseEnv(aws.url, cluster, bundle),
       AWS_ENDPOINT_URL_SQS: fq.endpoint,
-      AWS_CLUSTER_NAME: cluster,
-      NGINX_CONFIG_DIR: bundle.bundleDir,
-      ECS_INGRESS_WORK_DIR: bundle.workDir,
-      ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
       ECS_INGRESS_DYNAMIC_CONTROL_LISTEN: `127.0.0.1:${await freePort()}`,
       ECS_INGRESS_DEBUG_LISTEN: `127.0.0.1:${await freePort()}`,
       ECS_INGRESS_STREAM_SERVICES: 'tcp',

@@ -23,6 +23,7 @@ import {
 import {
   type DaemonProcess,
   type DynamicTestBundle,
+  daemonBaseEnv,
   makeDynamicBundle,
   metricValue,
   runCleanups,
@@ -121,14 +122,8 @@ describe.skipIf(!hasParts)('ecs-ingress run, ECS_INGRESS_UPSTREAM_MODE=dynamic (
 
     const controlPort = await freePort();
     const daemon = await spawnDaemon({
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_ECS: aws.url,
-      AWS_ENDPOINT_URL_EC2: aws.url,
-      AWS_CLUSTER_NAME: cluster,
-      NGINX_CONFIG_DIR: bundle.bundleDir,
-      ECS_INGRESS_WORK_DIR: bundle.workDir,
-      // The three dynamic files take their defaults beside this one (the bundle includes those).
-      ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
+      // The three dynamic files take their defaults beside the upstreams file (the bundle includes those).
+      ...daemonBaseEnv(aws.url, cluster, bundle),
       ECS_INGRESS_UPSTREAM_MODE: 'dynamic',
       ECS_INGRESS_DYNAMIC_CONTROL_LISTEN: `127.0.0.1:${controlPort}`,
       ECS_INGRESS_STREAM_SERVICES: 'tcp',

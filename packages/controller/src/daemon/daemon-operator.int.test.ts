@@ -22,6 +22,7 @@ import {
 } from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
+  daemonBaseEnv,
   dashboardQuery,
   findOnPath,
   makeBundle,
@@ -52,13 +53,7 @@ afterAll(async () => {
 
 function daemonEnv(cluster: string, bundle: TestBundle, extra: Record<string, string> = {}) {
   return {
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_ECS: aws.url,
-    AWS_ENDPOINT_URL_EC2: aws.url,
-    AWS_CLUSTER_NAME: cluster,
-    NGINX_CONFIG_DIR: bundle.bundleDir,
-    ECS_INGRESS_WORK_DIR: bundle.workDir,
-    ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
+    ...daemonBaseEnv(aws.url, cluster, bundle),
     ECS_INGRESS_QUEUE_MODE: 'none',
     ECS_INGRESS_DEBOUNCE_MIN: '50ms',
     ECS_INGRESS_DEBOUNCE_MAX: '300ms',

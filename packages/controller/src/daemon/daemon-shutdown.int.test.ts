@@ -18,7 +18,13 @@ import {
   startAwsFake,
   startFauxqsServer,
 } from '@ecs-ingress/testkit/aws';
-import { type DaemonProcess, makeBundle, spawnDaemon, type TestBundle } from '@ecs-ingress/testkit/e2e';
+import {
+  type DaemonProcess,
+  daemonBaseEnv,
+  makeBundle,
+  spawnDaemon,
+  type TestBundle,
+} from '@ecs-ingress/testkit/e2e';
 import { eventually, get, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -49,15 +55,9 @@ afterAll(async () => {
 
 function daemonEnv(cluster: string, instanceId: string, bundle: TestBundle): Record<string, string> {
   return {
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_ECS: aws.url,
-    AWS_ENDPOINT_URL_EC2: aws.url,
+    ...daemonBaseEnv(aws.url, cluster, bundle),
     AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
     AWS_ENDPOINT_URL_SQS: fq.endpoint,
-    AWS_CLUSTER_NAME: cluster,
-    NGINX_CONFIG_DIR: bundle.bundleDir,
-    ECS_INGRESS_WORK_DIR: bundle.workDir,
-    ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
     ECS_INGRESS_QUEUE_MODE: 'per-instance',
     ECS_INGRESS_INSTANCE_ID: instanceId,
     // A resync every second, so one is in flight soon after the start.

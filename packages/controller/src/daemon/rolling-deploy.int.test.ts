@@ -19,6 +19,7 @@ import {
 } from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
+  daemonBaseEnv,
   makeBundle,
   runCleanups,
   sendBody,
@@ -61,15 +62,9 @@ async function startDaemon(
     new CreateQueueCommand({ QueueName: `deploy-${randomUUID()}` }),
   );
   const daemon = await spawnDaemon({
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_ECS: aws.url,
-    AWS_ENDPOINT_URL_EC2: aws.url,
+    ...daemonBaseEnv(aws.url, cluster, bundle),
     AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
     AWS_ENDPOINT_URL_SQS: fq.endpoint,
-    AWS_CLUSTER_NAME: cluster,
-    NGINX_CONFIG_DIR: bundle.bundleDir,
-    ECS_INGRESS_WORK_DIR: bundle.workDir,
-    ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
     ECS_INGRESS_QUEUE_MODE: 'shared',
     ECS_INGRESS_QUEUE_URL: queueUrl!,
     ECS_INGRESS_RESYNC_INTERVAL: '1h',

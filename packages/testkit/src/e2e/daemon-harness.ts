@@ -84,6 +84,23 @@ export async function makeBundle(
   };
 }
 
+/**
+ * What every daemon in these tests is started with: the region, ECS and EC2 at the wire fake
+ * (`awsUrl`), the cluster, and the bundle's config dir, work dir and upstreams file. Callers add
+ * the queue, SQS/EventBridge endpoints and timings they need.
+ */
+export function daemonBaseEnv(awsUrl: string, cluster: string, bundle: TestBundle): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_ECS: awsUrl,
+    AWS_ENDPOINT_URL_EC2: awsUrl,
+    AWS_CLUSTER_NAME: cluster,
+    NGINX_CONFIG_DIR: bundle.bundleDir,
+    ECS_INGRESS_WORK_DIR: bundle.workDir,
+    ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
+  };
+}
+
 export interface DynamicTestBundle extends TestBundle {
   /** The daemon's defaults beside `upstreamsFile` (ECS_INGRESS_DYNAMIC_* unset). */
   readonly preambleFile: string;

@@ -8,6 +8,7 @@ export type { CliProcess } from './cli-process.js';
 export { runCli, spawnCli } from './cli-process.js';
 export type { DaemonProcess, DynamicTestBundle, TestBundle } from './daemon-harness.js';
 export {
+  daemonBaseEnv,
   makeBundle,
   makeDynamicBundle,
   metricValue,
