@@ -22,6 +22,7 @@ import {
 } from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
+  daemonBaseEnv,
   makeBundle,
   metricValue,
   runCleanups,
@@ -57,15 +58,9 @@ function daemonEnv(
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_ECS: aws.url,
-    AWS_ENDPOINT_URL_EC2: aws.url,
+    ...daemonBaseEnv(aws.url, cluster, bundle),
     AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
     AWS_ENDPOINT_URL_SQS: fq.endpoint,
-    AWS_CLUSTER_NAME: cluster,
-    NGINX_CONFIG_DIR: bundle.bundleDir,
-    ECS_INGRESS_WORK_DIR: bundle.workDir,
-    ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
     ECS_INGRESS_DEBOUNCE_MIN: '50ms',
     ECS_INGRESS_DEBOUNCE_MAX: '300ms',
     ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',

@@ -13,7 +13,13 @@ import {
   startAwsFake,
   startS3Fake,
 } from '@ecs-ingress/testkit/aws';
-import { type DaemonProcess, makeBundle, servedBy, spawnDaemon } from '@ecs-ingress/testkit/e2e';
+import {
+  type DaemonProcess,
+  daemonBaseEnv,
+  makeBundle,
+  servedBy,
+  spawnDaemon,
+} from '@ecs-ingress/testkit/e2e';
 import { type Backend, eventually, get, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -78,14 +84,8 @@ describe.skipIf(!hasNginx)('two daemons sharing one listing through ECS_INGRESS_
     for (const id of ['i-0fleet0000000001', 'i-0fleet0000000002']) {
       const bundle = await makeBundle(['web']);
       const d = await spawnDaemon({
-        AWS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_ECS: aws.url,
-        AWS_ENDPOINT_URL_EC2: aws.url,
+        ...daemonBaseEnv(aws.url, cluster, bundle),
         AWS_ENDPOINT_URL_S3: s3.url,
-        AWS_CLUSTER_NAME: cluster,
-        NGINX_CONFIG_DIR: bundle.bundleDir,
-        ECS_INGRESS_WORK_DIR: bundle.workDir,
-        ECS_INGRESS_UPSTREAMS_FILE: bundle.upstreamsFile,
         ECS_INGRESS_QUEUE_MODE: 'none',
         ECS_INGRESS_INSTANCE_ID: id,
         ECS_INGRESS_POLL_INTERVAL: '1s',
