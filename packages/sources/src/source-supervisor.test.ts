@@ -1,5 +1,5 @@
+import { recordingLogger } from '@ecs-ingress/testkit';
 import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from '@ecs-ingress/testkit/aws';
-import type { Logger } from '@ecs-ingress/types';
 import { BehaviorSubject, filter, firstValueFrom, type Observable, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fakeClients, RecordedMetrics, RecordingSink, warningLogger } from '../test/helpers.js';
@@ -198,30 +198,6 @@ describe('SourceSupervisor with the real poller while ECS throttles at start-up'
   });
 });
 
-/** A logger recording every call as `[level, fields, message]`. */
-function recordingLogger(): { logger: Logger; lines: [string, Record<string, unknown>, string][] } {
-  const lines: [string, Record<string, unknown>, string][] = [];
-  const at =
-    (level: string) =>
-    (obj: unknown, msg?: string): void => {
-      lines.push([
-        level,
-        (typeof obj === 'object' && obj !== null ? obj : {}) as Record<string, unknown>,
-        msg ?? '',
-      ]);
-    };
-  const logger = {
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    fatal: at('fatal'),
-    child: () => logger,
-  } as unknown as Logger;
-  return { logger, lines };
-}
-
 describe('SourceSupervisor and permanent AWS problems', () => {
   it('logs a permanent problem once at error with its hint, retries quietly, reports it, and clears it on success', async () => {
     const denied = Object.assign(new Error('not authorized to perform ecs:ListTasks'), {
@@ -238,18 +214,22 @@ describe('SourceSupervisor and permanent AWS problems', () => {
       },
     };
     const outcomes: SyncOutcome[] = [];
-    const { logger, lines } = recordingLogger();
+    const logger = recordingLogger();
+    const { lines } = logger;
     const s = supervise({ poller, pollIntervalMs: 10, logger, onSync: (o) => outcomes.push(o) });
     await vi.waitFor(() => expect(attempts).toBeGreaterThanOrEqual(4), { timeout: 5_000 });
     expect(s.currentProblem).toMatchObject({
       reason: 'access-denied',
       code: 'ECS_INGRESS_AWS_ACCESS_DENIED',
     });
-    const errors = lines.filter(([level]) => level === 'error');
+    const errors = lines.filter(({ level }) => level === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]?.[1]).toMatchObject({ code: 'ECS_INGRESS_AWS_ACCESS_DENIED', reason: 'access-denied' });
-    expect(errors[0]?.[2]).toContain('deploy/ecs/iam-task-role-policy.json');
-    expect(lines.filter(([level]) => level === 'warn')).toHaveLength(0);
+    expect(errors[0]?.args[0]).toMatchObject({
+      code: 'ECS_INGRESS_AWS_ACCESS_DENIED',
+      reason: 'access-denied',
+    });
+    expect(errors[0]?.args[1]).toContain('deploy/ecs/iam-task-role-policy.json');
+    expect(lines.filter(({ level }) => level === 'warn')).toHaveLength(0);
     expect(outcomes.every((o) => !o.ok && o.problem?.reason === 'access-denied')).toBe(true);
 
     failing = false;
@@ -261,13 +241,17 @@ describe('SourceSupervisor and permanent AWS problems', () => {
   it('a transient failure stays a warn per retry and no problem', async () => {
     const poller = new CountingPoller();
     poller.fail = true;
-    const { logger, lines } = recordingLogger();
+    const logger = recordingLogger();
+    const { lines } = logger;
     const s = supervise({ poller, pollIntervalMs: 10, logger });
-    await vi.waitFor(() => expect(lines.filter(([l]) => l === 'warn').length).toBeGreaterThanOrEqual(2), {
-      timeout: 5_000,
-    });
+    await vi.waitFor(
+      () => expect(lines.filter(({ level }) => level === 'warn').length).toBeGreaterThanOrEqual(2),
+      {
+        timeout: 5_000,
+      },
+    );
     expect(s.currentProblem).toBeUndefined();
-    expect(lines.filter(([l]) => l === 'error')).toHaveLength(0);
+    expect(lines.filter(({ level }) => level === 'error')).toHaveLength(0);
   });
 
   it('stop() aborts the sync in flight through its signal and resolves without waiting for it', async () => {
