@@ -9,7 +9,7 @@
  * - single flight: a lookup already under way is joined, never repeated;
  * - bounded: at most `concurrency` calls in flight across all callers;
  * - batched where the API allows: DescribeContainerInstances 100 a call, EC2 DescribeInstances
- *   100 ids a call (DescribeTaskDefinition takes one ARN);
+ *   100 ids a call, DescribeServices 10 a call (DescribeTaskDefinition takes one ARN);
  * - a negative cache with backoff (negative-cache.ts): an identifier ECS refuses, that does not
  *   parse, or whose lookup failed, waits before it is asked for again, whoever asks.
  */
@@ -18,6 +18,8 @@ import {
   type ContainerInstance,
   DescribeContainerInstancesCommand,
   type DescribeContainerInstancesCommandOutput,
+  DescribeServicesCommand,
+  type DescribeServicesCommandOutput,
   DescribeTaskDefinitionCommand,
   type ECSClient,
   type TaskDefinition,
@@ -27,7 +29,9 @@ import {
   type Logger,
   type ObservationKind,
   parseContainerInstance,
+  parseService,
   parseTaskDefinition,
+  type ServiceView,
   silentLogger,
   type TaskDefinitionView,
 } from '@ecs-ingress/types';
@@ -50,6 +54,13 @@ import type { EventSourceName, SourceMetrics } from './source-metrics.js';
 export type ObservationHook = (kind: ObservationKind, detail: unknown, timeMs: number) => void;
 
 /**
+ * A service's `createdAt` (route seniority) is fetched the same way, once per service, and only
+ * for services whose labels publish routes: the derivation names them (`missingServices`), the
+ * store keeps the answer, so nothing here caches it. Service names (`[A-Za-z0-9_-]`) cannot be
+ * mistaken for ARNs (`arn:…`), so they share the single-flight and negative-cache keys.
+ */
+
+/**
  * A cache of DescribeTaskDefinition answers shared beyond this process (fleet/task-definition-cache.ts).
  * Neither method throws: a failure is a miss.
  */
@@ -61,6 +72,8 @@ export interface TaskDefinitionCache {
 
 /** DescribeContainerInstances takes at most 100 container instances per call. */
 const CONTAINER_INSTANCES_PER_CALL = 100;
+/** DescribeServices takes at most 10 services per call. */
+const SERVICES_PER_CALL = 10;
 const DEFAULT_CONCURRENCY = 5;
 
 export interface EcsReferenceResolverOptions {
@@ -195,6 +208,38 @@ export class EcsReferenceResolver {
   }
 
   /**
+   * Fetches the ECS `createdAt` of every service in `names` (of this resolver's cluster) not under
+   * way and not waiting in the negative cache: DescribeServices, 10 a call. Dispatches a `service`
+   * event for each one described; a service ECS does not know (`failures` MISSING) is
+   * negative-cached; throttling or an outage fails the call (the chunks in flight settle) so the
+   * caller retries after a backoff. The caller asks only for what the store lacks.
+   * @returns how many this call described
+   */
+  async resolveServices(names: Iterable<string>, tally: CallTally): Promise<number> {
+    const fresh: string[] = [];
+    const waits: Promise<unknown>[] = [];
+    for (const name of new Set(names)) {
+      if (this.failed.blocked(name)) continue;
+      const under = this.fetching.get(name);
+      if (under !== undefined) waits.push(under);
+      else fresh.push(name);
+    }
+    let described = 0;
+    for (const chunk of chunks(fresh, SERVICES_PER_CALL)) {
+      waits.push(
+        this.singleFlight(chunk, () =>
+          this.limit.run(async () => {
+            const n = await this.fetchServices(chunk, tally);
+            described += n;
+          }),
+        ),
+      );
+    }
+    await settleAll(waits);
+    return described;
+  }
+
+  /**
    * Drops cached entries no longer referenced by any task of the latest full listing, so a
    * long-lived daemon does not keep every revision it ever saw. A dropped entry that comes back
    * is simply fetched again (or skipped when the store still knows it).
@@ -206,7 +251,10 @@ export class EcsReferenceResolver {
     for (const arn of this.containerInstances.keys()) {
       if (!containerInstanceArns.has(arn)) this.containerInstances.delete(arn);
     }
-    this.failed.retainOnly((arn) => taskDefinitionArns.has(arn) || containerInstanceArns.has(arn));
+    // Service names (not `arn:…`) stay: the listing says nothing of them; the cache's bound holds.
+    this.failed.retainOnly(
+      (key) => !key.startsWith('arn:') || taskDefinitionArns.has(key) || containerInstanceArns.has(key),
+    );
   }
 
   /** Runs `fn` as the one lookup of `arns`: callers wanting any of them meanwhile join it. */
@@ -307,6 +355,54 @@ export class EcsReferenceResolver {
         this.noteFailure(arn, 'permanent', undefined, 'container instance is unknown to ECS');
     }
     return resolved;
+  }
+
+  /** One DescribeServices (≤ 10). @returns how many were described and dispatched */
+  private async fetchServices(chunk: readonly string[], tally: CallTally): Promise<number> {
+    let out: DescribeServicesCommandOutput;
+    try {
+      out = await awsCall('ecs', 'DescribeServices', () => {
+        tally.add('ecs', 'DescribeServices');
+        return this.o.ecs.send(
+          new DescribeServicesCommand({ cluster: this.o.cluster, services: [...chunk] }),
+          tally.sendOptions,
+        );
+      });
+    } catch (err) {
+      const kind: FailureKind = isRefusal(err) ? 'permanent' : 'transient';
+      for (const name of chunk) this.noteFailure(name, kind, err, 'service lookup failed');
+      if (kind === 'permanent') return 0;
+      throw err;
+    }
+    logDescribeFailures(this.logger, 'DescribeServices', out.failures);
+    const wanted = new Set(chunk);
+    const answered = new Set<string>();
+    let described = 0;
+    for (const raw of out.services ?? []) {
+      let view: ServiceView;
+      try {
+        view = parseService(raw);
+      } catch (err) {
+        if (raw.serviceName && wanted.has(raw.serviceName)) {
+          answered.add(raw.serviceName);
+          this.noteFailure(raw.serviceName, 'permanent', err, 'service does not parse; it stays the youngest');
+        }
+        continue;
+      }
+      if (!wanted.has(view.serviceName)) continue;
+      answered.add(view.serviceName);
+      const at = this.now();
+      this.failed.clear(view.serviceName);
+      this.o.observe?.('Service Described', raw, at);
+      this.emit('Service Described', { kind: 'service', service: view, observedAt: at });
+      described++;
+    }
+    for (const name of chunk) {
+      // MISSING (deleted), or not answered at all.
+      if (!answered.has(name))
+        this.noteFailure(name, 'permanent', undefined, 'service is unknown to ECS; it stays the youngest');
+    }
+    return described;
   }
 
   private resolveOne(ci: ContainerInstance, arn: string, ips: ReadonlyMap<string, string>): boolean {

@@ -1,7 +1,7 @@
 /**
  * References on demand (DESIGN.md "The store"): whenever the store holds a task that would route
- * but for a task definition, a container instance or the EC2 address behind it, fetch exactly
- * that, at once, instead of waiting for the next full sync. A rolling deployment to a new
+ * but for a task definition, a container instance or the EC2 address behind it, or a service
+ * publishing routes whose `createdAt` (route seniority) it lacks, fetch exactly that, at once, instead of waiting for the next full sync. A rolling deployment to a new
  * revision learned from events alone thus routes within one API round trip of its RUNNING event.
  *
  * After each burst of store changes (the dispatches of one SQS receive, say) the watcher asks the
@@ -22,6 +22,8 @@ import type { EcsReferenceResolver } from './ecs-references.js';
 export interface MissingReferences {
   readonly missingTaskDefinitions: readonly string[];
   readonly missingContainerInstances: readonly string[];
+  /** Names of services publishing routes whose `createdAt` (seniority) the store lacks. */
+  readonly missingServices?: readonly string[];
 }
 
 export interface ReferenceWatcherOptions<S> {
@@ -31,7 +33,7 @@ export interface ReferenceWatcherOptions<S> {
   readonly missing: (state: S) => MissingReferences;
   readonly references: Pick<
     EcsReferenceResolver,
-    'resolveTaskDefinitions' | 'resolveContainerInstances' | 'nextRetryAt'
+    'resolveTaskDefinitions' | 'resolveContainerInstances' | 'resolveServices' | 'nextRetryAt'
   >;
   readonly logger?: Logger;
   /** Each lookup round's API calls (benchmarks, tests). */
@@ -98,17 +100,24 @@ export class ReferenceWatcher<S> {
     this.lastCheckMs = this.lastCheckEnd - started;
     const definitions = missing.missingTaskDefinitions;
     const instances = missing.missingContainerInstances;
-    if (definitions.length === 0 && instances.length === 0) return;
+    const services = missing.missingServices ?? [];
+    if (definitions.length === 0 && instances.length === 0 && services.length === 0) return;
     const tally = new CallTally(this.abort.signal);
     const round = Promise.all([
       this.o.references.resolveTaskDefinitions(definitions, tally),
       this.o.references.resolveContainerInstances(instances, tally),
+      this.o.references.resolveServices(services, tally),
     ])
       .then(
-        ([fetched, resolved]) => {
-          if (fetched + resolved > 0)
+        ([fetched, resolved, described]) => {
+          if (fetched + resolved + described > 0)
             this.logger.info(
-              { taskDefinitions: fetched, containerInstances: resolved, calls: tally.toRecord() },
+              {
+                taskDefinitions: fetched,
+                containerInstances: resolved,
+                services: described,
+                calls: tally.toRecord(),
+              },
               'references fetched on demand',
             );
         },
@@ -124,7 +133,7 @@ export class ReferenceWatcher<S> {
       .finally(() => {
         this.rounds.delete(round);
         if (tally.total > 0) this.o.onCalls?.(tally.toRecord());
-        this.armRetry([...definitions, ...instances]);
+        this.armRetry([...definitions, ...instances, ...services]);
       });
     this.rounds.add(round);
   }

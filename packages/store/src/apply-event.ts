@@ -7,6 +7,7 @@
 import type {
   ContainerInstanceView,
   HealthStatus,
+  ServiceView,
   TaskDefinitionView,
   TaskSnapshot,
 } from '@ecs-ingress/types';
@@ -150,6 +151,8 @@ export function forgetUnlisted(draft: StateDraft, candidates: readonly number[])
     const service = draft.services[index] as ServiceDraft;
     if (service.listed || service.forgotten || service.tasks.size > 0) continue;
     service.forgotten = true;
+    // It left the store's view: what DescribeServices said of it goes too (asked again if it returns).
+    if (service.createdAt !== undefined) delete service.createdAt;
     forgot = true;
   }
   return forgot;
@@ -251,6 +254,35 @@ export function applyTaskDefinition(
   // A registered revision never changes in ECS, so the first copy is kept.
   if (draft.taskDefinitions.has(taskDefinition.taskDefinitionArn)) return 'duplicate';
   draft.taskDefinitions.set(taskDefinition.taskDefinitionArn, castDraft(admit(taskDefinition, opts)));
+  return 'applied';
+}
+
+/**
+ * A DescribeServices answer: the service's `createdAt`. Known from the API, so the service is
+ * known and listed (as a `services` observation would make it). The same service created again
+ * under its name has a new `createdAt`: the latest answer replaces the one held.
+ */
+export function applyService(
+  draft: StateDraft,
+  service: ServiceView | undefined,
+  observedAt: number,
+): ReduceOutcome {
+  if (
+    service === undefined ||
+    !nonEmpty(service.clusterArn) ||
+    !nonEmpty(service.serviceName) ||
+    !isTime(service.createdAt) ||
+    !isTime(observedAt)
+  ) {
+    return 'invalid';
+  }
+  advanceClock(draft, observedAt);
+  const known = serviceKnown(draft, service.clusterArn, service.serviceName);
+  const entry = serviceDraft(draft, service.clusterArn, service.serviceName);
+  if (known && entry.listed && entry.createdAt === service.createdAt) return 'duplicate';
+  if (entry.forgotten) entry.forgotten = false;
+  if (!entry.listed) entry.listed = true;
+  entry.createdAt = service.createdAt;
   return 'applied';
 }
 

@@ -24,6 +24,11 @@ export interface Derivation {
    */
   readonly missingContainerInstances: string[];
   /**
+   * Names of the services that publish routes (`routeSources`) whose ECS `createdAt` the store
+   * lacks (for the reference resolver: DescribeServices, once per service). Sorted.
+   */
+  readonly missingServices: string[];
+  /**
    * Services whose newest admitted task's labels publish routes (route-sources.ts), in the order
    * of `state.services`; each object is kept while the service's result is.
    */
@@ -114,8 +119,12 @@ export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeri
     const missingTaskDefinitions = new Set<string>();
     const missingContainerInstances = new Set<string>();
     const routeSources: ServiceRouteSource[] = [];
+    const missingServices: string[] = [];
     for (const result of results) {
-      if (result?.route !== undefined) routeSources.push(result.route);
+      if (result?.route !== undefined) {
+        routeSources.push(result.route);
+        if (result.route.createdAt === undefined) missingServices.push(result.route.service);
+      }
       // Almost every service has nothing to report: skip the loops then (5,000 services).
       if (result === undefined || (result.awaitingHealth.length === 0 && result.unresolved.length === 0))
         continue;
@@ -141,6 +150,7 @@ export function createUpstreamDeriver(options: DeriveOptions = {}): UpstreamDeri
       unresolved: unresolved.sort(),
       missingTaskDefinitions: [...missingTaskDefinitions].sort(),
       missingContainerInstances: [...missingContainerInstances].sort(),
+      missingServices: [...new Set(missingServices)].sort(),
       routeSources,
     };
   };
@@ -337,7 +347,7 @@ function deriveService(
   const routes =
     service.name === undefined || service.forgotten
       ? undefined
-      : deriveServiceRoutes(service.name, service.clusterArn, verdicts, lookups);
+      : deriveServiceRoutes(service.name, service.clusterArn, verdicts, lookups, service.createdAt);
   if (routes !== undefined) upstreams.push(...routes.upstreams);
   return {
     upstreams,

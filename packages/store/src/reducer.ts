@@ -3,6 +3,7 @@ import { enableMapSet, Immer } from 'immer';
 import {
   advanceClock,
   applyContainerInstance,
+  applyService,
   applyTask,
   applyTaskDefinition,
   bury,
@@ -198,6 +199,10 @@ function applyOne(draft: StateDraft, event: ClusterEvent, opts: ResolvedOptions)
       advanceClock(draft, event.observedAt);
       const added = registerListed(draft, event.clusterArn, event.services);
       return [added ? 'applied' : 'duplicate', added];
+    }
+    case 'service': {
+      const outcome = applyService(draft, event.service, event.observedAt);
+      return [outcome, outcome === 'applied'];
     }
     case 'ignored':
       if (isTime(event.observedAt)) advanceClock(draft, event.observedAt);

@@ -27,6 +27,11 @@ export interface ServiceRouteSource {
   readonly labels: Readonly<Record<string, string>>;
   /** That task definition (diagnostics). */
   readonly taskDefinitionArn: string;
+  /**
+   * The service's ECS `createdAt` (epoch ms), once DescribeServices told it; route seniority.
+   * `undefined` while unknown: the service then counts as the youngest (it cannot win a conflict).
+   */
+  readonly createdAt?: number;
 }
 
 const ROUTE_KEY = /^ecs-ingress\.(?:http|tcp)\./;
@@ -138,6 +143,7 @@ export function deriveServiceRoutes(
   clusterArn: string,
   verdicts: readonly Verdict[],
   lookups: Lookups,
+  createdAt?: number,
 ): ServiceRoutes | undefined {
   const newest = newestAdmitted(verdicts, lookups);
   if (newest === undefined) return undefined;
@@ -147,7 +153,13 @@ export function deriveServiceRoutes(
     portUpstream(portUpstreamName(service, port), port, verdicts, lookups),
   );
   return {
-    source: { service, clusterArn, labels, taskDefinitionArn: newest.taskDefinition.taskDefinitionArn },
+    source: {
+      service,
+      clusterArn,
+      labels,
+      taskDefinitionArn: newest.taskDefinition.taskDefinitionArn,
+      ...(createdAt === undefined ? {} : { createdAt }),
+    },
     upstreams,
   };
 }

@@ -73,6 +73,12 @@ export interface ServiceState {
    * until a task names it again; the group stays, with its tombstones.
    */
   readonly forgotten: boolean;
+  /**
+   * ECS `createdAt` of the service (epoch ms), once DescribeServices told it (a `service`
+   * observation; fetched only for services whose labels publish routes). Route seniority: the
+   * older service wins a conflict; while unknown the service counts as the youngest.
+   */
+  readonly createdAt?: number;
 }
 
 /**

@@ -162,6 +162,7 @@ export type ClusterEvent =
   | ContainerInstanceObservedEvent
   | ClusterSnapshotEvent
   | ServicesObservedEvent
+  | ServiceDescribedEvent
   | IgnoredEvent;
 
 /** A task state change event or a DescribeTasks answer for one task. */
@@ -202,6 +203,26 @@ export interface ServicesObservedEvent {
   readonly kind: 'services';
   readonly clusterArn: string;
   readonly services: readonly string[];
+  readonly observedAt: number;
+}
+
+/**
+ * An ECS service as DescribeServices describes it, reduced to what route seniority needs. Its
+ * `createdAt` never changes for one service (a service deleted and created again under the same
+ * name is a new service with a new `createdAt`).
+ */
+export interface ServiceView {
+  readonly serviceArn: string;
+  readonly clusterArn: string;
+  readonly serviceName: string;
+  /** When ECS created the service (epoch ms): the older service wins a route conflict. */
+  readonly createdAt: number;
+}
+
+/** A DescribeServices answer for one service (fetched only for services whose labels publish routes). */
+export interface ServiceDescribedEvent {
+  readonly kind: 'service';
+  readonly service: ServiceView;
   readonly observedAt: number;
 }
 

@@ -14,7 +14,9 @@ export type {
   NetworkBinding,
   NetworkMode,
   PortMappingView,
+  ServiceDescribedEvent,
   ServicesObservedEvent,
+  ServiceView,
   TaskDefinitionObservedEvent,
   TaskDefinitionView,
   TaskObservationSource,
@@ -39,6 +41,7 @@ export {
   OBSERVATION_SOURCE,
   parseObservation,
 } from './parse/observation.js';
+export { parseService } from './parse/service.js';
 export { parseDescribedTask, serviceNameFromGroup } from './parse/task.js';
 export { parseTaskDefinition } from './parse/task-definition.js';
 export { toEpochMs } from './parse/timestamps.js';

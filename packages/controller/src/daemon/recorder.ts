@@ -89,6 +89,7 @@ export function startRecording(options: RecorderOptions): Recording {
     'Container Instance': 0,
     'Task Described': 0,
     'Cluster Snapshot': 0,
+    'Service Described': 0,
   };
   let events = 0;
   let stopping: Promise<RecordResult> | undefined;

@@ -95,6 +95,8 @@ function describeEvent(event: ClusterEvent): string {
       return `container instance ${event.containerInstance.containerInstanceArn}`;
     case 'services':
       return `services ${event.services.join(', ')}`;
+    case 'service':
+      return `service ${event.service.serviceName} created ${new Date(event.service.createdAt).toISOString()}`;
     case 'ignored':
       return `ignored ${event.detailType}`;
   }

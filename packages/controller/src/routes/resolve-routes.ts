@@ -30,8 +30,12 @@ import { defaultHost, hostAllowed, type RouteSettings } from './route-settings.j
 /** What resolution needs of one ECS service. */
 export interface ServiceRoutesInput {
   readonly name: string;
-  /** ECS `createdAt`, epoch ms: the older service wins a conflict. */
-  readonly createdAt: number;
+  /**
+   * ECS `createdAt`, epoch ms: the older service wins a conflict. `undefined` (not known yet:
+   * DescribeServices has not answered) counts as younger than every known one, so a service whose
+   * age is unknown can never take a route from one whose age is known; among unknown ones, by name.
+   */
+  readonly createdAt: number | undefined;
   /** Docker labels of the serving container in the newest admitted task's definition. */
   readonly labels: Readonly<Record<string, string>>;
   /** The service's upstream name (default: the service name, as `renderUpstreams` writes it). */
@@ -83,10 +87,23 @@ const sameTls = (a: TlsSetting, b: TlsSetting): boolean =>
   a.kind === b.kind && (a.kind === 'off' || (b.kind === 'bundle' && a.name === b.name));
 const tlsText = (tls: TlsSetting): string => (tls.kind === 'off' ? 'off' : `bundle:${tls.name}`);
 
-/** Seniority: ECS `createdAt`, then name (then the whole input, for equal names in two clusters). */
+/** Seniority: known ages ascending, then the unknown ones (youngest). */
+export function byAge(a: number | undefined, b: number | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return 1;
+  if (b === undefined) return -1;
+  return a - b;
+}
+
+/**
+ * Seniority: ECS `createdAt` (unknown: the youngest), then name (then the whole input, for equal
+ * names in two clusters).
+ */
 export function compareServices(a: ServiceRoutesInput, b: ServiceRoutesInput): number {
   return (
-    a.createdAt - b.createdAt || compare(a.name, b.name) || compare(JSON.stringify(a), JSON.stringify(b))
+    byAge(a.createdAt, b.createdAt) ||
+    compare(a.name, b.name) ||
+    compare(JSON.stringify(a), JSON.stringify(b))
   );
 }
 

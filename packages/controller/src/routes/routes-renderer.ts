@@ -37,8 +37,11 @@ export interface RoutesOptions {
   /** Host policy, default domain, tcp ports (route-settings.ts); `bundleServerNames` is ours. */
   readonly settings: Omit<RouteSettings, 'bundleServerNames'>;
   readonly render: RouteRenderOptions;
-  /** ECS `createdAt` of a service (seniority); default 0 for all: ties go by service name. */
-  readonly createdAt?: (source: ServiceRouteSource) => number;
+  /**
+   * ECS `createdAt` of a service (seniority). Default: the source's own `createdAt` (from
+   * DescribeServices through the store); `undefined` counts as the youngest (resolve-routes.ts).
+   */
+  readonly createdAt?: (source: ServiceRouteSource) => number | undefined;
   readonly hooks?: RoutesHooks;
   readonly logger?: Logger;
 }
@@ -92,7 +95,7 @@ export function combineRoutesHash(httpHash: string, streamHash: string): string 
 
 export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
   const logger = (options.logger ?? silentLogger).child({ component: 'routes' });
-  const createdAt = options.createdAt ?? (() => 0);
+  const createdAt = options.createdAt ?? ((source: ServiceRouteSource) => source.createdAt);
   const shadowed = new Set<string>();
   let shadowVersion = 0;
   // The resolver keeps its memory while it is given the same settings object.
@@ -112,7 +115,13 @@ export function createRoutesRenderer(options: RoutesOptions): RoutesRenderer {
     for (let i = 0; i < a.length; i++) {
       const x = a[i] as ServiceRouteSource;
       const y = b[i] as ServiceRouteSource;
-      if (x !== y && (x.service !== y.service || x.labels !== y.labels || x.clusterArn !== y.clusterArn))
+      if (
+        x !== y &&
+        (x.service !== y.service ||
+          x.labels !== y.labels ||
+          x.clusterArn !== y.clusterArn ||
+          x.createdAt !== y.createdAt)
+      )
         return false;
     }
     return true;

@@ -27,6 +27,8 @@ export interface PutServiceOptions {
   launchType?: LaunchType;
   taskDefinition?: string;
   status?: string;
+  /** When ECS created the service (route seniority); default: now. */
+  createdAt?: Date;
 }
 
 export interface PutContainerInstanceOptions {
@@ -146,7 +148,7 @@ export class EcsFake {
       pendingCount: 0,
       launchType: options.launchType ?? 'EC2',
       schedulingStrategy: 'REPLICA',
-      createdAt: new Date(),
+      createdAt: options.createdAt ?? new Date(),
       ...(options.taskDefinition !== undefined ? { taskDefinition: options.taskDefinition } : {}),
     };
     state.services.set(name, service);

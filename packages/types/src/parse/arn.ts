@@ -9,6 +9,7 @@
  *              task/<cluster>/<id>            (the long format; `task/<id>` before Nov 2018)
  *              task-definition/<family>:<revision>
  *              container-instance/<cluster>/<id>   (`container-instance/<id>` before Nov 2018)
+ *              service/<cluster>/<name>       (`service/<name>` before Nov 2018)
  *   <name>, <cluster>, <family>: 1..255 of [A-Za-z0-9_-] (ECS refuses anything else)
  *   <id>: 32 lowercase hex digits, or a legacy UUID (8-4-4-4-12 lowercase hex)
  *   <revision>: a positive integer
@@ -19,7 +20,7 @@
 import { EventParseError } from '../errors.js';
 
 /** The kinds of ECS ARN the sources read. */
-export type EcsArnKind = 'cluster' | 'task' | 'task-definition' | 'container-instance';
+export type EcsArnKind = 'cluster' | 'task' | 'task-definition' | 'container-instance' | 'service';
 
 /** The parts of a valid ECS ARN. */
 export interface EcsArn {
@@ -31,6 +32,8 @@ export interface EcsArn {
   readonly cluster?: string;
   /** Task or container instance id. */
   readonly id?: string;
+  /** Service name. */
+  readonly service?: string;
   /** Task definition family. */
   readonly family?: string;
   /** Task definition revision. */
@@ -60,6 +63,7 @@ const GRAMMAR: Readonly<Record<EcsArnKind, RegExp>> = {
   task: new RegExp(`^${PREFIX}task/(?:(${NAME})/)?(${ID})$`),
   'task-definition': new RegExp(`^${PREFIX}task-definition/(${NAME}):([1-9][0-9]{0,9})$`),
   'container-instance': new RegExp(`^${PREFIX}container-instance/(?:(${NAME})/)?(${ID})$`),
+  service: new RegExp(`^${PREFIX}service/(?:(${NAME})/)?(${NAME})$`),
 };
 
 /** Parses `value` as an ECS ARN of `kind`, or returns `undefined`. */
@@ -81,6 +85,8 @@ export function parseEcsArn(value: unknown, kind: EcsArnKind): EcsArn | undefine
       return { ...base, cluster: a };
     case 'task-definition':
       return { ...base, family: a, revision: Number(b) };
+    case 'service':
+      return a === undefined ? { ...base, service: b } : { ...base, cluster: a, service: b };
     default:
       return a === undefined ? { ...base, id: b } : { ...base, cluster: a, id: b };
   }
@@ -100,6 +106,7 @@ const validShared: Readonly<Record<EcsArnKind, Set<string>>> = {
   task: new Set(),
   'task-definition': new Set(),
   'container-instance': new Set(),
+  service: new Set(),
 };
 const SHARED_LIMIT = 4_096;
 

@@ -1,11 +1,12 @@
 /**
  * ecs-ingress observation lines: what the recorder (and the poller) learned from the ECS/EC2 APIs
  * that events do not carry, written into the same JSONL stream as the events, with
- * `"source": "ecs-ingress"`. Four kinds exist (DESIGN.md "Sources → replay"):
+ * `"source": "ecs-ingress"`. Five kinds exist (DESIGN.md "Sources → replay"):
  * - `Task Definition`    detail = DescribeTaskDefinition `taskDefinition`
  * - `Container Instance` detail = `{containerInstanceArn, ec2InstanceId, privateIpAddress}`
  * - `Task Described`     detail = a DescribeTasks task (this is how health arrives)
  * - `Cluster Snapshot`   detail = `{clusterArn, startedAt, tasks: [DescribeTasks tasks], services?: [names]}`
+ * - `Service Described`  detail = a DescribeServices service (this is how `createdAt`, route seniority, arrives)
  */
 import { z } from 'zod';
 import type { ClusterEvent, TaskSnapshot } from '../domain.js';
@@ -13,6 +14,7 @@ import { EventParseError } from '../errors.js';
 import { requireEcsArn } from './arn.js';
 import { parseContainerInstanceAt } from './container-instance.js';
 import { requireRecord, schemaError } from './schema-error.js';
+import { parseServiceAt } from './service.js';
 import { parseTaskAt } from './task.js';
 import { parseTaskDefinitionAt } from './task-definition.js';
 import { readTimestamp, toEpochMs } from './timestamps.js';
@@ -26,6 +28,7 @@ export const OBSERVATION_KINDS = [
   'Container Instance',
   'Task Described',
   'Cluster Snapshot',
+  'Service Described',
 ] as const;
 
 /** One of `OBSERVATION_KINDS`. */
@@ -79,7 +82,7 @@ const snapshotSchema = z.object({
 /**
  * Parses the detail of an observation line.
  * @param time the envelope `time` in epoch ms, when the line had one
- * @throws EventParseError `unknown-observation-type` for a detail-type that is not one of the four
+ * @throws EventParseError `unknown-observation-type` for a detail-type that is not one of the five
  */
 export function parseObservation(
   detailType: string,
@@ -105,6 +108,16 @@ export function parseObservation(
       return parseTaskDescribed(detail, time);
     case 'Cluster Snapshot':
       return parseSnapshot(detail, time);
+    case 'Service Described': {
+      const service = parseServiceAt(detail, 'detail');
+      // Without a time the creation time will do: `createdAt` never changes, the time only orders.
+      const at = time ?? service.createdAt;
+      return {
+        event: { kind: 'service', service, observedAt: at },
+        clusterArn: service.clusterArn,
+        time: at,
+      };
+    }
     default:
       throw new EventParseError(
         'unknown-observation-type',

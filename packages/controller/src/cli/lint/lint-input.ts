@@ -23,6 +23,7 @@ import {
 import { describeFsError } from '../../daemon/startup-checks.js';
 import { applyLine, emptyCounts, formatInvalidLine, looksBinary } from '../replay/apply-recording.js';
 import { nothingValidError } from '../replay/replay-input.js';
+import { byAge } from '../../routes/resolve-routes.js';
 import { routeLabelsOf } from './route-labels.js';
 
 /** A file `lint` cannot use: missing, too big, not JSON, not a task definition or recording. Exit 2. */
@@ -50,11 +51,15 @@ export interface LintService {
   /** Route labels the daemon would not read at all (no serving container): fails the lint. */
   readonly problem?: string;
   /**
-   * The `createdAt` resolution compares. The daemon knows no service's ECS `createdAt` yet and
-   * gives every service 0 (ties go by name): recorded services get 0 too; a service that only a
-   * task definition file names is new, younger than all of them (1, 2, … in argument order).
+   * The service's ECS `createdAt`, as the recording's `Service Described` lines told it (what the
+   * daemon resolves with); `undefined` when the recording holds none: the youngest, as in the daemon.
    */
-  readonly seniority: number;
+  readonly createdAt?: number;
+  /**
+   * Set for a service that only a task definition file names (1, 2, … in argument order): a new
+   * service, younger than every recorded one.
+   */
+  readonly newcomer?: number;
 }
 
 export interface LintFileSummary {
@@ -71,9 +76,9 @@ export interface LintInputs {
 }
 
 /**
- * Reads every file in order. Recorded services are as old as each other (seniority 0, ties by
- * name, as in the daemon); services that only task definition files name are younger, in argument
- * order. A task definition whose family names a service already read is a new revision of it: its
+ * Reads every file in order. Recorded services are ordered as the daemon orders them (by their
+ * recorded ECS `createdAt`, unknown ones youngest, ties by name); services that only task
+ * definition files name are younger, in argument order. A task definition whose family names a service already read is a new revision of it: its
  * labels replace the old ones and the service keeps its age (a deploy checked against the cluster).
  */
 export async function readLintInputs(files: readonly string[]): Promise<LintInputs> {
@@ -87,14 +92,15 @@ export async function readLintInputs(files: readonly string[]): Promise<LintInpu
       const td = json.taskDefinition;
       const known = services.get(td.family);
       if (known === undefined) newServices += 1;
-      const seniority = known?.seniority ?? newServices;
       const serving = routeLabelsOf(td);
       services.set(td.family, {
         name: td.family,
         file,
         taskDefinitionArn: td.taskDefinitionArn,
         ...serving,
-        seniority,
+        ...(known === undefined ? { newcomer: newServices } : {}),
+        ...(known?.createdAt === undefined ? {} : { createdAt: known.createdAt }),
+        ...(known?.newcomer === undefined ? {} : { newcomer: known.newcomer }),
       });
       summaries.push({ file, kind: 'task-definition', invalidLines: [] });
       continue;
@@ -107,7 +113,10 @@ export async function readLintInputs(files: readonly string[]): Promise<LintInpu
     summaries.push({ file, kind: 'recording', invalidLines: recorded.invalidLines });
   }
   const ordered = [...services.values()].sort(
-    (a, b) => a.seniority - b.seniority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    (a, b) =>
+      (a.newcomer ?? 0) - (b.newcomer ?? 0) ||
+      byAge(a.createdAt, b.createdAt) ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
   );
   return { services: ordered, files: summaries };
 }
@@ -278,7 +287,7 @@ async function readRecordedServices(
       taskDefinitionArn: source.taskDefinitionArn,
       labels: source.labels,
       ignoredContainers: td === undefined ? [] : routeLabelsOf(td).ignoredContainers,
-      seniority: 0,
+      ...(source.createdAt === undefined ? {} : { createdAt: source.createdAt }),
     });
   }
   return { services, invalidLines };

@@ -46,10 +46,11 @@ export function lintServices(
   settings: RouteSettings,
   render: LintRenderOptions,
 ): LintResult {
+  // `inputs.services` is in seniority order already (lint-input.ts): the rank is the age.
   const table = resolveRoutes(
-    inputs.services.map((service) => ({
+    inputs.services.map((service, rank) => ({
       name: service.name,
-      createdAt: service.seniority,
+      createdAt: rank,
       labels: service.labels,
     })),
     settings,
