@@ -151,8 +151,6 @@ export function forgetUnlisted(draft: StateDraft, candidates: readonly number[])
     const service = draft.services[index] as ServiceDraft;
     if (service.listed || service.forgotten || service.tasks.size > 0) continue;
     service.forgotten = true;
-    // It left the store's view: what DescribeServices said of it goes too (asked again if it returns).
-    if (service.createdAt !== undefined) delete service.createdAt;
     forgot = true;
   }
   return forgot;

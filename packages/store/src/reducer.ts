@@ -232,6 +232,11 @@ function applySnapshot(
   // neither names them nor leaves them a task.
   const listsServices = Array.isArray(event.services);
   const unlisted: number[] = [];
+  // Services with an age the listing no longer names and that hold no task: deleted. Their age
+  // goes (a service created again under the name is a new service, asked for again). One with a
+  // live task keeps it: a listing that lags cannot make an incumbent the youngest.
+  const deleted: number[] = [];
+  const names = listsServices ? new Set(event.services) : undefined;
   for (const [index, service] of state.services.entries()) {
     if (service.clusterArn !== clusterArn) continue;
     for (const [arn, entry] of service.tasks) {
@@ -239,6 +244,13 @@ function applySnapshot(
     }
     if (listsServices && service.name !== undefined && !service.listed && !service.forgotten) {
       unlisted.push(index);
+    }
+    if (
+      names !== undefined &&
+      service.createdAt !== undefined &&
+      !names.has(service.name as string)
+    ) {
+      deleted.push(index);
     }
   }
   let changed = false;
@@ -259,6 +271,13 @@ function applySnapshot(
       changed = true;
     }
     if (listsServices && forgetUnlisted(draft, unlisted)) changed = true;
+    for (const index of deleted) {
+      const service = draft.services[index];
+      // Checked after this listing's own changes: its tasks may have been buried (or listed) just now.
+      if (service === undefined || service.tasks.size > 0) continue;
+      delete service.createdAt;
+      changed = true;
+    }
   });
   return { state: next, outcome: changed ? 'applied' : 'duplicate', changed };
 }

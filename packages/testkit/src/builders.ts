@@ -17,6 +17,7 @@ import type {
   IgnoredEvent,
   NetworkBinding,
   PortMappingView,
+  ServiceDescribedEvent,
   ServicesObservedEvent,
   TaskDefinitionObservedEvent,
   TaskDefinitionView,
@@ -191,6 +192,25 @@ export function servicesEvent(
   observedAt: number = T0,
 ): ServicesObservedEvent {
   return { kind: 'services', clusterArn: cluster, services, observedAt };
+}
+
+/** A DescribeServices answer (`service` observation): `name` created at `createdAt`. */
+export function serviceEvent(
+  name: string,
+  createdAt: number,
+  cluster: string = DEFAULT_CLUSTER,
+  observedAt: number = T0,
+): ServiceDescribedEvent {
+  return {
+    kind: 'service',
+    service: {
+      serviceArn: `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${cluster}/${name}`,
+      clusterArn: clusterArn(cluster),
+      serviceName: name,
+      createdAt,
+    },
+    observedAt,
+  };
 }
 
 export function ignoredEvent(detailType = 'ECS Service Action', observedAt: number = T0): IgnoredEvent {

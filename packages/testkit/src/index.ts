@@ -22,6 +22,7 @@ export {
   DEFAULT_CLUSTER,
   ignoredEvent,
   REGION,
+  serviceEvent,
   servicesEvent,
   snapshotEvent,
   T0,

@@ -8,7 +8,7 @@ import { parseHostPolicy, type RouteSettings } from './route-settings.js';
 const P = 'ecs-ingress.';
 const none: RouteSettings = { tcpPorts: [] };
 
-function svc(name: string, createdAt: number, labels: Record<string, string>): ServiceRoutesInput {
+function svc(name: string, createdAt: number | undefined, labels: Record<string, string>): ServiceRoutesInput {
   const full: Record<string, string> = {};
   for (const [key, value] of Object.entries(labels)) full[`${P}${key}`] = value;
   return { name, createdAt, labels: full };
@@ -61,6 +61,24 @@ describe('conflicts: the older service wins, ties by name, the loser is reported
       services: [
         svc('b', 1, { 'http.hosts': 'a.example.com' }),
         svc('a', 1, { 'http.hosts': 'a.example.com' }),
+      ],
+      winner: 'a',
+      loser: 'b',
+    },
+    {
+      title: 'an unknown createdAt (not described yet) is the youngest, even with a name that sorts first',
+      services: [
+        svc('aaa-newcomer', undefined, { 'http.hosts': 'a.example.com' }),
+        svc('zzz-incumbent', 5, { 'http.hosts': 'a.example.com' }),
+      ],
+      winner: 'zzz-incumbent',
+      loser: 'aaa-newcomer',
+    },
+    {
+      title: 'two unknown createdAt: name order decides',
+      services: [
+        svc('b', undefined, { 'http.hosts': 'a.example.com' }),
+        svc('a', undefined, { 'http.hosts': 'a.example.com' }),
       ],
       winner: 'a',
       loser: 'b',
