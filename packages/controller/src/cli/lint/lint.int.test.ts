@@ -110,8 +110,8 @@ describe('ecs-ingress lint (built CLI)', () => {
     const { code, stdout } = await lint([fixture('deploy.recording.jsonl'), '--json']);
     expect(code).toBe(1);
     const json = JSON.parse(stdout) as LintJson;
-    // web's newest admitted task runs web:2 (/v2), as api:1 does. Recorded services are equals (the
-    // daemon knows no service createdAt): the name decides, api before web.
+    // web's newest admitted task runs web:2 (/v2), as api:1 does. The recording holds no service's
+    // createdAt (no `Service Described` line): both count as the youngest, the name decides.
     expect(states(json)).toEqual({
       'api/http/default': ['active', ''],
       'web/http/default': ['conflict', 'ECS_INGRESS_ROUTE_CONFLICT'],
@@ -121,6 +121,41 @@ describe('ecs-ingress lint (built CLI)', () => {
     );
     expect(json.nginx.http).toContain('location /v2/ {');
     expect(json.nginx.http).not.toContain('/v1');
+  });
+
+  it('a recording with the services\' ECS createdAt: the older service wins, whatever the names', async () => {
+    const cluster = 'arn:aws:ecs:us-east-1:111122223333:cluster/shop';
+    const described = (name: string, createdAt: string) =>
+      JSON.stringify({
+        version: '0',
+        source: 'ecs-ingress',
+        'detail-type': 'Service Described',
+        time: '2024-05-14T09:00:05.000Z',
+        detail: {
+          serviceArn: `arn:aws:ecs:us-east-1:111122223333:service/shop/${name}`,
+          serviceName: name,
+          clusterArn: cluster,
+          status: 'ACTIVE',
+          createdAt,
+        },
+      });
+    const recording = join(dir, 'aged.recording.jsonl');
+    const base = await readFile(fixture('deploy.recording.jsonl'), 'utf8');
+    // web is the older service (2023): it keeps /v2 though api sorts first, as the daemon decides.
+    await writeFile(
+      recording,
+      `${base.trimEnd()}\n${described('api', '2024-01-01T00:00:00.000Z')}\n${described('web', '2023-01-01T00:00:00.000Z')}\n`,
+    );
+    const { code, stdout } = await lint([recording, '--json']);
+    expect(code).toBe(1);
+    const json = JSON.parse(stdout) as LintJson;
+    expect(states(json)).toEqual({
+      'api/http/default': ['conflict', 'ECS_INGRESS_ROUTE_CONFLICT'],
+      'web/http/default': ['active', ''],
+    });
+    expect(json.routes.find((r) => r.service === 'api')?.reason).toBe(
+      'prefix /v2 on web.example.com is held by web/default (older)',
+    );
   });
 
   it('route labels on a task definition without a serving container: exit 1, said why', async () => {
