@@ -110,6 +110,28 @@ async function until<T>(
   });
 }
 
+function daemonEnv(cluster: string, bundle: { bundleDir: string; workDir: string; port: number }) {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_ECS: aws.url,
+    AWS_ENDPOINT_URL_EC2: aws.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
+    AWS_CLUSTER_NAME: cluster,
+    NGINX_CONFIG_DIR: bundle.bundleDir,
+    ECS_INGRESS_WORK_DIR: bundle.workDir,
+    ECS_INGRESS_UPSTREAMS_FILE: join(bundle.workDir, 'upstreams.conf'),
+    ECS_INGRESS_QUEUE_MODE: 'none',
+    ECS_INGRESS_ROUTES_HTTP_LISTEN: `127.0.0.1:${bundle.port}`,
+    ECS_INGRESS_ROUTES_DEFAULT_SERVER: 'on',
+    ECS_INGRESS_DEBOUNCE_MIN: '50ms',
+    ECS_INGRESS_DEBOUNCE_MAX: '300ms',
+    ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
+    ECS_INGRESS_POLL_INTERVAL: '300ms',
+    ECS_INGRESS_BUNDLE_CHECK_INTERVAL: '300ms',
+    ECS_INGRESS_LOG_LEVEL: 'info',
+  };
+}
+
 describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () => {
   it('publishes by Host, switches on a new revision in one apply, reports conflicts and shadows', async () => {
     const cluster = `routes-${randomUUID().slice(0, 8)}`;
@@ -148,7 +170,10 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
         buildAwsvpcTask({ cluster, service: name, ip, taskDefinitionArn: def.taskDefinitionArn! }),
       );
     };
-    for (const name of ['shop', 'shop-copy', 'other']) aws.ecs.putService(name, { cluster });
+    // ECS createdAt (DescribeServices) decides seniority: shop is the oldest.
+    ['shop', 'shop-copy', 'other'].forEach((name, i) =>
+      aws.ecs.putService(name, { cluster, createdAt: new Date(Date.UTC(2024, 0, 1 + i)) }),
+    );
     const shopV1 = service(
       'shop',
       'shop',
@@ -162,7 +187,7 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
       },
       '127.0.0.2',
     );
-    // Same host and path as shop: the younger (by seniority: name after `shop`) loses.
+    // Same host and path as shop: the younger (created after `shop`) loses.
     service(
       'shop-copy',
       'shop-copy',
@@ -181,25 +206,7 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
       '127.0.0.5',
     );
 
-    const daemon = await spawnDaemon({
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_ECS: aws.url,
-      AWS_ENDPOINT_URL_EC2: aws.url,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-      AWS_CLUSTER_NAME: cluster,
-      NGINX_CONFIG_DIR: bundle.bundleDir,
-      ECS_INGRESS_WORK_DIR: bundle.workDir,
-      ECS_INGRESS_UPSTREAMS_FILE: join(bundle.workDir, 'upstreams.conf'),
-      ECS_INGRESS_QUEUE_MODE: 'none',
-      ECS_INGRESS_ROUTES_HTTP_LISTEN: `127.0.0.1:${bundle.port}`,
-      ECS_INGRESS_ROUTES_DEFAULT_SERVER: 'on',
-      ECS_INGRESS_DEBOUNCE_MIN: '50ms',
-      ECS_INGRESS_DEBOUNCE_MAX: '300ms',
-      ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
-      ECS_INGRESS_POLL_INTERVAL: '300ms',
-      ECS_INGRESS_BUNDLE_CHECK_INTERVAL: '300ms',
-      ECS_INGRESS_LOG_LEVEL: 'info',
-    });
+    const daemon = await spawnDaemon(daemonEnv(cluster, bundle));
     cleanups.push(() => daemon.kill(5000));
     await until('the daemon to be ready', daemon, async () =>
       (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined,
@@ -313,4 +320,93 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
     );
     expect(view.counts.shadowed).toBe(0);
   }, 120_000);
+  /**
+   * Seniority is ECS's `createdAt`, not the name: `aaa-newcomer` (created 2024, its name sorts
+   * first) claims the host and path of `zzz-incumbent` (created 2023). Whichever shows up first,
+   * the incumbent ends up serving; when the incumbent is already serving, the newcomer never takes
+   * a single request from it (its age is unknown until DescribeServices answers: the youngest).
+   */
+  it.each(['incumbent first', 'newcomer first'] as const)(
+    'the older ECS service keeps a contested route whatever the names (%s)',
+    async (order) => {
+      const cluster = `seniority-${randomUUID().slice(0, 8)}`;
+      aws.ecs.addCluster(cluster);
+      const incumbent = await startBackend('zzz-incumbent', '127.0.0.2');
+      const newcomer = await startBackend('aaa-newcomer', '127.0.0.3');
+      cleanups.push(
+        () => incumbent.close(),
+        () => newcomer.close(),
+      );
+      const bundle = await routesBundle();
+      const labels = { 'ecs-ingress.http.hosts': 'shop.example.com', 'ecs-ingress.http.path': '/api' };
+      const publish = (name: string, port: number, ip: string, createdAt: Date) => {
+        aws.ecs.putService(name, { cluster, createdAt });
+        const def = aws.ecs.putTaskDefinition(
+          buildTaskDefinition({
+            family: name,
+            revision: 1,
+            networkMode: 'awsvpc',
+            containers: [{ name: 'app', containerPort: port, dockerLabels: labels }],
+          }),
+        );
+        aws.ecs.putTask(buildAwsvpcTask({ cluster, service: name, ip, taskDefinitionArn: def.taskDefinitionArn! }));
+      };
+      const publishIncumbent = () =>
+        publish('zzz-incumbent', incumbent.port, '127.0.0.2', new Date('2023-03-01T00:00:00Z'));
+      const publishNewcomer = () =>
+        publish('aaa-newcomer', newcomer.port, '127.0.0.3', new Date('2024-06-01T00:00:00Z'));
+      const first = order === 'incumbent first' ? publishIncumbent : publishNewcomer;
+      const second = order === 'incumbent first' ? publishNewcomer : publishIncumbent;
+      const firstName = order === 'incumbent first' ? 'zzz-incumbent' : 'aaa-newcomer';
+
+      first();
+      const daemon = await spawnDaemon(daemonEnv(cluster, bundle));
+      cleanups.push(() => daemon.kill(5000));
+      await until(`${firstName} to serve the route alone`, daemon, async () =>
+        (await hostGet(bundle.port, 'shop.example.com', '/api')) === firstName ? true : undefined,
+      );
+      const describedHere = () =>
+        aws
+          .requests('ecs', 'DescribeServices')
+          .filter((c) => String(c.input.cluster).endsWith(cluster))
+          .flatMap((c) => c.input.services as string[]);
+      await until(`${firstName} to be described`, daemon, async () =>
+        describedHere().includes(firstName) ? true : undefined,
+      );
+
+      second();
+      const served = new Set<string>();
+      const view = await until('the newcomer to be reported in conflict', daemon, async () => {
+        served.add(await hostGet(bundle.port, 'shop.example.com', '/api'));
+        const routes = await debugRoutes(daemon);
+        const loser = routes.routes.find((r) => r.service === 'aaa-newcomer');
+        return loser?.state === 'conflict' ? routes : undefined;
+      });
+      expect(view.routes).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ service: 'zzz-incumbent', route: 'default', state: 'active' }),
+          expect.objectContaining({
+            service: 'aaa-newcomer',
+            route: 'default',
+            state: 'conflict',
+            code: 'ECS_INGRESS_ROUTE_CONFLICT',
+            reason: 'prefix /api on shop.example.com is held by zzz-incumbent/default (older)',
+          }),
+        ]),
+      );
+      // Polled: during a reload, workers of the old generation may still answer a request.
+      await until('only the incumbent to serve the route', daemon, async () => {
+        const names = new Set<string>();
+        for (let i = 0; i < 5; i++) names.add(await hostGet(bundle.port, 'shop.example.com', '/api'));
+        return names.size === 1 && names.has('zzz-incumbent') ? true : undefined;
+      });
+      // A serving incumbent never lost a request to the newcomer on the way.
+      if (order === 'incumbent first') expect([...served]).toEqual(['zzz-incumbent']);
+      // Each exposed service is described once, however many polls ran meanwhile.
+      const described = describedHere();
+      expect(described.filter((n) => n === 'zzz-incumbent')).toHaveLength(1);
+      expect(described.filter((n) => n === 'aaa-newcomer')).toHaveLength(1);
+    },
+    120_000,
+  );
 });
