@@ -34,7 +34,10 @@ beforeEach(() => {
   clock = 1_700_000_000_000;
 });
 
-function resolver(sink = new RecordingSink(), extra: Partial<ConstructorParameters<typeof EcsReferenceResolver>[0]> = {}) {
+function resolver(
+  sink = new RecordingSink(),
+  extra: Partial<ConstructorParameters<typeof EcsReferenceResolver>[0]> = {},
+) {
   return new EcsReferenceResolver({
     ecs,
     ec2,
@@ -51,7 +54,8 @@ const created = (i: number) => new Date(Date.UTC(2024, 0, 1 + i));
 describe('EcsReferenceResolver.resolveServices', () => {
   it('describes 23 services in 3 DescribeServices calls (10 a call) and emits each createdAt once', async () => {
     const names = Array.from({ length: 23 }, (_, i) => `svc-${String(i).padStart(2, '0')}`);
-    names.forEach((name, i) => fake.ecs.putService(name, { cluster: 'prod', createdAt: created(i) }));
+    for (const [i, name] of names.entries())
+      fake.ecs.putService(name, { cluster: 'prod', createdAt: created(i) });
     fake.ecs.putService('unexposed', { cluster: 'prod' });
     const sink = new RecordingSink();
     const { hook, seen } = recordObservations();
@@ -62,9 +66,9 @@ describe('EcsReferenceResolver.resolveServices', () => {
     const asked = fake.requests('ecs', 'DescribeServices').map((c) => (c.input.services as string[]).length);
     expect(asked).toEqual([10, 10, 3]);
     // Only what was asked for: the unexposed service is never described.
-    expect(fake.requests('ecs', 'DescribeServices').flatMap((c) => c.input.services as string[])).not.toContain(
-      'unexposed',
-    );
+    expect(
+      fake.requests('ecs', 'DescribeServices').flatMap((c) => c.input.services as string[]),
+    ).not.toContain('unexposed');
     const events = sink.ofKind('service');
     expect(events).toHaveLength(23);
     const svc7 = events.find((e) => e.service.serviceName === 'svc-07');
@@ -74,8 +78,14 @@ describe('EcsReferenceResolver.resolveServices', () => {
       serviceArn: expect.stringMatching(/:service\/prod\/svc-07$/),
     });
     // The recording's line parses back to the same observation (replay and lint see the same age).
-    const line = seen.find((o) => o.kind === 'Service Described' && (o.detail as { serviceName: string }).serviceName === 'svc-07');
-    const replayed = parseObservation('Service Described', JSON.parse(JSON.stringify(line?.detail)), line?.time);
+    const line = seen.find(
+      (o) => o.kind === 'Service Described' && (o.detail as { serviceName: string }).serviceName === 'svc-07',
+    );
+    const replayed = parseObservation(
+      'Service Described',
+      JSON.parse(JSON.stringify(line?.detail)),
+      line?.time,
+    );
     expect(replayed.event).toEqual({ kind: 'service', service: svc7?.service, observedAt: clock });
   });
 

@@ -385,7 +385,12 @@ export class EcsReferenceResolver {
       } catch (err) {
         if (raw.serviceName && wanted.has(raw.serviceName)) {
           answered.add(raw.serviceName);
-          this.noteFailure(raw.serviceName, 'permanent', err, 'service does not parse; it stays the youngest');
+          this.noteFailure(
+            raw.serviceName,
+            'permanent',
+            err,
+            'service does not parse; it stays the youngest',
+          );
         }
         continue;
       }

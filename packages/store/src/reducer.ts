@@ -245,11 +245,7 @@ function applySnapshot(
     if (listsServices && service.name !== undefined && !service.listed && !service.forgotten) {
       unlisted.push(index);
     }
-    if (
-      names !== undefined &&
-      service.createdAt !== undefined &&
-      !names.has(service.name as string)
-    ) {
+    if (names !== undefined && service.createdAt !== undefined && !names.has(service.name as string)) {
       deleted.push(index);
     }
   }

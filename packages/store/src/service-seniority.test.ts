@@ -37,7 +37,12 @@ const exposed = aTaskDefinition({
 const plain = aTaskDefinition({ taskDefinitionArn: taskDefinitionArn('plain', 1), family: 'plain' });
 
 function task(id: string, service: string, arn: string) {
-  return aTask({ taskArn: taskArn(id), group: `service:${service}`, taskDefinitionArn: arn, eniPrivateIpv4Address: '192.0.2.10' });
+  return aTask({
+    taskArn: taskArn(id),
+    group: `service:${service}`,
+    taskDefinitionArn: arn,
+    eniPrivateIpv4Address: '192.0.2.10',
+  });
 }
 
 const base: ClusterEvent[] = [
@@ -75,7 +80,10 @@ describe('the service observation in the reducer', () => {
   });
 
   it('refuses malformed observations', () => {
-    const bad = { ...serviceEvent('shop', 1), service: { ...serviceEvent('shop', 1).service, createdAt: Number.NaN } };
+    const bad = {
+      ...serviceEvent('shop', 1),
+      service: { ...serviceEvent('shop', 1).service, createdAt: Number.NaN },
+    };
     expect(reduce(emptyState(), bad).outcome).toBe('invalid');
     expect(reduce(emptyState(), { ...serviceEvent('shop', 1), observedAt: Number.NaN }).outcome).toBe(
       'invalid',
@@ -85,15 +93,13 @@ describe('the service observation in the reducer', () => {
   it('a listing without the service and no task left drops its age (deleted); a live task keeps it', () => {
     const aged = reduceAll(emptyState(), [...base, serviceEvent('shop', 5), serviceEvent('gone', 6)]).state;
     const after = reduce(aged, snapshotEvent({ startedAt: T0 + 1000, tasks: [], services: ['plain'] })).state;
-    const at = (name: string) => after.services[after.serviceIndex.get(serviceKey(clusterArn(), name)) as number];
+    const at = (name: string) =>
+      after.services[after.serviceIndex.get(serviceKey(clusterArn(), name)) as number];
     expect(at('gone')?.createdAt).toBeUndefined();
     // shop's task was observed before the listing began and is absent: buried, so its age goes too.
     expect(at('shop')?.tasks.size).toBe(0);
     expect(at('shop')?.createdAt).toBeUndefined();
-    const lagging = reduce(
-      aged,
-      snapshotEvent({ startedAt: T0 - 1, tasks: [], services: ['plain'] }),
-    ).state;
+    const lagging = reduce(aged, snapshotEvent({ startedAt: T0 - 1, tasks: [], services: ['plain'] })).state;
     // The task was observed after this listing began: it stays, and so does the age.
     const shop = lagging.services[lagging.serviceIndex.get(serviceKey(clusterArn(), 'shop')) as number];
     expect(shop?.tasks.size).toBe(1);
@@ -121,7 +127,11 @@ describe('seniority in the derivation', () => {
       taskDefinitionArn: taskDefinitionArn('blog', 1),
       family: 'blog',
     });
-    const events = [...base, taskDefinitionEvent(other), taskEvent(task('3', 'blog', other.taskDefinitionArn))];
+    const events = [
+      ...base,
+      taskDefinitionEvent(other),
+      taskEvent(task('3', 'blog', other.taskDefinitionArn)),
+    ];
     const s1 = reduceAll(emptyState(), [...events, servicesEvent(['shop', 'blog', 'plain'])]).state;
     const d1 = deriver(s1);
     const s2 = reduce(s1, serviceEvent('shop', 99)).state;

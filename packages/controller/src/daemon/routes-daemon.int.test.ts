@@ -171,9 +171,8 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
       );
     };
     // ECS createdAt (DescribeServices) decides seniority: shop is the oldest.
-    ['shop', 'shop-copy', 'other'].forEach((name, i) =>
-      aws.ecs.putService(name, { cluster, createdAt: new Date(Date.UTC(2024, 0, 1 + i)) }),
-    );
+    for (const [i, name] of ['shop', 'shop-copy', 'other'].entries())
+      aws.ecs.putService(name, { cluster, createdAt: new Date(Date.UTC(2024, 0, 1 + i)) });
     const shopV1 = service(
       'shop',
       'shop',
@@ -349,7 +348,9 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
             containers: [{ name: 'app', containerPort: port, dockerLabels: labels }],
           }),
         );
-        aws.ecs.putTask(buildAwsvpcTask({ cluster, service: name, ip, taskDefinitionArn: def.taskDefinitionArn! }));
+        aws.ecs.putTask(
+          buildAwsvpcTask({ cluster, service: name, ip, taskDefinitionArn: def.taskDefinitionArn! }),
+        );
       };
       const publishIncumbent = () =>
         publish('zzz-incumbent', incumbent.port, '127.0.0.2', new Date('2023-03-01T00:00:00Z'));

@@ -8,7 +8,11 @@ import { parseHostPolicy, type RouteSettings } from './route-settings.js';
 const P = 'ecs-ingress.';
 const none: RouteSettings = { tcpPorts: [] };
 
-function svc(name: string, createdAt: number | undefined, labels: Record<string, string>): ServiceRoutesInput {
+function svc(
+  name: string,
+  createdAt: number | undefined,
+  labels: Record<string, string>,
+): ServiceRoutesInput {
   const full: Record<string, string> = {};
   for (const [key, value] of Object.entries(labels)) full[`${P}${key}`] = value;
   return { name, createdAt, labels: full };

@@ -31,6 +31,13 @@ describe('parseEcsArn: what ECS names look like', () => {
     ],
     ['container instance, short', 'container-instance', `${P}container-instance/${UUID}`, { id: UUID }],
     [
+      'service, long format',
+      'service',
+      `${P}service/prod/web-api_2`,
+      { cluster: 'prod', service: 'web-api_2' },
+    ],
+    ['service, short (pre-2018) format', 'service', `${P}service/web`, { service: 'web' }],
+    [
       'GovCloud partition',
       'cluster',
       'arn:aws-us-gov:ecs:us-gov-west-1:111122223333:cluster/c',
@@ -125,6 +132,8 @@ describe('parseEcsArn: what ECS names look like', () => {
       `${P}container-instance/prod/${HEX.slice(0, 31)};`,
     ],
     ['a container instance of another kind', 'container-instance', `${P}task/prod/${HEX}`],
+    ['a service name holding ";"', 'service', `${P}service/prod/we;b`],
+    ['a service ARN with a deeper path', 'service', `${P}service/prod/web/x`],
   ])('refuses %s', (_what, kind, arn) => {
     expect(parseEcsArn(arn, kind)).toBeUndefined();
     expect(() => requireEcsArn(arn, kind, kind)).toThrow(InvalidArnError);

@@ -195,7 +195,68 @@ describe('observation lines without time (other envelope fields optional)', () =
       line('Task Definition', { taskDefinitionArn: 'a', revision: 1, containerDefinitions: [] }),
       'missing-field:detail.family',
     ],
+    [
+      'service without createdAt',
+      line('Service Described', { ...SERVICE, createdAt: undefined }),
+      'missing-field:detail.createdAt',
+    ],
+    [
+      'service with a bad createdAt',
+      line('Service Described', { ...SERVICE, createdAt: 'yesterday' }),
+      'bad-timestamp:detail.createdAt',
+    ],
+    [
+      'service with a forged ARN',
+      line('Service Described', { ...SERVICE, serviceArn: `${SERVICE.serviceArn};` }),
+      'invalid-arn:detail.serviceArn',
+    ],
+    [
+      'service with a name ECS refuses',
+      line('Service Described', { ...SERVICE, serviceName: 'we b' }),
+      'invalid-field:detail.serviceName',
+    ],
   ])('%s → %s', (_label, text, reason) => {
     expect(reasonOf(() => parseEventBody(text))).toBe(reason);
+  });
+});
+
+const SERVICE = {
+  serviceArn: 'arn:aws:ecs:us-east-1:123456789012:service/MyCluster/httpd',
+  serviceName: 'httpd',
+  clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/MyCluster',
+  status: 'ACTIVE',
+  createdAt: '2024-02-01T10:00:00.000Z',
+};
+
+describe('Service Described (route seniority)', () => {
+  it('a DescribeServices service, as the SDK hands it (Date), round-trips to its createdAt', () => {
+    const at = Date.parse('2024-05-01T00:00:00.000Z');
+    const sdk = { ...SERVICE, createdAt: new Date(SERVICE.createdAt), deployments: [{ id: 'x' }] };
+    const parsed = parseEventBody(formatObservationLine('Service Described', sdk, at));
+    expect(parsed).toMatchObject({
+      detailType: 'Service Described',
+      time: at,
+      clusterArn: SERVICE.clusterArn,
+    });
+    expect(parsed.events).toEqual([
+      {
+        kind: 'service',
+        service: {
+          serviceArn: SERVICE.serviceArn,
+          serviceName: 'httpd',
+          clusterArn: SERVICE.clusterArn,
+          createdAt: Date.parse(SERVICE.createdAt),
+        },
+        observedAt: at,
+      },
+    ]);
+  });
+
+  it('ECS epoch seconds on the wire read the same as the ISO text', () => {
+    const seconds = Date.parse(SERVICE.createdAt) / 1000;
+    const parsed = parseEventBody(
+      formatObservationLine('Service Described', { ...SERVICE, createdAt: seconds }, 1),
+    );
+    expect(parsed.events[0]).toMatchObject({ service: { createdAt: Date.parse(SERVICE.createdAt) } });
   });
 });

@@ -30,7 +30,10 @@ export function parseServiceAt(obj: unknown, path: string): ServiceView {
   requireEcsArn(s.serviceArn, 'service', at('serviceArn'));
   requireEcsArn(s.clusterArn, 'cluster', at('clusterArn'));
   if (!isEcsName(s.serviceName)) {
-    throw new EventParseError(`invalid-field:${at('serviceName')}`, `${at('serviceName')}: not an ECS service name`);
+    throw new EventParseError(
+      `invalid-field:${at('serviceName')}`,
+      `${at('serviceName')}: not an ECS service name`,
+    );
   }
   const createdAt = readTimestamp(s.createdAt, path, 'createdAt');
   if (createdAt === undefined) {

@@ -21,9 +21,9 @@ import {
   type TaskDefinitionView,
 } from '@ecs-ingress/types';
 import { describeFsError } from '../../daemon/startup-checks.js';
+import { byAge } from '../../routes/resolve-routes.js';
 import { applyLine, emptyCounts, formatInvalidLine, looksBinary } from '../replay/apply-recording.js';
 import { nothingValidError } from '../replay/replay-input.js';
-import { byAge } from '../../routes/resolve-routes.js';
 import { routeLabelsOf } from './route-labels.js';
 
 /** A file `lint` cannot use: missing, too big, not JSON, not a task definition or recording. Exit 2. */

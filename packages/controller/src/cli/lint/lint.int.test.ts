@@ -123,7 +123,7 @@ describe('ecs-ingress lint (built CLI)', () => {
     expect(json.nginx.http).not.toContain('/v1');
   });
 
-  it('a recording with the services\' ECS createdAt: the older service wins, whatever the names', async () => {
+  it("a recording with the services' ECS createdAt: the older service wins, whatever the names", async () => {
     const cluster = 'arn:aws:ecs:us-east-1:111122223333:cluster/shop';
     const described = (name: string, createdAt: string) =>
       JSON.stringify({
