@@ -1037,6 +1037,7 @@ const DESIGNED_ACTIONS: Record<string, string> = {
   'ecs:DescribeContainerInstances': 'poller: instance of bridge/host tasks',
   'ecs:ListServices': 'placeholder upstream for services with no task (names from the ARNs)',
   'ecs:DescribeClusters': 'cluster ARN for the event rule pattern',
+  'ecs:DescribeServices': 'route seniority: createdAt of services whose labels publish routes, 10 a call',
   'ec2:DescribeInstances': 'container instance private IP',
   'sqs:CreateQueue': 'per-instance queue',
   'sqs:GetQueueUrl': 'queue lookup',
