@@ -18,8 +18,6 @@ import {
   type ContainerInstance,
   DescribeContainerInstancesCommand,
   type DescribeContainerInstancesCommandOutput,
-  DescribeServicesCommand,
-  type DescribeServicesCommandOutput,
   DescribeTaskDefinitionCommand,
   type ECSClient,
   type TaskDefinition,
@@ -29,14 +27,13 @@ import {
   type Logger,
   type ObservationKind,
   parseContainerInstance,
-  parseService,
   parseTaskDefinition,
-  type ServiceView,
   silentLogger,
   type TaskDefinitionView,
 } from '@ecs-ingress/types';
 import { AWS_CALL_ERROR_CODES, AwsCallError, awsCall } from './aws/aws-call-error.js';
 import { type CallTally, chunks, logDescribeFailures } from './aws-batches.js';
+import { describeServices, SERVICES_PER_CALL } from './describe-services.js';
 import { describeInstanceIps } from './ec2-addresses.js';
 import type { EventSink } from './event-sink.js';
 import {
@@ -54,13 +51,6 @@ import type { EventSourceName, SourceMetrics } from './source-metrics.js';
 export type ObservationHook = (kind: ObservationKind, detail: unknown, timeMs: number) => void;
 
 /**
- * A service's `createdAt` (route seniority) is fetched the same way, once per service, and only
- * for services whose labels publish routes: the derivation names them (`missingServices`), the
- * store keeps the answer, so nothing here caches it. Service names (`[A-Za-z0-9_-]`) cannot be
- * mistaken for ARNs (`arn:…`), so they share the single-flight and negative-cache keys.
- */
-
-/**
  * A cache of DescribeTaskDefinition answers shared beyond this process (fleet/task-definition-cache.ts).
  * Neither method throws: a failure is a miss.
  */
@@ -72,8 +62,6 @@ export interface TaskDefinitionCache {
 
 /** DescribeContainerInstances takes at most 100 container instances per call. */
 const CONTAINER_INSTANCES_PER_CALL = 100;
-/** DescribeServices takes at most 10 services per call. */
-const SERVICES_PER_CALL = 10;
 const DEFAULT_CONCURRENCY = 5;
 
 export interface EcsReferenceResolverOptions {
@@ -357,57 +345,28 @@ export class EcsReferenceResolver {
     return resolved;
   }
 
-  /** One DescribeServices (≤ 10). @returns how many were described and dispatched */
+  /** One DescribeServices (≤ 10; describe-services.ts). @returns how many were described and dispatched */
   private async fetchServices(chunk: readonly string[], tally: CallTally): Promise<number> {
-    let out: DescribeServicesCommandOutput;
+    let answer: Awaited<ReturnType<typeof describeServices>>;
     try {
-      out = await awsCall('ecs', 'DescribeServices', () => {
-        tally.add('ecs', 'DescribeServices');
-        return this.o.ecs.send(
-          new DescribeServicesCommand({ cluster: this.o.cluster, services: [...chunk] }),
-          tally.sendOptions,
-        );
-      });
+      answer = await describeServices(this.o.ecs, this.o.cluster, chunk, tally, this.logger);
     } catch (err) {
       const kind: FailureKind = isRefusal(err) ? 'permanent' : 'transient';
       for (const name of chunk) this.noteFailure(name, kind, err, 'service lookup failed');
       if (kind === 'permanent') return 0;
       throw err;
     }
-    logDescribeFailures(this.logger, 'DescribeServices', out.failures);
-    const wanted = new Set(chunk);
-    const answered = new Set<string>();
-    let described = 0;
-    for (const raw of out.services ?? []) {
-      let view: ServiceView;
-      try {
-        view = parseService(raw);
-      } catch (err) {
-        if (raw.serviceName && wanted.has(raw.serviceName)) {
-          answered.add(raw.serviceName);
-          this.noteFailure(
-            raw.serviceName,
-            'permanent',
-            err,
-            'service does not parse; it stays the youngest',
-          );
-        }
-        continue;
-      }
-      if (!wanted.has(view.serviceName)) continue;
-      answered.add(view.serviceName);
+    for (const { name, error } of answer.unparsable)
+      this.noteFailure(name, 'permanent', error, 'service does not parse; it stays the youngest');
+    for (const name of answer.missing)
+      this.noteFailure(name, 'permanent', undefined, 'service is unknown to ECS; it stays the youngest');
+    for (const { view, raw } of answer.described) {
       const at = this.now();
       this.failed.clear(view.serviceName);
       this.o.observe?.('Service Described', raw, at);
       this.emit('Service Described', { kind: 'service', service: view, observedAt: at });
-      described++;
     }
-    for (const name of chunk) {
-      // MISSING (deleted), or not answered at all.
-      if (!answered.has(name))
-        this.noteFailure(name, 'permanent', undefined, 'service is unknown to ECS; it stays the youngest');
-    }
-    return described;
+    return answer.described.length;
   }
 
   private resolveOne(ci: ContainerInstance, arn: string, ips: ReadonlyMap<string, string>): boolean {
