@@ -10,7 +10,11 @@ const P = 'ecs-ingress.';
 const render = (table: RouteTable) =>
   `${renderHttpRoutes(table, { bundleDir: '/app/nginx/bundle' }).text}${renderStreamRoutes(table).text}`;
 
-function svc(name: string, createdAt: number, labels: Record<string, string>): ServiceRoutesInput {
+function svc(
+  name: string,
+  createdAt: number | undefined,
+  labels: Record<string, string>,
+): ServiceRoutesInput {
   const full: Record<string, string> = {};
   for (const [key, value] of Object.entries(labels)) full[`${P}${key}`] = value;
   return { name, createdAt, labels: full };
@@ -54,9 +58,12 @@ describe('createRouteResolver: the same table as resolveRoutes from scratch, aft
     };
     const settingsB: RouteSettings = { ...settingsA, bundleServerNames: new Set(['c.example.com']) };
     let settings = settingsA;
-    let services = Array.from({ length: 40 }, (_, i) =>
-      svc(`s${i}`, Math.floor(random() * 5), randomLabels(random)),
-    );
+    // Ages 0..4, or unknown (DescribeServices not answered yet: the youngest).
+    const age = () => {
+      const n = Math.floor(random() * 6);
+      return n === 5 ? undefined : n;
+    };
+    let services = Array.from({ length: 40 }, (_, i) => svc(`s${i}`, age(), randomLabels(random)));
     let serial = services.length;
     const resolve = createRouteResolver();
     let checked = 0;
@@ -65,9 +72,9 @@ describe('createRouteResolver: the same table as resolveRoutes from scratch, aft
       const i = Math.floor(random() * services.length);
       const current = services[i] as ServiceRoutesInput;
       if (roll < 0.6) services[i] = svc(current.name, current.createdAt, randomLabels(random));
-      else if (roll < 0.7) services.push(svc(`s${serial++}`, Math.floor(random() * 5), randomLabels(random)));
+      else if (roll < 0.7) services.push(svc(`s${serial++}`, age(), randomLabels(random)));
       else if (roll < 0.8 && services.length > 5) services = services.filter((_, k) => k !== i);
-      else if (roll < 0.85) services[i] = { ...current, createdAt: Math.floor(random() * 5) };
+      else if (roll < 0.85) services[i] = { ...current, createdAt: age() };
       else if (roll < 0.9) settings = settings === settingsA ? settingsB : settingsA;
       else services = [...services].reverse(); // the input order never matters
       const incremental = resolve(services, settings);
