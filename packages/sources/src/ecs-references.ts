@@ -13,19 +13,15 @@
  * - a negative cache with backoff (negative-cache.ts): an identifier ECS refuses, that does not
  *   parse, or whose lookup failed, waits before it is asked for again, whoever asks.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
   type ContainerInstance,
   DescribeContainerInstancesCommand,
   type DescribeContainerInstancesCommandOutput,
   DescribeTaskDefinitionCommand,
-  type ECSClient,
-  type TaskDefinition,
 } from '@aws-sdk/client-ecs';
 import {
   type ContainerInstanceView,
   type Logger,
-  type ObservationKind,
   parseContainerInstance,
   parseTaskDefinition,
   silentLogger,
@@ -35,58 +31,19 @@ import { AWS_CALL_ERROR_CODES, AwsCallError, awsCall } from './aws/aws-call-erro
 import { type CallTally, chunks, logDescribeFailures } from './aws-batches.js';
 import { describeServices, SERVICES_PER_CALL } from './describe-services.js';
 import { describeInstanceIps } from './ec2-addresses.js';
+import type { EcsReferenceResolverOptions } from './ecs-references-types.js';
 import type { EventSink } from './event-sink.js';
-import {
-  ConcurrencyLimit,
-  type FailureKind,
-  NegativeCache,
-  type NegativeCacheOptions,
-} from './negative-cache.js';
-import type { EventSourceName, SourceMetrics } from './source-metrics.js';
+import { ConcurrencyLimit, type FailureKind, NegativeCache } from './negative-cache.js';
 
-/**
- * Receives what the API answered, raw (SDK objects), so `record` can write observation lines
- * (`formatObservationLine(kind, detail, time)`) that replay reproduces offline.
- */
-export type ObservationHook = (kind: ObservationKind, detail: unknown, timeMs: number) => void;
-
-/**
- * A cache of DescribeTaskDefinition answers shared beyond this process (fleet/task-definition-cache.ts).
- * Neither method throws: a failure is a miss.
- */
-export interface TaskDefinitionCache {
-  /** `signal`: the sync's (aborted at stop, so nothing waits on S3 at SIGTERM). */
-  get(arn: string, signal?: AbortSignal): Promise<TaskDefinition | undefined>;
-  put(arn: string, taskDefinition: TaskDefinition, signal?: AbortSignal): Promise<void>;
-}
+export type {
+  EcsReferenceResolverOptions,
+  ObservationHook,
+  TaskDefinitionCache,
+} from './ecs-references-types.js';
 
 /** DescribeContainerInstances takes at most 100 container instances per call. */
 const CONTAINER_INSTANCES_PER_CALL = 100;
 const DEFAULT_CONCURRENCY = 5;
-
-export interface EcsReferenceResolverOptions {
-  readonly ecs: ECSClient;
-  readonly ec2: EC2Client;
-  /** Cluster name or ARN (DescribeContainerInstances is scoped to a cluster). */
-  readonly cluster: string;
-  readonly sink: EventSink;
-  readonly logger?: Logger;
-  readonly metrics?: Pick<SourceMetrics, 'eventReceived'>;
-  /** `source` label of `eventsReceived` for what this resolver emits. Default `poller`. */
-  readonly metricsSource?: EventSourceName;
-  readonly observe?: ObservationHook;
-  /** True when the store already holds this task definition (learned from a recording, say). */
-  readonly isKnownTaskDefinition?: (arn: string) => boolean;
-  /** True when the store already holds this container instance with its IP. */
-  readonly isKnownContainerInstance?: (arn: string) => boolean;
-  /** Calls in flight at most, across every caller. Default 5. */
-  readonly concurrency?: number;
-  /** Read before DescribeTaskDefinition, written after it (the fleet's shared copy). */
-  readonly sharedTaskDefinitions?: TaskDefinitionCache;
-  /** Backoff of failed lookups (tests shorten it). */
-  readonly negativeCache?: Omit<NegativeCacheOptions, 'now'>;
-  readonly now?: () => number;
-}
 
 /** Fetches unseen task definitions and container instances and emits them into the sink. */
 export class EcsReferenceResolver {
