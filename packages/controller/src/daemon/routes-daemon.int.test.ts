@@ -4,14 +4,19 @@
  * route files; services publish themselves with docker labels and are reached by Host header.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from '@ecs-ingress/testkit/aws';
-import { type DaemonProcess, metricValue, runCleanups, spawnDaemon } from '@ecs-ingress/testkit/e2e';
-import { type Backend, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
-import { hasNginx, STREAM_MODULE } from '@ecs-ingress/testkit/nginx';
+import {
+  type DaemonProcess,
+  makeRoutesBundle,
+  metricValue,
+  runCleanups,
+  spawnDaemon,
+} from '@ecs-ingress/testkit/e2e';
+import { type Backend, eventually, get, startBackend } from '@ecs-ingress/testkit/net';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 let aws: AwsFake;
@@ -46,49 +51,20 @@ function hostGet(port: number, host: string, path = '/'): Promise<string> {
 }
 
 /**
- * A bundle with one server of its own (`bundle.example.com`) and the route files included after
- * it, in `http` and `stream`; the generated servers listen on the same loopback port.
+ * A bundle with a server of its own (`bundle.example.com`, before the route files: NGINX keeps the
+ * first server of a name, so a label route for that host is shadowed) and the route files.
  */
 async function routesBundle(): Promise<{ root: string; bundleDir: string; workDir: string; port: number }> {
-  const root = await mkdtemp(join(tmpdir(), 'ecs-ingress-routes-'));
-  await chmod(root, 0o755);
-  const workDir = join(root, 'work');
-  const bundleDir = join(root, 'bundle');
-  await mkdir(workDir, { recursive: true });
-  await mkdir(bundleDir, { recursive: true });
-  const port = await freePort();
-  await writeFile(
-    join(bundleDir, 'nginx.conf'),
-    `load_module ${STREAM_MODULE};
-worker_processes 1;
-pid nginx.pid;
-error_log stderr notice;
-worker_shutdown_timeout 2s;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path client_body_temp;
-  proxy_temp_path proxy_temp;
-  fastcgi_temp_path fastcgi_temp;
-  uwsgi_temp_path uwsgi_temp;
-  scgi_temp_path scgi_temp;
-  proxy_connect_timeout 2s;
-  include ${join(workDir, 'upstreams.conf')};
-  server {
-    listen 127.0.0.1:${port};
-    server_name bundle.example.com;
-    location / { return 200 "bundle"; }
-  }
-  include ${join(workDir, 'routes.http.conf')};
-}
-stream {
-  include ${join(workDir, 'upstreams.conf')};
-  include ${join(workDir, 'routes.stream.conf')};
-}
-`,
-  );
-  cleanups.push(() => rm(root, { recursive: true, force: true }));
-  return { root, bundleDir, workDir, port };
+  const bundle = await makeRoutesBundle((port) => [
+    '  proxy_connect_timeout 2s;',
+    '  server {',
+    `    listen 127.0.0.1:${port};`,
+    '    server_name bundle.example.com;',
+    '    location / { return 200 "bundle"; }',
+    '  }',
+  ]);
+  cleanups.push(() => bundle.cleanup());
+  return { root: bundle.root, bundleDir: bundle.bundleDir, workDir: bundle.workDir, port: bundle.nginxPort };
 }
 
 interface DebugRoutes {

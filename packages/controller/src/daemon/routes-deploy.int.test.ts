@@ -7,15 +7,13 @@
  * point (in no NGINX config generation) does neither path answer; never a 5xx or a connection error.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Task } from '@aws-sdk/client-ecs';
 import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from '@ecs-ingress/testkit/aws';
-import { type DaemonProcess, runCleanups, spawnDaemon } from '@ecs-ingress/testkit/e2e';
+import { type DaemonProcess, makeRoutesBundle, runCleanups, spawnDaemon } from '@ecs-ingress/testkit/e2e';
 import { type Backend, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
-import { hasNginx, STREAM_MODULE } from '@ecs-ingress/testkit/nginx';
+import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const HOST = 'shop.example.com';
@@ -59,43 +57,14 @@ function hostGet(port: number, path: string): Promise<Answer> {
 
 /** A bundle whose only http content is the route files ecs-ingress writes. */
 async function routesBundle(): Promise<{ bundleDir: string; workDir: string; port: number }> {
-  const root = await mkdtemp(join(tmpdir(), 'ecs-ingress-route-deploy-'));
-  await chmod(root, 0o755);
-  cleanups.push(() => rm(root, { recursive: true, force: true }));
-  const workDir = join(root, 'work');
-  const bundleDir = join(root, 'bundle');
-  await mkdir(workDir, { recursive: true });
-  await mkdir(bundleDir, { recursive: true });
-  const port = await freePort();
-  await writeFile(
-    join(bundleDir, 'nginx.conf'),
-    `load_module ${STREAM_MODULE};
-worker_processes 1;
-pid nginx.pid;
-error_log stderr notice;
-worker_shutdown_timeout 2s;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path client_body_temp;
-  proxy_temp_path proxy_temp;
-  fastcgi_temp_path fastcgi_temp;
-  uwsgi_temp_path uwsgi_temp;
-  scgi_temp_path scgi_temp;
-  proxy_connect_timeout 2s;
-  proxy_next_upstream off;
-  # Which worker answered: with one worker per generation, which config served the request.
-  add_header X-Worker-Pid $pid always;
-  include ${join(workDir, 'upstreams.conf')};
-  include ${join(workDir, 'routes.http.conf')};
-}
-stream {
-  include ${join(workDir, 'upstreams.conf')};
-  include ${join(workDir, 'routes.stream.conf')};
-}
-`,
-  );
-  return { bundleDir, workDir, port };
+  const bundle = await makeRoutesBundle(() => [
+    '  proxy_connect_timeout 2s;',
+    '  proxy_next_upstream off;',
+    '  # Which worker answered: with one worker per generation, which config served the request.',
+    '  add_header X-Worker-Pid $pid always;',
+  ]);
+  cleanups.push(() => bundle.cleanup());
+  return { bundleDir: bundle.bundleDir, workDir: bundle.workDir, port: bundle.nginxPort };
 }
 
 /**

@@ -47,17 +47,7 @@ export async function makeBundle(
   services: readonly string[],
   options: { broken?: boolean } = {},
 ): Promise<TestBundle> {
-  const root = await mkdtemp(join(tmpdir(), 'ecs-ingress-daemon-'));
-  // Workers run as `nobody` when the tests run as root: they must be able to traverse the tree.
-  await chmod(root, 0o755);
-  const workDir = join(root, 'work');
-  const bundleDir = join(root, 'bundle');
-  await mkdir(workDir, { recursive: true });
-  await mkdir(bundleDir, { recursive: true });
-  const upstreamsFile = join(workDir, 'upstreams.conf');
-  const nginxPort = await freePort();
-  await writeFile(
-    join(bundleDir, 'nginx.conf'),
+  return writeBundle('ecs-ingress-daemon-', ({ upstreamsFile, nginxPort }) =>
     nginxTestConf({
       modules: ['stream'],
       main: BUNDLE_MAIN,
@@ -73,6 +63,43 @@ export async function makeBundle(
       streamIncludes: [upstreamsFile],
     }),
   );
+}
+
+/**
+ * A temp tree like `makeBundle`'s whose http content is the route files ecs-ingress writes
+ * (`routes.http.conf`, `routes.stream.conf` in the work dir), after `http`: the bundle's own lines
+ * (timeouts, a server of the user's, extra directives). Generated servers listen on `nginxPort`
+ * (`ECS_INGRESS_ROUTES_HTTP_LISTEN`).
+ */
+export async function makeRoutesBundle(
+  http: (nginxPort: number) => readonly string[] = () => [],
+): Promise<TestBundle> {
+  return writeBundle('ecs-ingress-routes-', ({ workDir, upstreamsFile, nginxPort }) =>
+    nginxTestConf({
+      modules: ['stream'],
+      main: BUNDLE_MAIN,
+      httpIncludes: [upstreamsFile],
+      http: [...http(nginxPort), `  include ${join(workDir, 'routes.http.conf')};`],
+      streamIncludes: [upstreamsFile, join(workDir, 'routes.stream.conf')],
+    }),
+  );
+}
+
+/** The temp tree of the bundles above, with `bundle/nginx.conf` from `conf`. */
+async function writeBundle(
+  prefix: string,
+  conf: (tree: { workDir: string; upstreamsFile: string; nginxPort: number }) => string,
+): Promise<TestBundle> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  // Workers run as `nobody` when the tests run as root: they must be able to traverse the tree.
+  await chmod(root, 0o755);
+  const workDir = join(root, 'work');
+  const bundleDir = join(root, 'bundle');
+  await mkdir(workDir, { recursive: true });
+  await mkdir(bundleDir, { recursive: true });
+  const upstreamsFile = join(workDir, 'upstreams.conf');
+  const nginxPort = await freePort();
+  await writeFile(join(bundleDir, 'nginx.conf'), conf({ workDir, upstreamsFile, nginxPort }));
   return {
     root,
     workDir,

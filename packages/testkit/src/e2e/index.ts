@@ -11,6 +11,7 @@ export {
   daemonBaseEnv,
   makeBundle,
   makeDynamicBundle,
+  makeRoutesBundle,
   metricValue,
   runCleanups,
   servedBy,
