@@ -1,7 +1,7 @@
 import type { Upstream } from '@ecs-ingress/types';
 import { Counter, type Gauge, type Histogram } from 'prom-client';
 import { BehaviorSubject } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createDynamicApplier } from '../dynamic/dynamic-applier.js';
 import { renderDynamicConfig } from '../dynamic/dynamic-render.js';
 import { DynamicControlError } from '../dynamic/errors.js';
@@ -287,6 +287,28 @@ describe('store and source helpers', () => {
     setUpstreamGauges(m, [upstream('b', 2)]);
     expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=b': 2 });
     expect(await valuesOf(m.upstreams)).toEqual({ '': 1 });
+  });
+
+  it('setUpstreamGauges touches only the series whose count changed', async () => {
+    const m = fresh();
+    setUpstreamGauges(m, [upstream('a', 1), upstream('b', 4), upstream('c', 0)]);
+    const set = vi.spyOn(m.upstreamServers, 'set');
+    const remove = vi.spyOn(m.upstreamServers, 'remove');
+    setUpstreamGauges(m, [upstream('a', 1), upstream('b', 5), upstream('d', 2)]);
+    expect(set.mock.calls).toEqual([
+      [{ upstream: 'b' }, 5],
+      [{ upstream: 'd' }, 2],
+    ]);
+    expect(remove.mock.calls).toEqual([[{ upstream: 'c' }]]);
+    expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=a': 1, 'upstream=b': 5, 'upstream=d': 2 });
+  });
+
+  it('each registry keeps its own published series', async () => {
+    const m1 = fresh();
+    const m2 = fresh();
+    setUpstreamGauges(m1, [upstream('a', 1)]);
+    setUpstreamGauges(m2, [upstream('a', 1)]);
+    expect(await valuesOf(m2.upstreamServers)).toEqual({ 'upstream=a': 1 });
   });
 });
 
