@@ -108,11 +108,13 @@ export function setUpstreamGauges(metrics: Metrics, upstreams: readonly Upstream
   for (const upstream of upstreams) {
     const count = upstream.servers.length;
     after.set(upstream.name, count);
-    if (before.get(upstream.name) !== count)
+    if (before.get(upstream.name) !== count) {
       metrics.upstreamServers.set({ upstream: upstream.name }, count);
+    }
   }
-  for (const name of before.keys())
+  for (const name of before.keys()) {
     if (!after.has(name)) metrics.upstreamServers.remove({ upstream: name });
+  }
   publishedServers.set(metrics, after);
 }
 
