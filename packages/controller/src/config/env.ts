@@ -6,8 +6,7 @@
  */
 
 import { hostname } from 'node:os';
-import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
-import { checkControlListen, isSafeUpstreamName } from '@ecs-ingress/renderer';
+import { isAbsolute, normalize, resolve } from 'node:path';
 import {
   DEFAULT_PREFIX,
   MIN_RENEWALS_PER_LEASE,
@@ -16,9 +15,9 @@ import {
   type SharedS3Location,
 } from '@ecs-ingress/sources';
 import { type ConfigError, EcsIngressError } from '@ecs-ingress/types';
-import { parseStreamServices, type StreamServices } from '../dynamic/dynamic-render.js';
 import { isLogLevel, type LogLevel } from '../log/logger.js';
 import { formatDurationMs } from './duration.js';
+import { type DynamicModeConfig, readDynamicConfig } from './dynamic-env.js';
 import { EnvReader } from './env-reader.js';
 import { type RoutesConfig, readRoutesConfig } from './routes-env.js';
 
@@ -57,7 +56,7 @@ export interface DaemonConfig {
   readonly upstreamMode: UpstreamMode;
   /**
    * Dynamic upstream mode's files and control server (read in both modes, used in `dynamic` only).
-   * The files default to the directory of `upstreamsFile`; all paths are absolute.
+   * The files default to the directory of `upstreamsFile`; all paths are absolute (dynamic-env.ts).
    */
   readonly dynamic: DynamicModeConfig;
   /** Routes from labels (issue 16): files, operator policy, listen addresses (routes-env.ts). */
@@ -97,31 +96,6 @@ export interface DaemonConfig {
   /** ECS_INGRESS_SHARED_LEASE_TIME / _RENEW_INTERVAL: the lister lease (used with `sharedS3`). */
   readonly sharedLease: { readonly leaseMs: number; readonly renewIntervalMs: number };
 }
-
-export interface DynamicModeConfig {
-  /** ECS_INGRESS_DYNAMIC_PREAMBLE_FILE: Lua path, shared dict, control server (include in `http` first). */
-  readonly preambleFile: string;
-  /** ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE: the Lua-balanced `upstream` blocks (include in `http`). */
-  readonly httpUpstreamsFile: string;
-  /** ECS_INGRESS_STREAM_UPSTREAMS_FILE: plain `upstream` blocks for `stream` (reload-based). */
-  readonly streamUpstreamsFile: string;
-  /** ECS_INGRESS_DYNAMIC_CONTROL_LISTEN: `127.x.x.x:<port>`, `[::1]:<port>` or `unix:/path`. */
-  readonly controlListen: string;
-  /** ECS_INGRESS_STREAM_SERVICES. */
-  readonly streamServices: StreamServices;
-  /** ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN / _MAX: the debounce of endpoint-only changes (a push, no reload). */
-  readonly endpointDebounce: { readonly minMs: number; readonly maxMs: number };
-}
-
-/** Default file names of dynamic mode, in the directory of ECS_INGRESS_UPSTREAMS_FILE. */
-export const DYNAMIC_FILE_NAMES = {
-  preambleFile: 'ecs-ingress-dynamic.conf',
-  httpUpstreamsFile: 'upstreams.http.conf',
-  streamUpstreamsFile: 'upstreams.stream.conf',
-} as const;
-
-/** Default control server of dynamic mode: loopback, next to the HTTP endpoints' 10254. */
-export const DEFAULT_DYNAMIC_CONTROL_LISTEN = '127.0.0.1:10255';
 
 /** Every invalid variable at once; `errors` name one variable each. */
 export class ConfigErrors extends EcsIngressError {
@@ -163,74 +137,6 @@ const ENDPOINT_VARIABLES: Readonly<Record<keyof AwsEndpoints, string>> = {
   eventbridge: 'AWS_ENDPOINT_URL_EVENTBRIDGE',
   s3: 'AWS_ENDPOINT_URL_S3',
 };
-
-/** The dynamic-mode variables (validated in both modes, so a typo shows before switching). */
-function readDynamic(r: EnvReader, upstreamsFile: string): DynamicModeConfig {
-  const dir = dirname(upstreamsFile);
-  const files = {
-    preambleFile: r.path('ECS_INGRESS_DYNAMIC_PREAMBLE_FILE', join(dir, DYNAMIC_FILE_NAMES.preambleFile)),
-    httpUpstreamsFile: r.path(
-      'ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE',
-      join(dir, DYNAMIC_FILE_NAMES.httpUpstreamsFile),
-    ),
-    streamUpstreamsFile: r.path(
-      'ECS_INGRESS_STREAM_UPSTREAMS_FILE',
-      join(dir, DYNAMIC_FILE_NAMES.streamUpstreamsFile),
-    ),
-  };
-  // One file holding two of them would be overwritten by the other on every apply.
-  const variables = {
-    preambleFile: 'ECS_INGRESS_DYNAMIC_PREAMBLE_FILE',
-    httpUpstreamsFile: 'ECS_INGRESS_DYNAMIC_UPSTREAMS_FILE',
-    streamUpstreamsFile: 'ECS_INGRESS_STREAM_UPSTREAMS_FILE',
-  } as const;
-  const seen = new Map<string, string>();
-  for (const [key, path] of Object.entries(files) as [keyof typeof files, string][]) {
-    const other = seen.get(path);
-    if (other !== undefined) r.fail(variables[key], `must differ from ${other}, both are ${path}`);
-    else seen.set(path, variables[key]);
-  }
-
-  let controlListen = r.string('ECS_INGRESS_DYNAMIC_CONTROL_LISTEN', DEFAULT_DYNAMIC_CONTROL_LISTEN);
-  try {
-    // The control endpoint rewrites routing: never on an address another host can reach.
-    checkControlListen(controlListen);
-  } catch {
-    r.fail(
-      'ECS_INGRESS_DYNAMIC_CONTROL_LISTEN',
-      `must be a loopback address (127.x.x.x:<port>, [::1]:<port>) or unix:/<path>, got ${JSON.stringify(controlListen)}`,
-    );
-    controlListen = DEFAULT_DYNAMIC_CONTROL_LISTEN;
-  }
-
-  const endpointDebounce = {
-    minMs: r.duration('ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN', 0, { allowZero: true }),
-    maxMs: r.duration('ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX', 100, { allowZero: true }),
-  };
-  if (endpointDebounce.maxMs < endpointDebounce.minMs) {
-    r.fail(
-      'ECS_INGRESS_ENDPOINT_DEBOUNCE_MAX',
-      `must be ≥ ECS_INGRESS_ENDPOINT_DEBOUNCE_MIN (${formatDurationMs(endpointDebounce.minMs)}), got ${formatDurationMs(endpointDebounce.maxMs)}`,
-    );
-    endpointDebounce.maxMs = endpointDebounce.minMs;
-  }
-
-  const streamRaw = r.raw('ECS_INGRESS_STREAM_SERVICES');
-  const streamServices = parseStreamServices(streamRaw);
-  if (Array.isArray(streamServices)) {
-    const bad = streamServices.filter(
-      (name) => name === 'all' || name === 'none' || !isSafeUpstreamName(name),
-    );
-    if (bad.length > 0 || streamServices.length === 0) {
-      r.fail(
-        'ECS_INGRESS_STREAM_SERVICES',
-        `must be none, all, or a comma-separated list of service names, got ${JSON.stringify(streamRaw)}`,
-      );
-      return { ...files, controlListen, streamServices: 'none', endpointDebounce };
-    }
-  }
-  return { ...files, controlListen, streamServices, endpointDebounce };
-}
 
 /**
  * Reads and validates the configuration.
@@ -375,7 +281,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     workDir: r.path('ECS_INGRESS_WORK_DIR', '/app/nginx'),
     nginxBinary: r.string('ECS_INGRESS_NGINX_BINARY', '/usr/sbin/nginx'),
     upstreamMode: r.oneOf<UpstreamMode>('ECS_INGRESS_UPSTREAM_MODE', ['reload', 'dynamic'], 'reload'),
-    dynamic: readDynamic(r, upstreamsFile),
+    dynamic: readDynamicConfig(r, upstreamsFile),
     routes: readRoutesConfig(r, upstreamsFile),
     queue: {
       mode: queueMode,
