@@ -29,10 +29,11 @@
  * apply after `startWhen`, states are not rendered before the gate opens, so it counts from the
  * gate opening.
  */
-import { ConfigError, silentLogger } from '@ecs-ingress/types';
+import { silentLogger } from '@ecs-ingress/types';
 import { asapScheduler, asyncScheduler, from, Subject, Subscription, take } from 'rxjs';
 import { ApplyUnexpectedError, RenderFailedError } from './errors.js';
 import type { AppliedChange, ApplyFailure, Reconciler, ReconcilerOptions } from './reconciler-types.js';
+import { reconcilerTiming } from './timing.js';
 import type { ApplyResult, RenderedConfig } from './types.js';
 
 export type {
@@ -58,33 +59,12 @@ interface InFlight {
   readonly done: Promise<void>;
 }
 
-function nonNegative(variable: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) {
-    throw new ConfigError(variable, `must be a finite number ≥ 0, got ${value}`);
-  }
-  return value;
-}
-
-function debounceOf(
-  name: string,
-  given: { minMs?: number; maxMs?: number } | undefined,
-  defaultMin: number,
-  defaultMax: number,
-): { minMs: number; maxMs: number } {
-  const minMs = nonNegative(`${name}.minMs`, given?.minMs ?? defaultMin);
-  const maxMs = nonNegative(`${name}.maxMs`, given?.maxMs ?? defaultMax);
-  if (maxMs < minMs) throw new ConfigError(`${name}.maxMs`, `must be ≥ ${name}.minMs (${minMs})`);
-  return { minMs, maxMs };
-}
-
 /** A render waits at least this many times the previous render's duration after it (see `renderSoon`). */
 const RENDER_SPACING_FACTOR = 4;
 
 export function createReconciler<S>(options: ReconcilerOptions<S>): Reconciler {
-  const slowWait = debounceOf('debounce', options.debounce, 200, 2000);
+  const { slowWait, quickWait, minReloadIntervalMs } = reconcilerTiming(options);
   const quick = options.quickChange;
-  const quickWait = debounceOf('quickChange.debounce', quick?.debounce, 0, 100);
-  const minReloadIntervalMs = nonNegative('minReloadIntervalMs', options.minReloadIntervalMs ?? 1000);
   const scheduler = options.scheduler ?? asyncScheduler;
   /** For work due now: a microtask, not a 0 ms timer (see the file comment). */
   const soon = options.scheduler ?? asapScheduler;
