@@ -25,9 +25,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { NginxRunner, writeFileAtomic } from '@ecs-ingress/nginx-runner';
 import type { AwsClients, SqsSourceHooks } from '@ecs-ingress/sources';
-import { resolveInstanceId, SourceSupervisor } from '@ecs-ingress/sources';
+import { SourceSupervisor } from '@ecs-ingress/sources';
 import { ClusterStore, createUpstreamDeriver } from '@ecs-ingress/store';
 import type { Logger } from '@ecs-ingress/types';
 import type { Subscription } from 'rxjs';
@@ -51,24 +50,23 @@ import { sourceMetrics } from '../http/source-metrics.js';
 import { routesDebugView } from '../routes/routes-renderer.js';
 import { type Runtime, startRuntime } from '../runtime/runtime.js';
 import { runShutdownSteps, type ShutdownStep } from '../runtime/shutdown.js';
-import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
 import { ApplyGate } from './apply-gate.js';
 import { createDaemonClients } from './aws.js';
 import { bundleSourceFor, retryUnlessRefused, watchBundles } from './bundle-watch.js';
 import type { EventQueue } from './event-queue.js';
 import { startDaemonEndpoints } from './http-endpoints.js';
 import { untilServing } from './readiness.js';
-import { createDaemonSources } from './sources.js';
+import { createDaemonSources, daemonInstanceId } from './sources.js';
 import { checkStartupPaths, explainStartupRejection } from './startup-checks.js';
 import {
   createDaemonRoutes,
   dynamicRuntimeOptions,
-  lastGoodRouteFiles,
   ownFiles,
   renderStartupFiles,
+  restoreLastKnownGood,
   writeFiles,
 } from './startup-files.js';
-import { type DaemonProgress, daemonStatus } from './status.js';
+import { type DaemonProgress, daemonStatus, syncErrorCode } from './status.js';
 
 export interface DaemonDeps {
   readonly logger: Logger;
@@ -175,7 +173,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     ...(deps.sqsHooks ? { sqsHooks: deps.sqsHooks } : {}),
     ...(deps.sqsWaitTimeSeconds === undefined ? {} : { sqsWaitTimeSeconds: deps.sqsWaitTimeSeconds }),
     onSync: (outcome) => {
-      progress.lastSyncError = outcome.ok ? undefined : errorCode(outcome.error);
+      progress.lastSyncError = outcome.ok ? undefined : syncErrorCode(outcome.error);
     },
   });
   let queue: EventQueue | undefined;
@@ -190,19 +188,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     await mkdir(config.workDir, { recursive: true });
     for (const dir of new Set(ownFiles(config).map((file) => dirname(file))))
       await mkdir(dir, { recursive: true });
-    // Only a per-instance queue is named after the instance; the agent is asked (≤ 1 s) only then.
-    const instanceId =
-      config.queue.mode === 'per-instance'
-        ? (
-            await resolveInstanceId(
-              {
-                fallback: config.queue.instanceId,
-                ...(config.queue.agentUrl === undefined ? {} : { agentUrl: config.queue.agentUrl }),
-              },
-              { logger },
-            )
-          ).id
-        : config.queue.instanceId;
+    const instanceId = await daemonInstanceId(config, logger);
     if (stopping) return;
     const q = createQueue(instanceId);
     queue = q;
@@ -234,16 +220,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
     });
 
     // Upstreams for the bundle's `nginx -t`: the last known good file, or the first sync's render.
-    const lastGoodText = dynamicMode ? undefined : await NginxRunner.lastKnownGood(config.upstreamsFile);
-    const lastGood = lastGoodText === undefined ? undefined : parseRenderedUpstreams(lastGoodText);
-    if (lastGood !== undefined && lastGoodText !== undefined) {
-      logger.info(
-        { upstreams: lastGood.upstreams.length },
-        'starting from the last known good upstreams file',
-      );
-      await writeFileAtomic(config.upstreamsFile, lastGoodText);
-      await writeFiles(await lastGoodRouteFiles(routes));
-    } else {
+    if (!(await restoreLastKnownGood(config, routes, logger))) {
       progress.phase = 'waiting-for-first-sync';
       await firstSync;
       if (stopping) return;
@@ -410,9 +387,4 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps): Promi
       return stopped;
     },
   };
-}
-
-function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : 'ECS_INGRESS_SYNC_FAILED';
 }

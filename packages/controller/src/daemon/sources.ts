@@ -15,6 +15,7 @@ import {
   FleetSync,
   HealthChecker,
   ReferenceWatcher,
+  resolveInstanceId,
   SqsSource,
   type SqsSourceHooks,
   type SyncReport,
@@ -168,4 +169,16 @@ export function createDaemonSources(o: DaemonSourcesOptions): DaemonSources {
       logger,
     });
   return { poller, syncs, health, references, createQueue, ...(fleet ? { fleet } : {}) };
+}
+
+/**
+ * The identity the event queue and the fleet's lease go by. Only a per-instance queue is named
+ * after the instance, so the ECS agent is asked (≤ 1 s) only in that mode; otherwise it is
+ * ECS_INGRESS_INSTANCE_ID, else the host name.
+ */
+export async function daemonInstanceId(config: DaemonConfig, logger: Logger): Promise<string> {
+  const { mode, instanceId, agentUrl } = config.queue;
+  if (mode !== 'per-instance') return instanceId;
+  const plan = { fallback: instanceId, ...(agentUrl === undefined ? {} : { agentUrl }) };
+  return (await resolveInstanceId(plan, { logger })).id;
 }

@@ -14,6 +14,7 @@ import { dynamicLuaDir } from '../dynamic/lua-path.js';
 import { type RuntimeDynamicOptions, withStreamUpstreams } from '../dynamic/runtime-dynamic.js';
 import type { RoutesHooks } from '../routes/routes-renderer.js';
 import { createRoutesRenderer, type RoutesRenderer } from '../routes/routes-renderer.js';
+import { parseRenderedUpstreams } from '../runtime/upstreams-text.js';
 
 type File = { readonly path: string; readonly content: string };
 
@@ -92,8 +93,29 @@ export function renderStartupFiles(
   return [...files, ...routeFiles];
 }
 
+/**
+ * Puts back the last known good upstreams file and the route files beside it, so NGINX can start
+ * at once, even while AWS is unreachable. False when there is no readable one, and always in
+ * `dynamic` mode (its endpoints live in NGINX's shared memory, not in a file): the caller then
+ * writes the render of the first sync's state.
+ */
+export async function restoreLastKnownGood(
+  config: DaemonConfig,
+  routes: RoutesRenderer,
+  logger: Logger,
+): Promise<boolean> {
+  if (config.upstreamMode === 'dynamic') return false;
+  const text = await NginxRunner.lastKnownGood(config.upstreamsFile);
+  const lastGood = text === undefined ? undefined : parseRenderedUpstreams(text);
+  if (lastGood === undefined || text === undefined) return false;
+  logger.info({ upstreams: lastGood.upstreams.length }, 'starting from the last known good upstreams file');
+  await writeFileAtomic(config.upstreamsFile, text);
+  await writeFiles(await lastGoodRouteFiles(routes));
+  return true;
+}
+
 /** The route files' last known good copies, or (when one is missing) the routes of no service. */
-export async function lastGoodRouteFiles(routes: RoutesRenderer): Promise<readonly File[]> {
+async function lastGoodRouteFiles(routes: RoutesRenderer): Promise<readonly File[]> {
   const [http, stream] = routes.filePaths();
   const httpText = await NginxRunner.lastKnownGood(http);
   const streamText = await NginxRunner.lastKnownGood(stream);

@@ -154,3 +154,9 @@ export function formatPushedEndpoints(pushed: readonly PushedEndpoints[] | undef
   );
   return `${head}${sections.join('\n')}`;
 }
+
+/** `lastSyncError` of a failed full sync: the error's code, else a generic one. */
+export function syncErrorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'ECS_INGRESS_SYNC_FAILED';
+}
