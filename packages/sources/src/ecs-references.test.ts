@@ -2,61 +2,16 @@
  * The shared reference resolver through the real SDK against the wire fake: single flight, batches,
  * the process-wide concurrency bound, and the negative cache with backoff.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import {
-  type AwsFake,
-  buildTaskDefinition,
-  containerInstanceArnFor,
-  startAwsFake,
-  taskDefinitionArnFor,
-} from '@ecs-ingress/testkit/aws';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fakeClients, RecordingSink, recordObservations } from '../test/helpers.js';
+import { buildTaskDefinition, containerInstanceArnFor, taskDefinitionArnFor } from '@ecs-ingress/testkit/aws';
+import { describe, expect, it } from 'vitest';
+import { RecordingSink, recordObservations, useResolverFake } from '../test/helpers.js';
 import { CallTally } from './aws-batches.js';
-import { EcsReferenceResolver } from './ecs-references.js';
 
-let fake: AwsFake;
-let ecs: ECSClient;
-let ec2: EC2Client;
-let clock: number;
-
-beforeAll(async () => {
-  fake = await startAwsFake();
-  ({ ecs, ec2 } = fakeClients(fake, 1));
-});
-afterAll(async () => {
-  ecs.destroy();
-  ec2.destroy();
-  await fake.close();
-});
-beforeEach(() => {
-  fake.ecs.clusters.clear();
-  fake.ecs.taskDefinitions.clear();
-  fake.ec2.instances.clear();
-  fake.resetCalls();
-  fake.clearFaults();
-  fake.ecs.addCluster('prod');
-  clock = 1_700_000_000_000;
-});
-
-function resolver(
-  sink = new RecordingSink(),
-  extra: Partial<ConstructorParameters<typeof EcsReferenceResolver>[0]> = {},
-) {
-  return new EcsReferenceResolver({
-    ecs,
-    ec2,
-    cluster: 'prod',
-    sink,
-    now: () => clock,
-    negativeCache: { random: () => 0.5 },
-    ...extra,
-  });
-}
+const ctx = useResolverFake();
 
 const web = (revision: number) =>
-  fake.ecs.putTaskDefinition(
+  ctx.fake.ecs.putTaskDefinition(
     buildTaskDefinition({
       family: 'web',
       revision,
@@ -69,28 +24,28 @@ describe('EcsReferenceResolver', () => {
   it('fetches a revision once however many callers ask at the same time (single flight)', async () => {
     const arn = web(2);
     const sink = new RecordingSink();
-    const r = resolver(sink);
-    fake.inject({ service: 'ecs', operation: 'DescribeTaskDefinition', kind: 'delay', delayMs: 100 });
+    const r = ctx.resolver(sink);
+    ctx.fake.inject({ service: 'ecs', operation: 'DescribeTaskDefinition', kind: 'delay', delayMs: 100 });
     const counts = await Promise.all([
       r.resolveTaskDefinitions([arn], new CallTally()),
       r.resolveTaskDefinitions([arn, arn], new CallTally()),
       r.resolveTaskDefinitions([arn], new CallTally()),
     ]);
     expect(counts.reduce((a, b) => a + b)).toBe(1);
-    expect(fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
+    expect(ctx.fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
     expect(sink.ofKind('task-definition')).toHaveLength(1);
     // Cached: never asked again.
     await r.resolveTaskDefinitions([arn], new CallTally());
-    expect(fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
+    expect(ctx.fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
   });
 
   it('keeps at most `concurrency` calls in flight across callers', async () => {
     const arns = [1, 2, 3, 4, 5, 6, 7].map(web);
-    fake.inject({ service: 'ecs', operation: 'DescribeTaskDefinition', kind: 'delay', delayMs: 40 });
+    ctx.fake.inject({ service: 'ecs', operation: 'DescribeTaskDefinition', kind: 'delay', delayMs: 40 });
     let inFlight = 0;
     let peak = 0;
-    const original = ecs.send.bind(ecs);
-    const counting = Object.create(ecs) as ECSClient;
+    const original = ctx.aws.ecs.send.bind(ctx.aws.ecs);
+    const counting = Object.create(ctx.aws.ecs) as ECSClient;
     counting.send = (async (...args: Parameters<ECSClient['send']>) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
@@ -100,56 +55,56 @@ describe('EcsReferenceResolver', () => {
         inFlight--;
       }
     }) as ECSClient['send'];
-    const bounded = resolver(new RecordingSink(), { concurrency: 2, ecs: counting });
+    const bounded = ctx.resolver(new RecordingSink(), { concurrency: 2, ecs: counting });
     await Promise.all([
       bounded.resolveTaskDefinitions(arns.slice(0, 4), new CallTally()),
       bounded.resolveTaskDefinitions(arns.slice(3), new CallTally()),
     ]);
     expect(peak).toBe(2);
-    expect(fake.calls('ecs', 'DescribeTaskDefinition')).toBe(7);
+    expect(ctx.fake.calls('ecs', 'DescribeTaskDefinition')).toBe(7);
   });
 
   it('negative-caches a revision ECS refuses: not asked again until its backoff ends, then less often', async () => {
     const unknown = taskDefinitionArnFor('ghost', 9);
-    const r = resolver();
+    const r = ctx.resolver();
     await r.resolveTaskDefinitions([unknown], new CallTally());
     await r.resolveTaskDefinitions([unknown], new CallTally());
-    expect(fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
+    expect(ctx.fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
     const first = r.nextRetryAt([unknown]);
-    expect(first).toBe(clock + 60_000);
-    clock = first! + 1;
+    expect(first).toBe(ctx.clock + 60_000);
+    ctx.clock = first! + 1;
     await r.resolveTaskDefinitions([unknown], new CallTally());
-    expect(fake.calls('ecs', 'DescribeTaskDefinition')).toBe(2);
-    expect(r.nextRetryAt([unknown])).toBe(clock + 120_000);
+    expect(ctx.fake.calls('ecs', 'DescribeTaskDefinition')).toBe(2);
+    expect(r.nextRetryAt([unknown])).toBe(ctx.clock + 120_000);
   });
 
   it('does not describe again on every poll a definition that does not parse', async () => {
     // The body names another revision than its ARN: not what it claims to be.
     const arn = taskDefinitionArnFor('odd', 1);
-    fake.ecs.putTaskDefinition({
+    ctx.fake.ecs.putTaskDefinition({
       ...buildTaskDefinition({ family: 'odd', revision: 2, networkMode: 'awsvpc' }),
       taskDefinitionArn: arn,
     });
     const sink = new RecordingSink();
-    const r = resolver(sink);
+    const r = ctx.resolver(sink);
     for (let poll = 0; poll < 5; poll++) {
       await r.resolveTaskDefinitions([arn], new CallTally());
-      clock += 10_000;
+      ctx.clock += 10_000;
     }
-    expect(fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
+    expect(ctx.fake.calls('ecs', 'DescribeTaskDefinition')).toBe(1);
     expect(sink.events).toHaveLength(0);
   });
 
   it('backs off after throttling and fails the call, so the caller retries later', async () => {
     const arn = web(3);
-    const r = resolver();
-    fake.inject({ service: 'ecs', operation: 'DescribeTaskDefinition', kind: 'throttle', times: 1 });
+    const r = ctx.resolver();
+    ctx.fake.inject({ service: 'ecs', operation: 'DescribeTaskDefinition', kind: 'throttle', times: 1 });
     await expect(r.resolveTaskDefinitions([arn], new CallTally())).rejects.toMatchObject({
       code: 'ECS_INGRESS_AWS_THROTTLED',
     });
-    expect(r.nextRetryAt([arn])).toBe(clock + 1_000);
+    expect(r.nextRetryAt([arn])).toBe(ctx.clock + 1_000);
     expect(await r.resolveTaskDefinitions([arn], new CallTally())).toBe(0);
-    clock += 1_001;
+    ctx.clock += 1_001;
     expect(await r.resolveTaskDefinitions([arn], new CallTally())).toBe(1);
   });
 
@@ -158,21 +113,21 @@ describe('EcsReferenceResolver', () => {
     for (let i = 0; i < 150; i++) {
       const arn = containerInstanceArnFor('prod', `ci-${i}`);
       const id = `i-${i.toString(16).padStart(17, '0')}`;
-      fake.ecs.putContainerInstance(arn, id, { cluster: 'prod' });
-      fake.ec2.putInstance(id, `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+      ctx.fake.ecs.putContainerInstance(arn, id, { cluster: 'prod' });
+      ctx.fake.ec2.putInstance(id, `127.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
       arns.push(arn);
     }
     const gone = containerInstanceArnFor('prod', 'deregistered');
     const sink = new RecordingSink();
     const { hook, seen } = recordObservations();
-    const r = resolver(sink, { observe: hook });
+    const r = ctx.resolver(sink, { observe: hook });
     const tally = new CallTally();
     expect(await r.resolveContainerInstances([...arns, gone], tally)).toBe(150);
     expect(tally.toRecord()).toEqual({ 'ec2:DescribeInstances': 2, 'ecs:DescribeContainerInstances': 2 });
     expect(sink.ofKind('container-instance')).toHaveLength(150);
     expect(seen.filter((o) => o.kind === 'Container Instance')).toHaveLength(150);
-    expect(r.nextRetryAt([gone])).toBe(clock + 60_000);
+    expect(r.nextRetryAt([gone])).toBe(ctx.clock + 60_000);
     await r.resolveContainerInstances([...arns, gone], new CallTally());
-    expect(fake.calls('ecs', 'DescribeContainerInstances')).toBe(2);
+    expect(ctx.fake.calls('ecs', 'DescribeContainerInstances')).toBe(2);
   });
 });

@@ -7,7 +7,8 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { type AwsFake, startAwsFake } from '@ecs-ingress/testkit/aws';
 import type { ClusterEvent, Logger, ObservationKind } from '@ecs-ingress/types';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import type { ObservationHook } from '../src/ecs-references.js';
+import { EcsReferenceResolver, type ObservationHook } from '../src/ecs-references.js';
+import type { EcsReferenceResolverOptions } from '../src/ecs-references-types.js';
 import type { DispatchOutcome, EventSink } from '../src/event-sink.js';
 import type { AwsCallOutcome, EventSourceName, SourceMetrics, SourceMode } from '../src/source-metrics.js';
 
@@ -87,6 +88,53 @@ export function useAwsFake(
     fake.clearFaults();
     if (options.cluster !== undefined) fake.ecs.addCluster(options.cluster);
   });
+}
+
+/** What `useResolverFake` hands the reference resolver tests. */
+export interface ResolverFake {
+  readonly aws: FakeAws;
+  readonly fake: AwsFake;
+  /** The resolvers' clock (ms), back at 1_700_000_000_000 before each test; tests move it. */
+  clock: number;
+  /** An EcsReferenceResolver for `prod` on the fake, reading `clock`, negative-cache jitter fixed at its middle. */
+  resolver(sink?: EventSink, extra?: Partial<EcsReferenceResolverOptions>): EcsReferenceResolver;
+}
+
+/**
+ * The reference resolver tests' set-up: `useAwsFake` with one attempt per call and cluster `prod`,
+ * and a manual clock reset before each test.
+ */
+export function useResolverFake(): ResolverFake {
+  let aws: FakeAws | undefined;
+  useAwsFake(
+    (ready) => {
+      aws = ready;
+    },
+    { maxAttempts: 1, cluster: 'prod' },
+  );
+  const context: ResolverFake = {
+    get aws() {
+      return aws!;
+    },
+    get fake() {
+      return aws!.fake;
+    },
+    clock: 0,
+    resolver: (sink = new RecordingSink(), extra = {}) =>
+      new EcsReferenceResolver({
+        ecs: aws!.ecs,
+        ec2: aws!.ec2,
+        cluster: 'prod',
+        sink,
+        now: () => context.clock,
+        negativeCache: { random: () => 0.5 },
+        ...extra,
+      }),
+  };
+  beforeEach(() => {
+    context.clock = 1_700_000_000_000;
+  });
+  return context;
 }
 
 /** A logger keeping the fields of every `warn` call; the other levels are dropped. */
