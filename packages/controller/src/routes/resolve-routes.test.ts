@@ -1,22 +1,11 @@
-import { renderHttpRoutes, renderStreamRoutes } from '@ecs-ingress/renderer';
 import { xorshift } from '@ecs-ingress/testkit';
 import { ROUTE_ERROR_CODES as C, type RouteReport, type RouteTable } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
+import { renderRouteTable, svc } from '../test-support/routes.js';
 import { claimKeys, resolveRoutes, type ServiceRoutesInput } from './resolve-routes.js';
 import { parseHostPolicy, type RouteSettings } from './route-settings.js';
 
-const P = 'ecs-ingress.';
 const none: RouteSettings = { tcpPorts: [] };
-
-function svc(
-  name: string,
-  createdAt: number | undefined,
-  labels: Record<string, string>,
-): ServiceRoutesInput {
-  const full: Record<string, string> = {};
-  for (const [key, value] of Object.entries(labels)) full[`${P}${key}`] = value;
-  return { name, createdAt, labels: full };
-}
 
 function states(table: RouteTable): string[] {
   return table.reports.map(
@@ -292,11 +281,29 @@ describe('operator settings', () => {
     expect(states(resolveRoutes(services, none))).toEqual([`Shop_1/http.default: invalid ${C.noHost}`]);
   });
 
-  it('tcp listen ports only from ECS_INGRESS_TCP_PORTS', () => {
-    const table = resolveRoutes([svc('db', 1, { 'tcp.a.listen': '5432', 'tcp.b.listen': '5433' })], {
-      tcpPorts: [{ from: 5432, to: 5432 }],
-    });
-    expect(states(table)).toEqual(['db/tcp.a: active', `db/tcp.b: invalid ${C.tcpPortNotAllowed}`]);
+  it.each([
+    {
+      title: 'tcp listen ports only from ECS_INGRESS_TCP_PORTS',
+      services: [svc('db', 1, { 'tcp.a.listen': '5432', 'tcp.b.listen': '5433' })],
+      settings: { tcpPorts: [{ from: 5432, to: 5432 }] },
+      expected: ['db/tcp.a: active', `db/tcp.b: invalid ${C.tcpPortNotAllowed}`],
+    },
+    {
+      title: 'label errors and unsafe upstream names are invalid routes of their service only',
+      services: [
+        svc('ok', 1, { 'http.hosts': 'ok.example.com', 'http.bad.hosts': 'x;' }),
+        svc('bad name', 1, { 'http.hosts': 'b.example.com' }),
+        svc('plain', 1, {}),
+      ],
+      settings: none,
+      expected: [
+        `bad name/http.default: invalid ${C.invalidUpstream}`,
+        `ok/http.bad: invalid ${C.invalidHost}`,
+        'ok/http.default: active',
+      ],
+    },
+  ])('$title', ({ services, settings, expected }) => {
+    expect(states(resolveRoutes(services, settings))).toEqual(expected);
   });
 
   it('a bundle server_name shadows the route on that host only', () => {
@@ -310,22 +317,6 @@ describe('operator settings', () => {
     expect(report(table, 'a')).toMatchObject({ state: 'active', hosts: ['y.example.com'], code: C.shadowed });
     expect(report(table, 'b')).toMatchObject({ state: 'shadowed', code: C.shadowed });
     expect(owners(table)).toEqual(['y.example.com prefix / -> a']);
-  });
-
-  it('label errors and unsafe upstream names are invalid routes of their service only', () => {
-    const table = resolveRoutes(
-      [
-        svc('ok', 1, { 'http.hosts': 'ok.example.com', 'http.bad.hosts': 'x;' }),
-        { name: 'bad name', createdAt: 1, labels: { [`${P}http.hosts`]: 'b.example.com' } },
-        svc('plain', 1, {}),
-      ],
-      none,
-    );
-    expect(states(table)).toEqual([
-      `bad name/http.default: invalid ${C.invalidUpstream}`,
-      `ok/http.bad: invalid ${C.invalidHost}`,
-      'ok/http.default: active',
-    ]);
   });
 });
 
@@ -374,13 +365,11 @@ describe('determinism', () => {
   }
 
   const settings: RouteSettings = { tcpPorts: [{ from: 5432, to: 5432 }] };
-  const render = (table: RouteTable) =>
-    `${renderHttpRoutes(table, { bundleDir: '/app/nginx/bundle' }).text}${renderStreamRoutes(table).text}`;
 
   it('all 5,040 orders of 7 services give the same table and the same bytes', () => {
     const base = scenario();
     const expectedTable = JSON.stringify(resolveRoutes(base, settings));
-    const expectedText = render(resolveRoutes(base, settings));
+    const expectedText = renderRouteTable(resolveRoutes(base, settings));
     expect(states(resolveRoutes(base, settings))).toEqual([
       'api/http.default: active',
       `api2/http.default: conflict ${C.conflict}`,
@@ -395,7 +384,7 @@ describe('determinism', () => {
     for (const order of permutations(base)) {
       const table = resolveRoutes(order, settings);
       expect(JSON.stringify(table)).toBe(expectedTable);
-      expect(render(table)).toBe(expectedText);
+      expect(renderRouteTable(table)).toBe(expectedText);
       count += 1;
     }
     expect(count).toBe(5040);
@@ -409,8 +398,8 @@ describe('determinism', () => {
     expect(warm.hosts.every((host, i) => host === first.hosts[i])).toBe(true);
     const cold = resolveRoutes(structuredClone(base), settings);
     expect(cold.hosts.some((host, i) => host === first.hosts[i])).toBe(false);
-    expect(render(warm)).toBe(render(first));
-    expect(render(cold)).toBe(render(first));
+    expect(renderRouteTable(warm)).toBe(renderRouteTable(first));
+    expect(renderRouteTable(cold)).toBe(renderRouteTable(first));
   });
 
   it('shuffles of 200 random services agree (seeded)', () => {
@@ -425,7 +414,7 @@ describe('determinism', () => {
         ...(random() < 0.2 ? { 'http.tls': 'bundle:one' } : {}),
       }),
     );
-    const expected = render(resolveRoutes(services, none));
+    const expected = renderRouteTable(resolveRoutes(services, none));
     const expectedReports = JSON.stringify(resolveRoutes(services, none).reports);
     for (let round = 0; round < 50; round += 1) {
       const shuffled = [...services];
@@ -434,7 +423,7 @@ describe('determinism', () => {
         [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
       }
       const table = resolveRoutes(shuffled, none);
-      expect(render(table)).toBe(expected);
+      expect(renderRouteTable(table)).toBe(expected);
       expect(JSON.stringify(table.reports)).toBe(expectedReports);
     }
   });

@@ -1,24 +1,10 @@
-import { renderHttpRoutes, renderStreamRoutes } from '@ecs-ingress/renderer';
 import { xorshift } from '@ecs-ingress/testkit';
 import type { RouteTable } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
+import { renderRouteTable, svc } from '../test-support/routes.js';
 import { resolveRoutes, type ServiceRoutesInput } from './resolve-routes.js';
 import { createRouteResolver } from './route-resolver.js';
 import type { RouteSettings } from './route-settings.js';
-
-const P = 'ecs-ingress.';
-const render = (table: RouteTable) =>
-  `${renderHttpRoutes(table, { bundleDir: '/app/nginx/bundle' }).text}${renderStreamRoutes(table).text}`;
-
-function svc(
-  name: string,
-  createdAt: number | undefined,
-  labels: Record<string, string>,
-): ServiceRoutesInput {
-  const full: Record<string, string> = {};
-  for (const [key, value] of Object.entries(labels)) full[`${P}${key}`] = value;
-  return { name, createdAt, labels: full };
-}
 
 /** Random labels over few hosts, so routes collide, span several hosts and chain hosts together. */
 function randomLabels(random: () => number): Record<string, string> {
@@ -80,7 +66,7 @@ describe('createRouteResolver: the same table as resolveRoutes from scratch, aft
       const incremental = resolve(services, settings);
       const scratch = resolveRoutes(services, settings);
       expect(JSON.stringify(incremental)).toBe(JSON.stringify(scratch));
-      expect(render(incremental)).toBe(render(scratch));
+      expect(renderRouteTable(incremental)).toBe(renderRouteTable(scratch));
       checked += 1;
     }
     expect(checked).toBe(400);
