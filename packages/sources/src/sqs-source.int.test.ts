@@ -26,7 +26,6 @@ afterAll(async () => {
   await fq.close();
 });
 
-/** A real SQS client that records every command it sends (name and input). */
 /** The recorded input of a command; only DeleteMessageBatch's entries are read. */
 interface RecordedCall {
   name: string;
@@ -35,6 +34,7 @@ interface RecordedCall {
   output?: { Messages?: { ReceiptHandle?: string }[] };
 }
 
+/** A real SQS client that records every command it sends (name and input). */
 function newClient(endpoint = fq.endpoint): { sqs: SQSClient; calls: RecordedCall[] } {
   const sqs = new SQSClient({ ...fq.sqsConfig(), endpoint, maxAttempts: 1 });
   const calls: RecordedCall[] = [];
