@@ -73,7 +73,7 @@ const sink = {
     return 'applied' as const;
   },
 };
-const poller = new EcsPoller({ ecs, ec2, cluster, sink });
+const poller = new EcsPoller({ ecs, ec2: async () => ec2, cluster, sink });
 
 async function measured(): Promise<{ counts: Record<string, number>; report: SyncReport }> {
   fake.resetCalls();

@@ -75,7 +75,7 @@ const store = new ClusterStore();
 const derive = (state: ClusterState) => deriveUpstreams(state, { clusterArn: cluster });
 const poller = new EcsPoller({
   ecs,
-  ec2,
+  ec2: async () => ec2,
   cluster,
   sink: store,
   isKnownTaskDefinition: (arn) => store.snapshot().taskDefinitions.has(arn),

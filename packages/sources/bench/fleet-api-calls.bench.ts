@@ -51,7 +51,7 @@ for (const size of SIZES) {
   // One daemon alone.
   const ecs = new ECSClient({ ...aws.clientConfig() });
   const ec2 = new EC2Client({ ...aws.clientConfig() });
-  const poller = new EcsPoller({ ecs, ec2, cluster, sink: new ClusterStore() });
+  const poller = new EcsPoller({ ecs, ec2: async () => ec2, cluster, sink: new ClusterStore() });
   const first = (await poller.fullSync()).totalCalls;
   const later = (await poller.fullSync()).totalCalls;
   ecs.destroy();

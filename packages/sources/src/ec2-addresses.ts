@@ -1,6 +1,7 @@
 /** EC2 instance id → primary private IP, for bridge and host tasks (their container instance's address). */
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { AwsCallError, awsCall } from './aws/aws-call-error.js';
+import type { LazyClient } from './aws/lazy-client.js';
 import { type CallTally, chunks } from './aws-batches.js';
 
 /**
@@ -10,11 +11,12 @@ import { type CallTally, chunks } from './aws-batches.js';
 const INSTANCES_PER_CALL = 100;
 
 /**
- * The private IPs of `ids`, 100 a call; an id EC2 does not know is left out.
- * @throws AwsCallError for any other failure
+ * The private IPs of `ids`, 100 a call; an id EC2 does not know is left out. The EC2 client (and
+ * `@aws-sdk/client-ec2`) is loaded at the first call, so a process that never needs it never pays for it.
+ * @throws AwsCallError for any other failure, loading the client included
  */
 export async function describeInstanceIps(
-  ec2: EC2Client,
+  ec2: LazyClient<EC2Client>,
   ids: readonly string[],
   tally: CallTally,
 ): Promise<Map<string, string>> {
@@ -41,14 +43,15 @@ export async function describeInstanceIps(
 }
 
 async function describeInstanceBatch(
-  ec2: EC2Client,
+  ec2: LazyClient<EC2Client>,
   ids: readonly string[],
   ips: Map<string, string>,
   tally: CallTally,
 ): Promise<void> {
-  const out = await awsCall('ec2', 'DescribeInstances', () => {
+  const out = await awsCall('ec2', 'DescribeInstances', async () => {
+    const [client, { DescribeInstancesCommand }] = await Promise.all([ec2(), import('@aws-sdk/client-ec2')]);
     tally.add('ec2', 'DescribeInstances');
-    return ec2.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }), tally.sendOptions);
+    return client.send(new DescribeInstancesCommand({ InstanceIds: [...ids] }), tally.sendOptions);
   });
   for (const reservation of out.Reservations ?? []) {
     for (const instance of reservation.Instances ?? []) {

@@ -1,4 +1,3 @@
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient, Task } from '@aws-sdk/client-ecs';
 import {
   type AwsFake,
@@ -12,6 +11,7 @@ import {
 import { formatObservationLine, parseEventBody } from '@ecs-ingress/types';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  type FakeAws,
   fakeClients,
   RecordingSink,
   recordObservations,
@@ -23,7 +23,7 @@ import { ClusterNotFoundError, EcsPoller, type EcsPollerOptions, serviceNameFrom
 
 let fake: AwsFake;
 let ecs: ECSClient;
-let ec2: EC2Client;
+let ec2: FakeAws['ec2'];
 
 useAwsFake((aws) => {
   ({ fake, ecs, ec2 } = aws);
@@ -416,8 +416,7 @@ describe('EcsPoller under AWS faults', () => {
       expect((err as AwsCallError).code).toBe(code);
       expect(sink.ofKind('snapshot')).toHaveLength(0);
     } finally {
-      clients.ecs.destroy();
-      clients.ec2.destroy();
+      clients.destroy();
     }
   });
 

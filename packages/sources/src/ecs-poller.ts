@@ -36,6 +36,7 @@ import {
   type TaskSnapshot,
 } from '@ecs-ingress/types';
 import { awsCall } from './aws/aws-call-error.js';
+import type { LazyClient } from './aws/lazy-client.js';
 import { CallTally, chunks, DESCRIBE_TASKS_PER_CALL, logDescribeFailures, mapLimit } from './aws-batches.js';
 import { EcsReferenceResolver, type ObservationHook, type TaskDefinitionCache } from './ecs-references.js';
 import type { EventSink } from './event-sink.js';
@@ -71,7 +72,8 @@ export interface SyncReport {
 
 export interface EcsPollerOptions {
   readonly ecs: ECSClient;
-  readonly ec2: EC2Client;
+  /** Built at the first container instance to resolve (bridge/host tasks only). */
+  readonly ec2: LazyClient<EC2Client>;
   /** Cluster name (resolved once to its ARN with DescribeClusters) or ARN. */
   readonly cluster: string;
   readonly sink: EventSink;

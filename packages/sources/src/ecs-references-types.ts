@@ -2,6 +2,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { Logger, ObservationKind } from '@ecs-ingress/types';
+import type { LazyClient } from './aws/lazy-client.js';
 import type { EventSink } from './event-sink.js';
 import type { NegativeCacheOptions } from './negative-cache.js';
 import type { EventSourceName, SourceMetrics } from './source-metrics.js';
@@ -24,7 +25,8 @@ export interface TaskDefinitionCache {
 
 export interface EcsReferenceResolverOptions {
   readonly ecs: ECSClient;
-  readonly ec2: EC2Client;
+  /** Built at the first container instance to resolve (bridge/host tasks only). */
+  readonly ec2: LazyClient<EC2Client>;
   /** Cluster name or ARN (DescribeContainerInstances is scoped to a cluster). */
   readonly cluster: string;
   readonly sink: EventSink;

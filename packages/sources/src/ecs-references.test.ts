@@ -108,6 +108,29 @@ describe('EcsReferenceResolver', () => {
     expect(await r.resolveTaskDefinitions([arn], new CallTally())).toBe(1);
   });
 
+  it('an EC2 client that cannot be loaded fails the lookup as an EC2 outage; a later one loads it', async () => {
+    const arn = containerInstanceArnFor('prod', 'ci-1');
+    ctx.fake.ecs.putContainerInstance(arn, 'i-0000000000000001', { cluster: 'prod' });
+    ctx.fake.ec2.putInstance('i-0000000000000001', '127.0.0.9');
+    let loads = 0;
+    const r = ctx.resolver(new RecordingSink(), {
+      ec2: async () => {
+        loads++;
+        if (loads === 1) throw new Error("Cannot find package '@aws-sdk/client-ec2'");
+        return ctx.aws.ec2();
+      },
+    });
+    await expect(r.resolveContainerInstances([arn], new CallTally())).rejects.toMatchObject({
+      code: 'ECS_INGRESS_AWS_UNAVAILABLE',
+      service: 'ec2',
+      operation: 'DescribeInstances',
+    });
+    expect(ctx.fake.calls('ec2', 'DescribeInstances')).toBe(0);
+    ctx.clock += 1_001;
+    expect(await r.resolveContainerInstances([arn], new CallTally())).toBe(1);
+    expect(loads).toBe(2);
+  });
+
   it('resolves 150 container instances in 2 DescribeContainerInstances and 2 DescribeInstances; unknown ones wait', async () => {
     const arns: string[] = [];
     for (let i = 0; i < 150; i++) {

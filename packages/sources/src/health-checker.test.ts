@@ -1,4 +1,3 @@
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import {
   type AwsFake,
@@ -8,6 +7,7 @@ import {
 } from '@ecs-ingress/testkit/aws';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  type FakeAws,
   fakeClients,
   RecordedMetrics,
   RecordingSink,
@@ -20,7 +20,7 @@ import { HealthChecker, type HealthCheckerOptions } from './health-checker.js';
 
 let fake: AwsFake;
 let ecs: ECSClient;
-let ec2: EC2Client;
+let ec2: FakeAws['ec2'];
 const checkers: HealthChecker[] = [];
 
 useAwsFake(
@@ -165,8 +165,7 @@ describe('HealthChecker.checkOnce', () => {
       expect(err).toBeInstanceOf(AwsCallError);
       expect((err as AwsCallError).code).toBe(AWS_CALL_ERROR_CODES.throttled);
     } finally {
-      clients.ecs.destroy();
-      clients.ec2.destroy();
+      clients.destroy();
     }
   });
 });
@@ -226,8 +225,7 @@ describe('HealthChecker loop', () => {
       });
     } finally {
       await Promise.all(checkers.splice(0).map((c) => c.stop()));
-      clients.ecs.destroy();
-      clients.ec2.destroy();
+      clients.destroy();
     }
   });
 });

@@ -4,6 +4,7 @@
 export type { AwsClients, AwsClientsOptions } from './aws/clients.js';
 export { createAwsClients } from './aws/clients.js';
 export { planInstanceId, resolveInstanceId } from './aws/instance-identity.js';
+export type { LazyClient } from './aws/lazy-client.js';
 export type { AwsProblem, AwsProblemReason } from './aws/permanent-errors.js';
 export { AWS_PROBLEM_REASONS, classifyAwsProblem } from './aws/permanent-errors.js';
 export { DEFAULT_PREFIX, instanceResourceName } from './aws/provisioning/names.js';

@@ -2,7 +2,6 @@
  * References on demand: a real store and derivation, the shared resolver on the real SDK against
  * the wire fake. A task that would route but for what the store lacks gets exactly that fetched.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient, Task } from '@aws-sdk/client-ecs';
 import type { ClusterState } from '@ecs-ingress/store';
 import { ClusterStore, deriveUpstreams } from '@ecs-ingress/store';
@@ -16,7 +15,7 @@ import {
 } from '@ecs-ingress/testkit/aws';
 import { parseDescribedTask } from '@ecs-ingress/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { recordObservations, useAwsFake } from '../test/helpers.js';
+import { type FakeAws, recordObservations, useAwsFake } from '../test/helpers.js';
 import { EcsReferenceResolver } from './ecs-references.js';
 import { ReferenceWatcher } from './reference-watcher.js';
 
@@ -25,7 +24,7 @@ const WAIT = { timeout: 10_000, interval: 50 };
 
 let fake: AwsFake;
 let ecs: ECSClient;
-let ec2: EC2Client;
+let ec2: FakeAws['ec2'];
 const stops: (() => Promise<void>)[] = [];
 
 useAwsFake(

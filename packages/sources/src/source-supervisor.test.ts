@@ -192,8 +192,7 @@ describe('SourceSupervisor with the real poller while ECS throttles at start-up'
       expect(s.currentMode).toBe('events');
     } finally {
       await Promise.all(supervisors.splice(0).map((s) => s.stop()));
-      clients.ecs.destroy();
-      clients.ec2.destroy();
+      clients.destroy();
     }
   });
 });

@@ -116,10 +116,10 @@ export function startSimDaemon(o: {
     onS3Error: (operation: string) => s3Errors.push(operation),
     onRole: (role: string) => (role === 'lister' ? becameLister.push(Date.now()) : undefined),
   };
-  const parts = createFleetParts({ s3, location: o.location, hooks });
+  const parts = createFleetParts({ s3: async () => s3, location: o.location, hooks });
   const poller = new EcsPoller({
     ecs,
-    ec2,
+    ec2: async () => ec2,
     cluster: o.cluster,
     sink: parts.tap.wrap(store),
     sharedTaskDefinitions: parts.taskDefinitions,

@@ -7,6 +7,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { type AwsFake, startAwsFake } from '@ecs-ingress/testkit/aws';
 import type { ClusterEvent, Logger, ObservationKind } from '@ecs-ingress/types';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { type LazyClient, lazyClient } from '../src/aws/lazy-client.js';
 import { EcsReferenceResolver, type ObservationHook } from '../src/ecs-references.js';
 import type { EcsReferenceResolverOptions } from '../src/ecs-references-types.js';
 import type { DispatchOutcome, EventSink } from '../src/event-sink.js';
@@ -44,19 +45,31 @@ export function recordObservations(): { hook: ObservationHook; seen: RecordedObs
   return { hook: (kind, detail, time) => seen.push({ kind, detail, time }), seen };
 }
 
-/** Real SDK clients on the fake; `maxAttempts` 3 is the SDK default. */
-export function fakeClients(fake: AwsFake, maxAttempts = 3): { ecs: ECSClient; ec2: EC2Client } {
+/** Real SDK clients on the fake, EC2 built at its first use as the daemon's is (aws/clients.ts). */
+export interface FakeClients {
+  readonly ecs: ECSClient;
+  readonly ec2: LazyClient<EC2Client>;
+  /** Destroys both (EC2 only if it was built). */
+  destroy(): void;
+}
+
+/** `FakeClients` on `fake`; `maxAttempts` 3 is the SDK default. */
+export function fakeClients(fake: AwsFake, maxAttempts = 3): FakeClients {
+  const ecs = new ECSClient({ ...fake.clientConfig(), maxAttempts });
+  const ec2 = lazyClient(async () => new EC2Client({ ...fake.clientConfig(), maxAttempts }));
   return {
-    ecs: new ECSClient({ ...fake.clientConfig(), maxAttempts }),
-    ec2: new EC2Client({ ...fake.clientConfig(), maxAttempts }),
+    ecs,
+    ec2: ec2.get,
+    destroy: () => {
+      ecs.destroy();
+      ec2.destroy();
+    },
   };
 }
 
 /** The wire fake and real SDK clients on it, as `useAwsFake` hands them to a test file. */
-export interface FakeAws {
-  fake: AwsFake;
-  ecs: ECSClient;
-  ec2: EC2Client;
+export interface FakeAws extends FakeClients {
+  readonly fake: AwsFake;
 }
 
 /**
@@ -75,8 +88,7 @@ export function useAwsFake(
     ready(aws);
   });
   afterAll(async () => {
-    aws?.ecs.destroy();
-    aws?.ec2.destroy();
+    aws?.destroy();
     await aws?.fake.close();
   });
   beforeEach(() => {

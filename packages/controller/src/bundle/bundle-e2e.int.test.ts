@@ -87,7 +87,11 @@ describe.skipIf(!hasNginx)('config bundle end to end (fauxqs S3 + real NGINX)', 
           Body: await buildZip(Object.entries(files).map(([name, content]) => ({ name, content }))),
         }),
       );
-    const source = new S3BundleSource({ client, bucket: 'bundle-e2e', key: 'bundle.zip' });
+    const source = new S3BundleSource({
+      client: async () => client,
+      bucket: 'bundle-e2e',
+      key: 'bundle.zip',
+    });
     const manager = new BundleManager({
       workDir: join(tmp, 'work'),
       upstreamsFile,

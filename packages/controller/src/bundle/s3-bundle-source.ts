@@ -5,7 +5,8 @@
  * downloaded the whole bundle every 10 s). fauxqs honours If-None-Match too, so the tests exercise
  * this same path (no HeadObject fallback needed).
  */
-import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import type { LazyClient } from '@ecs-ingress/sources';
 import type { Logger } from '@ecs-ingress/types';
 import { silentLogger } from '@ecs-ingress/types';
 import { type Observable, Subject } from 'rxjs';
@@ -20,7 +21,8 @@ import {
 import { hashBytes } from './tree.js';
 
 export interface S3BundleSourceOptions {
-  client: S3Client;
+  /** Built (`@aws-sdk/client-s3` loaded) at the first check. */
+  client: LazyClient<S3Client>;
   bucket: string;
   key: string;
   /** Between the end of one check and the start of the next. Default 30 s. */
@@ -50,7 +52,7 @@ function isNotModified(error: unknown): boolean {
 export class S3BundleSource implements BundleSource {
   readonly candidates$: Observable<BundleCandidate>;
   readonly stats: S3BundleSourceStats = { notModified: 0, downloads: 0, downloadedBytes: 0, errors: 0 };
-  private readonly client: S3Client;
+  private readonly client: LazyClient<S3Client>;
   private readonly bucket: string;
   private readonly key: string;
   private readonly maxDownloadBytes: number;
@@ -89,7 +91,8 @@ export class S3BundleSource implements BundleSource {
   async check(): Promise<BundleCandidate | undefined> {
     let response: GetObjectCommandOutput;
     try {
-      response = await this.client.send(
+      const [client, { GetObjectCommand }] = await Promise.all([this.client(), import('@aws-sdk/client-s3')]);
+      response = await client.send(
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key,

@@ -68,7 +68,7 @@ describe('S3BundleSource against fauxqs with the real S3 client', () => {
   it('downloads once, then conditional GETs answer 304 with no body until the object changes', async () => {
     const metrics = createMetrics({ defaults: false });
     await put(await zipOf('v1'));
-    const source = new S3BundleSource({ client, bucket, key, metrics });
+    const source = new S3BundleSource({ client: async () => client, bucket, key, metrics });
 
     const first = await source.check();
     expect(first).toBeDefined();
@@ -100,7 +100,7 @@ describe('S3BundleSource against fauxqs with the real S3 client', () => {
 
   it("forget(id) after a failure that was not the bundle's: the next check downloads it again", async () => {
     await put(await zipOf('forget'));
-    const source = new S3BundleSource({ client, bucket, key });
+    const source = new S3BundleSource({ client: async () => client, bucket, key });
     const first = await source.check();
     expect(await source.check()).toBeUndefined();
     source.forget('0000000000000000'); // not the last candidate: no effect
@@ -115,7 +115,7 @@ describe('S3BundleSource against fauxqs with the real S3 client', () => {
 
   it('candidates$ emits the bundle and then each new version, and completes on stop()', async () => {
     await put(await zipOf('a'));
-    const source = new S3BundleSource({ client, bucket, key, intervalMs: 20 });
+    const source = new S3BundleSource({ client: async () => client, bucket, key, intervalMs: 20 });
     const seen = new ReplaySubject<BundleCandidate>();
     const subscription = source.candidates$.subscribe(seen);
     const first = await firstValueFrom(seen.pipe(take(1), timeout(WAIT_MS)));
@@ -130,7 +130,7 @@ describe('S3BundleSource against fauxqs with the real S3 client', () => {
 
   it('an object over the download limit is refused once, then not fetched again until it changes', async () => {
     await put(await zipOf('big'));
-    const source = new S3BundleSource({ client, bucket, key, maxDownloadBytes: 16 });
+    const source = new S3BundleSource({ client: async () => client, bucket, key, maxDownloadBytes: 16 });
     const refused = await source.check().catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(BundleRejectedError);
     expect((refused as BundleRejectedError).reason).toBe('too-large');
@@ -144,7 +144,7 @@ describe('S3BundleSource against fauxqs with the real S3 client', () => {
   });
 
   it('a missing object is an error the caller sees (and the stream survives)', async () => {
-    const source = new S3BundleSource({ client, bucket, key: 'nope.zip' });
+    const source = new S3BundleSource({ client: async () => client, bucket, key: 'nope.zip' });
     await expect(source.check()).rejects.toThrow();
     expect(source.stats.errors).toBe(1);
     source.stop();
@@ -152,7 +152,7 @@ describe('S3BundleSource against fauxqs with the real S3 client', () => {
 
   it('the downloaded archive is checked like any other: a traversal zip is refused', async () => {
     await put(await buildZip([{ name: '../../evil', content: 'x' }]));
-    const source = new S3BundleSource({ client, bucket, key });
+    const source = new S3BundleSource({ client: async () => client, bucket, key });
     const candidate = await source.check();
     const error = await candidate
       ?.materialise(join(tmp, 'x'), { mainFile: 'nginx.conf' })

@@ -9,6 +9,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { NginxRunner } from '@ecs-ingress/nginx-runner';
+import type { LazyClient } from '@ecs-ingress/sources';
 import type { Logger } from '@ecs-ingress/types';
 import { concatMap, from, type Subscription } from 'rxjs';
 import type { BundleManager } from '../bundle/bundle-manager.js';
@@ -28,7 +29,7 @@ import type { ApplyGate } from './apply-gate.js';
 /** The bundle source the configuration names. */
 export function bundleSourceFor(
   config: DaemonConfig,
-  s3: S3Client,
+  s3: LazyClient<S3Client>,
   logger: Logger,
   metrics?: Pick<Metrics, 'bundleChecks'>,
 ): BundleSource {

@@ -12,13 +12,15 @@ import { EventQueue, type QueueConsumer } from './event-queue.js';
 let aws: AwsFake;
 let fq: FauxqsHarness;
 let sqs: SQSClient;
-let events: EventBridgeClient;
+let eventBridge: EventBridgeClient;
+/** The client as the event queue takes it (built at first use in the daemon). */
+const events = async () => eventBridge;
 const stops: (() => Promise<unknown>)[] = [];
 
 beforeAll(async () => {
   [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
   sqs = new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 });
-  events = new EventBridgeClient({ ...aws.clientConfig(), maxAttempts: 1 });
+  eventBridge = new EventBridgeClient({ ...aws.clientConfig(), maxAttempts: 1 });
 });
 afterEach(async () => {
   aws.clearFaults();
@@ -26,7 +28,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   sqs.destroy();
-  events.destroy();
+  eventBridge.destroy();
   await Promise.all([aws.close(), fq.close()]);
 });
 

@@ -12,7 +12,7 @@
  */
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { ProvisioningAction, QueueProvision } from '@ecs-ingress/sources';
+import type { LazyClient, ProvisioningAction, QueueProvision } from '@ecs-ingress/sources';
 import {
   classifyAwsProblem,
   ensureInstanceQueue,
@@ -46,7 +46,8 @@ export interface QueueConsumer {
 export interface EventQueueOptions {
   readonly settings: EventQueueSettings;
   readonly sqs: SQSClient;
-  readonly events: EventBridgeClient;
+  /** Built at the first call that needs it (per-instance mode only). */
+  readonly events: LazyClient<EventBridgeClient>;
   /**
    * Resolves the cluster's ARN (per-instance mode: the rule matches `detail.clusterArn` exactly);
    * `signal` aborts the lookup at stop().
@@ -192,7 +193,7 @@ export class EventQueue {
       const signal = this.setupAbort.signal;
       provision = await ensureInstanceQueue({
         sqs: withAbortSignal(this.o.sqs, signal),
-        events: withAbortSignal(this.o.events, signal),
+        events: async () => withAbortSignal(await this.o.events(), signal),
         clusterArn,
         instanceId: s.instanceId,
         prefix: s.prefix,

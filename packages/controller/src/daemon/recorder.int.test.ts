@@ -47,7 +47,8 @@ function clients() {
   cleanups.push(() => {
     for (const c of [ecs, ec2, events, sqs]) c.destroy();
   });
-  return { ecs, ec2, events, sqs };
+  // EC2 and EventBridge as the daemon's clients hand them out: built at first use.
+  return { ecs, ec2: async () => ec2, events: async () => events, sqs };
 }
 
 function upstreamsOf(store: ClusterStore, cluster: string) {

@@ -15,7 +15,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { ProvisioningAction } from '@ecs-ingress/sources';
+import type { LazyClient, ProvisioningAction } from '@ecs-ingress/sources';
 import {
   EcsPoller,
   HealthChecker,
@@ -31,9 +31,9 @@ import { bodyAsLine, LineWriter } from './line-writer.js';
 
 export interface RecorderOptions {
   readonly ecs: ECSClient;
-  readonly ec2: EC2Client;
+  readonly ec2: LazyClient<EC2Client>;
   readonly sqs: SQSClient;
-  readonly events: EventBridgeClient;
+  readonly events: LazyClient<EventBridgeClient>;
   /** Cluster name or ARN. */
   readonly cluster: string;
   readonly queue: EventQueueSettings;

@@ -2,7 +2,7 @@ import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { DescribeClustersCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { ListRulesCommand } from '@aws-sdk/client-eventbridge';
 import { type AwsFake, startAwsFake } from '@ecs-ingress/testkit/aws';
-import { silentLogger } from '@ecs-ingress/types';
+import { type Logger, silentLogger } from '@ecs-ingress/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RecordedMetrics } from '../../test/helpers.js';
 import { AWS_CALL_ERROR_CODES, AwsCallError, awsCall } from './aws-call-error.js';
@@ -59,7 +59,7 @@ describe('createAwsClients endpoint override through the SDK standard variables'
 
     const out = await clients.ecs.send(new DescribeClustersCommand({ clusters: ['prod'] }));
     expect(out.clusters?.[0]?.clusterArn).toBe('arn:aws:ecs:us-east-1:123456789012:cluster/prod');
-    const ec2 = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0abc'] }));
+    const ec2 = await (await clients.ec2()).send(new DescribeInstancesCommand({ InstanceIds: ['i-0abc'] }));
     expect(ec2.Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress).toBe('10.0.0.9');
     expect(fake.callCounts()).toEqual({ 'ecs:DescribeClusters': 1, 'ec2:DescribeInstances': 1 });
     // The credentials of the default chain (environment) were used: the request was signed with them.
@@ -70,7 +70,7 @@ describe('createAwsClients endpoint override through the SDK standard variables'
     stubCredentials();
     vi.stubEnv('AWS_ENDPOINT_URL', fake.url);
     clients = createAwsClients({ region: 'us-east-1', logger: silentLogger, maxAttempts: 1 });
-    const out = await clients.events.send(new ListRulesCommand({}));
+    const out = await (await clients.events()).send(new ListRulesCommand({}));
     expect(out.Rules).toEqual([]);
     expect(fake.calls('events', 'ListRules')).toBe(1);
   });
@@ -137,10 +137,10 @@ describe('metrics middleware', () => {
     fake.ecs.addCluster('default');
     fake.inject({ service: row.service, kind: row.kind });
     const operation = row.service === 'ecs' ? 'DescribeClusters' : 'DescribeInstances';
-    const err = await awsCall(row.service, operation, () =>
+    const err = await awsCall(row.service, operation, async () =>
       row.service === 'ecs'
         ? c.ecs.send(new DescribeClustersCommand({ clusters: ['default'] }))
-        : c.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-01'] })),
+        : (await c.ec2()).send(new DescribeInstancesCommand({ InstanceIds: ['i-01'] })),
     ).then(
       () => undefined,
       (e: unknown) => e,
@@ -199,8 +199,87 @@ describe('metrics middleware', () => {
     const before = fake.calls('ecs', 'ListTasks');
     await clients.ecs.send(new ListTasksCommand({ cluster: 'default' }));
     expect(fake.calls('ecs', 'ListTasks')).toBe(before + 1);
-    const ec2 = clients.ec2;
+    const ec2 = await clients.ec2();
     await expect(ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-1'] }))).rejects.toThrow();
+  });
+});
+
+describe('EC2, EventBridge and S3: built at their first use', () => {
+  /** A logger keeping the `service` of every "AWS client created" line, in order. */
+  function creationLog(): { logger: Logger; created: string[] } {
+    const created: string[] = [];
+    const logger: Logger = {
+      ...silentLogger,
+      debug(obj: unknown, msg?: string) {
+        if (msg === 'AWS client created') created.push((obj as { service: string }).service);
+      },
+      child: () => logger,
+    };
+    return { logger, created };
+  }
+
+  it('ECS and SQS at once; the others at their first call, once whoever asks; destroy() builds none', async () => {
+    const { logger, created } = creationLog();
+    clients = createAwsClients({
+      region: 'us-east-1',
+      logger,
+      endpoint: fake.url,
+      credentials: fake.clientConfig().credentials,
+    });
+    expect(created).toEqual(['ecs', 'sqs']);
+    const [a, b] = await Promise.all([clients.ec2(), clients.ec2()]);
+    expect(a).toBe(b);
+    expect(await clients.ec2()).toBe(a);
+    expect(created).toEqual(['ecs', 'sqs', 'ec2']);
+    clients.destroy();
+    clients = undefined;
+    // EventBridge and S3 were never asked for: destroying did not build them.
+    expect(created).toEqual(['ecs', 'sqs', 'ec2']);
+  });
+
+  it('have the settings the eager clients have: region, retries, credentials, endpoints, timeouts, metrics', async () => {
+    const metrics = new RecordedMetrics();
+    clients = createAwsClients({
+      region: 'us-east-1',
+      logger: silentLogger,
+      metrics,
+      maxAttempts: 1,
+      retryMode: 'adaptive',
+      requestTimeoutMs: 300,
+      // Nothing listens on port 1: only a per-service endpoint reaches the fake.
+      endpoint: 'http://127.0.0.1:1',
+      endpoints: { ec2: fake.url, eventbridge: fake.url, s3: 'http://127.0.0.1:9000' },
+      s3ForcePathStyle: true,
+      credentials: { accessKeyId: 'AKIDLAZY', secretAccessKey: 'secret' },
+    });
+    const [ec2, events, s3] = await Promise.all([clients.ec2(), clients.events(), clients.s3()]);
+    for (const client of [ec2, events, s3]) {
+      expect(await client.config.region()).toBe('us-east-1');
+      expect(await client.config.maxAttempts()).toBe(1);
+      expect(client.config.retryMode).toBe('adaptive');
+      expect((await client.config.credentials()).accessKeyId).toBe('AKIDLAZY');
+      expect(client.middlewareStack.identify().join(' ')).toMatch(/ecsIngressMetricsMiddleware/);
+    }
+    expect(s3.config.forcePathStyle).toBe(true);
+    expect(await s3.config.endpoint?.()).toMatchObject({ hostname: '127.0.0.1', port: 9000 });
+
+    // The endpoint and the metrics middleware at work, through the fake.
+    fake.ec2.putInstance('i-0abc', '10.0.0.9');
+    const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0abc'] }));
+    expect(out.Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress).toBe('10.0.0.9');
+    await events.send(new ListRulesCommand({}));
+    expect(
+      counterValue(metrics, { service: 'ec2', operation: 'DescribeInstances', outcome: 'success' }),
+    ).toBe(1);
+    expect(counterValue(metrics, { service: 'events', operation: 'ListRules', outcome: 'success' })).toBe(1);
+
+    // The request timeout, enforced (throwOnRequestTimeout): an answer slower than it fails the call.
+    fake.inject({ service: 'ec2', kind: 'delay', delayMs: 5_000, times: 1 });
+    const err = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0abc'] })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as Error | undefined)?.name).toBe('TimeoutError');
   });
 });
 
@@ -227,7 +306,8 @@ describe('the SDK’s own region and retry configuration (as every AWS tool)', (
     vi.stubEnv('AWS_MAX_ATTEMPTS', '7');
     vi.stubEnv('AWS_RETRY_MODE', 'adaptive');
     clients = createAwsClients({ region: 'eu-west-1', logger: silentLogger });
-    for (const client of [clients.ecs, clients.ec2, clients.sqs, clients.events, clients.s3]) {
+    const c = clients;
+    for (const client of [c.ecs, await c.ec2(), c.sqs, await c.events(), await c.s3()]) {
       expect(await client.config.maxAttempts()).toBe(7);
       expect(await retryModeOf(client)).toBe('adaptive');
     }

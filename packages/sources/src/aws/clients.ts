@@ -12,23 +12,32 @@
  *   `AWS_ENDPOINT_URL_<SERVICE ID>` (`_ECS`, `_EC2`, `_SQS`, `_EVENTBRIDGE`, `_S3`) then
  *   `AWS_ENDPOINT_URL`, or `endpoint_url` in the shared config file; the SDK reads them when the
  *   client resolves its endpoint (tested in clients.test.ts).
+ * - Loading: ECS and SQS, which every daemon calls, are built here. EC2 (bridge/host tasks on EC2
+ *   container instances), EventBridge (per-instance queues) and S3 (an S3 bundle, the fleet's
+ *   shared listing) are built on first use, their SDK modules imported then (aws/lazy-client.ts):
+ *   `@aws-sdk/client-ec2` alone costs ~64 MB of RSS, which an awsvpc-only cluster never needs.
+ *   Their users import only types from those packages at module top, commands on first call.
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@ecs-ingress/types';
 import type { SourceMetrics } from '../source-metrics.js';
-import { instrumentClient } from './instrument.js';
+import { type InstrumentableClient, instrumentClient } from './instrument.js';
+import { type LazyClient, lazyClient } from './lazy-client.js';
 
 export interface AwsClients {
   readonly ecs: ECSClient;
-  readonly ec2: EC2Client;
   readonly sqs: SQSClient;
-  readonly events: EventBridgeClient;
-  readonly s3: S3Client;
-  /** Closes every client's sockets (at shutdown). */
+  /** Built (and `@aws-sdk/client-ec2` loaded) at the first call. */
+  readonly ec2: LazyClient<EC2Client>;
+  /** Built (and `@aws-sdk/client-eventbridge` loaded) at the first call. */
+  readonly events: LazyClient<EventBridgeClient>;
+  /** Built (and `@aws-sdk/client-s3` loaded) at the first call. */
+  readonly s3: LazyClient<S3Client>;
+  /** Closes the sockets of every client built so far (at shutdown). */
   destroy(): void;
 }
 
@@ -70,7 +79,7 @@ const S3_REQUEST_TIMEOUT_MS = 60_000;
 const SQS_REQUEST_TIMEOUT_MS = 30_000;
 const CONNECTION_TIMEOUT_MS = 3_000;
 
-/** Builds the five clients with shared settings and the metrics middleware on each. */
+/** The five clients with shared settings and the metrics middleware on each; three of them built on first use. */
 export function createAwsClients(options: AwsClientsOptions): AwsClients {
   const { maxAttempts, retryMode } = options;
   if (maxAttempts !== undefined && (!Number.isInteger(maxAttempts) || maxAttempts < 1)) {
@@ -96,39 +105,51 @@ export function createAwsClients(options: AwsClientsOptions): AwsClients {
     };
   };
 
-  const ecs = new ECSClient(base(requestTimeout, 'ecs'));
-  const ec2 = new EC2Client(base(requestTimeout, 'ec2'));
-  const sqs = new SQSClient(base(Math.max(requestTimeout, SQS_REQUEST_TIMEOUT_MS), 'sqs'));
-  const events = new EventBridgeClient(base(requestTimeout, 'eventbridge'));
-  const s3 = new S3Client({
-    ...base(Math.max(requestTimeout, S3_REQUEST_TIMEOUT_MS), 's3'),
-    ...(options.s3ForcePathStyle ? { forcePathStyle: true } : {}),
+  /** The metrics middleware on `client` (when metrics are given; `service` is their label), and a debug line. */
+  const ready = <C extends InstrumentableClient>(client: C, service: string): C => {
+    if (options.metrics) instrumentClient(client, service, options.metrics);
+    options.logger.debug({ service }, 'AWS client created');
+    return client;
+  };
+  const ecs = ready(new ECSClient(base(requestTimeout, 'ecs')), 'ecs');
+  const sqs = ready(new SQSClient(base(Math.max(requestTimeout, SQS_REQUEST_TIMEOUT_MS), 'sqs')), 'sqs');
+  const ec2 = lazyClient(async () => {
+    const { EC2Client } = await import('@aws-sdk/client-ec2');
+    return ready(new EC2Client(base(requestTimeout, 'ec2')), 'ec2');
   });
-
-  if (options.metrics) {
-    instrumentClient(ecs, 'ecs', options.metrics);
-    instrumentClient(ec2, 'ec2', options.metrics);
-    instrumentClient(sqs, 'sqs', options.metrics);
-    instrumentClient(events, 'events', options.metrics);
-    instrumentClient(s3, 's3', options.metrics);
-  }
+  const events = lazyClient(async () => {
+    const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+    return ready(new EventBridgeClient(base(requestTimeout, 'eventbridge')), 'events');
+  });
+  const s3 = lazyClient(async () => {
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    return ready(
+      new S3Client({
+        ...base(Math.max(requestTimeout, S3_REQUEST_TIMEOUT_MS), 's3'),
+        ...(options.s3ForcePathStyle ? { forcePathStyle: true } : {}),
+      }),
+      's3',
+    );
+  });
   options.logger.debug(
     {
       region: options.region ?? 'from the AWS profile',
       maxAttempts: maxAttempts ?? 'from the SDK configuration',
       retryMode: retryMode ?? 'from the SDK configuration',
     },
-    'AWS clients created',
+    'AWS clients configured (EC2, EventBridge and S3 built at first use)',
   );
 
   return {
     ecs,
-    ec2,
     sqs,
-    events,
-    s3,
+    ec2: ec2.get,
+    events: events.get,
+    s3: s3.get,
     destroy() {
-      for (const client of [ecs, ec2, sqs, events, s3]) client.destroy();
+      ecs.destroy();
+      sqs.destroy();
+      for (const lazy of [ec2, events, s3]) lazy.destroy();
     },
   };
 }

@@ -27,7 +27,9 @@ const HOUR = 3_600_000;
 let fq: FauxqsHarness;
 let fake: AwsFake;
 let sqs: SQSClient;
-let events: EventBridgeClient;
+let eventBridge: EventBridgeClient;
+/** The client as provisioning takes it (built at first use in the daemon). */
+const events = async () => eventBridge;
 let prefixSeq = 0;
 const createQueueInputs: CreateQueueCommandInput[] = [];
 
@@ -42,11 +44,11 @@ beforeAll(async () => {
     },
     { step: 'initialize', name: 'recordCreateQueue' },
   );
-  events = new EventBridgeClient({ ...fake.clientConfig(), maxAttempts: 1 });
+  eventBridge = new EventBridgeClient({ ...fake.clientConfig(), maxAttempts: 1 });
 });
 afterAll(async () => {
   sqs.destroy();
-  events.destroy();
+  eventBridge.destroy();
   await Promise.all([fq.close(), fake.close()]);
 });
 

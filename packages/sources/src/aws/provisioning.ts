@@ -6,14 +6,7 @@
  *
  * Every call here is idempotent: a daemon that restarts finds its queue and rule and refreshes them.
  */
-import {
-  DescribeRuleCommand,
-  type EventBridgeClient,
-  ListTargetsByRuleCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-  TagResourceCommand,
-} from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -96,7 +89,7 @@ export function queuePolicyFor(queueArn: string, ruleArn: string): string {
  * the target, so no event is ever sent to a queue that would refuse it.
  */
 export async function ensureInstanceQueue(options: EnsureInstanceQueueOptions): Promise<QueueProvision> {
-  const { sqs, events, clusterArn, instanceId } = options;
+  const { sqs, clusterArn, instanceId } = options;
   const logger = (options.logger ?? silentLogger).child({ component: 'provisioning' });
   if (!clusterArn.startsWith('arn:')) {
     throw new EcsIngressError(
@@ -118,6 +111,9 @@ export async function ensureInstanceQueue(options: EnsureInstanceQueueOptions): 
   const actions: ProvisioningAction[] = [];
 
   try {
+    // EventBridge is loaded here, at its first use (aws/clients.ts); a failure to load it fails this set-up.
+    const [events, { ListTargetsByRuleCommand, PutRuleCommand, PutTargetsCommand, TagResourceCommand }] =
+      await Promise.all([options.events(), import('@aws-sdk/client-eventbridge')]);
     // 1. Rule. PutRule both creates and updates; its Tags apply only at creation, so tag explicitly after.
     const ruleExisted = await ruleExists(events, name);
     const { RuleArn: ruleArn } = await events.send(
@@ -249,7 +245,7 @@ export async function teardownInstanceQueue(
     options.instanceId,
   );
   const actions = [
-    ...(await deleteRuleAndTargets(options.events, name)),
+    ...(await deleteRuleAndTargets(await options.events(), name)),
     await deleteQueueByName(options.sqs, name),
   ];
   for (const a of actions) logger.info({ ...a }, `${a.action} ${a.kind} ${a.name}`);
@@ -276,6 +272,7 @@ export function formatAction(action: ProvisioningAction): string {
 }
 
 async function ruleExists(events: EventBridgeClient, name: string): Promise<boolean> {
+  const { DescribeRuleCommand } = await import('@aws-sdk/client-eventbridge');
   try {
     await events.send(new DescribeRuleCommand({ Name: name }));
     return true;

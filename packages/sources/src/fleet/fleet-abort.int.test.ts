@@ -53,7 +53,7 @@ describe('S3 calls of the fleet end when aborted', () => {
       tap: new ListingTap(),
       sink: { dispatch: () => 'applied' },
       lookup: { taskDefinition: () => undefined, containerInstance: () => undefined },
-      objects: new FleetObjects(s3, location),
+      objects: new FleetObjects(async () => s3, location),
       identity: 'i-stopping',
       hooks: { onS3Error: (op) => s3Errors.push(op), onRole: (role) => roles.push(role) },
     });
@@ -68,7 +68,11 @@ describe('S3 calls of the fleet end when aborted', () => {
   });
 
   it('a lease step rejects as soon as its signal aborts', async () => {
-    const lease = new S3Lease({ objects: new FleetObjects(s3, location), identity: 'i-a', leaseMs: 1_000 });
+    const lease = new S3Lease({
+      objects: new FleetObjects(async () => s3, location),
+      identity: 'i-a',
+      leaseMs: 1_000,
+    });
     fake.outage('hang');
     const abort = new AbortController();
     const step = lease.step(abort.signal);
@@ -79,7 +83,7 @@ describe('S3 calls of the fleet end when aborted', () => {
 
   it('the shared task-definition cache answers a miss once aborted, without counting an error', async () => {
     const outcomes: string[] = [];
-    const cache = new SharedTaskDefinitionCache(new FleetObjects(s3, location), {
+    const cache = new SharedTaskDefinitionCache(new FleetObjects(async () => s3, location), {
       onSharedTaskDefinition: (o) => outcomes.push(o),
     });
     fake.outage('hang');

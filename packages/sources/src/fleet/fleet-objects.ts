@@ -3,14 +3,11 @@
  * If-Match replaces the version read) and conditional reads (If-None-Match: <etag> → 304).
  * A failed precondition is an answer (`conflict`), not an error; everything else throws.
  * Every call takes an abort signal, so a daemon stopping (SIGTERM) never waits on S3.
+ * The S3 client (and `@aws-sdk/client-s3`) is loaded at the first call; a failure to load it is
+ * that call's error.
  */
-import {
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  PutObjectCommand,
-  type S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import type { LazyClient } from '../aws/lazy-client.js';
 import type { SharedS3Location } from './shared-s3-uri.js';
 
 export interface StoredBody {
@@ -22,7 +19,7 @@ export type PutOutcome = { readonly ok: true; readonly etag: string } | { readon
 
 export class FleetObjects {
   constructor(
-    private readonly s3: S3Client,
+    private readonly s3: LazyClient<S3Client>,
     readonly location: SharedS3Location,
   ) {}
 
@@ -37,8 +34,9 @@ export class FleetObjects {
     signal?: AbortSignal,
   ): Promise<StoredBody | undefined | 'unchanged'> {
     let out: GetObjectCommandOutput;
+    const [s3, { GetObjectCommand }] = await Promise.all([this.s3(), import('@aws-sdk/client-s3')]);
     try {
-      out = await this.s3.send(
+      out = await s3.send(
         new GetObjectCommand({
           Bucket: this.location.bucket,
           Key: this.key(name),
@@ -68,8 +66,9 @@ export class FleetObjects {
     condition: { readonly ifNoneMatch: '*' } | { readonly ifMatch: string } | undefined,
     options: { readonly contentType?: string; readonly signal?: AbortSignal } = {},
   ): Promise<PutOutcome> {
+    const [s3, { PutObjectCommand }] = await Promise.all([this.s3(), import('@aws-sdk/client-s3')]);
     try {
-      const out = await this.s3.send(
+      const out = await s3.send(
         new PutObjectCommand({
           Bucket: this.location.bucket,
           Key: this.key(name),
@@ -93,8 +92,8 @@ export class FleetObjects {
   }
 }
 
+/** The HTTP status of an SDK error (an `S3ServiceException`, or one the SDK could not parse). */
 function httpStatus(err: unknown): number | undefined {
-  if (err instanceof S3ServiceException) return err.$metadata.httpStatusCode;
   const meta = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
   return meta?.httpStatusCode;
 }

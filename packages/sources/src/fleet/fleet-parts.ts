@@ -1,6 +1,7 @@
 /** Builds the fleet's pieces that the poller needs before it exists (its sink tap, the shared cache). */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@ecs-ingress/types';
+import type { LazyClient } from '../aws/lazy-client.js';
 import type { FleetHooks } from './fleet-hooks.js';
 import { FleetObjects } from './fleet-objects.js';
 import { ListingTap } from './listing-tap.js';
@@ -16,7 +17,8 @@ export interface FleetParts {
 }
 
 export function createFleetParts(o: {
-  readonly s3: S3Client;
+  /** Built at the first S3 call. */
+  readonly s3: LazyClient<S3Client>;
   readonly location: SharedS3Location;
   readonly hooks?: FleetHooks;
   readonly logger?: Logger;

@@ -16,8 +16,9 @@ function client(): S3Client {
 }
 
 function lease(identity: string, clock: { t: number }, leaseMs = 1_000): S3Lease {
+  const s3 = client();
   return new S3Lease({
-    objects: new FleetObjects(client(), { bucket: 'fleet', prefix }),
+    objects: new FleetObjects(async () => s3, { bucket: 'fleet', prefix }),
     identity,
     leaseMs,
     now: () => clock.t,

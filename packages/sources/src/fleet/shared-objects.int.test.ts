@@ -40,7 +40,7 @@ describe('SharedTaskDefinitionCache on the S3 fake', () => {
   it('misses, then the first writer wins and every reader hits', async () => {
     const outcomes: string[] = [];
     const hooks: FleetHooks = { onSharedTaskDefinition: (o) => outcomes.push(o) };
-    const objects = new FleetObjects(s3, { bucket: 'shared', prefix: 'tdc/' });
+    const objects = new FleetObjects(async () => s3, { bucket: 'shared', prefix: 'tdc/' });
     const a = new SharedTaskDefinitionCache(objects, hooks);
     const b = new SharedTaskDefinitionCache(objects, hooks);
     expect(await a.get(ARN)).toBeUndefined();
@@ -54,9 +54,12 @@ describe('SharedTaskDefinitionCache on the S3 fake', () => {
 
   it('treats S3 failing as a miss (ECS is asked) and counts the error', async () => {
     const outcomes: string[] = [];
-    const cache = new SharedTaskDefinitionCache(new FleetObjects(s3, { bucket: 'shared', prefix: 'tdc2/' }), {
-      onSharedTaskDefinition: (o) => outcomes.push(o),
-    });
+    const cache = new SharedTaskDefinitionCache(
+      new FleetObjects(async () => s3, { bucket: 'shared', prefix: 'tdc2/' }),
+      {
+        onSharedTaskDefinition: (o) => outcomes.push(o),
+      },
+    );
     fake.outage('unavailable');
     try {
       expect(await cache.get(ARN)).toBeUndefined();

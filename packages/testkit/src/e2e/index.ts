@@ -18,6 +18,7 @@ export {
   spawnDaemon,
 } from './daemon-harness.js';
 export { findOnPath } from './find-on-path.js';
+export { loadedAwsClients, moduleLogEnv } from './module-log.js';
 export type { ExpectedAlert } from './promtool-series.js';
 export {
   ALERTS_FILE,

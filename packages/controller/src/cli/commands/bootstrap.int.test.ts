@@ -16,20 +16,22 @@ const PACKAGE_DIR = fileURLToPath(new URL('../../..', import.meta.url));
 let fq: FauxqsHarness;
 let fake: AwsFake;
 let clients: ProvisioningCommandClients;
+let eventBridge: EventBridgeClient;
 let clusterArn: string;
 
 beforeAll(async () => {
   [fq, fake] = await Promise.all([startFauxqsServer(), startAwsFake()]);
   clusterArn = fake.ecs.addCluster('prod').clusterArn!;
+  eventBridge = new EventBridgeClient({ ...fake.clientConfig(), maxAttempts: 1 });
   clients = {
     sqs: new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 }),
-    events: new EventBridgeClient({ ...fake.clientConfig(), maxAttempts: 1 }),
+    events: async () => eventBridge,
     ecs: new ECSClient({ ...fake.clientConfig(), maxAttempts: 1 }),
   };
 });
 afterAll(async () => {
   clients.sqs.destroy();
-  clients.events.destroy();
+  eventBridge.destroy();
   clients.ecs.destroy();
   await Promise.all([fq.close(), fake.close()]);
 });

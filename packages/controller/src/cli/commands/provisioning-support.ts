@@ -5,13 +5,19 @@
 import { DescribeClustersCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { type ProvisioningAction, planInstanceId, reapStale, resolveInstanceId } from '@ecs-ingress/sources';
+import {
+  type LazyClient,
+  type ProvisioningAction,
+  planInstanceId,
+  reapStale,
+  resolveInstanceId,
+} from '@ecs-ingress/sources';
 import { ConfigError } from '@ecs-ingress/types';
 import { parseDurationMs } from '../../config/duration.js';
 
 export interface ProvisioningCommandClients {
   readonly sqs: SQSClient;
-  readonly events: EventBridgeClient;
+  readonly events: LazyClient<EventBridgeClient>;
   readonly ecs: ECSClient;
 }
 

@@ -2,12 +2,7 @@
  * Idempotent single steps against SQS and EventBridge, shared by teardown and the reaper. Each one
  * treats "already gone" as success, so teardown can be repeated and two reapers can race.
  */
-import {
-  DeleteRuleCommand,
-  type EventBridgeClient,
-  ListTargetsByRuleCommand,
-  RemoveTargetsCommand,
-} from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import {
   DeleteQueueCommand,
   GetQueueUrlCommand,
@@ -36,6 +31,9 @@ export async function deleteRuleAndTargets(
   ruleName: string,
   ruleArn?: string,
 ): Promise<ProvisioningAction[]> {
+  const { DeleteRuleCommand, ListTargetsByRuleCommand, RemoveTargetsCommand } = await import(
+    '@aws-sdk/client-eventbridge'
+  );
   const actions: ProvisioningAction[] = [];
   const ids: string[] = [];
   try {

@@ -3,11 +3,7 @@
  * killed with SIGKILL): everything under our prefix, tagged with our cluster, whose heartbeat tag is
  * older than `maxAgeMs`. Never the caller's own, never another cluster's, never an untagged one.
  */
-import {
-  type EventBridgeClient,
-  ListRulesCommand,
-  ListTagsForResourceCommand,
-} from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ListQueuesCommand, ListQueueTagsCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Logger, silentLogger } from '@ecs-ingress/types';
 import { clusterNameOf } from '../../cluster-name.js';
@@ -64,7 +60,7 @@ export async function reapStale(options: ReapStaleOptions): Promise<Provisioning
   };
 
   const actions: ProvisioningAction[] = [];
-  actions.push(...(await reapRules(options.events, prefix, judge, logger)));
+  actions.push(...(await reapRules(await options.events(), prefix, judge, logger)));
   actions.push(...(await reapQueues(options.sqs, prefix, judge, logger)));
   return actions;
 }
@@ -75,6 +71,7 @@ async function reapRules(
   judge: (name: string, tags: Record<string, string>) => Verdict,
   logger: Logger,
 ): Promise<ProvisioningAction[]> {
+  const { ListRulesCommand, ListTagsForResourceCommand } = await import('@aws-sdk/client-eventbridge');
   const actions: ProvisioningAction[] = [];
   let token: string | undefined;
   const rules: { name: string; arn: string }[] = [];

@@ -1,11 +1,13 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from '@ecs-ingress/types';
+import type { LazyClient } from '../lazy-client.js';
 
 /** The clients provisioning needs, constructed by the caller (endpoints, metrics middleware, …). */
 export interface ProvisioningClients {
   readonly sqs: SQSClient;
-  readonly events: EventBridgeClient;
+  /** Built (`@aws-sdk/client-eventbridge` loaded) at the first call that needs it. */
+  readonly events: LazyClient<EventBridgeClient>;
   readonly logger?: Logger;
 }
 
