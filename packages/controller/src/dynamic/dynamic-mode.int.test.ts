@@ -162,7 +162,8 @@ describe.skipIf(!hasParts)('dynamic mode through the reconciler (real NGINX + Lu
   });
 
   it('a new service appears through a reload; endpoint changes after it push again', async () => {
-    stack = await startStack({ mode: 'dynamic', initial: [upstreamOf('web', [ep(0)])] });
+    const started = await startStack({ mode: 'dynamic', initial: [upstreamOf('web', [ep(0)])] });
+    stack = started;
     const before = await stack.pids();
     expect((await get(stack.httpPort, '/api/')).status).toBe(502); // no such upstream yet
 
@@ -172,7 +173,7 @@ describe.skipIf(!hasParts)('dynamic mode through the reconciler (real NGINX + Lu
     expect((await stack.pids()).master).toBe(before.master);
     // A reload replaces the workers; the old ones leave gracefully, a moment later on a busy machine.
     const oldWorkersGone = await pollUntil(async () => {
-      const after = await stack.pids();
+      const after = await started.pids();
       return after.master === before.master && !after.workers.some((pid) => before.workers.includes(pid));
     });
     expect(oldWorkersGone).toBe(true);
