@@ -33,8 +33,11 @@ function poller(sink: RecordingSink, extra: Partial<EcsPollerOptions> = {}): Ecs
   return new EcsPoller({ ecs, ec2, cluster: 'prod', sink, ...extra });
 }
 
-/** Adds `n` bridge tasks spread over `services` services and `instances` container instances. */
-function seedBridgeCluster(n: number, services: number, instances: number): void {
+/**
+ * Adds `n` bridge tasks spread over `services` services and `instances` container instances;
+ * returns their ARNs in the order ListTasks lists them.
+ */
+function seedBridgeCluster(n: number, services: number, instances: number): string[] {
   fake.ecs.addCluster('prod');
   const tdArns: string[] = [];
   for (let s = 0; s < services; s++) {
@@ -55,8 +58,9 @@ function seedBridgeCluster(n: number, services: number, instances: number): void
     const ci = fake.ecs.putContainerInstance(containerInstanceArnFor('prod', `ci-${i}`), id);
     ciArns.push(ci.containerInstanceArn!);
   }
+  const taskArns: string[] = [];
   for (let t = 0; t < n; t++) {
-    fake.ecs.putTask(
+    const task = fake.ecs.putTask(
       buildBridgeTask({
         cluster: 'prod',
         service: `svc-${t % services}`,
@@ -66,7 +70,9 @@ function seedBridgeCluster(n: number, services: number, instances: number): void
         containerPort: 8080,
       }),
     );
+    taskArns.push(task.taskArn!);
   }
+  return taskArns;
 }
 
 describe('EcsPoller on a mixed awsvpc / bridge / host cluster', () => {
@@ -348,6 +354,20 @@ describe('EcsPoller paging and call budget', () => {
     const snapshot = sink.ofKind('snapshot')[0];
     expect(new Set(snapshot?.tasks.map((t) => t.taskArn)).size).toBe(250);
     expect(snapshot?.services).toHaveLength(150);
+  });
+
+  it('parses 3 DescribeTasks pages in listing order, with or without a recorder, and records the raw tasks in that order', async () => {
+    const listed = seedBridgeCluster(250, 150, 4);
+    const plain = new RecordingSink();
+    await poller(plain).fullSync();
+    const recorded = new RecordingSink();
+    const { hook, seen } = recordObservations();
+    await poller(recorded, { observe: hook }).fullSync();
+    const tasksOf = (sink: RecordingSink) => sink.ofKind('snapshot')[0]?.tasks.map((t) => t.taskArn);
+    expect(tasksOf(plain)).toEqual(listed);
+    expect(tasksOf(recorded)).toEqual(listed);
+    const raw = seen.find((o) => o.kind === 'Cluster Snapshot')?.detail as { tasks: Task[] } | undefined;
+    expect(raw?.tasks.map((t) => t.taskArn)).toEqual(listed);
   });
 
   it('1,000 bridge tasks / 100 services / 20 instances: 124 calls cold, then 21 (≤ 30) per sync', async () => {

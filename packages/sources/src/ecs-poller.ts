@@ -211,23 +211,31 @@ export class EcsPoller {
       }),
     ]);
 
-    const rawTasks = await this.describeTasks(clusterArn, [...new Set(taskArns)], tally);
-    const parsed: { raw: Task; task: TaskSnapshot }[] = [];
+    // Each DescribeTasks page is parsed as it arrives and its raw answer dropped, unless a recorder
+    // wants the raw answers: holding every raw task until the end of a large listing grows the heap,
+    // and V8 keeps that size after the sync.
+    const recording = this.o.observe !== undefined;
     let skippedTasks = 0;
-    for (const raw of rawTasks) {
-      try {
-        // Every listed task counts as observed when the listing began, the conservative bound the
-        // store's merge rule needs, and exactly what replaying the `Cluster Snapshot` line yields.
-        parsed.push({ raw, task: parseDescribedTask(raw, startedAt, 'described') });
-      } catch (err) {
-        skippedTasks++;
-        this.logger.warn(
-          { err, taskArn: raw.taskArn, reason: err instanceof EventParseError ? err.reason : undefined },
-          'task from DescribeTasks does not parse; skipped',
-        );
+    const pages = await this.describeTasks(clusterArn, [...new Set(taskArns)], tally, (page) => {
+      const tasks: TaskSnapshot[] = [];
+      const raws: Task[] = [];
+      for (const raw of page) {
+        try {
+          // Every listed task counts as observed when the listing began, the conservative bound the
+          // store's merge rule needs, and exactly what replaying the `Cluster Snapshot` line yields.
+          tasks.push(parseDescribedTask(raw, startedAt, 'described'));
+          if (recording) raws.push(raw);
+        } catch (err) {
+          skippedTasks++;
+          this.logger.warn(
+            { err, taskArn: raw.taskArn, reason: err instanceof EventParseError ? err.reason : undefined },
+            'task from DescribeTasks does not parse; skipped',
+          );
+        }
       }
-    }
-    const tasks = parsed.map((p) => p.task);
+      return { tasks, raws };
+    });
+    const tasks = pages.flatMap((page) => page.tasks);
 
     const taskDefinitionArns = new Set(tasks.map((t) => t.taskDefinitionArn));
     const taskDefinitionsFetched = await this.references.resolveTaskDefinitions(taskDefinitionArns, tally);
@@ -249,7 +257,7 @@ export class EcsPoller {
       {
         clusterArn,
         startedAt: new Date(startedAt).toISOString(),
-        tasks: parsed.map((p) => p.raw),
+        tasks: pages.flatMap((page) => page.raws),
         services: serviceNames,
       },
       startedAt,
@@ -289,13 +297,18 @@ export class EcsPoller {
     return mode === undefined || mode === 'bridge' || mode === 'host';
   }
 
-  private async describeTasks(
+  /**
+   * DescribeTasks of `arns`, 100 a call, `concurrency` at a time; each page goes through `parse` as
+   * it arrives (its raw answer is not kept here). Pages come back in the order of `arns`.
+   */
+  private async describeTasks<T>(
     clusterArn: string,
     arns: readonly string[],
     tally: CallTally,
-  ): Promise<Task[]> {
+    parse: (page: readonly Task[]) => T,
+  ): Promise<T[]> {
     const batches = chunks(arns, DESCRIBE_TASKS_PER_CALL);
-    const results: Task[][] = new Array(batches.length);
+    const results: T[] = new Array(batches.length);
     await mapLimit(
       batches.map((batch, i) => ({ batch, i })),
       this.concurrency,
@@ -307,11 +320,11 @@ export class EcsPoller {
             tally.sendOptions,
           );
         });
-        results[i] = out.tasks ?? [];
+        results[i] = parse(out.tasks ?? []);
         logDescribeFailures(this.logger, 'DescribeTasks', out.failures);
       },
     );
-    return results.flat();
+    return results;
   }
 
   /** Follows `nextToken` to the end, bounded by MAX_PAGES. */
