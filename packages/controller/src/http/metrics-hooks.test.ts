@@ -303,6 +303,25 @@ describe('store and source helpers', () => {
     expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=a': 1, 'upstream=b': 5, 'upstream=d': 2 });
   });
 
+  it('setUpstreamGauges with the same names in place looks only at the new objects', async () => {
+    const m = fresh();
+    const a = upstream('a', 1);
+    const b = upstream('b', 4);
+    const c = upstream('c', 0);
+    setUpstreamGauges(m, [a, b, c]);
+    const set = vi.spyOn(m.upstreamServers, 'set');
+    const remove = vi.spyOn(m.upstreamServers, 'remove');
+    setUpstreamGauges(m, [a, b, c]);
+    expect(set).not.toHaveBeenCalled();
+    // b replaced by a new object with another count, c by a new object with the same count.
+    setUpstreamGauges(m, [a, upstream('b', 2), upstream('c', 0)]);
+    expect(set.mock.calls).toEqual([[{ upstream: 'b' }, 2]]);
+    // A name changes place: the full comparison, which removes the series of the one gone.
+    setUpstreamGauges(m, [a, upstream('d', 3)]);
+    expect(remove.mock.calls).toEqual([[{ upstream: 'b' }], [{ upstream: 'c' }]]);
+    expect(await valuesOf(m.upstreamServers)).toEqual({ 'upstream=a': 1, 'upstream=d': 3 });
+  });
+
   it('each registry keeps its own published series', async () => {
     const m1 = fresh();
     const m2 = fresh();
