@@ -28,6 +28,8 @@ export interface EndpointSets {
   readonly endpoints: Record<string, string[]>;
   /** Stable across key order; moves when any service's list moves. */
   readonly hash: string;
+  /** Endpoints over every rendered service. */
+  readonly serverCount: number;
 }
 
 /** What `endpointSetsOf` remembers: the last input, position by position, when it mapped one to one. */
@@ -85,11 +87,17 @@ export function endpointSetsOf(
     );
     if (!oneToOne) {
       delete memo.last;
-      return { names, endpoints: recordOf(entries), hash: hashOf(entries) };
+      return setsOf(names, entries);
     }
   }
   memo.last = { upstreams, names, entries };
-  return { names, endpoints: recordOf(entries), hash: hashOf(entries) };
+  return setsOf(names, entries);
+}
+
+function setsOf(names: readonly string[], entries: readonly ServiceEndpoints[]): EndpointSets {
+  let serverCount = 0;
+  for (const entry of entries) serverCount += entry.list.length;
+  return { names, endpoints: recordOf(entries), hash: hashOf(entries), serverCount };
 }
 
 function recordOf(entries: readonly ServiceEndpoints[]): Record<string, string[]> {

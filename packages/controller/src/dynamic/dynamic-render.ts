@@ -65,6 +65,8 @@ export interface DynamicRender {
   readonly endpoints: Record<string, string[]>;
   /** Hash of `endpoints`, stable across key order. */
   readonly endpointsHash: string;
+  /** Endpoints over every service in `endpoints`. */
+  readonly serverCount: number;
 }
 
 /** `RenderedConfig.meta` of a dynamic-mode config (see `renderDynamicConfig`). */
@@ -139,6 +141,7 @@ export function renderDynamic(
     config: { hash: structural.hash, files: structural.files },
     endpoints: sets.endpoints,
     endpointsHash: sets.hash,
+    serverCount: sets.serverCount,
   };
 }
 
@@ -177,14 +180,14 @@ export function renderDynamicConfig(
   options: DynamicRenderOptions,
   memo?: DynamicRenderMemo,
 ): RenderedConfig {
-  const { config, endpoints, endpointsHash } = renderDynamic(upstreams, options, memo);
+  const { config, endpoints, endpointsHash, serverCount } = renderDynamic(upstreams, options, memo);
   const meta: DynamicRenderMeta = {
     mode: 'dynamic',
     upstreams,
     endpoints,
     structuralHash: config.hash,
     endpointsHash,
-    serverCount: Object.values(endpoints).reduce((sum, list) => sum + list.length, 0),
+    serverCount,
   };
   return { hash: `${config.hash}.${endpointsHash}`, files: config.files, meta };
 }
