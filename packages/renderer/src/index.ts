@@ -26,4 +26,4 @@ export type { RouteRenderOptions, RoutesRenderResult } from './routes/render-rou
 export { renderHttpRoutes, renderStreamRoutes } from './routes/render-routes.js';
 export { routeUpstreamName } from './routes/upstream-name.js';
 export type { UpstreamsRenderer } from './upstreams-renderer.js';
-export { createUpstreamsRenderer } from './upstreams-renderer.js';
+export { createUpstreamsRenderer, sameUpstreamNames } from './upstreams-renderer.js';

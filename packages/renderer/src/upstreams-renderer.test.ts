@@ -7,7 +7,7 @@ import { ep, recordingLogger, renderCases, up } from '@ecs-ingress/testkit';
 import type { Upstream } from '@ecs-ingress/types';
 import { describe, expect, it } from 'vitest';
 import { renderUpstreams } from './render-upstreams.js';
-import { createUpstreamsRenderer } from './upstreams-renderer.js';
+import { createUpstreamsRenderer, sameUpstreamNames } from './upstreams-renderer.js';
 
 /** Deep copies, so nothing is shared with earlier renders. */
 const copies = (upstreams: readonly Upstream[]) =>
@@ -66,5 +66,19 @@ describe('createUpstreamsRenderer', () => {
       }
       expectSameAsFresh(render, list);
     }
+  });
+});
+
+describe('sameUpstreamNames', () => {
+  const a: Upstream = { name: 'a', servers: [] };
+  const b: Upstream = { name: 'b', servers: [] };
+  it('holds for the same objects, or the same names, at the same places', () => {
+    expect(sameUpstreamNames([a, b], [a, b])).toBe(true);
+    expect(sameUpstreamNames([a, b], [a, up('b', ep('127.0.0.1', 80))])).toBe(true);
+  });
+  it('fails for another length, another order or another name', () => {
+    expect(sameUpstreamNames([a, b], [a])).toBe(false);
+    expect(sameUpstreamNames([a, b], [b, a])).toBe(false);
+    expect(sameUpstreamNames([a, b], [a, { name: 'c', servers: [] }])).toBe(false);
   });
 });

@@ -34,7 +34,7 @@ export function createUpstreamsRenderer(): UpstreamsRenderer {
   let last: Last | undefined;
   return (upstreams, options = {}) => {
     const previous = last;
-    if (previous === undefined || !sameNames(previous.upstreams, upstreams)) {
+    if (previous === undefined || !sameUpstreamNames(previous.upstreams, upstreams)) {
       const result = renderUpstreams(upstreams, options);
       last = oneToOne(upstreams, result) ? remember(upstreams) : undefined;
       return result;
@@ -68,7 +68,12 @@ export function createUpstreamsRenderer(): UpstreamsRenderer {
   };
 }
 
-function sameNames(a: readonly Upstream[], b: readonly Upstream[]): boolean {
+/**
+ * Same length and, position by position, the same object or the same name: then a position holding
+ * the same object as last time holds the same upstream, and only the others can have changed (the
+ * store's deriver hands back the same object for every service whose tasks did not change).
+ */
+export function sameUpstreamNames(a: readonly Upstream[], b: readonly Upstream[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i] as Upstream;

@@ -6,7 +6,7 @@
  * the same as without memo (dynamic-endpoints.test.ts checks it over random change sequences).
  */
 import { hash } from 'node:crypto';
-import { normalizeUpstreams, serverList } from '@ecs-ingress/renderer';
+import { normalizeUpstreams, sameUpstreamNames, serverList } from '@ecs-ingress/renderer';
 import type { Logger, Upstream } from '@ecs-ingress/types';
 
 /** One rendered service's endpoints as pushed, and a digest of them. */
@@ -63,7 +63,7 @@ export function endpointSetsOf(
   const previous = memo.last;
   let names: readonly string[];
   let entries: ServiceEndpoints[];
-  if (previous !== undefined && sameNames(previous.upstreams, upstreams)) {
+  if (previous !== undefined && sameUpstreamNames(previous.upstreams, upstreams)) {
     names = previous.names;
     entries = previous.entries.slice();
     for (let i = 0; i < upstreams.length; i++) {
@@ -105,17 +105,6 @@ function recordOf(entries: readonly ServiceEndpoints[]): Record<string, string[]
   // The lists are frozen: a caller that mutates one throws instead of corrupting the next render.
   for (const entry of entries) out[entry.name] = entry.list as string[];
   return out;
-}
-
-/** Same length and, position by position, the same object or the same name. */
-function sameNames(a: readonly Upstream[], b: readonly Upstream[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as Upstream;
-    const y = b[i] as Upstream;
-    if (x !== y && x.name !== y.name) return false;
-  }
-  return true;
 }
 
 /**

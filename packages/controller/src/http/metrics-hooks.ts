@@ -3,6 +3,7 @@
  * nothing of prom-client and the metric names live in one place (metrics.ts).
  */
 
+import { sameUpstreamNames } from '@ecs-ingress/renderer';
 import type { DispatchOutcome, SyncOutcome } from '@ecs-ingress/sources';
 import { AWS_PROBLEM_REASONS } from '@ecs-ingress/sources';
 import type { Upstream } from '@ecs-ingress/types';
@@ -103,7 +104,7 @@ export function setUpstreamGauges(metrics: Metrics, upstreams: readonly Upstream
   // Only the series that changed are touched: resetting and setting all of them cost ~17 ms per
   // apply at 5,000 services, on the path from an event to serving it.
   const last = published.get(metrics);
-  if (last !== undefined && sameNamesAt(last.upstreams, upstreams)) {
+  if (last !== undefined && sameUpstreamNames(last.upstreams, upstreams)) {
     // The same names at the same places: the derivation hands back the same object for every
     // service whose tasks did not change, so only the positions holding a new object can differ.
     for (let i = 0; i < upstreams.length; i++) {
@@ -138,17 +139,6 @@ const published = new WeakMap<
   Metrics,
   { readonly upstreams: readonly Upstream[]; readonly counts: Map<string, number> }
 >();
-
-/** Same length and, position by position, the same object or the same name. */
-function sameNamesAt(a: readonly Upstream[], b: readonly Upstream[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as Upstream;
-    const y = b[i] as Upstream;
-    if (x !== y && x.name !== y.name) return false;
-  }
-  return true;
-}
 
 /** `meta.upstreams` when the applied config carries it (the renderer puts it there), else undefined. */
 export function upstreamsOfMeta(meta: unknown): readonly Upstream[] | undefined {
