@@ -7,79 +7,59 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import {
-  type AwsFake,
   buildAwsvpcTask,
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
-  type FauxqsHarness,
-  startAwsFake,
-  startFauxqsServer,
 } from '@ecs-ingress/testkit/aws';
 import {
   daemonBaseEnv,
   loadedAwsClients,
   makeBundle,
   moduleLogEnv,
-  runCleanups,
   sendBody,
   servedBy,
   spawnDaemon,
   taskChangeBody,
+  untilReady,
+  useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
-import { type Backend, eventually, get, startBackend } from '@ecs-ingress/testkit/net';
+import { eventually } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-let aws: AwsFake;
-let fq: FauxqsHarness;
-let sqs: SQSClient;
-const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
-  sqs = new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 });
-});
-afterEach(() => runCleanups(cleanups));
-afterAll(async () => {
-  sqs?.destroy();
-  await Promise.all([aws?.close(), fq?.close()]);
-});
-
-async function backend(name: string, host: string): Promise<Backend> {
-  const b = await startBackend(name, host);
-  cleanups.push(() => b.close());
-  return b;
-}
+const world = useDaemonWorld();
 
 describe.skipIf(!hasNginx)('AWS SDK clients the daemon loads', () => {
   it('awsvpc tasks only: ECS and SQS; EC2 once a bridge task needs its instance address', async () => {
     const cluster = `lazy-${randomUUID().slice(0, 8)}`;
-    aws.ecs.addCluster(cluster);
-    aws.ecs.putService('web', { cluster });
-    aws.ecs.putService('api', { cluster });
+    world.aws.ecs.addCluster(cluster);
+    world.aws.ecs.putService('web', { cluster });
+    world.aws.ecs.putService('api', { cluster });
     const bundle = await makeBundle(['web', 'api']);
-    cleanups.push(() => bundle.cleanup());
-    const web = await backend('web-a', '127.0.0.41');
-    const webTd = aws.ecs.putTaskDefinition(
+    world.defer(() => bundle.cleanup());
+    const web = await world.backend('web-a', '127.0.0.41');
+    const webTd = world.aws.ecs.putTaskDefinition(
       buildTaskDefinition({
         family: 'web',
         networkMode: 'awsvpc',
         containers: [{ name: 'app', containerPort: web.port }],
       }),
     ).taskDefinitionArn!;
-    aws.ecs.putTask(buildAwsvpcTask({ cluster, service: 'web', ip: web.host, taskDefinitionArn: webTd }));
-    const { QueueUrl: queueUrl } = await sqs.send(
+    world.aws.ecs.putTask(
+      buildAwsvpcTask({ cluster, service: 'web', ip: web.host, taskDefinitionArn: webTd }),
+    );
+    const { QueueUrl: queueUrl } = await world.sqs.send(
       new CreateQueueCommand({ QueueName: `lazy-${randomUUID()}` }),
     );
     const moduleLog = join(bundle.root, 'modules.log');
     const daemon = await spawnDaemon({
-      ...daemonBaseEnv(aws.url, cluster, bundle),
+      ...daemonBaseEnv(world.aws.url, cluster, bundle),
       ...moduleLogEnv(moduleLog),
-      AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-      AWS_ENDPOINT_URL_SQS: fq.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
+      AWS_ENDPOINT_URL_SQS: world.fq.endpoint,
       ECS_INGRESS_QUEUE_MODE: 'shared',
       ECS_INGRESS_QUEUE_URL: queueUrl!,
       ECS_INGRESS_RESYNC_INTERVAL: '1h',
@@ -88,32 +68,25 @@ describe.skipIf(!hasNginx)('AWS SDK clients the daemon loads', () => {
       ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
       ECS_INGRESS_LOG_LEVEL: 'info',
     });
-    cleanups.push(() => daemon.kill(5000));
-    await eventually(
-      'the daemon to be ready',
-      async () => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-        return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
-      },
-      { rounds: 300, intervalMs: 100 },
-    );
+    world.defer(() => daemon.kill(5000));
+    await untilReady(daemon);
     expect(await servedBy(`${bundle.url}/web`, 4)).toEqual(['web-a']);
     // Ready, serving, consuming the queue, the bundle watched: nothing needed EC2, EventBridge or S3.
     expect(await loadedAwsClients(moduleLog)).toEqual(['@aws-sdk/client-ecs', '@aws-sdk/client-sqs']);
 
     // A bridge task on an EC2 container instance: its address is the instance's private IP.
     const instance = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
-    aws.ecs.putContainerInstance(instance, 'i-00000000000000b01', { cluster });
-    aws.ec2.putInstance('i-00000000000000b01', '127.0.0.42');
-    const api = await backend('api-a', '127.0.0.42');
-    const apiTd = aws.ecs.putTaskDefinition(
+    world.aws.ecs.putContainerInstance(instance, 'i-00000000000000b01', { cluster });
+    world.aws.ec2.putInstance('i-00000000000000b01', '127.0.0.42');
+    const api = await world.backend('api-a', '127.0.0.42');
+    const apiTd = world.aws.ecs.putTaskDefinition(
       buildTaskDefinition({
         family: 'api',
         networkMode: 'bridge',
         containers: [{ name: 'app', containerPort: 80 }],
       }),
     ).taskDefinitionArn!;
-    const task = aws.ecs.putTask(
+    const task = world.aws.ecs.putTask(
       buildBridgeTask({
         cluster,
         service: 'api',
@@ -122,7 +95,7 @@ describe.skipIf(!hasNginx)('AWS SDK clients the daemon loads', () => {
         taskDefinitionArn: apiTd,
       }),
     );
-    await sendBody(sqs, queueUrl!, taskChangeBody(task));
+    await sendBody(world.sqs, queueUrl!, taskChangeBody(task));
     await eventually(
       'the bridge task to serve',
       async () => ((await servedBy(`${bundle.url}/api`, 2)).includes('api-a') ? true : undefined),
@@ -130,7 +103,7 @@ describe.skipIf(!hasNginx)('AWS SDK clients the daemon loads', () => {
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
     });
-    expect(aws.calls('ec2', 'DescribeInstances')).toBe(1);
+    expect(world.aws.calls('ec2', 'DescribeInstances')).toBe(1);
     expect(await loadedAwsClients(moduleLog)).toEqual([
       '@aws-sdk/client-ec2',
       '@aws-sdk/client-ecs',
