@@ -30,6 +30,7 @@ import {
   servedBy,
   spawnDaemon,
   tcpExchange,
+  untilReady,
 } from '@ecs-ingress/testkit/e2e';
 import {
   type Backend,
@@ -143,16 +144,7 @@ describe.skipIf(!hasParts)('ecs-ingress run, ECS_INGRESS_UPSTREAM_MODE=dynamic (
       ECS_INGRESS_LOG_LEVEL: 'info',
     });
     cleanups.push(() => daemon.kill(5000));
-    await eventually(
-      'the daemon to be ready',
-      async () => {
-        if (daemon.child.exitCode !== null) throw new Error('daemon exited');
-        return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
-      },
-      { rounds: 300, intervalMs: 100 },
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
-    });
+    await untilReady(daemon);
 
     // The daemon wrote the three files the bundle includes, and nothing in reload-mode format.
     expect(await readFile(bundle.httpUpstreamsFile, 'utf8')).toMatch(/balancer_by_lua_block/);

@@ -12,14 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildTaskDefinition,
-  type FauxqsHarness,
-  startAwsFake,
-  startFauxqsServer,
-} from '@ecs-ingress/testkit/aws';
+import { buildAwsvpcTask, buildTaskDefinition } from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
   daemonBaseEnv,
@@ -29,31 +22,22 @@ import {
   makeDynamicBundle,
   metricValue,
   promtoolOverScrapes,
-  runCleanups,
   spawnDaemon,
   type TestBundle,
+  untilReady,
+  useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
 import { type Backend, eventually, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
 import { HAS_LUA_MODULES, hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const promtool = findOnPath('promtool');
 
-let aws: AwsFake;
-let fq: FauxqsHarness;
-const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
-});
-afterEach(() => runCleanups(cleanups));
-afterAll(async () => {
-  await Promise.all([aws?.close(), fq?.close()]);
-});
+const world = useDaemonWorld();
 
 function daemonEnv(cluster: string, bundle: TestBundle, extra: Record<string, string> = {}) {
   return {
-    ...daemonBaseEnv(aws.url, cluster, bundle),
+    ...daemonBaseEnv(world.aws.url, cluster, bundle),
     ECS_INGRESS_QUEUE_MODE: 'none',
     ECS_INGRESS_DEBOUNCE_MIN: '50ms',
     ECS_INGRESS_DEBOUNCE_MAX: '300ms',
@@ -65,7 +49,7 @@ function daemonEnv(cluster: string, bundle: TestBundle, extra: Record<string, st
 
 async function started(env: Record<string, string>): Promise<DaemonProcess> {
   const daemon = await spawnDaemon(env);
-  cleanups.push(() => daemon.kill(5000));
+  world.defer(() => daemon.kill(5000));
   return daemon;
 }
 
@@ -75,8 +59,8 @@ async function started(env: Record<string, string>): Promise<DaemonProcess> {
  */
 function withQueue(): Record<string, string> {
   return {
-    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-    AWS_ENDPOINT_URL_SQS: fq.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
+    AWS_ENDPOINT_URL_SQS: world.fq.endpoint,
     ECS_INGRESS_QUEUE_MODE: 'per-instance',
     ECS_INGRESS_INSTANCE_ID: `host-${randomUUID().slice(0, 8)}`,
   };
@@ -99,34 +83,21 @@ async function scrape(daemon: DaemonProcess): Promise<string> {
   return (await get(`${daemon.adminUrl}/metrics`)).body;
 }
 
-async function readyOrFail(daemon: DaemonProcess): Promise<void> {
-  await eventually(
-    'the daemon to be ready',
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
-    },
-    { rounds: 300, intervalMs: 100 },
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
-  });
-}
-
 /** One awsvpc service `web` with one task on 127.0.0.3 (its backend answers `web-1`). */
 async function quietCluster(): Promise<{ cluster: string; backend: Backend }> {
   const cluster = `ops-${randomUUID().slice(0, 8)}`;
-  aws.ecs.addCluster(cluster);
+  world.aws.ecs.addCluster(cluster);
   const backend = await startBackend('web-1', '127.0.0.3');
-  cleanups.push(() => backend.close());
-  const def = aws.ecs.putTaskDefinition(
+  world.defer(() => backend.close());
+  const def = world.aws.ecs.putTaskDefinition(
     buildTaskDefinition({
       family: `web-${cluster}`,
       networkMode: 'awsvpc',
       containers: [{ name: 'app', containerPort: backend.port }],
     }),
   );
-  aws.ecs.putService('web', { cluster });
-  aws.ecs.putTask(
+  world.aws.ecs.putService('web', { cluster });
+  world.aws.ecs.putTask(
     buildAwsvpcTask({ cluster, service: 'web', ip: '127.0.0.3', taskDefinitionArn: def.taskDefinitionArn! }),
   );
   return { cluster, backend };
@@ -162,12 +133,12 @@ describe.skipIf(!hasNginx || !promtool)('a fresh daemon on a quiet cluster: metr
   }, async () => {
     const { cluster } = await quietCluster();
     const bundle = await makeBundle(['web']);
-    cleanups.push(() => bundle.cleanup());
+    world.defer(() => bundle.cleanup());
     const daemon = await started(daemonEnv(cluster, bundle, withQueue()));
     const first = await firstScrape(daemon);
     // From the very first scrape: no reload has failed, and nothing claims one happened in 1970.
     expect(metricValue(first, 'ecs_ingress_nginx_last_reload_success')).toBe(1);
-    await readyOrFail(daemon);
+    await untilReady(daemon);
     const ready = await scrape(daemon);
     expectServedConfigGauges(ready);
     expect(metricValue(ready, 'ecs_ingress_nginx_reloads_total{result="test_failed"}')).toBe(0);
@@ -186,9 +157,9 @@ describe.skipIf(!hasNginx || !promtool)('a fresh daemon on a quiet cluster: metr
     async () => {
       const { cluster } = await quietCluster();
       // The bundle's stream server proxies to `tcp`: a service without tasks (its DOWN placeholder).
-      aws.ecs.putService('tcp', { cluster });
+      world.aws.ecs.putService('tcp', { cluster });
       const bundle = await makeDynamicBundle('tcp');
-      cleanups.push(() => bundle.cleanup());
+      world.defer(() => bundle.cleanup());
       const controlPort = await freePort();
       const daemon = await started(
         daemonEnv(cluster, bundle, {
@@ -199,7 +170,7 @@ describe.skipIf(!hasNginx || !promtool)('a fresh daemon on a quiet cluster: metr
         }),
       );
       const first = await firstScrape(daemon);
-      await readyOrFail(daemon);
+      await untilReady(daemon);
       const ready = await scrape(daemon);
       expectServedConfigGauges(ready, 2);
       // NGINX started on the first render: no reload was needed, none is claimed.
@@ -275,11 +246,11 @@ describe.skipIf(!hasNginx || !promtool)('a daemon that can never sync says why',
     { timeout: 60_000 },
     async (c) => {
       const home = await mkdtemp(join(tmpdir(), 'ecs-ingress-home-'));
-      cleanups.push(() => rm(home, { recursive: true, force: true }));
+      world.defer(() => rm(home, { recursive: true, force: true }));
       const bundle = await makeBundle(['web']);
-      cleanups.push(() => bundle.cleanup());
+      world.defer(() => bundle.cleanup());
       const cluster = c.reason === 'cluster-not-found' ? `missing-${randomUUID().slice(0, 8)}` : 'default';
-      if (c.reason !== 'cluster-not-found') aws.ecs.addCluster(cluster);
+      if (c.reason !== 'cluster-not-found') world.aws.ecs.addCluster(cluster);
       const daemon = await started(daemonEnv(cluster, bundle, c.env(home)));
       const first = await firstScrape(daemon);
 

@@ -10,54 +10,32 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { instanceResourceName } from '@ecs-ingress/sources';
-import {
-  type AwsFake,
-  buildAwsvpcTask,
-  buildTaskDefinition,
-  type FauxqsHarness,
-  startAwsFake,
-  startFauxqsServer,
-} from '@ecs-ingress/testkit/aws';
+import { buildAwsvpcTask, buildTaskDefinition } from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
   daemonBaseEnv,
   makeBundle,
   spawnDaemon,
   type TestBundle,
+  untilReady,
+  useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
 import { eventually, get, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 /** ECS's default stopTimeout is 30 s; the issue asks for 5. */
 const EXIT_WITHIN_MS = 5_000;
 
-let aws: AwsFake;
-let fq: FauxqsHarness;
-const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
-});
-afterEach(async () => {
-  aws.clearFaults();
-  for (const c of cleanups.splice(0).reverse()) {
-    try {
-      await c();
-    } catch {
-      // Best effort: the next cleanup still runs.
-    }
-  }
-});
-afterAll(async () => {
-  await Promise.all([aws?.close(), fq?.close()]);
-});
+const world = useDaemonWorld();
+// Registered after the world's hooks, so it runs before them: no fault is left for the next test.
+afterEach(() => world.aws.clearFaults());
 
 function daemonEnv(cluster: string, instanceId: string, bundle: TestBundle): Record<string, string> {
   return {
-    ...daemonBaseEnv(aws.url, cluster, bundle),
-    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-    AWS_ENDPOINT_URL_SQS: fq.endpoint,
+    ...daemonBaseEnv(world.aws.url, cluster, bundle),
+    AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
+    AWS_ENDPOINT_URL_SQS: world.fq.endpoint,
     ECS_INGRESS_QUEUE_MODE: 'per-instance',
     ECS_INGRESS_INSTANCE_ID: instanceId,
     // A resync every second, so one is in flight soon after the start.
@@ -71,28 +49,28 @@ function daemonEnv(cluster: string, instanceId: string, bundle: TestBundle): Rec
 async function setUp(): Promise<{ cluster: string; instanceId: string; bundle: TestBundle }> {
   const cluster = `stop-${randomUUID().slice(0, 8)}`;
   const instanceId = `host-${randomUUID().slice(0, 8)}`;
-  aws.ecs.addCluster(cluster);
+  world.aws.ecs.addCluster(cluster);
   const backend = await startBackend('web-1', '127.0.0.4');
-  cleanups.push(() => backend.close());
-  const def = aws.ecs.putTaskDefinition(
+  world.defer(() => backend.close());
+  const def = world.aws.ecs.putTaskDefinition(
     buildTaskDefinition({
       family: `web-${cluster}`,
       networkMode: 'awsvpc',
       containers: [{ name: 'app', containerPort: backend.port }],
     }),
   );
-  aws.ecs.putService('web', { cluster });
-  aws.ecs.putTask(
+  world.aws.ecs.putService('web', { cluster });
+  world.aws.ecs.putTask(
     buildAwsvpcTask({ cluster, service: 'web', ip: '127.0.0.4', taskDefinitionArn: def.taskDefinitionArn! }),
   );
   const bundle = await makeBundle(['web']);
-  cleanups.push(() => bundle.cleanup());
+  world.defer(() => bundle.cleanup());
   return { cluster, instanceId, bundle };
 }
 
 async function started(env: Record<string, string>): Promise<DaemonProcess> {
   const daemon = await spawnDaemon(env);
-  cleanups.push(() => daemon.kill(5000));
+  world.defer(() => daemon.kill(5000));
   return daemon;
 }
 
@@ -102,7 +80,7 @@ async function listTasksHeld(daemon: DaemonProcess): Promise<void> {
     'a delayed ListTasks in flight',
     () => {
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      return aws.requests('ecs', 'ListTasks').some((r) => r.fault === 'delay') ? true : undefined;
+      return world.aws.requests('ecs', 'ListTasks').some((r) => r.fault === 'delay') ? true : undefined;
     },
     { rounds: 400, intervalMs: 50 },
   );
@@ -121,8 +99,8 @@ async function terminate(daemon: DaemonProcess): Promise<{ code: number | string
 
 function queueAndRuleGone(cluster: string, instanceId: string): void {
   const name = instanceResourceName('ecs-ingress-', cluster, instanceId);
-  expect(aws.events.rule(name)).toBeUndefined();
-  expect(fq.server.inspectQueue(name)).toBeUndefined();
+  expect(world.aws.events.rule(name)).toBeUndefined();
+  expect(world.fq.server.inspectQueue(name)).toBeUndefined();
 }
 
 function processAlive(pid: number): boolean {
@@ -137,12 +115,12 @@ function processAlive(pid: number): boolean {
 describe.skipIf(!hasNginx)('SIGTERM while ECS is slow', () => {
   it('during the first full sync: exits 0 within 5 s, queue and rule deleted', async () => {
     const { cluster, instanceId, bundle } = await setUp();
-    aws.resetCalls();
-    aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'delay', delayMs: 60_000 });
+    world.aws.resetCalls();
+    world.aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'delay', delayMs: 60_000 });
     const daemon = await started(daemonEnv(cluster, instanceId, bundle));
     await listTasksHeld(daemon);
     const name = instanceResourceName('ecs-ingress-', cluster, instanceId);
-    expect(aws.events.rule(name)).toBeDefined();
+    expect(world.aws.events.rule(name)).toBeDefined();
     expect((await get(`${daemon.adminUrl}/readyz`)).status).toBe(503);
 
     const { code, ms } = await terminate(daemon);
@@ -154,14 +132,14 @@ describe.skipIf(!hasNginx)('SIGTERM while ECS is slow', () => {
 
   it('while EventBridge holds the queue set-up (PutRule): exits 0 within 5 s, nothing left behind', async () => {
     const { cluster, instanceId, bundle } = await setUp();
-    aws.resetCalls();
-    aws.inject({ service: 'events', operation: 'PutRule', kind: 'delay', delayMs: 60_000 });
+    world.aws.resetCalls();
+    world.aws.inject({ service: 'events', operation: 'PutRule', kind: 'delay', delayMs: 60_000 });
     const daemon = await started(daemonEnv(cluster, instanceId, bundle));
     await eventually(
       'a delayed PutRule in flight',
       () => {
         if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-        return aws.requests('events', 'PutRule').some((r) => r.fault === 'delay') ? true : undefined;
+        return world.aws.requests('events', 'PutRule').some((r) => r.fault === 'delay') ? true : undefined;
       },
       { rounds: 400, intervalMs: 50 },
     );
@@ -175,18 +153,11 @@ describe.skipIf(!hasNginx)('SIGTERM while ECS is slow', () => {
   it('during a resync with NGINX serving: exits 0 within 5 s, NGINX quit, queue and rule deleted', async () => {
     const { cluster, instanceId, bundle } = await setUp();
     const daemon = await started(daemonEnv(cluster, instanceId, bundle));
-    await eventually(
-      'the daemon to be ready',
-      async () => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-        return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
-      },
-      { rounds: 300, intervalMs: 100 },
-    );
+    await untilReady(daemon);
     const nginxPid = Number((await readFile(join(bundle.workDir, 'nginx.pid'), 'utf8')).trim());
     expect(processAlive(nginxPid)).toBe(true);
-    aws.resetCalls();
-    aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'delay', delayMs: 60_000 });
+    world.aws.resetCalls();
+    world.aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'delay', delayMs: 60_000 });
     await listTasksHeld(daemon);
 
     const { code, ms } = await terminate(daemon);

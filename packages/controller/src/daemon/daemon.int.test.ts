@@ -8,48 +8,32 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import { instanceResourceName } from '@ecs-ingress/sources';
 import {
-  type AwsFake,
   buildAwsvpcTask,
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
-  type FauxqsHarness,
-  startAwsFake,
-  startFauxqsServer,
 } from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
   daemonBaseEnv,
   makeBundle,
   metricValue,
-  runCleanups,
   sendBody,
   servedBy,
   spawnDaemon,
   type TestBundle,
   taskChangeBody,
+  untilReady,
+  useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
-import { type Backend, eventually, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { type Backend, eventually, get, httpGet } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-let aws: AwsFake;
-let fq: FauxqsHarness;
-let sqs: SQSClient;
-const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
-  sqs = new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 });
-});
-afterEach(() => runCleanups(cleanups));
-afterAll(async () => {
-  sqs?.destroy();
-  await Promise.all([aws?.close(), fq?.close()]);
-});
+const world = useDaemonWorld();
 
 /** Fast timings so the scenario runs in seconds; every one goes through the configuration. */
 function daemonEnv(
@@ -58,9 +42,9 @@ function daemonEnv(
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
-    ...daemonBaseEnv(aws.url, cluster, bundle),
-    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-    AWS_ENDPOINT_URL_SQS: fq.endpoint,
+    ...daemonBaseEnv(world.aws.url, cluster, bundle),
+    AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
+    AWS_ENDPOINT_URL_SQS: world.fq.endpoint,
     ECS_INGRESS_DEBOUNCE_MIN: '50ms',
     ECS_INGRESS_DEBOUNCE_MAX: '300ms',
     ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
@@ -74,27 +58,8 @@ function daemonEnv(
 
 async function started(env: Record<string, string>): Promise<DaemonProcess> {
   const daemon = await spawnDaemon(env);
-  cleanups.push(() => daemon.kill(5000));
+  world.defer(() => daemon.kill(5000));
   return daemon;
-}
-
-async function backend(name: string, host?: string): Promise<Backend> {
-  const b = await startBackend(name, host);
-  cleanups.push(() => b.close());
-  return b;
-}
-
-async function readyOrFail(daemon: DaemonProcess): Promise<void> {
-  await eventually(
-    'the daemon to be ready',
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
-    },
-    { rounds: 300, intervalMs: 100 },
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
-  });
 }
 
 async function metrics(daemon: DaemonProcess): Promise<string> {
@@ -128,13 +93,13 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
   it('follows the cluster through events, health, a queue outage and SIGTERM', async () => {
     const cluster = `e2e-${randomUUID().slice(0, 8)}`;
     const instanceId = `host-${randomUUID().slice(0, 8)}`;
-    aws.ecs.addCluster(cluster);
-    const a = await backend('web-a');
+    world.aws.ecs.addCluster(cluster);
+    const a = await world.backend('web-a');
     const bundle = await makeBundle(['web', 'api']);
-    cleanups.push(() => bundle.cleanup());
+    world.defer(() => bundle.cleanup());
 
     // web: bridge tasks on one container instance (127.0.0.1), each its own host port.
-    const webDef = aws.ecs.putTaskDefinition(
+    const webDef = world.aws.ecs.putTaskDefinition(
       buildTaskDefinition({
         family: 'web',
         networkMode: 'bridge',
@@ -142,10 +107,10 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
       }),
     );
     const ciArn = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
-    aws.ecs.putContainerInstance(ciArn, 'i-0e2e0000000000001', { cluster });
-    aws.ec2.putInstance('i-0e2e0000000000001', '127.0.0.1');
-    aws.ecs.putService('web', { cluster });
-    aws.ecs.putService('api', { cluster });
+    world.aws.ecs.putContainerInstance(ciArn, 'i-0e2e0000000000001', { cluster });
+    world.aws.ec2.putInstance('i-0e2e0000000000001', '127.0.0.1');
+    world.aws.ecs.putService('web', { cluster });
+    world.aws.ecs.putService('api', { cluster });
     const webTask = (b: Backend) =>
       buildBridgeTask({
         cluster,
@@ -154,18 +119,18 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
         hostPort: b.port,
         taskDefinitionArn: webDef.taskDefinitionArn!,
       });
-    const taskA = aws.ecs.putTask(webTask(a));
+    const taskA = world.aws.ecs.putTask(webTask(a));
 
     // api: an awsvpc task on 127.0.0.2 whose definition has a health check (admitted once HEALTHY).
-    const apiBackend = await backend('api-1', '127.0.0.2');
-    const apiDef = aws.ecs.putTaskDefinition(
+    const apiBackend = await world.backend('api-1', '127.0.0.2');
+    const apiDef = world.aws.ecs.putTaskDefinition(
       buildTaskDefinition({
         family: 'api',
         networkMode: 'awsvpc',
         containers: [{ name: 'app', containerPort: apiBackend.port, healthCheck: true }],
       }),
     );
-    const apiTask = aws.ecs.putTask(
+    const apiTask = world.aws.ecs.putTask(
       buildAwsvpcTask({
         cluster,
         service: 'api',
@@ -175,8 +140,8 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     );
 
     // ECS throttles the start-up listing: the SDK's retries and the supervisor's backoff absorb it.
-    aws.resetCalls();
-    aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'throttle', times: 4 });
+    world.aws.resetCalls();
+    world.aws.inject({ service: 'ecs', operation: 'ListTasks', kind: 'throttle', times: 4 });
 
     const daemon = await started(
       daemonEnv(cluster, bundle, {
@@ -184,15 +149,15 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
         ECS_INGRESS_INSTANCE_ID: instanceId,
       }),
     );
-    await readyOrFail(daemon);
-    expect(aws.requests('ecs', 'ListTasks').filter((r) => r.fault === 'throttle')).toHaveLength(4);
+    await untilReady(daemon);
+    expect(world.aws.requests('ecs', 'ListTasks').filter((r) => r.fault === 'throttle')).toHaveLength(4);
     await routesTo(bundle, 'web', ['web-a'], daemon);
     // api awaits health: only the DOWN placeholder (NGINX answers 502).
     await routesTo(bundle, 'api', ['<502>'], daemon);
 
     // The per-instance queue and rule exist, tagged, and the queue URL is what the daemon consumes.
     const name = instanceResourceName('ecs-ingress-', cluster, instanceId);
-    expect(aws.events.rule(name)).toBeDefined();
+    expect(world.aws.events.rule(name)).toBeDefined();
     const state = JSON.parse((await get(`${daemon.debugUrl}/debug/state`)).body) as { queueUrl?: string };
     // The debug endpoints list every task: only on their own loopback listener, not beside /metrics.
     expect(await get(`${daemon.adminUrl}/debug/state`)).toMatchObject({
@@ -203,28 +168,28 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     expect((await get(`${daemon.debugUrl}/metrics`)).status).toBe(404);
     const queueUrl = state.queueUrl;
     expect(queueUrl).toMatch(new RegExp(`${name}$`));
-    expect(fq.server.inspectQueue(name)).toBeDefined();
+    expect(world.fq.server.inspectQueue(name)).toBeDefined();
 
     // A task starts: event → NGINX routes to both.
-    const b = await backend('web-b');
-    const taskB = aws.ecs.putTask(webTask(b));
-    await sendBody(sqs, queueUrl!, taskChangeBody(taskB));
+    const b = await world.backend('web-b');
+    const taskB = world.aws.ecs.putTask(webTask(b));
+    await sendBody(world.sqs, queueUrl!, taskChangeBody(taskB));
     await routesTo(bundle, 'web', ['web-a', 'web-b'], daemon);
 
     // A task stops: event → gone at once (desiredStatus STOPPED), though its backend still answers.
-    const stoppedA = aws.ecs.updateTask(taskA.taskArn!, {
+    const stoppedA = world.aws.ecs.updateTask(taskA.taskArn!, {
       desiredStatus: 'STOPPED',
       lastStatus: 'DEACTIVATING',
     });
-    await sendBody(sqs, queueUrl!, taskChangeBody(stoppedA));
+    await sendBody(world.sqs, queueUrl!, taskChangeBody(stoppedA));
     await routesTo(bundle, 'web', ['web-b'], daemon);
 
     // Not JSON, and another cluster's task for a service of the same name: neither changes anything,
     // and the daemon keeps consuming (the next real event still lands).
-    await sendBody(sqs, queueUrl!, '{not json');
-    const stranger = await backend('stranger');
+    await sendBody(world.sqs, queueUrl!, '{not json');
+    const stranger = await world.backend('stranger');
     await sendBody(
-      sqs,
+      world.sqs,
       queueUrl!,
       taskChangeBody(
         buildBridgeTask({
@@ -235,9 +200,9 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
         }),
       ),
     );
-    const c = await backend('web-c');
-    const taskC = aws.ecs.putTask(webTask(c));
-    await sendBody(sqs, queueUrl!, taskChangeBody(taskC));
+    const c = await world.backend('web-c');
+    const taskC = world.aws.ecs.putTask(webTask(c));
+    await sendBody(world.sqs, queueUrl!, taskChangeBody(taskC));
     await routesTo(bundle, 'web', ['web-b', 'web-c'], daemon);
     const text = await metrics(daemon);
     expect(metricValue(text, 'ecs_ingress_events_applied_total{outcome="invalid"}')).toBeGreaterThanOrEqual(
@@ -246,14 +211,14 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     expect((await get(`${daemon.debugUrl}/debug/upstreams`)).body).not.toContain(`:${stranger.port};`);
 
     // Health arrives through DescribeTasks: api is admitted.
-    aws.ecs.updateTask(apiTask.taskArn!, {
+    world.aws.ecs.updateTask(apiTask.taskArn!, {
       healthStatus: 'HEALTHY',
       containers: apiTask.containers!.map((k) => ({ ...k, healthStatus: 'HEALTHY' })),
     });
     await routesTo(bundle, 'api', ['api-1'], daemon);
 
     // Queue outage: the queue disappears → receive errors → after the grace period, polling.
-    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl! }));
+    await world.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl! }));
     await eventually(
       'fallback polling',
       async () =>
@@ -263,19 +228,22 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
       { rounds: 200, intervalMs: 100 },
     );
     // A change with no event at all is found by polling.
-    const d = await backend('web-d');
-    const taskD = aws.ecs.putTask(webTask(d));
+    const d = await world.backend('web-d');
+    const taskD = world.aws.ecs.putTask(webTask(d));
     await routesTo(bundle, 'web', ['web-b', 'web-c', 'web-d'], daemon);
     // Recovery: the queue is back (same name, same URL) → events mode, and events flow again.
-    await sqs.send(new CreateQueueCommand({ QueueName: name }));
+    await world.sqs.send(new CreateQueueCommand({ QueueName: name }));
     await eventually(
       'events mode again',
       async () =>
         metricValue(await metrics(daemon), 'ecs_ingress_source_mode{mode="events"}') === 1 ? true : undefined,
       { rounds: 450, intervalMs: 100 },
     );
-    const stoppedD = aws.ecs.updateTask(taskD.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'STOPPED' });
-    await sendBody(sqs, queueUrl!, taskChangeBody(stoppedD));
+    const stoppedD = world.aws.ecs.updateTask(taskD.taskArn!, {
+      desiredStatus: 'STOPPED',
+      lastStatus: 'STOPPED',
+    });
+    await sendBody(world.sqs, queueUrl!, taskChangeBody(stoppedD));
     await routesTo(bundle, 'web', ['web-b', 'web-c'], daemon);
 
     // SIGTERM: exit 0, the queue and the rule are gone, NGINX is gone.
@@ -287,18 +255,18 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     expect(nginxPid).toBeGreaterThan(0);
     const code = await daemon.kill(25_000);
     expect(code, daemon.output().slice(-3000)).toBe(0);
-    expect(aws.events.rule(name)).toBeUndefined();
-    expect(fq.server.inspectQueue(name)).toBeUndefined();
+    expect(world.aws.events.rule(name)).toBeUndefined();
+    expect(world.fq.server.inspectQueue(name)).toBeUndefined();
     expect(existsSync(`/proc/${nginxPid}`)).toBe(false);
     await expect(httpGet(`${bundle.url}/web`, 1000)).rejects.toThrow();
   }, 120_000);
 
   it('refuses to start without a valid bundle and no last known good one (exit 1, a clear message)', async () => {
     const cluster = `e2e-${randomUUID().slice(0, 8)}`;
-    aws.ecs.addCluster(cluster);
+    world.aws.ecs.addCluster(cluster);
     const bundle = await makeBundle(['web'], { broken: true });
-    cleanups.push(() => bundle.cleanup());
-    aws.ecs.putService('web', { cluster });
+    world.defer(() => bundle.cleanup());
+    world.aws.ecs.putService('web', { cluster });
     const daemon = await started(daemonEnv(cluster, bundle, { ECS_INGRESS_QUEUE_MODE: 'none' }));
     const code = await Promise.race([
       daemon.exited,
@@ -311,13 +279,13 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
 
   it('serves the last known good upstreams while ECS is down, is ready once it is back, and swaps bundles', async () => {
     const cluster = `e2e-${randomUUID().slice(0, 8)}`;
-    aws.ecs.addCluster(cluster);
+    world.aws.ecs.addCluster(cluster);
     // Backends first: a port freePort() just released is the next one bind(0) hands out.
-    const a = await backend('web-a');
-    const b = await backend('web-b');
+    const a = await world.backend('web-a');
+    const b = await world.backend('web-b');
     const bundle = await makeBundle(['web']);
-    cleanups.push(() => bundle.cleanup());
-    aws.ecs.putService('web', { cluster });
+    world.defer(() => bundle.cleanup());
+    world.aws.ecs.putService('web', { cluster });
     // A previous run's last known good file: web → a.
     const { renderUpstreams } = await import('@ecs-ingress/renderer');
     const text = renderUpstreams([
@@ -325,10 +293,10 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
     ]).text;
     await writeFile(`${bundle.upstreamsFile}.last-good`, text);
     // ECS answers 5xx to everything until the fault is cleared.
-    const outage = aws.inject({ service: 'ecs', kind: 'server-error' });
-    cleanups.push(() => outage.clear());
+    const outage = world.aws.inject({ service: 'ecs', kind: 'server-error' });
+    world.defer(() => outage.clear());
 
-    const def = aws.ecs.putTaskDefinition(
+    const def = world.aws.ecs.putTaskDefinition(
       buildTaskDefinition({
         family: 'lkg',
         networkMode: 'bridge',
@@ -336,9 +304,9 @@ describe.skipIf(!hasNginx)('ecs-ingress run (end to end)', () => {
       }),
     );
     const ciArn = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
-    aws.ecs.putContainerInstance(ciArn, 'i-0e2e0000000000002', { cluster });
-    aws.ec2.putInstance('i-0e2e0000000000002', '127.0.0.1');
-    aws.ecs.putTask(
+    world.aws.ecs.putContainerInstance(ciArn, 'i-0e2e0000000000002', { cluster });
+    world.aws.ec2.putInstance('i-0e2e0000000000002', '127.0.0.1');
+    world.aws.ecs.putTask(
       buildBridgeTask({
         cluster,
         service: 'web',

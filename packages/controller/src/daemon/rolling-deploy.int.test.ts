@@ -6,65 +6,43 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Task } from '@aws-sdk/client-ecs';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import {
-  type AwsFake,
   buildAwsvpcTask,
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
-  type FauxqsHarness,
-  startAwsFake,
-  startFauxqsServer,
 } from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
   daemonBaseEnv,
   makeBundle,
-  runCleanups,
   sendBody,
   servedBy,
   spawnDaemon,
   type TestBundle,
   taskChangeBody,
+  untilReady,
+  useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
-import { type Backend, eventually, freePort, get, httpGet, startBackend } from '@ecs-ingress/testkit/net';
+import { type Backend, eventually, freePort, httpGet } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-let aws: AwsFake;
-let fq: FauxqsHarness;
-let sqs: SQSClient;
-const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
-  sqs = new SQSClient({ ...fq.sqsConfig(), maxAttempts: 1 });
-});
-afterEach(() => runCleanups(cleanups));
-afterAll(async () => {
-  sqs?.destroy();
-  await Promise.all([aws?.close(), fq?.close()]);
-});
-
-async function backend(name: string, host: string, port = 0): Promise<Backend> {
-  const b = await startBackend(name, host, port);
-  cleanups.push(() => b.close());
-  return b;
-}
+const world = useDaemonWorld();
 
 /** A daemon on a shared queue of its own, events only (resync in an hour). */
 async function startDaemon(
   cluster: string,
   bundle: TestBundle,
 ): Promise<{ daemon: DaemonProcess; queueUrl: string }> {
-  const { QueueUrl: queueUrl } = await sqs.send(
+  const { QueueUrl: queueUrl } = await world.sqs.send(
     new CreateQueueCommand({ QueueName: `deploy-${randomUUID()}` }),
   );
   const daemon = await spawnDaemon({
-    ...daemonBaseEnv(aws.url, cluster, bundle),
-    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-    AWS_ENDPOINT_URL_SQS: fq.endpoint,
+    ...daemonBaseEnv(world.aws.url, cluster, bundle),
+    AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
+    AWS_ENDPOINT_URL_SQS: world.fq.endpoint,
     ECS_INGRESS_QUEUE_MODE: 'shared',
     ECS_INGRESS_QUEUE_URL: queueUrl!,
     ECS_INGRESS_RESYNC_INTERVAL: '1h',
@@ -73,17 +51,8 @@ async function startDaemon(
     ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
     ECS_INGRESS_LOG_LEVEL: 'info',
   });
-  cleanups.push(() => daemon.kill(5000));
-  await eventually(
-    'the daemon to be ready',
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
-    },
-    { rounds: 300, intervalMs: 100 },
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
-  });
+  world.defer(() => daemon.kill(5000));
+  await untilReady(daemon);
   return { daemon, queueUrl: queueUrl! };
 }
 
@@ -142,19 +111,19 @@ async function msUntilServed(url: string, name: string): Promise<number> {
 }
 
 async function event(queueUrl: string, task: Task): Promise<void> {
-  await sendBody(sqs, queueUrl, taskChangeBody(task));
+  await sendBody(world.sqs, queueUrl, taskChangeBody(task));
 }
 
 describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () => {
   it('rolls 4 tasks to a revision registered mid-run: 0 failed requests, each new task serving right after its event', async () => {
     const cluster = `deploy-${randomUUID().slice(0, 8)}`;
-    aws.ecs.addCluster(cluster);
-    aws.ecs.putService('web', { cluster });
+    world.aws.ecs.addCluster(cluster);
+    world.aws.ecs.putService('web', { cluster });
     const port = await freePort();
     const bundle = await makeBundle(['web']);
-    cleanups.push(() => bundle.cleanup());
+    world.defer(() => bundle.cleanup());
     const revision = (n: number) =>
-      aws.ecs.putTaskDefinition(
+      world.aws.ecs.putTaskDefinition(
         buildTaskDefinition({
           family: 'web',
           revision: n,
@@ -166,10 +135,12 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
     const olds: { task: Task; backend: Backend }[] = [];
     for (let i = 1; i <= 4; i++) {
       const ip = `127.0.0.${10 + i}`;
-      const b = await backend(`v1-${i}`, ip, port);
+      const b = await world.backend(`v1-${i}`, ip, port);
       olds.push({
         backend: b,
-        task: aws.ecs.putTask(buildAwsvpcTask({ cluster, service: 'web', ip, taskDefinitionArn: rev1 })),
+        task: world.aws.ecs.putTask(
+          buildAwsvpcTask({ cluster, service: 'web', ip, taskDefinitionArn: rev1 }),
+        ),
       });
     }
     const { daemon, queueUrl } = await startDaemon(cluster, bundle);
@@ -177,17 +148,17 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
     expect(await servedBy(url, 12)).toEqual(['v1-1', 'v1-2', 'v1-3', 'v1-4']);
 
     const client = startClient(url);
-    cleanups.push(() => client.stop());
+    world.defer(() => client.stop());
     await new Promise((r) => setTimeout(r, 300));
-    aws.resetCalls();
+    world.aws.resetCalls();
     // Revision 2 is registered now: the daemon has never seen it.
     const rev2 = revision(2);
     const latencies: number[] = [];
     for (let i = 1; i <= 4; i++) {
       // Start new: the task's RUNNING event is all the daemon hears of it.
       const ip = `127.0.0.${20 + i}`;
-      await backend(`v2-${i}`, ip, port);
-      const fresh = aws.ecs.putTask(
+      await world.backend(`v2-${i}`, ip, port);
+      const fresh = world.aws.ecs.putTask(
         buildAwsvpcTask({ cluster, service: 'web', ip, taskDefinitionArn: rev2 }),
       );
       await event(queueUrl, fresh);
@@ -196,7 +167,7 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
       // deregistration delay; here: once the reload without it is confirmed (the daemon logs the
       // applied change), plus a moment for requests already on their way.
       const old = olds[i - 1]!;
-      await event(queueUrl, aws.ecs.updateTask(old.task.taskArn!, { desiredStatus: 'STOPPED' }));
+      await event(queueUrl, world.aws.ecs.updateTask(old.task.taskArn!, { desiredStatus: 'STOPPED' }));
       await eventually(
         `v1-${i} to leave`,
         () => (daemon.output().includes(`web - ${old.backend.host}:${port}`) ? true : undefined),
@@ -204,7 +175,7 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
       );
       await new Promise((r) => setTimeout(r, 200));
       await old.backend.close();
-      await event(queueUrl, aws.ecs.updateTask(old.task.taskArn!, { lastStatus: 'STOPPED' }));
+      await event(queueUrl, world.aws.ecs.updateTask(old.task.taskArn!, { lastStatus: 'STOPPED' }));
     }
     await new Promise((r) => setTimeout(r, 300));
     await client.stop();
@@ -217,19 +188,19 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
     expect(client.total).toBeGreaterThan(40);
     expect(await servedBy(url, 12)).toEqual(['v2-1', 'v2-2', 'v2-3', 'v2-4']);
     // Exactly what the new revision needed: one DescribeTaskDefinition, nothing per task, no listing.
-    const describes = aws.requests('ecs', 'DescribeTaskDefinition');
+    const describes = world.aws.requests('ecs', 'DescribeTaskDefinition');
     expect(describes.map((c) => c.input.taskDefinition)).toEqual([rev2]);
-    expect(aws.requests('ecs', 'ListTasks')).toEqual([]);
-    expect(aws.requests('ecs', 'DescribeTasks')).toEqual([]);
+    expect(world.aws.requests('ecs', 'ListTasks')).toEqual([]);
+    expect(world.aws.requests('ecs', 'DescribeTasks')).toEqual([]);
   }, 120_000);
 
   it('routes a bridge task on a container instance added mid-run: 0 failed requests', async () => {
     const cluster = `scale-${randomUUID().slice(0, 8)}`;
-    aws.ecs.addCluster(cluster);
-    aws.ecs.putService('api', { cluster });
+    world.aws.ecs.addCluster(cluster);
+    world.aws.ecs.putService('api', { cluster });
     const bundle = await makeBundle(['api']);
-    cleanups.push(() => bundle.cleanup());
-    const td = aws.ecs.putTaskDefinition(
+    world.defer(() => bundle.cleanup());
+    const td = world.aws.ecs.putTaskDefinition(
       buildTaskDefinition({
         family: 'api',
         networkMode: 'bridge',
@@ -237,10 +208,10 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
       }),
     ).taskDefinitionArn!;
     const first = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
-    aws.ecs.putContainerInstance(first, 'i-00000000000000a01', { cluster });
-    aws.ec2.putInstance('i-00000000000000a01', '127.0.0.31');
-    const a = await backend('api-a', '127.0.0.31');
-    aws.ecs.putTask(
+    world.aws.ecs.putContainerInstance(first, 'i-00000000000000a01', { cluster });
+    world.aws.ec2.putInstance('i-00000000000000a01', '127.0.0.31');
+    const a = await world.backend('api-a', '127.0.0.31');
+    world.aws.ecs.putTask(
       buildBridgeTask({
         cluster,
         service: 'api',
@@ -254,15 +225,15 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
     expect(await servedBy(url, 6)).toEqual(['api-a']);
 
     const client = startClient(url);
-    cleanups.push(() => client.stop());
+    world.defer(() => client.stop());
     await new Promise((r) => setTimeout(r, 300));
-    aws.resetCalls();
+    world.aws.resetCalls();
     // Auto Scaling adds an instance; ECS places a task on it. Only the task's event says so.
     const added = containerInstanceArnFor(cluster, randomUUID().replaceAll('-', ''));
-    aws.ecs.putContainerInstance(added, 'i-00000000000000a02', { cluster });
-    aws.ec2.putInstance('i-00000000000000a02', '127.0.0.32');
-    const b = await backend('api-b', '127.0.0.32');
-    const placed = aws.ecs.putTask(
+    world.aws.ecs.putContainerInstance(added, 'i-00000000000000a02', { cluster });
+    world.aws.ec2.putInstance('i-00000000000000a02', '127.0.0.32');
+    const b = await world.backend('api-b', '127.0.0.32');
+    const placed = world.aws.ecs.putTask(
       buildBridgeTask({
         cluster,
         service: 'api',
@@ -281,10 +252,10 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
     );
     expect(client.failures).toEqual([]);
     expect(await servedBy(url, 12)).toEqual(['api-a', 'api-b']);
-    expect(aws.requests('ecs', 'DescribeContainerInstances').map((c) => c.input.containerInstances)).toEqual([
-      [added],
-    ]);
-    expect(aws.requests('ec2', 'DescribeInstances')).toHaveLength(1);
-    expect(aws.requests('ecs', 'ListTasks')).toEqual([]);
+    expect(
+      world.aws.requests('ecs', 'DescribeContainerInstances').map((c) => c.input.containerInstances),
+    ).toEqual([[added]]);
+    expect(world.aws.requests('ec2', 'DescribeInstances')).toHaveLength(1);
+    expect(world.aws.requests('ecs', 'ListTasks')).toEqual([]);
   }, 120_000);
 });
