@@ -18,11 +18,9 @@
  * whose `startedAt` is the moment before the first ListTasks, which lets the store keep tasks that
  * events reported after the listing began.
  */
-import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
   DescribeClustersCommand,
   DescribeTasksCommand,
-  type ECSClient,
   ListServicesCommand,
   ListTasksCommand,
   type Task,
@@ -36,11 +34,12 @@ import {
   type TaskSnapshot,
 } from '@ecs-ingress/types';
 import { awsCall } from './aws/aws-call-error.js';
-import type { LazyClient } from './aws/lazy-client.js';
 import { CallTally, chunks, DESCRIBE_TASKS_PER_CALL, logDescribeFailures, mapLimit } from './aws-batches.js';
-import { EcsReferenceResolver, type ObservationHook, type TaskDefinitionCache } from './ecs-references.js';
-import type { EventSink } from './event-sink.js';
-import type { SourceMetrics } from './source-metrics.js';
+import {
+  EcsReferenceResolver,
+  type EcsReferenceResolverOptions,
+  type ObservationHook,
+} from './ecs-references.js';
 
 /** ListTasks / ListServices return at most 100 ARNs a page. */
 const LIST_PAGE_SIZE = 100;
@@ -70,26 +69,26 @@ export interface SyncReport {
   readonly durationMs: number;
 }
 
-export interface EcsPollerOptions {
-  readonly ecs: ECSClient;
-  /** Built at the first container instance to resolve (bridge/host tasks only). */
-  readonly ec2: LazyClient<EC2Client>;
+/** The reference resolver's options the poller hands on to its own resolver (`references`). */
+export interface EcsPollerOptions
+  extends Pick<
+    EcsReferenceResolverOptions,
+    | 'ecs'
+    | 'ec2'
+    | 'sink'
+    | 'logger'
+    | 'metrics'
+    | 'isKnownTaskDefinition'
+    | 'isKnownContainerInstance'
+    | 'sharedTaskDefinitions'
+    | 'now'
+  > {
   /** Cluster name (resolved once to its ARN with DescribeClusters) or ARN. */
   readonly cluster: string;
-  readonly sink: EventSink;
-  readonly logger?: Logger;
-  readonly metrics?: Pick<SourceMetrics, 'eventReceived'>;
   /** Raw API answers, for `record`: `Task Definition`, `Container Instance`, `Cluster Snapshot`. */
   readonly observe?: ObservationHook;
-  /** True when the store already holds the task definition (skip DescribeTaskDefinition). */
-  readonly isKnownTaskDefinition?: (arn: string) => boolean;
-  /** True when the store already holds the container instance's IP. */
-  readonly isKnownContainerInstance?: (arn: string) => boolean;
   /** Parallel describe calls. Default 5. */
   readonly concurrency?: number;
-  /** The fleet's shared task-definition copies, read before DescribeTaskDefinition. */
-  readonly sharedTaskDefinitions?: TaskDefinitionCache;
-  readonly now?: () => number;
 }
 
 /** The cluster named in the configuration does not exist (or is not visible to our credentials). */
@@ -118,21 +117,11 @@ export class EcsPoller {
     this.now = options.now ?? Date.now;
     this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
     this.references = new EcsReferenceResolver({
-      ecs: options.ecs,
-      ec2: options.ec2,
-      cluster: options.cluster,
-      sink: options.sink,
+      ...options,
       logger: this.logger,
       metricsSource: 'poller',
       concurrency: this.concurrency,
       now: this.now,
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      ...(options.observe ? { observe: options.observe } : {}),
-      ...(options.sharedTaskDefinitions ? { sharedTaskDefinitions: options.sharedTaskDefinitions } : {}),
-      ...(options.isKnownTaskDefinition ? { isKnownTaskDefinition: options.isKnownTaskDefinition } : {}),
-      ...(options.isKnownContainerInstance
-        ? { isKnownContainerInstance: options.isKnownContainerInstance }
-        : {}),
     });
   }
 
