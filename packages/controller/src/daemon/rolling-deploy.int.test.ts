@@ -6,55 +6,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Task } from '@aws-sdk/client-ecs';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import {
   buildAwsvpcTask,
   buildBridgeTask,
   buildTaskDefinition,
   containerInstanceArnFor,
 } from '@ecs-ingress/testkit/aws';
-import {
-  type DaemonProcess,
-  daemonBaseEnv,
-  makeBundle,
-  sendBody,
-  servedBy,
-  spawnDaemon,
-  type TestBundle,
-  taskChangeBody,
-  untilReady,
-  useDaemonWorld,
-} from '@ecs-ingress/testkit/e2e';
+import { makeBundle, sendBody, servedBy, taskChangeBody, useDaemonWorld } from '@ecs-ingress/testkit/e2e';
 import { type Backend, eventually, freePort, httpGet } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { describe, expect, it } from 'vitest';
 
 const world = useDaemonWorld();
-
-/** A daemon on a shared queue of its own, events only (resync in an hour). */
-async function startDaemon(
-  cluster: string,
-  bundle: TestBundle,
-): Promise<{ daemon: DaemonProcess; queueUrl: string }> {
-  const { QueueUrl: queueUrl } = await world.sqs.send(
-    new CreateQueueCommand({ QueueName: `deploy-${randomUUID()}` }),
-  );
-  const daemon = await spawnDaemon({
-    ...daemonBaseEnv(world.aws.url, cluster, bundle),
-    AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
-    AWS_ENDPOINT_URL_SQS: world.fq.endpoint,
-    ECS_INGRESS_QUEUE_MODE: 'shared',
-    ECS_INGRESS_QUEUE_URL: queueUrl!,
-    ECS_INGRESS_RESYNC_INTERVAL: '1h',
-    ECS_INGRESS_DEBOUNCE_MIN: '50ms',
-    ECS_INGRESS_DEBOUNCE_MAX: '300ms',
-    ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
-    ECS_INGRESS_LOG_LEVEL: 'info',
-  });
-  world.defer(() => daemon.kill(5000));
-  await untilReady(daemon);
-  return { daemon, queueUrl: queueUrl! };
-}
 
 /** Requests `url` every 50 ms on fresh connections until stopped; counts answers by body or status. */
 function startClient(url: string) {
@@ -143,7 +106,7 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
         ),
       });
     }
-    const { daemon, queueUrl } = await startDaemon(cluster, bundle);
+    const { daemon, queueUrl } = await world.startEventsDaemon(cluster, bundle);
     const url = `${bundle.url}/web`;
     expect(await servedBy(url, 12)).toEqual(['v1-1', 'v1-2', 'v1-3', 'v1-4']);
 
@@ -220,7 +183,7 @@ describe.skipIf(!hasNginx)('deployments route without a gap (events only)', () =
         taskDefinitionArn: td,
       }),
     );
-    const { queueUrl } = await startDaemon(cluster, bundle);
+    const { queueUrl } = await world.startEventsDaemon(cluster, bundle);
     const url = `${bundle.url}/api`;
     expect(await servedBy(url, 6)).toEqual(['api-a']);
 

@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import {
   buildAwsvpcTask,
   buildBridgeTask,
@@ -15,15 +14,12 @@ import {
   containerInstanceArnFor,
 } from '@ecs-ingress/testkit/aws';
 import {
-  daemonBaseEnv,
   loadedAwsClients,
   makeBundle,
   moduleLogEnv,
   sendBody,
   servedBy,
-  spawnDaemon,
   taskChangeBody,
-  untilReady,
   useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
 import { eventually } from '@ecs-ingress/testkit/net';
@@ -51,25 +47,8 @@ describe.skipIf(!hasNginx)('AWS SDK clients the daemon loads', () => {
     world.aws.ecs.putTask(
       buildAwsvpcTask({ cluster, service: 'web', ip: web.host, taskDefinitionArn: webTd }),
     );
-    const { QueueUrl: queueUrl } = await world.sqs.send(
-      new CreateQueueCommand({ QueueName: `lazy-${randomUUID()}` }),
-    );
     const moduleLog = join(bundle.root, 'modules.log');
-    const daemon = await spawnDaemon({
-      ...daemonBaseEnv(world.aws.url, cluster, bundle),
-      ...moduleLogEnv(moduleLog),
-      AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
-      AWS_ENDPOINT_URL_SQS: world.fq.endpoint,
-      ECS_INGRESS_QUEUE_MODE: 'shared',
-      ECS_INGRESS_QUEUE_URL: queueUrl!,
-      ECS_INGRESS_RESYNC_INTERVAL: '1h',
-      ECS_INGRESS_DEBOUNCE_MIN: '50ms',
-      ECS_INGRESS_DEBOUNCE_MAX: '300ms',
-      ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
-      ECS_INGRESS_LOG_LEVEL: 'info',
-    });
-    world.defer(() => daemon.kill(5000));
-    await untilReady(daemon);
+    const { daemon, queueUrl } = await world.startEventsDaemon(cluster, bundle, moduleLogEnv(moduleLog));
     expect(await servedBy(`${bundle.url}/web`, 4)).toEqual(['web-a']);
     // Ready, serving, consuming the queue, the bundle watched: nothing needed EC2, EventBridge or S3.
     expect(await loadedAwsClients(moduleLog)).toEqual(['@aws-sdk/client-ecs', '@aws-sdk/client-sqs']);
@@ -95,7 +74,7 @@ describe.skipIf(!hasNginx)('AWS SDK clients the daemon loads', () => {
         taskDefinitionArn: apiTd,
       }),
     );
-    await sendBody(world.sqs, queueUrl!, taskChangeBody(task));
+    await sendBody(world.sqs, queueUrl, taskChangeBody(task));
     await eventually(
       'the bridge task to serve',
       async () => ((await servedBy(`${bundle.url}/api`, 2)).includes('api-a') ? true : undefined),

@@ -2,7 +2,8 @@
 // an SQS client on fauxqs, and cleanups run after each test (best effort, newest first). Call
 // `useDaemonWorld()` at the top level of a test file; it registers the vitest hooks.
 
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { AwsFake } from '../aws-fake/server.js';
 import { startAwsFake } from '../aws-fake/server.js';
@@ -12,7 +13,13 @@ import type { Backend } from '../net/backend.js';
 import { startBackend } from '../net/backend.js';
 import { get } from '../net/http.js';
 import { eventually } from '../net/poll.js';
-import { type DaemonProcess, runCleanups } from './daemon-harness.js';
+import {
+  type DaemonProcess,
+  daemonBaseEnv,
+  runCleanups,
+  spawnDaemon,
+  type TestBundle,
+} from './daemon-harness.js';
 
 export interface DaemonWorld {
   /** The wire fake (ECS, EC2, EventBridge), started before the file's first test. */
@@ -25,6 +32,16 @@ export interface DaemonWorld {
   defer(cleanup: () => unknown): void;
   /** A backend answering `name` on `host` (and `port`, 0 for any), closed after the current test. */
   backend(name: string, host?: string, port?: number): Promise<Backend>;
+  /**
+   * A daemon on `cluster` and `bundle`, learning from a shared queue of its own on fauxqs (events
+   * only: resync in an hour; short debounce), ready (`untilReady`), killed after the current test.
+   * `env` adds to or overrides its environment.
+   */
+  startEventsDaemon(
+    cluster: string,
+    bundle: TestBundle,
+    env?: Record<string, string>,
+  ): Promise<{ daemon: DaemonProcess; queueUrl: string }>;
 }
 
 /** Registers the hooks and returns the world; its fields are there from the file's first test. */
@@ -65,6 +82,28 @@ export function useDaemonWorld(): DaemonWorld {
       const b = await startBackend(name, host, port);
       cleanups.push(() => b.close());
       return b;
+    },
+    async startEventsDaemon(cluster, bundle, env = {}) {
+      const { QueueUrl: queueUrl } = await world.sqs.send(
+        new CreateQueueCommand({ QueueName: `events-${randomUUID()}` }),
+      );
+      if (queueUrl === undefined) throw new Error('fauxqs created a queue without a URL');
+      const daemon = await spawnDaemon({
+        ...daemonBaseEnv(world.aws.url, cluster, bundle),
+        AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
+        AWS_ENDPOINT_URL_SQS: world.fq.endpoint,
+        ECS_INGRESS_QUEUE_MODE: 'shared',
+        ECS_INGRESS_QUEUE_URL: queueUrl,
+        ECS_INGRESS_RESYNC_INTERVAL: '1h',
+        ECS_INGRESS_DEBOUNCE_MIN: '50ms',
+        ECS_INGRESS_DEBOUNCE_MAX: '300ms',
+        ECS_INGRESS_MIN_RELOAD_INTERVAL: '100ms',
+        ECS_INGRESS_LOG_LEVEL: 'info',
+        ...env,
+      });
+      cleanups.push(() => daemon.kill(5000));
+      await untilReady(daemon);
+      return { daemon, queueUrl };
     },
   };
   return world;
