@@ -24,6 +24,7 @@ import {
   promtoolOverScrapes,
   spawnDaemon,
   type TestBundle,
+  untilDaemon,
   untilReady,
   useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
@@ -195,17 +196,10 @@ interface ReadyzBody {
 
 /** Waits for /readyz to name a reason, and returns the body. */
 async function readyzReason(daemon: DaemonProcess): Promise<{ status: number; body: ReadyzBody }> {
-  return eventually(
-    '/readyz to name a reason',
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      const res = await get(`${daemon.adminUrl}/readyz`);
-      const body = JSON.parse(res.body) as ReadyzBody;
-      return body.details.reason === undefined ? undefined : { status: res.status, body };
-    },
-    { rounds: 300, intervalMs: 100 },
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
+  return untilDaemon('/readyz to name a reason', daemon, async () => {
+    const res = await get(`${daemon.adminUrl}/readyz`);
+    const body = JSON.parse(res.body) as ReadyzBody;
+    return body.details.reason === undefined ? undefined : { status: res.status, body };
   });
 }
 

@@ -7,28 +7,22 @@ import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from '@ecs-ingress/testkit/aws';
+import { buildAwsvpcTask, buildTaskDefinition } from '@ecs-ingress/testkit/aws';
 import {
   type DaemonProcess,
+  daemonBaseEnv,
   makeRoutesBundle,
   metricValue,
-  runCleanups,
   spawnDaemon,
+  type TestBundle,
+  untilDaemon,
+  useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
-import { type Backend, eventually, get, startBackend } from '@ecs-ingress/testkit/net';
+import { type Backend, get, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-let aws: AwsFake;
-const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  aws = await startAwsFake();
-});
-afterEach(() => runCleanups(cleanups));
-afterAll(async () => {
-  await aws?.close();
-});
+const world = useDaemonWorld({ fauxqs: false });
 
 /** GET `path` on NGINX with a Host header; the body, or `<status>` for anything but 200. */
 function hostGet(port: number, host: string, path = '/'): Promise<string> {
@@ -54,7 +48,7 @@ function hostGet(port: number, host: string, path = '/'): Promise<string> {
  * A bundle with a server of its own (`bundle.example.com`, before the route files: NGINX keeps the
  * first server of a name, so a label route for that host is shadowed) and the route files.
  */
-async function routesBundle(): Promise<{ root: string; bundleDir: string; workDir: string; port: number }> {
+async function routesBundle(): Promise<TestBundle & { port: number }> {
   const bundle = await makeRoutesBundle((port) => [
     '  proxy_connect_timeout 2s;',
     '  server {',
@@ -63,8 +57,8 @@ async function routesBundle(): Promise<{ root: string; bundleDir: string; workDi
     '    location / { return 200 "bundle"; }',
     '  }',
   ]);
-  cleanups.push(() => bundle.cleanup());
-  return { root: bundle.root, bundleDir: bundle.bundleDir, workDir: bundle.workDir, port: bundle.nginxPort };
+  world.defer(() => bundle.cleanup());
+  return { ...bundle, port: bundle.nginxPort };
 }
 
 interface DebugRoutes {
@@ -76,26 +70,15 @@ async function debugRoutes(daemon: DaemonProcess): Promise<DebugRoutes> {
   return JSON.parse((await get(`${daemon.debugUrl}/debug/routes`)).body) as DebugRoutes;
 }
 
-async function until<T>(
-  what: string,
-  daemon: DaemonProcess,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  return eventually(what, probe, { rounds: 200, intervalMs: 100 }).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
-  });
+/** `untilDaemon` at this file's pace: 200 × 100 ms. */
+function until<T>(what: string, daemon: DaemonProcess, probe: () => Promise<T | undefined>): Promise<T> {
+  return untilDaemon(what, daemon, probe, { rounds: 200 });
 }
 
-function daemonEnv(cluster: string, bundle: { bundleDir: string; workDir: string; port: number }) {
+function daemonEnv(cluster: string, bundle: TestBundle & { port: number }) {
   return {
-    AWS_REGION: 'us-east-1',
-    AWS_ENDPOINT_URL_ECS: aws.url,
-    AWS_ENDPOINT_URL_EC2: aws.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-    AWS_CLUSTER_NAME: cluster,
-    NGINX_CONFIG_DIR: bundle.bundleDir,
-    ECS_INGRESS_WORK_DIR: bundle.workDir,
-    ECS_INGRESS_UPSTREAMS_FILE: join(bundle.workDir, 'upstreams.conf'),
+    ...daemonBaseEnv(world.aws.url, cluster, bundle),
+    AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
     ECS_INGRESS_QUEUE_MODE: 'none',
     ECS_INGRESS_ROUTES_HTTP_LISTEN: `127.0.0.1:${bundle.port}`,
     ECS_INGRESS_ROUTES_DEFAULT_SERVER: 'on',
@@ -111,12 +94,12 @@ function daemonEnv(cluster: string, bundle: { bundleDir: string; workDir: string
 describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () => {
   it('publishes by Host, switches on a new revision in one apply, reports conflicts and shadows', async () => {
     const cluster = `routes-${randomUUID().slice(0, 8)}`;
-    aws.ecs.addCluster(cluster);
+    world.aws.ecs.addCluster(cluster);
     const backends: Backend[] = [];
     const backend = async (name: string, host: string) => {
       const b = await startBackend(name, host);
       backends.push(b);
-      cleanups.push(() => b.close());
+      world.defer(() => b.close());
       return b;
     };
     const v1 = await backend('shop-v1', '127.0.0.2');
@@ -134,7 +117,7 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
       labels: Record<string, string>,
       ip: string,
     ) => {
-      const def = aws.ecs.putTaskDefinition(
+      const def = world.aws.ecs.putTaskDefinition(
         buildTaskDefinition({
           family,
           revision,
@@ -142,13 +125,13 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
           containers: [{ name: 'app', containerPort: port, dockerLabels: labels }],
         }),
       );
-      return aws.ecs.putTask(
+      return world.aws.ecs.putTask(
         buildAwsvpcTask({ cluster, service: name, ip, taskDefinitionArn: def.taskDefinitionArn! }),
       );
     };
     // ECS createdAt (DescribeServices) decides seniority: shop is the oldest.
     for (const [i, name] of ['shop', 'shop-copy', 'other'].entries())
-      aws.ecs.putService(name, { cluster, createdAt: new Date(Date.UTC(2024, 0, 1 + i)) });
+      world.aws.ecs.putService(name, { cluster, createdAt: new Date(Date.UTC(2024, 0, 1 + i)) });
     const shopV1 = service(
       'shop',
       'shop',
@@ -182,7 +165,7 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
     );
 
     const daemon = await spawnDaemon(daemonEnv(cluster, bundle));
-    cleanups.push(() => daemon.kill(5000));
+    world.defer(() => daemon.kill(5000));
     await until('the daemon to be ready', daemon, async () =>
       (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined,
     );
@@ -269,7 +252,7 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
     await until('the admin route to be gone with revision 1', daemon, async () =>
       (await hostGet(bundle.port, 'admin.example.com', '/')) === '<404>' ? true : undefined,
     );
-    aws.ecs.updateTask(shopV1.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' });
+    world.aws.ecs.updateTask(shopV1.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' });
     await until('only shop-v2 to serve /v2', daemon, async () => {
       const names = new Set<string>();
       for (let i = 0; i < 6; i++) names.add(await hostGet(bundle.port, 'shop.example.com', '/v2'));
@@ -305,18 +288,16 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
     'the older ECS service keeps a contested route whatever the names (%s)',
     async (order) => {
       const cluster = `seniority-${randomUUID().slice(0, 8)}`;
-      aws.ecs.addCluster(cluster);
+      world.aws.ecs.addCluster(cluster);
       const incumbent = await startBackend('zzz-incumbent', '127.0.0.2');
       const newcomer = await startBackend('aaa-newcomer', '127.0.0.3');
-      cleanups.push(
-        () => incumbent.close(),
-        () => newcomer.close(),
-      );
+      world.defer(() => incumbent.close());
+      world.defer(() => newcomer.close());
       const bundle = await routesBundle();
       const labels = { 'ecs-ingress.http.hosts': 'shop.example.com', 'ecs-ingress.http.path': '/api' };
       const publish = (name: string, port: number, ip: string, createdAt: Date) => {
-        aws.ecs.putService(name, { cluster, createdAt });
-        const def = aws.ecs.putTaskDefinition(
+        world.aws.ecs.putService(name, { cluster, createdAt });
+        const def = world.aws.ecs.putTaskDefinition(
           buildTaskDefinition({
             family: name,
             revision: 1,
@@ -324,7 +305,7 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
             containers: [{ name: 'app', containerPort: port, dockerLabels: labels }],
           }),
         );
-        aws.ecs.putTask(
+        world.aws.ecs.putTask(
           buildAwsvpcTask({ cluster, service: name, ip, taskDefinitionArn: def.taskDefinitionArn! }),
         );
       };
@@ -338,12 +319,12 @@ describe.skipIf(!hasNginx)('routes from labels in the daemon (end to end)', () =
 
       first();
       const daemon = await spawnDaemon(daemonEnv(cluster, bundle));
-      cleanups.push(() => daemon.kill(5000));
+      world.defer(() => daemon.kill(5000));
       await until(`${firstName} to serve the route alone`, daemon, async () =>
         (await hostGet(bundle.port, 'shop.example.com', '/api')) === firstName ? true : undefined,
       );
       const describedHere = () =>
-        aws
+        world.aws
           .requests('ecs', 'DescribeServices')
           .filter((c) => String(c.input.cluster).endsWith(cluster))
           .flatMap((c) => c.input.services as string[]);

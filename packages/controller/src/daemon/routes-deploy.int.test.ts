@@ -8,26 +8,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import type { Task } from '@aws-sdk/client-ecs';
-import { type AwsFake, buildAwsvpcTask, buildTaskDefinition, startAwsFake } from '@ecs-ingress/testkit/aws';
-import { type DaemonProcess, makeRoutesBundle, runCleanups, spawnDaemon } from '@ecs-ingress/testkit/e2e';
-import { type Backend, eventually, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
+import { buildAwsvpcTask, buildTaskDefinition } from '@ecs-ingress/testkit/aws';
+import {
+  type DaemonProcess,
+  daemonBaseEnv,
+  makeRoutesBundle,
+  spawnDaemon,
+  type TestBundle,
+  untilDaemon,
+  useDaemonWorld,
+} from '@ecs-ingress/testkit/e2e';
+import { type Backend, freePort, get, startBackend } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const HOST = 'shop.example.com';
 
-let aws: AwsFake;
-const cleanups: (() => unknown)[] = [];
-
-beforeAll(async () => {
-  aws = await startAwsFake();
-});
-afterEach(() => runCleanups(cleanups));
-afterAll(async () => {
-  await aws?.close();
-});
+const world = useDaemonWorld({ fauxqs: false });
 
 interface Answer {
   readonly status: number;
@@ -56,15 +54,15 @@ function hostGet(port: number, path: string): Promise<Answer> {
 }
 
 /** A bundle whose only http content is the route files ecs-ingress writes. */
-async function routesBundle(): Promise<{ bundleDir: string; workDir: string; port: number }> {
+async function routesBundle(): Promise<TestBundle & { port: number }> {
   const bundle = await makeRoutesBundle(() => [
     '  proxy_connect_timeout 2s;',
     '  proxy_next_upstream off;',
     '  # Which worker answered: with one worker per generation, which config served the request.',
     '  add_header X-Worker-Pid $pid always;',
   ]);
-  cleanups.push(() => bundle.cleanup());
-  return { bundleDir: bundle.bundleDir, workDir: bundle.workDir, port: bundle.nginxPort };
+  world.defer(() => bundle.cleanup());
+  return { ...bundle, port: bundle.nginxPort };
 }
 
 /**
@@ -131,21 +129,20 @@ function startFollower(port: number, first: '/v1' | '/v2') {
   };
 }
 
-async function until<T>(what: string, daemon: DaemonProcess, probe: () => Promise<T | undefined>) {
-  return eventually(what, probe, { rounds: 300, intervalMs: 50 }).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
-  });
+/** `untilDaemon` at this file's pace: 300 × 50 ms. */
+function until<T>(what: string, daemon: DaemonProcess, probe: () => Promise<T | undefined>): Promise<T> {
+  return untilDaemon(what, daemon, probe, { rounds: 300, intervalMs: 50 });
 }
 
 describe.skipIf(!hasNginx)('a deploy and a rollback that move a route (end to end)', () => {
   it('the client following the route never meets a config where neither path answers, nor a 5xx', async () => {
     const cluster = `route-deploy-${randomUUID().slice(0, 8)}`;
-    aws.ecs.addCluster(cluster);
-    aws.ecs.putService('shop', { cluster });
+    world.aws.ecs.addCluster(cluster);
+    world.aws.ecs.putService('shop', { cluster });
     const bundle = await routesBundle();
     const containerPort = await freePort();
     const revision = (n: number, path: string) =>
-      aws.ecs.putTaskDefinition(
+      world.aws.ecs.putTaskDefinition(
         buildTaskDefinition({
           family: 'shop',
           revision: n,
@@ -165,9 +162,9 @@ describe.skipIf(!hasNginx)('a deploy and a rollback that move a route (end to en
     /** A task of `taskDefinitionArn` at `ip`, created after every earlier one, with its backend. */
     const startTask = async (name: string, ip: string, taskDefinitionArn: string) => {
       const backend = await startBackend(name, ip, containerPort);
-      cleanups.push(() => backend.close());
+      world.defer(() => backend.close());
       clock += 1000;
-      const task = aws.ecs.putTask(
+      const task = world.aws.ecs.putTask(
         buildAwsvpcTask({ cluster, service: 'shop', ip, taskDefinitionArn, createdAt: new Date(clock) }),
       );
       running.push({ task, backend });
@@ -176,14 +173,8 @@ describe.skipIf(!hasNginx)('a deploy and a rollback that move a route (end to en
     await startTask('v1-b', '127.0.0.12', rev1);
 
     const daemon = await spawnDaemon({
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_ECS: aws.url,
-      AWS_ENDPOINT_URL_EC2: aws.url,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: aws.url,
-      AWS_CLUSTER_NAME: cluster,
-      NGINX_CONFIG_DIR: bundle.bundleDir,
-      ECS_INGRESS_WORK_DIR: bundle.workDir,
-      ECS_INGRESS_UPSTREAMS_FILE: join(bundle.workDir, 'upstreams.conf'),
+      ...daemonBaseEnv(world.aws.url, cluster, bundle),
+      AWS_ENDPOINT_URL_EVENTBRIDGE: world.aws.url,
       ECS_INGRESS_QUEUE_MODE: 'none',
       ECS_INGRESS_ROUTES_HTTP_LISTEN: `127.0.0.1:${bundle.port}`,
       ECS_INGRESS_DEBOUNCE_MIN: '50ms',
@@ -192,7 +183,7 @@ describe.skipIf(!hasNginx)('a deploy and a rollback that move a route (end to en
       ECS_INGRESS_POLL_INTERVAL: '300ms',
       ECS_INGRESS_LOG_LEVEL: 'info',
     });
-    cleanups.push(() => daemon.kill(5000));
+    world.defer(() => daemon.kill(5000));
     await until('the daemon to be ready', daemon, async () =>
       (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined,
     );
@@ -201,7 +192,7 @@ describe.skipIf(!hasNginx)('a deploy and a rollback that move a route (end to en
     );
 
     const client = startFollower(bundle.port, '/v1');
-    cleanups.push(() => client.stop());
+    world.defer(() => client.stop());
     /** The served task names of `path`, from `count` requests. */
     const servedOn = async (path: string, count: number) => {
       const names = new Set<string>();
@@ -224,7 +215,7 @@ describe.skipIf(!hasNginx)('a deploy and a rollback that move a route (end to en
       }
       const switchedMs = Date.now() - sent;
       for (const old of olds) {
-        aws.ecs.updateTask(old.task.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' });
+        world.aws.ecs.updateTask(old.task.taskArn!, { desiredStatus: 'STOPPED', lastStatus: 'DEACTIVATING' });
       }
       await until('the old tasks to leave the upstream', daemon, async () => {
         const upstreams = (await get(`${daemon.debugUrl}/debug/upstreams`)).body;
@@ -233,7 +224,7 @@ describe.skipIf(!hasNginx)('a deploy and a rollback that move a route (end to en
       await new Promise((r) => setTimeout(r, 200));
       for (const old of olds) {
         await old.backend.close();
-        aws.ecs.updateTask(old.task.taskArn!, { lastStatus: 'STOPPED' });
+        world.aws.ecs.updateTask(old.task.taskArn!, { lastStatus: 'STOPPED' });
       }
       return switchedMs;
     };

@@ -20,9 +20,9 @@ import {
   sendBody,
   servedBy,
   taskChangeBody,
+  untilDaemon,
   useDaemonWorld,
 } from '@ecs-ingress/testkit/e2e';
-import { eventually } from '@ecs-ingress/testkit/net';
 import { hasNginx } from '@ecs-ingress/testkit/nginx';
 import { describe, expect, it } from 'vitest';
 
@@ -75,13 +75,12 @@ describe.skipIf(!hasNginx)('AWS SDK clients the daemon loads', () => {
       }),
     );
     await sendBody(world.sqs, queueUrl, taskChangeBody(task));
-    await eventually(
+    await untilDaemon(
       'the bridge task to serve',
+      daemon,
       async () => ((await servedBy(`${bundle.url}/api`, 2)).includes('api-a') ? true : undefined),
-      { rounds: 300, intervalMs: 50 },
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
-    });
+      { intervalMs: 50 },
+    );
     expect(world.aws.calls('ec2', 'DescribeInstances')).toBe(1);
     expect(await loadedAwsClients(moduleLog)).toEqual([
       '@aws-sdk/client-ec2',

@@ -44,15 +44,21 @@ export interface DaemonWorld {
   ): Promise<{ daemon: DaemonProcess; queueUrl: string }>;
 }
 
-/** Registers the hooks and returns the world; its fields are there from the file's first test. */
-export function useDaemonWorld(): DaemonWorld {
+/**
+ * Registers the hooks and returns the world; its fields are there from the file's first test.
+ * `fauxqs: false` for a file whose daemons take no queue (`world.fq` and `world.sqs` then throw).
+ */
+export function useDaemonWorld(options: { readonly fauxqs?: boolean } = {}): DaemonWorld {
   let aws: AwsFake | undefined;
   let fq: FauxqsHarness | undefined;
   let sqs: SQSClient | undefined;
   const cleanups: (() => unknown)[] = [];
 
   beforeAll(async () => {
-    [aws, fq] = await Promise.all([startAwsFake(), startFauxqsServer()]);
+    [aws, fq] = await Promise.all([
+      startAwsFake(),
+      options.fauxqs === false ? undefined : startFauxqsServer(),
+    ]);
   });
   afterEach(() => runCleanups(cleanups));
   afterAll(async () => {
@@ -110,18 +116,30 @@ export function useDaemonWorld(): DaemonWorld {
 }
 
 /**
- * Waits until the daemon's /readyz answers 200 (bounded: 300 rounds, 100 ms apart); fails
- * at once if the daemon exits, and the failure carries the end of its output.
+ * `eventually(what, probe)` for a daemon: fails at once if the daemon exits, and the failure
+ * carries the end of the daemon's output. Bounded: `rounds` × `intervalMs` (default 300 × 100 ms).
  */
-export async function untilReady(daemon: DaemonProcess): Promise<void> {
-  await eventually(
-    'the daemon to be ready',
+export async function untilDaemon<T>(
+  what: string,
+  daemon: DaemonProcess,
+  probe: () => T | undefined | Promise<T | undefined>,
+  options: { rounds?: number; intervalMs?: number } = {},
+): Promise<T> {
+  return eventually(
+    what,
     async () => {
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      return (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined;
+      return probe();
     },
-    { rounds: 300, intervalMs: 100 },
+    { rounds: 300, intervalMs: 100, ...options },
   ).catch((err: unknown) => {
     throw new Error(`${String(err)}\n--- daemon output ---\n${daemon.output().slice(-4000)}`);
   });
+}
+
+/** Waits until the daemon's /readyz answers 200 (`untilDaemon`'s bounds and failure). */
+export async function untilReady(daemon: DaemonProcess): Promise<void> {
+  await untilDaemon('the daemon to be ready', daemon, async () =>
+    (await get(`${daemon.adminUrl}/readyz`)).status === 200 ? true : undefined,
+  );
 }

@@ -18,7 +18,7 @@ export {
   spawnDaemon,
 } from './daemon-harness.js';
 export type { DaemonWorld } from './daemon-world.js';
-export { untilReady, useDaemonWorld } from './daemon-world.js';
+export { untilDaemon, untilReady, useDaemonWorld } from './daemon-world.js';
 export { findOnPath } from './find-on-path.js';
 export { loadedAwsClients, moduleLogEnv } from './module-log.js';
 export type { ExpectedAlert } from './promtool-series.js';
