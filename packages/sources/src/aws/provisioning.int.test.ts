@@ -214,15 +214,17 @@ describe('reapStale', () => {
     fake.events.rules.delete(orphan.name!);
     await sqs.send(new CreateQueueCommand({ QueueName: `${prefix}untagged` }));
 
-    const actions = await reapStale({
-      sqs,
-      events,
-      clusterArn: CLUSTER_ARN,
-      prefix,
-      maxAgeMs: HOUR,
-      ownInstanceId: 'i-own',
-      now: () => T0,
-    });
+    const reap = () =>
+      reapStale({
+        sqs,
+        events,
+        clusterArn: CLUSTER_ARN,
+        prefix,
+        maxAgeMs: HOUR,
+        ownInstanceId: 'i-own',
+        now: () => T0,
+      });
+    const actions = await reap();
     expect(actions.map(formatAction).sort()).toEqual(
       [
         `deleted target ecs-ingress-queue`,
@@ -241,17 +243,7 @@ describe('reapStale', () => {
     for (const gone of [stale, orphan]) expect(fq.server.inspectQueue(gone.name!)).toBeUndefined();
 
     // A second pass finds nothing more to do.
-    expect(
-      await reapStale({
-        sqs,
-        events,
-        clusterArn: CLUSTER_ARN,
-        prefix,
-        maxAgeMs: HOUR,
-        ownInstanceId: 'i-own',
-        now: () => T0,
-      }),
-    ).toEqual([]);
+    expect(await reap()).toEqual([]);
   });
 
   it('pages through ListRules (more than 100 rules under the prefix)', async () => {
